@@ -1,0 +1,184 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Data.Configurations;
+
+internal static class Lengths
+{
+    public const int Id = 36;
+    public const int Name = 200;
+    public const int Email = 320;
+    public const int Slug = 63;
+}
+
+internal sealed class PartnerConfiguration : IEntityTypeConfiguration<Partner>
+{
+    public void Configure(EntityTypeBuilder<Partner> b)
+    {
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.Name).HasMaxLength(Lengths.Name);
+        b.HasIndex(x => x.Name).IsUnique();
+    }
+}
+
+internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
+{
+    public void Configure(EntityTypeBuilder<Tenant> b)
+    {
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.PartnerId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.Name).HasMaxLength(Lengths.Name);
+        b.Property(x => x.Slug).HasMaxLength(Lengths.Slug);
+        b.HasIndex(x => x.Slug).IsUnique().HasFilter("\"deleted_at\" IS NULL");
+        b.HasIndex(x => x.PartnerId);
+        b.HasOne<Partner>().WithMany().HasForeignKey(x => x.PartnerId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class OrganizationalUnitConfiguration : IEntityTypeConfiguration<OrganizationalUnit>
+{
+    public void Configure(EntityTypeBuilder<OrganizationalUnit> b)
+    {
+        b.ToTable("organizational_units");
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.ParentId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.Name).HasMaxLength(Lengths.Name);
+        b.Property(x => x.Path).HasMaxLength(4000);
+
+        // The path embeds every ancestor's name, so this also keeps sibling names unique.
+        b.HasIndex(x => new { x.TenantId, x.Path }).IsUnique();
+        b.HasIndex(x => new { x.TenantId, x.ParentId });
+        b.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne<OrganizationalUnit>().WithMany().HasForeignKey(x => x.ParentId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class GroupConfiguration : IEntityTypeConfiguration<Group>
+{
+    public void Configure(EntityTypeBuilder<Group> b)
+    {
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.ParentGroupId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.Name).HasMaxLength(Lengths.Name);
+        b.Property(x => x.Description).HasMaxLength(2000);
+        b.HasIndex(x => new { x.TenantId, x.Name }).IsUnique();
+        b.HasIndex(x => new { x.TenantId, x.ParentGroupId });
+        b.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne<Group>().WithMany().HasForeignKey(x => x.ParentGroupId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class GroupMemberConfiguration : IEntityTypeConfiguration<GroupMember>
+{
+    public void Configure(EntityTypeBuilder<GroupMember> b)
+    {
+        b.HasKey(x => new { x.GroupId, x.UserId });
+        b.Property(x => x.GroupId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.HasIndex(x => new { x.UserId, x.GroupId });
+        b.HasIndex(x => x.TenantId);
+        b.HasOne<Group>().WithMany().HasForeignKey(x => x.GroupId).OnDelete(DeleteBehavior.Cascade);
+        b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
+{
+    public void Configure(EntityTypeBuilder<User> b)
+    {
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.OuId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.Email).HasMaxLength(Lengths.Email);
+        b.Property(x => x.EmailNormalized).HasMaxLength(Lengths.Email);
+        b.Property(x => x.Username).HasMaxLength(Lengths.Name);
+        b.Property(x => x.UsernameNormalized).HasMaxLength(Lengths.Name);
+        b.Property(x => x.FirstName).HasMaxLength(Lengths.Name);
+        b.Property(x => x.LastName).HasMaxLength(Lengths.Name);
+        b.Property(x => x.DisplayName).HasMaxLength(Lengths.Name);
+        b.Property(x => x.Phone).HasMaxLength(32);
+        b.Property(x => x.Locale).HasMaxLength(35);
+        b.Property(x => x.Timezone).HasMaxLength(64);
+        b.Property(x => x.AvatarUrl).HasMaxLength(2048);
+        b.Property(x => x.StatusReason).HasMaxLength(1000);
+        b.Property(x => x.PasswordHash).HasMaxLength(512);
+        b.Property(x => x.SearchText).HasMaxLength(2000);
+        b.Property(x => x.Status).HasConversion<WireEnumConverter<UserStatus>>().HasMaxLength(32);
+        b.Property(x => x.IdentitySource).HasConversion<WireEnumConverter<IdentitySource>>().HasMaxLength(16);
+        b.Property(x => x.Version).IsConcurrencyToken();
+
+        // Uniqueness lives in the database, so two concurrent creates cannot both win.
+        b.HasIndex(x => new { x.TenantId, x.EmailNormalized }).IsUnique().HasFilter("\"deleted_at\" IS NULL");
+        b.HasIndex(x => new { x.TenantId, x.UsernameNormalized }).IsUnique()
+            .HasFilter("\"deleted_at\" IS NULL AND \"username_normalized\" IS NOT NULL");
+
+        // Keyset-friendly orderings for the default sort and the admin list.
+        b.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id });
+        b.HasIndex(x => new { x.TenantId, x.OuId });
+        b.HasIndex(x => new { x.TenantId, x.Status });
+        b.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne<OrganizationalUnit>().WithMany().HasForeignKey(x => x.OuId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class UserSessionConfiguration : IEntityTypeConfiguration<UserSession>
+{
+    public void Configure(EntityTypeBuilder<UserSession> b)
+    {
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.UserAgent).HasMaxLength(512);
+        b.Property(x => x.IpAddress).HasMaxLength(64);
+        b.HasIndex(x => new { x.UserId, x.RevokedAt });
+        b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class MfaFactorConfiguration : IEntityTypeConfiguration<MfaFactor>
+{
+    public void Configure(EntityTypeBuilder<MfaFactor> b)
+    {
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.Type).HasMaxLength(16);
+        b.Property(x => x.Name).HasMaxLength(Lengths.Name);
+        b.Property(x => x.SecretEncrypted).HasMaxLength(512);
+        b.HasIndex(x => x.UserId);
+        b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class UserActionTokenConfiguration : IEntityTypeConfiguration<UserActionToken>
+{
+    public void Configure(EntityTypeBuilder<UserActionToken> b)
+    {
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.Purpose).HasMaxLength(32);
+        b.Property(x => x.TokenHash).HasMaxLength(64);
+        b.HasIndex(x => x.TokenHash).IsUnique();
+        b.HasIndex(x => new { x.UserId, x.Purpose });
+        b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
+internal sealed class EmailOutboxMessageConfiguration : IEntityTypeConfiguration<EmailOutboxMessage>
+{
+    public void Configure(EntityTypeBuilder<EmailOutboxMessage> b)
+    {
+        b.ToTable("email_outbox");
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.ToAddress).HasMaxLength(Lengths.Email);
+        b.Property(x => x.Subject).HasMaxLength(500);
+        b.Property(x => x.Kind).HasMaxLength(32);
+        b.HasIndex(x => new { x.SentAt, x.CreatedAt });
+    }
+}

@@ -1,0 +1,171 @@
+using System.ComponentModel;
+
+namespace ScaiKey.Data.Entities;
+
+[Description("User account status.")]
+public enum UserStatus
+{
+    Active,
+    PendingEmailVerification,
+    PendingApproval,
+    Disabled,
+    Locked,
+}
+
+[Description("How the user was provisioned / identity source.")]
+public enum IdentitySource
+{
+    Local,
+    Oidc,
+    Saml,
+    Scim,
+    Ldap,
+}
+
+public sealed class Partner
+{
+    public required string Id { get; set; }
+    public required string Name { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? UpdatedAt { get; set; }
+}
+
+public sealed class Tenant
+{
+    public required string Id { get; set; }
+    public string? PartnerId { get; set; }
+    public required string Name { get; set; }
+    public required string Slug { get; set; }
+
+    // Serialized TenantSettings; kept as one JSON document because it is always read and written whole.
+    public required string SettingsJson { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? UpdatedAt { get; set; }
+    public DateTime? DeletedAt { get; set; }
+}
+
+public sealed class OrganizationalUnit
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public string? ParentId { get; set; }
+    public required string Name { get; set; }
+
+    // Materialized "/Sales/EMEA" path, rewritten for the whole subtree on rename and move.
+    public required string Path { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? UpdatedAt { get; set; }
+}
+
+public sealed class Group
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public string? ParentGroupId { get; set; }
+    public required string Name { get; set; }
+    public string? Description { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? UpdatedAt { get; set; }
+}
+
+public sealed class GroupMember
+{
+    public required string GroupId { get; set; }
+    public required string UserId { get; set; }
+    public required string TenantId { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class User
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string Email { get; set; }
+    public required string EmailNormalized { get; set; }
+    public string? Username { get; set; }
+    public string? UsernameNormalized { get; set; }
+    public string? FirstName { get; set; }
+    public string? LastName { get; set; }
+    public string? DisplayName { get; set; }
+    public string? Phone { get; set; }
+    public required string Locale { get; set; }
+    public required string Timezone { get; set; }
+    public bool EmailVerified { get; set; }
+    public string? AvatarUrl { get; set; }
+    public string? OuId { get; set; }
+    public UserStatus Status { get; set; }
+    public string? StatusReason { get; set; }
+    public IdentitySource IdentitySource { get; set; }
+    public bool MfaEnabled { get; set; }
+    public string? CustomAttributesJson { get; set; }
+    public string? PasswordHash { get; set; }
+    public bool RequirePasswordChange { get; set; }
+    public int FailedLoginAttempts { get; set; }
+    public DateTime? LockedAt { get; set; }
+
+    // Access tokens issued before this instant are no longer honoured for this user.
+    public DateTime? TokensRevokedAt { get; set; }
+
+    // Lower-cased concatenation of the searchable names, so one indexed column serves substring search.
+    public required string SearchText { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? UpdatedAt { get; set; }
+    public DateTime? LastLoginAt { get; set; }
+    public DateTime? PasswordChangedAt { get; set; }
+    public DateTime? DeletedAt { get; set; }
+
+    // Optimistic concurrency token; also the ETag value.
+    public int Version { get; set; }
+}
+
+public sealed class UserSession
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string UserId { get; set; }
+    public string? UserAgent { get; set; }
+    public string? IpAddress { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime LastSeenAt { get; set; }
+    public DateTime? RevokedAt { get; set; }
+}
+
+public sealed class MfaFactor
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string UserId { get; set; }
+    public required string Type { get; set; }
+    public string? Name { get; set; }
+    public string? SecretEncrypted { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class UserActionToken
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string UserId { get; set; }
+
+    // INVITATION or PASSWORD_RESET.
+    public required string Purpose { get; set; }
+
+    // SHA-256 of the token; the token itself only ever leaves in the email.
+    public required string TokenHash { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime ExpiresAt { get; set; }
+    public DateTime? UsedAt { get; set; }
+}
+
+public sealed class EmailOutboxMessage
+{
+    public required string Id { get; set; }
+    public string? TenantId { get; set; }
+    public required string ToAddress { get; set; }
+    public required string Subject { get; set; }
+    public required string Body { get; set; }
+    public required string Kind { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? SentAt { get; set; }
+    public int Attempts { get; set; }
+}

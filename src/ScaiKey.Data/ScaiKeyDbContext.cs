@@ -1,0 +1,48 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Data;
+
+public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options) : DbContext(options)
+{
+    public DbSet<Partner> Partners => Set<Partner>();
+    public DbSet<Tenant> Tenants => Set<Tenant>();
+    public DbSet<OrganizationalUnit> OrganizationalUnits => Set<OrganizationalUnit>();
+    public DbSet<Group> Groups => Set<Group>();
+    public DbSet<GroupMember> GroupMembers => Set<GroupMember>();
+    public DbSet<User> Users => Set<User>();
+    public DbSet<UserSession> UserSessions => Set<UserSession>();
+    public DbSet<MfaFactor> MfaFactors => Set<MfaFactor>();
+    public DbSet<UserActionToken> UserActionTokens => Set<UserActionToken>();
+    public DbSet<EmailOutboxMessage> EmailOutbox => Set<EmailOutboxMessage>();
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+    public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+    public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+    public DbSet<RoleAssignment> RoleAssignments => Set<RoleAssignment>();
+
+    /// <summary>Options every provider shares: snake_case names and the OpenIddict entity sets.</summary>
+    public static DbContextOptionsBuilder ApplyCommonOptions(DbContextOptionsBuilder builder)
+    {
+        builder.UseSnakeCaseNamingConvention();
+        builder.UseOpenIddict();
+        return builder;
+    }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // SQLite hands DateTime back as Unspecified; every timestamp here is UTC.
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        configurationBuilder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
+        configurationBuilder.Properties<string>().AreUnicode();
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(ScaiKeyDbContext).Assembly);
+    }
+
+    private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+}
