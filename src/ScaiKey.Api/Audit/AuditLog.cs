@@ -1,0 +1,35 @@
+using System.Text.Json;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.Security;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.Audit;
+
+/// <summary>
+/// Adds an audit event to the caller's unit of work, so it commits (or not) with the change it describes.
+/// Only field names are recorded, never values.
+/// </summary>
+internal sealed class AuditLog(ScaiKeyDbContext db, Caller caller, IHttpContextAccessor accessor)
+{
+    public void Record(string action, string targetType, string targetId, string? tenantId, IEnumerable<string>? changedFields = null, string? reason = null)
+    {
+        var http = accessor.HttpContext;
+        var fields = changedFields?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        db.AuditEvents.Add(new AuditEvent
+        {
+            Id = Ids.New(),
+            TenantId = tenantId,
+            ActorType = caller.PrincipalType,
+            ActorId = caller.PrincipalId,
+            Action = action,
+            TargetType = targetType,
+            TargetId = targetId,
+            ChangesJson = fields is { Count: > 0 } ? JsonSerializer.Serialize(fields) : null,
+            Reason = reason,
+            RequestId = http?.TraceIdentifier,
+            IpAddress = http?.Connection.RemoteIpAddress?.ToString(),
+            CreatedAt = DateTime.UtcNow,
+        });
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using ScaiKey.Api.Http;
+
+namespace ScaiKey.Api.Errors;
+
+/// <summary>RFC 9457 problem body; request_id ties it to the server's logs.</summary>
+internal sealed record ProblemResponse(string Type, string Title, int Status, string Detail, string? RequestId);
+
+internal sealed class ProblemResult(int status, string detail) : IResult
+{
+    public int StatusCode => status;
+
+    public Task ExecuteAsync(HttpContext httpContext) => Problems.WriteAsync(httpContext, status, detail);
+}
+
+internal static class Problems
+{
+    public const string ContentType = "application/problem+json";
+
+    public static ProblemResult NotFound(string detail) => new(StatusCodes.Status404NotFound, detail);
+
+    public static ProblemResult Forbidden(string detail = "You are not allowed to perform this action.") =>
+        new(StatusCodes.Status403Forbidden, detail);
+
+    public static ProblemResult Conflict(string detail) => new(StatusCodes.Status409Conflict, detail);
+
+    public static ProblemResult PreconditionFailed() =>
+        new(StatusCodes.Status412PreconditionFailed, "The resource was changed since you read it (If-Match does not match its ETag). Read it again and retry.");
+
+    public static ProblemResult PayloadTooLarge() =>
+        new(StatusCodes.Status413PayloadTooLarge, "The request body is larger than 1 MiB.");
+
+    public static ProblemResult UnsupportedMediaType() =>
+        new(StatusCodes.Status415UnsupportedMediaType, "The request body must be JSON (Content-Type: application/json).");
+
+    public static async Task WriteAsync(HttpContext http, int status, string detail)
+    {
+        var (slug, title) = Describe(status);
+        http.Response.StatusCode = status;
+        if (status == StatusCodes.Status401Unauthorized && !http.Response.Headers.ContainsKey("WWW-Authenticate"))
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+        }
+
+        var body = new ProblemResponse("urn:scaikey:problem:" + slug, title, status, detail, http.TraceIdentifier);
+        await http.Response.WriteAsJsonAsync(body, ApiJson.Options, ContentType);
+    }
+
+    public static string DefaultDetail(int status) => status switch
+    {
+        401 => "A valid bearer access token is required.",
+        403 => "You are not allowed to perform this action.",
+        404 => "The requested resource was not found.",
+        405 => "This HTTP method is not allowed on this resource.",
+        413 => "The request body is larger than 1 MiB.",
+        415 => "The request body must be JSON (Content-Type: application/json).",
+        429 => "Too many requests. Retry later.",
+        _ => "The server could not complete the request.",
+    };
+
+    private static (string Slug, string Title) Describe(int status) => status switch
+    {
+        400 => ("bad-request", "Bad Request"),
+        401 => ("unauthorized", "Unauthorized"),
+        403 => ("forbidden", "Forbidden"),
+        404 => ("not-found", "Not Found"),
+        405 => ("method-not-allowed", "Method Not Allowed"),
+        409 => ("conflict", "Conflict"),
+        412 => ("precondition-failed", "Precondition Failed"),
+        413 => ("payload-too-large", "Payload Too Large"),
+        415 => ("unsupported-media-type", "Unsupported Media Type"),
+        429 => ("too-many-requests", "Too Many Requests"),
+        _ => ("internal-error", "Internal Server Error"),
+    };
+
+    internal static readonly JsonSerializerOptions SerializerOptions = ApiJson.Options;
+}

@@ -1,0 +1,349 @@
+using System.ComponentModel;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.OpenApi;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Api.Users;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.Groups;
+
+[Description("Create or update a group; parent_group_id nests it (members of a child group are inherited members of its parents).")]
+internal sealed record GroupRequest(string Name, string? Description, string? ParentGroupId);
+
+[Description("A group of users.")]
+internal sealed record GroupResponse(string Id, string Name, string? Description, string? ParentGroupId, DateTime CreatedAt, DateTime? UpdatedAt);
+
+[Description("Users to add to a group.")]
+internal sealed record GroupMembersAdd(IReadOnlyList<string> UserIds);
+
+[Description("Outcome of adding members.")]
+internal sealed record GroupMembersAddResponse(IReadOnlyList<string> Added, IReadOnlyList<string> AlreadyMembers);
+
+[Description("A member of a group: DIRECT, or INHERITED through a nested group.")]
+internal sealed record GroupMemberResponse(string UserId, string Email, string? DisplayName, UserStatus Status, string MembershipType);
+
+/// <summary>/api/v1/tenants/{tenant_id}/groups.</summary>
+internal static class GroupEndpoints
+{
+    public static RouteGroupBuilder MapGroups(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapTenantGroup("/groups", "Groups");
+        group.MapPost("", CreateAsync).Requires(Permission.DirectoryWrite).WithSummary("Create Group")
+            .AcceptsJson<GroupRequest>().Returns<ApiResponse<GroupResponse>>(StatusCodes.Status201Created).ReturnsProblems(404, 409, 413);
+        group.MapGet("", ListAsync).Requires(Permission.DirectoryRead).WithSummary("List Groups")
+            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage, UserEndpoints.Search).Returns<PaginatedResponse<GroupResponse>>().ReturnsProblems(404);
+        group.MapGet("/{group_id}", GetAsync).Requires(Permission.DirectoryRead).WithSummary("Get Group")
+            .Returns<ApiResponse<GroupResponse>>().ReturnsProblems(404);
+        group.MapPatch("/{group_id}", UpdateAsync).Requires(Permission.DirectoryWrite).WithSummary("Update Group")
+            .AcceptsJson<GroupRequest>().Returns<ApiResponse<GroupResponse>>().ReturnsProblems(404, 409, 413);
+        group.MapDelete("/{group_id}", DeleteAsync).Requires(Permission.DirectoryWrite).WithSummary("Delete Group")
+            .WithDescription("Deletes a group without child groups (409 otherwise); its memberships go with it.")
+            .ReturnsNoContent().ReturnsProblems(404, 409);
+        group.MapPost("/{group_id}/members", AddMembersAsync).Requires(Permission.DirectoryWrite).WithSummary("Add Group Members")
+            .AcceptsJson<GroupMembersAdd>().Returns<ApiResponse<GroupMembersAddResponse>>().ReturnsProblems(404, 413);
+        group.MapGet("/{group_id}/members", ListMembersAsync).Requires(Permission.DirectoryRead).WithSummary("List Group Members")
+            .WithDescription("Direct members and members of nested groups (INHERITED), ordered by email.")
+            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage).Returns<PaginatedResponse<GroupMemberResponse>>().ReturnsProblems(404);
+        group.MapDelete("/{group_id}/members/{user_id}", RemoveMemberAsync).Requires(Permission.DirectoryWrite).WithSummary("Remove Group Member")
+            .ReturnsNoContent().ReturnsProblems(404);
+        return group;
+    }
+
+    private sealed record Input(Optional<string> Name, Optional<string> Description, Optional<string> ParentGroupId);
+
+    private static Input Read(BodyReader r, bool create)
+    {
+        var name = create ? new Optional<string>(true, r.RequiredString("name", 200)) : r.OptionalString("name", 200, nullable: false);
+        if (name.Value is { } n && n.Trim().Length == 0)
+        {
+            r.Errors.Add(r.Loc("name"), "String should have at least 1 character", "string_too_short");
+        }
+
+        return new Input(name.Value is null ? name : new(true, name.Value.Trim()), r.OptionalString("description", 2000), r.OptionalString("parent_group_id", 64));
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: true));
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var tenantId = http.Tenant().Id;
+        var input = bound.Value!;
+        if (input.ParentGroupId.Value is { } parentId && !await db.Groups.AnyAsync(g => g.TenantId == tenantId && g.Id == parentId, ct))
+        {
+            return Invalid(["body", "parent_group_id"], "parent group not found in this tenant");
+        }
+
+        var entity = new Group
+        {
+            Id = Ids.New(),
+            TenantId = tenantId,
+            Name = input.Name.Value!,
+            Description = input.Description.Value,
+            ParentGroupId = input.ParentGroupId.Value,
+            CreatedAt = time.GetUtcNow().UtcDateTime,
+        };
+        db.Groups.Add(entity);
+        audit.Record("group.created", "group", entity.Id, tenantId, ["name", "description", "parent_group_id"]);
+        if (await SaveAsync(db, ct) is { } conflict)
+        {
+            return conflict;
+        }
+
+        return TypedResults.Created($"/api/v1/tenants/{tenantId}/groups/{entity.Id}", Envelope.Of(http, ToResponse(entity)));
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var page = UserEndpoints.Page.Read(http, errors);
+        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var search = UserEndpoints.Search.Read(http, errors);
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var tenantId = http.Tenant().Id;
+        var groups = db.Groups.AsNoTracking().Where(g => g.TenantId == tenantId);
+        if (search?.Trim() is { Length: > 0 } term)
+        {
+            var lowered = term.ToLowerInvariant();
+            groups = groups.Where(g => g.Name.ToLower().Contains(lowered));
+        }
+
+        var total = await groups.CountAsync(ct);
+        var items = await groups.OrderBy(g => g.Name).ThenBy(g => g.Id).Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)
+            .Select(g => new GroupResponse(g.Id, g.Name, g.Description, g.ParentGroupId, g.CreatedAt, g.UpdatedAt)).ToListAsync(ct);
+        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+    }
+
+    private static async Task<IResult> GetAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var tenantId = http.Tenant().Id;
+        var group = await db.Groups.AsNoTracking().Where(g => g.TenantId == tenantId && g.Id == groupId)
+            .Select(g => new GroupResponse(g.Id, g.Name, g.Description, g.ParentGroupId, g.CreatedAt, g.UpdatedAt)).FirstOrDefaultAsync(ct);
+        return group is null ? GroupNotFound() : TypedResults.Ok(Envelope.Of(http, group));
+    }
+
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var tenantId = http.Tenant().Id;
+        var input = bound.Value!;
+        var entity = await db.Groups.FirstOrDefaultAsync(g => g.TenantId == tenantId && g.Id == groupId, ct);
+        if (entity is null)
+        {
+            return GroupNotFound();
+        }
+
+        var changed = new List<string>();
+        if (input.Name.Value is { } name && name != entity.Name)
+        {
+            entity.Name = name;
+            changed.Add("name");
+        }
+
+        if (input.Description.IsSet && input.Description.Value != entity.Description)
+        {
+            entity.Description = input.Description.Value;
+            changed.Add("description");
+        }
+
+        if (input.ParentGroupId.IsSet && input.ParentGroupId.Value != entity.ParentGroupId)
+        {
+            if (input.ParentGroupId.Value is { } parentId)
+            {
+                var parents = await db.Groups.AsNoTracking().Where(g => g.TenantId == tenantId)
+                    .ToDictionaryAsync(g => g.Id, g => g.ParentGroupId, ct);
+                if (!parents.ContainsKey(parentId))
+                {
+                    return Invalid(["body", "parent_group_id"], "parent group not found in this tenant");
+                }
+
+                if (Hierarchy.WouldCycle(parents, entity.Id, parentId))
+                {
+                    return Invalid(["body", "parent_group_id"], "a group cannot be nested below itself");
+                }
+            }
+
+            entity.ParentGroupId = input.ParentGroupId.Value;
+            changed.Add("parent_group_id");
+        }
+
+        if (changed.Count > 0)
+        {
+            entity.UpdatedAt = time.GetUtcNow().UtcDateTime;
+            audit.Record("group.updated", "group", entity.Id, tenantId, changed);
+            if (await SaveAsync(db, ct) is { } conflict)
+            {
+                return conflict;
+            }
+        }
+
+        return TypedResults.Ok(Envelope.Of(http, ToResponse(entity)));
+    }
+
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        var tenantId = http.Tenant().Id;
+        var entity = await db.Groups.FirstOrDefaultAsync(g => g.TenantId == tenantId && g.Id == groupId, ct);
+        if (entity is null)
+        {
+            return GroupNotFound();
+        }
+
+        if (await db.Groups.AnyAsync(g => g.TenantId == tenantId && g.ParentGroupId == groupId, ct))
+        {
+            return Problems.Conflict("The group has nested groups; move or delete them first.");
+        }
+
+        db.Groups.Remove(entity);
+        audit.Record("group.deleted", "group", entity.Id, tenantId);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> AddMembersAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, r =>
+        {
+            var ids = r.StringList("user_ids", 1000, 64);
+            if (ids is null && !r.Errors.Any)
+            {
+                r.Errors.Missing(r.Loc("user_ids"));
+            }
+
+            return ids ?? [];
+        });
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var tenantId = http.Tenant().Id;
+        if (!await db.Groups.AnyAsync(g => g.TenantId == tenantId && g.Id == groupId, ct))
+        {
+            return GroupNotFound();
+        }
+
+        var ids = bound.Value!;
+        var existingUsers = await db.Users.Where(u => u.TenantId == tenantId && u.DeletedAt == null && ids.Contains(u.Id)).Select(u => u.Id).ToListAsync(ct);
+        var errors = new ValidationErrors();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (!existingUsers.Contains(ids[i]))
+            {
+                errors.ValueError(["body", "user_ids", i], "user not found in this tenant");
+            }
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var already = await db.GroupMembers.Where(m => m.GroupId == groupId && ids.Contains(m.UserId)).Select(m => m.UserId).ToListAsync(ct);
+        var added = ids.Distinct(StringComparer.Ordinal).Except(already, StringComparer.Ordinal).ToList();
+        var now = time.GetUtcNow().UtcDateTime;
+        foreach (var userId in added)
+        {
+            db.GroupMembers.Add(new GroupMember { GroupId = groupId, UserId = userId, TenantId = tenantId, CreatedAt = now });
+            audit.Record("group.member_added", "group", groupId, tenantId, ["members"], reason: "user " + userId);
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
+        {
+            return Problems.Conflict("The membership changed at the same time; retry.");
+        }
+
+        return TypedResults.Ok(Envelope.Of(http, new GroupMembersAddResponse(added, already)));
+    }
+
+    private static async Task<IResult> ListMembersAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var page = UserEndpoints.Page.Read(http, errors);
+        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var tenantId = http.Tenant().Id;
+        var subtree = await Hierarchy.GroupSubtreeAsync(db, tenantId, groupId, ct);
+        if (subtree is null)
+        {
+            return GroupNotFound();
+        }
+
+        var members = db.Users.AsNoTracking()
+            .Where(u => u.TenantId == tenantId && u.DeletedAt == null
+                && db.GroupMembers.Any(m => m.UserId == u.Id && subtree.Contains(m.GroupId)));
+        var total = await members.CountAsync(ct);
+        var items = await members.OrderBy(u => u.EmailNormalized).ThenBy(u => u.Id).Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)
+            .Select(u => new GroupMemberResponse(u.Id, u.Email, u.DisplayName, u.Status,
+                db.GroupMembers.Any(m => m.GroupId == groupId && m.UserId == u.Id) ? "DIRECT" : "INHERITED"))
+            .ToListAsync(ct);
+        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+    }
+
+    private static async Task<IResult> RemoveMemberAsync(
+        [FromRoute(Name = "group_id")] string groupId, [FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        var tenantId = http.Tenant().Id;
+        var membership = await db.GroupMembers.FirstOrDefaultAsync(m => m.TenantId == tenantId && m.GroupId == groupId && m.UserId == userId, ct);
+        if (membership is null)
+        {
+            return Problems.NotFound("The user is not a direct member of this group.");
+        }
+
+        db.GroupMembers.Remove(membership);
+        audit.Record("group.member_removed", "group", groupId, tenantId, ["members"], reason: "user " + userId);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static IResult Invalid(object[] loc, string message)
+    {
+        var errors = new ValidationErrors();
+        errors.ValueError(loc, message);
+        return errors.ToResult();
+    }
+
+    private static ProblemResult GroupNotFound() => Problems.NotFound("Group not found.");
+
+    private static async Task<IResult?> SaveAsync(ScaiKeyDbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return null;
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
+        {
+            return Problems.Conflict("A group with this name already exists in this tenant.");
+        }
+    }
+
+    private static GroupResponse ToResponse(Group g) => new(g.Id, g.Name, g.Description, g.ParentGroupId, g.CreatedAt, g.UpdatedAt);
+}

@@ -1,0 +1,25 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace ScaiKey.Api.Infrastructure;
+
+internal static class DbErrors
+{
+    /// <summary>True when a unique index rejected the write; <paramref name="detail"/> names the index or columns.</summary>
+    public static bool IsUniqueViolation(DbUpdateException exception, out string detail)
+    {
+        switch (exception.InnerException)
+        {
+            case PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } pg:
+                detail = pg.ConstraintName ?? string.Empty;
+                return true;
+            case SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 } sqlite:
+                detail = sqlite.Message;
+                return true;
+            default:
+                detail = string.Empty;
+                return false;
+        }
+    }
+}

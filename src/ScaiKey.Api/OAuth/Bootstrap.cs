@@ -1,0 +1,138 @@
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace ScaiKey.Api.OAuth;
+
+/// <summary>
+/// First start: when no platform admin exists, create one from ScaiKey:Bootstrap settings, or a service
+/// client with a random secret whose credentials are printed once to the console (never to the log).
+/// </summary>
+internal sealed class Bootstrap(
+    ScaiKeyDbContext db,
+    IOpenIddictApplicationManager applications,
+    PasswordHasher hasher,
+    IConfiguration configuration,
+    ILogger<Bootstrap> logger)
+{
+    public const string PlatformTenantSlug = "platform";
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        if (await db.RoleAssignments.AnyAsync(r => r.Role == Roles.PlatformAdmin, cancellationToken))
+        {
+            return;
+        }
+
+        var clientId = configuration["ScaiKey:Bootstrap:ClientId"];
+        var clientSecret = configuration["ScaiKey:Bootstrap:ClientSecret"];
+        var adminEmail = configuration["ScaiKey:Bootstrap:AdminEmail"];
+        var adminPassword = configuration["ScaiKey:Bootstrap:AdminPassword"];
+
+        if (!string.IsNullOrEmpty(adminEmail) && !string.IsNullOrEmpty(adminPassword))
+        {
+            await CreateAdminUserAsync(adminEmail, adminPassword, cancellationToken);
+        }
+
+        if (!string.IsNullOrEmpty(clientId) && !string.IsNullOrEmpty(clientSecret))
+        {
+            await CreateAdminClientAsync(clientId, clientSecret, "Bootstrap platform admin", cancellationToken);
+        }
+        else if (string.IsNullOrEmpty(adminEmail))
+        {
+            var generatedId = "scaikey-admin-" + SecretGenerator.Token(6).ToLowerInvariant().Replace('_', 'x').Replace('-', 'x');
+            var generatedSecret = SecretGenerator.Token(32);
+            await CreateAdminClientAsync(generatedId, generatedSecret, "Bootstrap platform admin", cancellationToken);
+
+            // Deliberately the console, not ILogger: log sinks must never receive a secret.
+            Console.WriteLine();
+            Console.WriteLine("==================== ScaiKey bootstrap ====================");
+            Console.WriteLine("A platform-admin service client was created. Its secret is shown only now:");
+            Console.WriteLine($"  client_id:     {generatedId}");
+            Console.WriteLine($"  client_secret: {generatedSecret}");
+            Console.WriteLine("Get a token: curl -u <client_id>:<client_secret> -d grant_type=client_credentials <base-url>/connect/token");
+            Console.WriteLine("============================================================");
+            Console.WriteLine();
+        }
+    }
+
+    public async Task CreateAdminClientAsync(string clientId, string clientSecret, string name, CancellationToken cancellationToken)
+    {
+        if (await applications.FindByClientIdAsync(clientId, cancellationToken) is null)
+        {
+            await applications.CreateAsync(AdminClientDescriptor(clientId, clientSecret, name), cancellationToken);
+        }
+
+        db.RoleAssignments.Add(new RoleAssignment
+        {
+            Id = Ids.New(),
+            PrincipalType = "CLIENT",
+            PrincipalId = clientId,
+            Role = Roles.PlatformAdmin,
+            CreatedAt = DateTime.UtcNow,
+        });
+        await db.SaveChangesAsync(cancellationToken);
+        logger.LogInformation("Bootstrap: platform-admin service client {ClientId} is ready", clientId);
+    }
+
+    public static OpenIddictApplicationDescriptor AdminClientDescriptor(string clientId, string clientSecret, string name) => new()
+    {
+        ClientId = clientId,
+        ClientSecret = clientSecret,
+        ClientType = ClientTypes.Confidential,
+        DisplayName = name,
+        Permissions = { Permissions.Endpoints.Token, Permissions.GrantTypes.ClientCredentials },
+    };
+
+    private async Task CreateAdminUserAsync(string email, string password, CancellationToken cancellationToken)
+    {
+        // A platform admin user needs a home directory; the "platform" tenant holds platform staff.
+        var tenant = await db.Tenants.FirstOrDefaultAsync(t => t.Slug == PlatformTenantSlug && t.DeletedAt == null, cancellationToken);
+        if (tenant is null)
+        {
+            tenant = new Tenant
+            {
+                Id = Ids.New(),
+                Name = "Platform",
+                Slug = PlatformTenantSlug,
+                SettingsJson = TenantSettings.Default.ToJson(),
+                CreatedAt = DateTime.UtcNow,
+            };
+            db.Tenants.Add(tenant);
+        }
+
+        var normalized = email.Trim().ToLowerInvariant();
+        var user = new User
+        {
+            Id = Ids.New(),
+            TenantId = tenant.Id,
+            Email = email.Trim(),
+            EmailNormalized = normalized,
+            Locale = "en",
+            Timezone = "UTC",
+            EmailVerified = true,
+            Status = UserStatus.Active,
+            IdentitySource = IdentitySource.Local,
+            PasswordHash = hasher.Hash(password),
+            PasswordChangedAt = DateTime.UtcNow,
+            SearchText = normalized,
+            CreatedAt = DateTime.UtcNow,
+        };
+        db.Users.Add(user);
+        db.RoleAssignments.Add(new RoleAssignment
+        {
+            Id = Ids.New(),
+            PrincipalType = "USER",
+            PrincipalId = user.Id,
+            Role = Roles.PlatformAdmin,
+            CreatedAt = DateTime.UtcNow,
+        });
+        await db.SaveChangesAsync(cancellationToken);
+        logger.LogInformation("Bootstrap: platform-admin user {UserId} created in the platform tenant", user.Id);
+    }
+}

@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Authorization;
+using OpenIddict.Validation.AspNetCore;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Email;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Groups;
+using ScaiKey.Api.Health;
+using ScaiKey.Api.Hosting;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.OAuth;
+using ScaiKey.Api.OpenApi;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Api.Users;
+
+var builder = WebApplication.CreateBuilder(args);
+var configuration = builder.Configuration;
+
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = JsonBody.MaxBytes);
+builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
+builder.Services.AddHttpContextAccessor();
+builder.Services.AddMemoryCache();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddScaiKeyDatabase(configuration);
+builder.Services.AddSingleton(sp => KeyRing.FromConfiguration(
+    configuration, DatabaseSetup.DataDirectory(configuration), sp.GetRequiredService<ILoggerFactory>().CreateLogger<KeyRing>()));
+builder.Services.AddSingleton(new PasswordHasher(
+    configuration.GetValue("ScaiKey:PasswordHashing:Iterations", PasswordHasher.DefaultIterations),
+    configuration.GetValue("ScaiKey:PasswordHashing:MemoryKiB", PasswordHasher.DefaultMemoryBytes / 1024) * 1024));
+builder.Services.AddScaiKeyOAuth(configuration);
+builder.Services.AddAuthorizationBuilder()
+    .SetFallbackPolicy(new AuthorizationPolicyBuilder(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
+        .RequireAuthenticatedUser().Build());
+builder.Services.AddScoped<Caller>();
+builder.Services.AddScoped<AuditLog>();
+builder.Services.AddScoped<EmailOutbox>();
+builder.Services.AddScoped<Idempotency>();
+builder.Services.AddScoped<UserReads>();
+builder.Services.AddScoped<UserCommands>();
+builder.Services.AddScoped<Bootstrap>();
+builder.Services.AddSingleton<OpenApiDocumentBuilder>();
+
+var app = builder.Build();
+
+await app.PrepareDatabaseAsync();
+await using (var scope = app.Services.CreateAsyncScope())
+{
+    await scope.ServiceProvider.GetRequiredService<Bootstrap>().RunAsync(CancellationToken.None);
+}
+
+app.UseMiddleware<RequestIdMiddleware>();
+app.UseMiddleware<ErrorHandlingMiddleware>();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapHealth();
+app.MapOpenApiDocuments();
+app.MapTokenEndpoint();
+app.MapPartners();
+app.MapTenants();
+app.MapOrganizationalUnits();
+app.MapGroups();
+app.MapUsers();
+app.MapAdminUsers();
+app.MapAudit();
+
+await app.RunAsync();
+
+/// <summary>Entry point; public so integration tests can host it.</summary>
+public partial class Program;

@@ -1,0 +1,125 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using OpenIddict.Abstractions;
+using ScaiKey.Data;
+
+namespace ScaiKey.Api.Security;
+
+internal enum Permission
+{
+    UsersRead,
+    UsersWrite,
+
+    // Helpdesk actions: unlock, reset password, disable MFA, change status.
+    UsersSupport,
+    DirectoryRead,
+    DirectoryWrite,
+    AuditRead,
+}
+
+internal static class Roles
+{
+    public const string PlatformAdmin = "PLATFORM_ADMIN";
+    public const string PartnerAdmin = "PARTNER_ADMIN";
+    public const string TenantAdmin = "TENANT_ADMIN";
+    public const string TenantHelpdesk = "TENANT_HELPDESK";
+    public const string TenantViewer = "TENANT_VIEWER";
+
+    public static readonly string[] All = [PlatformAdmin, PartnerAdmin, TenantAdmin, TenantHelpdesk, TenantViewer];
+
+    private static readonly Permission[] Everything = Enum.GetValues<Permission>();
+
+    /// <summary>What a role grants inside a tenant it covers (platform.md, "Who may do what").</summary>
+    public static IReadOnlyList<Permission> TenantPermissions(string role) => role switch
+    {
+        PlatformAdmin or PartnerAdmin or TenantAdmin => Everything,
+        TenantHelpdesk => [Permission.UsersRead, Permission.UsersSupport, Permission.DirectoryRead],
+        TenantViewer => [Permission.UsersRead, Permission.DirectoryRead],
+        _ => [],
+    };
+}
+
+internal sealed record RoleGrant(string Role, string? PartnerId, string? TenantId);
+
+/// <summary>
+/// The authenticated principal of this request and its role grants, read from the database (briefly cached)
+/// so that a revoked role stops working without waiting for token expiry.
+/// </summary>
+internal sealed class Caller(IHttpContextAccessor accessor, ScaiKeyDbContext db, IMemoryCache cache)
+{
+    public static readonly TimeSpan GrantCacheLifetime = TimeSpan.FromSeconds(5);
+    private IReadOnlyList<RoleGrant>? _grants;
+
+    private ClaimsPrincipal Principal => accessor.HttpContext?.User ?? new ClaimsPrincipal();
+
+    public string PrincipalType => Principal.GetClaim(ScaiKeyClaims.PrincipalType) ?? "CLIENT";
+
+    public string PrincipalId => Principal.GetClaim(OpenIddictConstants.Claims.Subject) ?? "anonymous";
+
+    public async Task<IReadOnlyList<RoleGrant>> GrantsAsync(CancellationToken cancellationToken = default)
+    {
+        if (_grants is not null)
+        {
+            return _grants;
+        }
+
+        var key = CacheKey(PrincipalType, PrincipalId);
+        if (!cache.TryGetValue(key, out IReadOnlyList<RoleGrant>? grants) || grants is null)
+        {
+            var type = PrincipalType;
+            var id = PrincipalId;
+            grants = await db.RoleAssignments.AsNoTracking()
+                .Where(r => r.PrincipalType == type && r.PrincipalId == id)
+                .Select(r => new RoleGrant(r.Role, r.PartnerId, r.TenantId))
+                .ToListAsync(cancellationToken);
+            cache.Set(key, grants, GrantCacheLifetime);
+        }
+
+        return _grants = grants;
+    }
+
+    public static string CacheKey(string principalType, string principalId) => $"grants:{principalType}:{principalId}";
+
+    public async Task<bool> IsPlatformAdminAsync(CancellationToken cancellationToken = default) =>
+        (await GrantsAsync(cancellationToken)).Any(g => g.Role == Roles.PlatformAdmin);
+
+    /// <summary>Partners whose tenants this caller administers (null: every partner, a platform admin).</summary>
+    public async Task<IReadOnlySet<string>?> AdminPartnerScopeAsync(CancellationToken cancellationToken = default)
+    {
+        var grants = await GrantsAsync(cancellationToken);
+        if (grants.Any(g => g.Role == Roles.PlatformAdmin))
+        {
+            return null;
+        }
+
+        return grants.Where(g => g.Role == Roles.PartnerAdmin && g.PartnerId is not null).Select(g => g.PartnerId!).ToHashSet();
+    }
+
+    public async Task<bool> HasTenantPermissionAsync(string tenantId, string? partnerId, Permission permission, CancellationToken cancellationToken = default)
+    {
+        foreach (var grant in await GrantsAsync(cancellationToken))
+        {
+            var covers = grant.Role switch
+            {
+                Roles.PlatformAdmin => true,
+                Roles.PartnerAdmin => partnerId is not null && grant.PartnerId == partnerId,
+                _ => grant.TenantId == tenantId,
+            };
+            if (covers && Roles.TenantPermissions(grant.Role).Contains(permission))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+internal static class ScaiKeyClaims
+{
+    /// <summary>USER or CLIENT: what kind of principal the token's subject is.</summary>
+    public const string PrincipalType = "scaikey_pt";
+
+    public const string Audience = "scaikey-api";
+}

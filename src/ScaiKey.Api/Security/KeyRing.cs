@@ -1,0 +1,72 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace ScaiKey.Api.Security;
+
+/// <summary>
+/// Seals secrets kept in the database (signing keys, MFA secrets) with AES-256-GCM under a key-encryption key
+/// that lives outside the database: ScaiKey:KeyEncryptionKey (base64, 32 bytes), or a key file under the data
+/// folder that is created on first start. Every instance sharing a database must be given the same key.
+/// </summary>
+internal sealed class KeyRing
+{
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private readonly byte[] _key;
+
+    public KeyRing(byte[] key)
+    {
+        if (key.Length != 32)
+        {
+            throw new InvalidOperationException("ScaiKey:KeyEncryptionKey must be 32 bytes, base64-encoded.");
+        }
+
+        _key = key;
+    }
+
+    public static KeyRing FromConfiguration(IConfiguration configuration, string dataDirectory, ILogger logger)
+    {
+        var configured = configuration["ScaiKey:KeyEncryptionKey"];
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return new KeyRing(Convert.FromBase64String(configured));
+        }
+
+        var path = Path.Combine(dataDirectory, "key-encryption.key");
+        if (File.Exists(path))
+        {
+            return new KeyRing(Convert.FromBase64String(File.ReadAllText(path).Trim()));
+        }
+
+        Directory.CreateDirectory(dataDirectory);
+        var key = RandomNumberGenerator.GetBytes(32);
+        File.WriteAllText(path, Convert.ToBase64String(key));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        logger.LogWarning("No ScaiKey:KeyEncryptionKey configured; created {Path}. Set the same key on every instance that shares this database.", path);
+        return new KeyRing(key);
+    }
+
+    /// <summary>Seals <paramref name="plaintext"/>; <paramref name="context"/> binds it to its row so sealed values cannot be swapped.</summary>
+    public string Seal(byte[] plaintext, string context)
+    {
+        var output = new byte[NonceSize + TagSize + plaintext.Length];
+        var nonce = output.AsSpan(0, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(_key, TagSize);
+        aes.Encrypt(nonce, plaintext, output.AsSpan(NonceSize + TagSize), output.AsSpan(NonceSize, TagSize), Encoding.UTF8.GetBytes(context));
+        return Convert.ToBase64String(output);
+    }
+
+    public byte[] Open(string sealedValue, string context)
+    {
+        var input = Convert.FromBase64String(sealedValue);
+        var plaintext = new byte[input.Length - NonceSize - TagSize];
+        using var aes = new AesGcm(_key, TagSize);
+        aes.Decrypt(input.AsSpan(0, NonceSize), input.AsSpan(NonceSize + TagSize), input.AsSpan(NonceSize, TagSize), plaintext, Encoding.UTF8.GetBytes(context));
+        return plaintext;
+    }
+}

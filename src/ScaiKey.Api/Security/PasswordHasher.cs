@@ -1,0 +1,51 @@
+using Geralt;
+
+namespace ScaiKey.Api.Security;
+
+/// <summary>
+/// Argon2id through libsodium's crypto_pwhash_str: a salted PHC string ($argon2id$v=19$m=...,t=...,p=1$...).
+/// Defaults are OWASP's (19 MiB, 2 passes); NeedsRehash lets sign-in upgrade hashes when they change.
+/// </summary>
+internal sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIterations, int memoryBytes = PasswordHasher.DefaultMemoryBytes)
+{
+    public const int DefaultIterations = 2;
+    public const int DefaultMemoryBytes = 19 * 1024 * 1024;
+
+    public string Hash(string password)
+    {
+        Span<char> buffer = stackalloc char[Argon2id.HashSize];
+        var bytes = System.Text.Encoding.UTF8.GetBytes(password);
+        try
+        {
+            Argon2id.ComputeHash(buffer, bytes, iterations, memoryBytes);
+        }
+        finally
+        {
+            Array.Clear(bytes);
+        }
+
+        var end = buffer.IndexOf('\0');
+        return new string(end < 0 ? buffer : buffer[..end]);
+    }
+
+    public bool Verify(string hash, string password)
+    {
+        if (!hash.StartsWith("$argon2id$", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(password);
+        try
+        {
+            return Argon2id.VerifyHash(hash, bytes);
+        }
+        finally
+        {
+            Array.Clear(bytes);
+        }
+    }
+
+    public bool NeedsRehash(string hash) =>
+        !hash.StartsWith("$argon2id$", StringComparison.Ordinal) || Argon2id.NeedsRehash(hash, iterations, memoryBytes);
+}

@@ -1,0 +1,266 @@
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.OpenApi;
+using ScaiKey.Api.Users;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.Tenancy;
+
+[Description("Create or update a tenant. On update, settings are merged field by field.")]
+internal sealed record TenantRequest(
+    string Name,
+    [property: Description("URL-safe name used by hosted pages; derived from the name when omitted.")] string? Slug,
+    string? PartnerId,
+    [property: ApiOptional] TenantSettings? Settings);
+
+[Description("A tenant: one customer's directory and applications.")]
+internal sealed record TenantResponse(string Id, string Name, string Slug, string? PartnerId, TenantSettings Settings, DateTime CreatedAt, DateTime? UpdatedAt);
+
+/// <summary>/api/v1/admin/tenants: platform admins only.</summary>
+internal static partial class TenantEndpoints
+{
+    private static readonly QueryParameter<string> PartnerFilter = Query.NullableString("partner_id", 64, "Only tenants of this partner");
+
+    public static RouteGroupBuilder MapTenants(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/admin/tenants").WithTags("Tenants").AddEndpointFilter(PlatformAdminFilter.InvokeAsync);
+        group.MapPost("", CreateAsync).WithSummary("Create Tenant")
+            .AcceptsJson<TenantRequest>().Returns<ApiResponse<TenantResponse>>(StatusCodes.Status201Created).ReturnsProblems(409, 413);
+        group.MapGet("", ListAsync).WithSummary("List Tenants")
+            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage, PartnerFilter).Returns<PaginatedResponse<TenantResponse>>();
+        group.MapGet("/{tenant_id}", GetAsync).WithSummary("Get Tenant").Returns<ApiResponse<TenantResponse>>().ReturnsProblems(404);
+        group.MapPatch("/{tenant_id}", UpdateAsync).WithSummary("Update Tenant")
+            .AcceptsJson<TenantRequest>().Returns<ApiResponse<TenantResponse>>().ReturnsProblems(404, 409, 413);
+        group.MapDelete("/{tenant_id}", DeleteAsync).WithSummary("Delete Tenant")
+            .WithDescription("Deletes a tenant that has no users left (409 otherwise); its slug becomes free.")
+            .ReturnsNoContent().ReturnsProblems(404, 409);
+        return group;
+    }
+
+    private sealed record TenantInput(Optional<string> Name, Optional<string> Slug, Optional<string> PartnerId, JsonElement? Settings);
+
+    private static TenantInput Read(BodyReader r, bool create)
+    {
+        var name = create ? new Optional<string>(true, r.RequiredString("name", 200)) : r.OptionalString("name", 200, nullable: false);
+        if (name.Value is { } n && n.Trim().Length == 0)
+        {
+            r.Errors.Add(r.Loc("name"), "String should have at least 1 character", "string_too_short");
+        }
+
+        var slug = r.OptionalString("slug", 63, nullable: create);
+        if (slug.Value is { } s && !SlugPattern().IsMatch(s))
+        {
+            r.Errors.ValueError(r.Loc("slug"), "slug must be 1-63 lower-case letters, digits or hyphens, starting and ending with a letter or digit");
+        }
+
+        var partnerId = r.OptionalString("partner_id", 64);
+        var settings = r.RawObject("settings");
+        return new TenantInput(name.Value is null ? name : new(true, name.Value.Trim()), slug, partnerId, settings);
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        TenantSettings settings = TenantSettings.Default;
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: true), (_, e) => errors = e);
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var input = bound.Value!;
+        if (input.Settings is { } raw)
+        {
+            settings = settings.Merge(raw, errors);
+        }
+
+        if (input.PartnerId.Value is { } partnerId && !await db.Partners.AnyAsync(p => p.Id == partnerId, ct))
+        {
+            errors.ValueError(["body", "partner_id"], "partner not found");
+        }
+
+        var slug = input.Slug.Value ?? Slugify(input.Name.Value!);
+        if (slug.Length == 0)
+        {
+            errors.ValueError(["body", "slug"], "could not derive a slug from the name; give one");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var tenant = new Tenant
+        {
+            Id = Ids.New(),
+            Name = input.Name.Value!,
+            Slug = slug,
+            PartnerId = input.PartnerId.Value,
+            SettingsJson = settings.ToJson(),
+            CreatedAt = time.GetUtcNow().UtcDateTime,
+        };
+        db.Tenants.Add(tenant);
+        audit.Record("tenant.created", "tenant", tenant.Id, tenant.Id, ["name", "slug", "partner_id", "settings"]);
+        if (await SaveAsync(db, ct) is { } conflict)
+        {
+            return conflict;
+        }
+
+        return TypedResults.Created($"/api/v1/admin/tenants/{tenant.Id}", Envelope.Of(http, ToResponse(tenant)));
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var page = UserEndpoints.Page.Read(http, errors);
+        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var partnerId = PartnerFilter.Read(http, errors);
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var tenants = db.Tenants.AsNoTracking().Where(t => t.DeletedAt == null);
+        if (partnerId is not null)
+        {
+            tenants = tenants.Where(t => t.PartnerId == partnerId);
+        }
+
+        var total = await tenants.CountAsync(ct);
+        var rows = await tenants.OrderBy(t => t.Name).ThenBy(t => t.Id).Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)
+            .Select(t => new { t.Id, t.Name, t.Slug, t.PartnerId, t.SettingsJson, t.CreatedAt, t.UpdatedAt }).ToListAsync(ct);
+        var items = rows.Select(t => new TenantResponse(t.Id, t.Name, t.Slug, t.PartnerId, TenantSettings.FromJson(t.SettingsJson), t.CreatedAt, t.UpdatedAt)).ToList();
+        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+    }
+
+    private static async Task<IResult> GetAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var tenant = await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tenantId && t.DeletedAt == null, ct);
+        return tenant is null ? Problems.NotFound("Tenant not found.") : TypedResults.Ok(Envelope.Of(http, ToResponse(tenant)));
+    }
+
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: false), (_, e) => errors = e);
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var tenant = await db.Tenants.FirstOrDefaultAsync(t => t.Id == tenantId && t.DeletedAt == null, ct);
+        if (tenant is null)
+        {
+            return Problems.NotFound("Tenant not found.");
+        }
+
+        var input = bound.Value!;
+        var changed = new List<string>();
+        if (input.Name.Value is { } name && name != tenant.Name)
+        {
+            tenant.Name = name;
+            changed.Add("name");
+        }
+
+        if (input.Slug.Value is { } slug && slug != tenant.Slug)
+        {
+            tenant.Slug = slug;
+            changed.Add("slug");
+        }
+
+        if (input.PartnerId.IsSet && input.PartnerId.Value != tenant.PartnerId)
+        {
+            if (input.PartnerId.Value is { } partnerId && !await db.Partners.AnyAsync(p => p.Id == partnerId, ct))
+            {
+                errors.ValueError(["body", "partner_id"], "partner not found");
+            }
+
+            tenant.PartnerId = input.PartnerId.Value;
+            changed.Add("partner_id");
+        }
+
+        if (input.Settings is { } raw)
+        {
+            var settings = TenantSettings.FromJson(tenant.SettingsJson).Merge(raw, errors).ToJson();
+            if (settings != tenant.SettingsJson)
+            {
+                tenant.SettingsJson = settings;
+                changed.Add("settings");
+            }
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        if (changed.Count > 0)
+        {
+            tenant.UpdatedAt = time.GetUtcNow().UtcDateTime;
+            audit.Record("tenant.updated", "tenant", tenant.Id, tenant.Id, changed);
+            if (await SaveAsync(db, ct) is { } conflict)
+            {
+                return conflict;
+            }
+        }
+
+        return TypedResults.Ok(Envelope.Of(http, ToResponse(tenant)));
+    }
+
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "tenant_id")] string tenantId, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        var tenant = await db.Tenants.FirstOrDefaultAsync(t => t.Id == tenantId && t.DeletedAt == null, ct);
+        if (tenant is null)
+        {
+            return Problems.NotFound("Tenant not found.");
+        }
+
+        if (await db.Users.AnyAsync(u => u.TenantId == tenantId && u.DeletedAt == null, ct))
+        {
+            return Problems.Conflict("The tenant still has users; delete them first.");
+        }
+
+        tenant.DeletedAt = time.GetUtcNow().UtcDateTime;
+        audit.Record("tenant.deleted", "tenant", tenant.Id, tenant.Id);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult?> SaveAsync(ScaiKeyDbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return null;
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
+        {
+            return Problems.Conflict("A tenant with this slug already exists.");
+        }
+    }
+
+    private static TenantResponse ToResponse(Tenant t) =>
+        new(t.Id, t.Name, t.Slug, t.PartnerId, TenantSettings.FromJson(t.SettingsJson), t.CreatedAt, t.UpdatedAt);
+
+    internal static string Slugify(string name)
+    {
+        var decomposed = name.ToLowerInvariant().Normalize(System.Text.NormalizationForm.FormD);
+        var withoutAccents = new string(decomposed.Where(c => char.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.NonSpacingMark).ToArray());
+        var slug = NonSlug().Replace(withoutAccents, "-").Trim('-');
+        return slug.Length > 63 ? slug[..63].TrimEnd('-') : slug;
+    }
+
+    [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+    private static partial Regex SlugPattern();
+
+    [GeneratedRegex("[^a-z0-9]+")]
+    private static partial Regex NonSlug();
+}

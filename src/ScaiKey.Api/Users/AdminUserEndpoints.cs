@@ -1,0 +1,267 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.OpenApi;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
+
+namespace ScaiKey.Api.Users;
+
+/// <summary>
+/// Cross-tenant user administration: /api/v1/admin/users. Platform admins see every tenant; partner admins
+/// only their partner's tenants (a user elsewhere is a 404, a filter elsewhere a 403).
+/// </summary>
+internal static class AdminUserEndpoints
+{
+    private static readonly QueryParameter<string> Status = Query.NullableString("status", 64);
+    private static readonly QueryParameter<string> TenantId = Query.NullableString("tenant_id", 64);
+    private static readonly QueryParameter<string> PartnerId = Query.NullableString("partner_id", 64, "Filter by partner (all tenants in partner)");
+    private static readonly string[] StatusValues = Choices.Of<Data.Entities.UserStatus>();
+    private const string ScopeKey = "scaikey.admin-scope";
+
+    public static RouteGroupBuilder MapAdminUsers(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/admin/users").WithTags("Users");
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var scope = await http.RequestServices.GetRequiredService<Caller>().AdminPartnerScopeAsync(http.RequestAborted);
+            if (scope is { Count: 0 })
+            {
+                return Problems.Forbidden("Only platform and partner admins may use the admin API.");
+            }
+
+            http.Items[ScopeKey] = new AdminScope(scope);
+            return await next(context);
+        });
+
+        group.MapGet("/", ListAsync)
+            .WithSummary("List Users").WithDescription("List users with filtering.")
+            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage, UserEndpoints.Search, Status, TenantId, PartnerId)
+            .Returns<PaginatedResponse<AdminUserListItem>>().DocumentsAuthorizationHeader();
+
+        group.MapPost("/", CreateAsync)
+            .WithSummary("Create User").WithDescription("Create a new user.")
+            .AcceptsJson<AdminUserCreate>().Returns<ApiResponse<AdminUserResponse>>(StatusCodes.Status201Created)
+            .ReturnsProblems(409, 413).DocumentsAuthorizationHeader();
+
+        group.MapDelete("/{user_id}", DeleteAsync)
+            .WithSummary("Delete User").WithDescription("Soft delete a user.")
+            .ReturnsNoContent().ReturnsProblems(404, 412).DocumentsAuthorizationHeader();
+
+        group.MapGet("/{user_id}", GetAsync)
+            .WithSummary("Get User").WithDescription("Get a user by ID.")
+            .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
+
+        group.MapPatch("/{user_id}", UpdateAsync)
+            .WithSummary("Update User").WithDescription("Update a user.")
+            .AcceptsJson<UserUpdate>().Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404, 409, 412, 413).DocumentsAuthorizationHeader();
+
+        group.MapGet("/{user_id}/groups", GroupsAsync)
+            .WithSummary("Get User Groups").WithDescription("Get all groups a user belongs to.")
+            .Returns<ApiResponse<IReadOnlyList<UserGroupMembership>>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
+
+        group.MapPost("/{user_id}/mfa/disable", DisableMfaAsync)
+            .WithSummary("Disable User Mfa").WithDescription("Disable MFA for a user (admin action).")
+            .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
+
+        group.MapPost("/{user_id}/reset-password", ResetPasswordAsync)
+            .WithSummary("Reset User Password").WithDescription("Reset a user's password (admin sets new password directly).")
+            .AcceptsJson<AdminPasswordReset>().Returns<ApiResponse<PasswordResetResponse>>().ReturnsProblems(404, 413).DocumentsAuthorizationHeader();
+
+        group.MapPost("/{user_id}/unlock", UnlockAsync)
+            .WithSummary("Unlock User").WithDescription("Unlock a locked user account and reset failed login attempts.")
+            .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
+
+        return group;
+    }
+
+    /// <summary>Null partners: every tenant (platform admin); else only tenants of these partners.</summary>
+    private sealed record AdminScope(IReadOnlySet<string>? Partners)
+    {
+        public bool Covers(string? partnerId) => Partners is null || (partnerId is not null && Partners.Contains(partnerId));
+    }
+
+    private static AdminScope Scope(HttpContext http) => (AdminScope)http.Items[ScopeKey]!;
+
+    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var page = UserEndpoints.Page.Read(http, errors);
+        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var search = UserEndpoints.Search.Read(http, errors);
+        var statusText = Status.Read(http, errors);
+        var tenantId = TenantId.Read(http, errors);
+        var partnerId = PartnerId.Read(http, errors);
+        Data.Entities.UserStatus? status = null;
+        if (statusText is not null)
+        {
+            var index = Array.IndexOf(StatusValues, statusText);
+            if (index < 0)
+            {
+                errors.Query("status", "Input should be " + Choices.Describe(StatusValues), "enum");
+            }
+            else
+            {
+                status = Enum.GetValues<Data.Entities.UserStatus>()[index];
+            }
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var scope = Scope(http);
+        var users = db.Users.AsNoTracking();
+        if (tenantId is not null)
+        {
+            var tenant = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId && t.DeletedAt == null)
+                .Select(t => new { t.PartnerId }).FirstOrDefaultAsync(ct);
+            if (!scope.Covers(tenant?.PartnerId))
+            {
+                return Problems.Forbidden("tenant_id is outside your scope.");
+            }
+
+            if (tenant is null)
+            {
+                errors.ValueError(["query", "tenant_id"], "tenant not found");
+                return errors.ToResult();
+            }
+
+            users = users.Where(u => u.TenantId == tenantId);
+        }
+
+        if (partnerId is not null)
+        {
+            if (!scope.Covers(partnerId))
+            {
+                return Problems.Forbidden("partner_id is outside your scope.");
+            }
+
+            if (!await db.Partners.AnyAsync(p => p.Id == partnerId, ct))
+            {
+                errors.ValueError(["query", "partner_id"], "partner not found");
+                return errors.ToResult();
+            }
+
+            users = users.Where(u => db.Tenants.Any(t => t.Id == u.TenantId && t.PartnerId == partnerId));
+        }
+
+        if (scope.Partners is { } partners)
+        {
+            users = users.Where(u => db.Tenants.Any(t => t.Id == u.TenantId && t.PartnerId != null && partners.Contains(t.PartnerId)));
+        }
+
+        users = reads.Filter(users, new UserListFilter(search, status, null, null, null));
+        var total = await users.CountAsync(ct);
+        var items = await reads.ProjectAdminListItems(UserReads.Sort(users, "created_at", descending: true)
+            .Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)).ToListAsync(ct);
+        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, UserCommands commands, Caller caller, CancellationToken ct)
+    {
+        string? tenantId = null;
+        Idempotency.Request? key = null;
+        var bound = await JsonBody.BindAsync(http, reader =>
+        {
+            var input = UserInput.ReadCreate(reader);
+            tenantId = reader.RequiredString("tenant_id", 64);
+            return input;
+        }, (body, errors) => key = Idempotency.FromHeader(http, $"{caller.PrincipalType}:{caller.PrincipalId}", "POST /api/v1/admin/users/", body.Raw, errors));
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var tenant = await TenantLookup.FindAsync(db, tenantId!, ct);
+        if (!Scope(http).Covers(tenant?.PartnerId))
+        {
+            return Problems.Forbidden("tenant_id is outside your scope.");
+        }
+
+        if (tenant is null)
+        {
+            var errors = new ValidationErrors();
+            errors.ValueError(["body", "tenant_id"], "tenant not found");
+            return errors.ToResult();
+        }
+
+        return await commands.CreateAsync<AdminUserResponse>(http, tenant, bound.Value!, key, ct);
+    }
+
+    /// <summary>The tenant of a visible user; null when the user does not exist or lies outside the caller's scope.</summary>
+    private static async Task<TenantContext?> UserTenantAsync(HttpContext http, ScaiKeyDbContext db, string userId, CancellationToken ct)
+    {
+        var tenantId = await db.Users.AsNoTracking().Where(u => u.Id == userId && u.DeletedAt == null)
+            .Select(u => u.TenantId).FirstOrDefaultAsync(ct);
+        var tenant = tenantId is null ? null : await TenantLookup.FindAsync(db, tenantId, ct);
+        return tenant is not null && Scope(http).Covers(tenant.PartnerId) ? tenant : null;
+    }
+
+    private static async Task<IResult> GetAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    {
+        var tenant = await UserTenantAsync(http, db, userId, ct);
+        var result = tenant is null ? null : await reads.GetAsync<AdminUserResponse>(tenant.Id, userId, UserIncludes.None, ct);
+        if (result is not { } found)
+        {
+            return UserCommands.UserNotFound();
+        }
+
+        ETags.Set(http.Response, found.Version);
+        return TypedResults.Ok(Envelope.Of(http, found.Response));
+    }
+
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, UserInput.ReadUpdate);
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var tenant = await UserTenantAsync(http, db, userId, ct);
+        return tenant is null ? UserCommands.UserNotFound() : await commands.UpdateAsync<AdminUserResponse>(http, tenant.Id, userId, bound.Value!, ct);
+    }
+
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    {
+        var tenant = await UserTenantAsync(http, db, userId, ct);
+        return tenant is null ? UserCommands.UserNotFound() : await commands.DeleteAsync(http, tenant.Id, userId, confirmEmail: null, ct);
+    }
+
+    private static async Task<IResult> GroupsAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    {
+        var tenant = await UserTenantAsync(http, db, userId, ct);
+        return tenant is null
+            ? UserCommands.UserNotFound()
+            : TypedResults.Ok(Envelope.Of(http, await reads.GroupsAsync(tenant.Id, userId, ct)));
+    }
+
+    private static async Task<IResult> DisableMfaAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    {
+        var tenant = await UserTenantAsync(http, db, userId, ct);
+        return tenant is null ? UserCommands.UserNotFound() : await commands.DisableMfaAsync<AdminUserResponse>(http, tenant.Id, userId, ct);
+    }
+
+    private static async Task<IResult> UnlockAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    {
+        var tenant = await UserTenantAsync(http, db, userId, ct);
+        return tenant is null ? UserCommands.UserNotFound() : await commands.UnlockAsync<AdminUserResponse>(http, tenant.Id, userId, ct);
+    }
+
+    private static async Task<IResult> ResetPasswordAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, UserInput.ReadAdminPasswordReset);
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var tenant = await UserTenantAsync(http, db, userId, ct);
+        return tenant is null ? UserCommands.UserNotFound() : await commands.AdminResetPasswordAsync(http, tenant, userId, bound.Value!, ct);
+    }
+}

@@ -1,0 +1,611 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Email;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.Users;
+
+/// <summary>
+/// Write side of the directory, shared by the tenant routes and the cross-tenant admin routes. Every write
+/// re-checks the tenant in its query, honours If-Match, and commits its audit event in the same transaction.
+/// </summary>
+internal sealed class UserCommands(
+    ScaiKeyDbContext db,
+    UserReads reads,
+    AuditLog audit,
+    EmailOutbox outbox,
+    PasswordHasher hasher,
+    Idempotency idempotency,
+    TimeProvider time,
+    IConfiguration configuration)
+{
+    public static readonly TimeSpan InvitationLifetime = TimeSpan.FromDays(7);
+    public static readonly TimeSpan ResetLinkLifetime = TimeSpan.FromHours(1);
+
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+
+    public async Task<IResult> CreateAsync<T>(HttpContext http, TenantContext tenant, UserCreate input, Idempotency.Request? key, CancellationToken ct)
+        where T : UserResponse
+    {
+        if (key is not null && await idempotency.ReplayAsync(key, ct) is { } replay)
+        {
+            return replay;
+        }
+
+        var errors = new ValidationErrors();
+        if (input.OuId is not null && !await db.OrganizationalUnits.AnyAsync(o => o.TenantId == tenant.Id && o.Id == input.OuId, ct))
+        {
+            errors.ValueError(["body", "ou_id"], "organizational unit not found in this tenant");
+        }
+
+        if (input.GroupIds.Count > 0)
+        {
+            var ids = input.GroupIds;
+            var found = await db.Groups.Where(g => g.TenantId == tenant.Id && ids.Contains(g.Id)).Select(g => g.Id).ToListAsync(ct);
+            for (var i = 0; i < ids.Count; i++)
+            {
+                if (!found.Contains(ids[i]))
+                {
+                    errors.ValueError(["body", "group_ids", i], "group not found in this tenant");
+                }
+            }
+        }
+
+        if (input.Password is not null)
+        {
+            foreach (var violation in PasswordPolicy.Violations(input.Password, input.Email, tenant.Settings.PasswordPolicy))
+            {
+                errors.ValueError(["body", "password"], violation);
+            }
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var normalizedEmail = input.Email.ToLowerInvariant();
+        var normalizedUsername = input.Username?.ToLowerInvariant();
+        if (await ConflictAsync(tenant.Id, null, normalizedEmail, normalizedUsername, ct) is { } conflict)
+        {
+            return key is not null && await idempotency.ReplayAsync(key, ct) is { } again ? again : conflict;
+        }
+
+        var now = Now;
+        var user = new User
+        {
+            Id = Ids.New(),
+            TenantId = tenant.Id,
+            Email = input.Email,
+            EmailNormalized = normalizedEmail,
+            Username = input.Username,
+            UsernameNormalized = normalizedUsername,
+            FirstName = input.FirstName,
+            LastName = input.LastName,
+            DisplayName = input.DisplayName,
+            Phone = input.Phone,
+            Locale = input.Locale,
+            Timezone = input.Timezone,
+            OuId = input.OuId,
+            IdentitySource = IdentitySource.Local,
+            Status = tenant.Settings.RequireApproval ? UserStatus.PendingApproval
+                : input.Password is not null ? UserStatus.Active
+                : UserStatus.PendingEmailVerification,
+            CustomAttributesJson = UserInput.SerializeAttributes(input.CustomAttributes),
+            PasswordHash = input.Password is null ? null : hasher.Hash(input.Password),
+            PasswordChangedAt = input.Password is null ? null : now,
+            RequirePasswordChange = input.RequirePasswordChange,
+            SearchText = string.Empty,
+            CreatedAt = now,
+            Version = 1,
+        };
+        user.SearchText = UserInput.SearchText(user);
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        db.Users.Add(user);
+        foreach (var groupId in input.GroupIds)
+        {
+            db.GroupMembers.Add(new GroupMember { GroupId = groupId, UserId = user.Id, TenantId = tenant.Id, CreatedAt = now });
+        }
+
+        if (input.Password is null && input.SendWelcomeEmail)
+        {
+            var token = IssueActionToken(user, "INVITATION", InvitationLifetime);
+            var link = AppendToken(HostedUrl(http, tenant, "accept-invitation"), token);
+            outbox.Enqueue(tenant.Id, user.Email, "invitation", $"You are invited to {tenant.Name}",
+                $"Hello,\n\nAn account was created for you at {tenant.Name}. Set your password within {InvitationLifetime.TotalDays:0} days:\n\n{link}\n\nIf you did not expect this, ignore this message.\n");
+        }
+
+        audit.Record("user.created", "user", user.Id, tenant.Id, CreatedFields(input));
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out var detail))
+        {
+            await transaction.RollbackAsync(ct);
+            db.ChangeTracker.Clear();
+            return key is not null && await idempotency.ReplayAsync(key, ct) is { } again ? again : UniqueConflict(detail);
+        }
+
+        var (response, version) = (await reads.GetAsync<T>(tenant.Id, user.Id, UserIncludes.None, ct))!.Value;
+        var envelope = Envelope.Of(http, response);
+        var location = $"/api/v1/tenants/{tenant.Id}/users/{user.Id}";
+        if (key is not null)
+        {
+            idempotency.Remember(key, StatusCodes.Status201Created, JsonSerializer.Serialize(envelope, ApiJson.Options), ETags.For(version), location);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
+            {
+                await transaction.RollbackAsync(ct);
+                db.ChangeTracker.Clear();
+                return await idempotency.ReplayAsync(key, ct) ?? Problems.Conflict("A request with this Idempotency-Key is in progress; retry it.");
+            }
+        }
+
+        await transaction.CommitAsync(ct);
+        ETags.Set(http.Response, version);
+        return TypedResults.Created(location, envelope);
+    }
+
+    public async Task<IResult> UpdateAsync<T>(HttpContext http, string tenantId, string userId, UserInput.UserPatch patch, CancellationToken ct)
+        where T : UserResponse
+    {
+        var user = await FindAsync(tenantId, userId, ct);
+        if (user is null)
+        {
+            return UserNotFound();
+        }
+
+        if (!ETags.IfMatchAllows(http.Request, user.Version))
+        {
+            return Problems.PreconditionFailed();
+        }
+
+        var errors = new ValidationErrors();
+        var changed = new List<string>();
+        void Apply(string field, Optional<string> value, string? current, Action<string?> set, bool nullable = true)
+        {
+            if (!value.IsSet || (value.Value is null && !nullable) || value.Value == current)
+            {
+                return;
+            }
+
+            set(value.Value);
+            changed.Add(field);
+        }
+
+        Apply("email", patch.Email, user.Email, v => { user.Email = v!; user.EmailNormalized = v!.ToLowerInvariant(); }, nullable: false);
+        Apply("username", patch.Username, user.Username, v => { user.Username = v; user.UsernameNormalized = v?.ToLowerInvariant(); });
+        Apply("first_name", patch.FirstName, user.FirstName, v => user.FirstName = v);
+        Apply("last_name", patch.LastName, user.LastName, v => user.LastName = v);
+        Apply("display_name", patch.DisplayName, user.DisplayName, v => user.DisplayName = v);
+        Apply("phone", patch.Phone, user.Phone, v => user.Phone = v);
+        Apply("locale", patch.Locale, user.Locale, v => user.Locale = v!, nullable: false);
+        Apply("timezone", patch.Timezone, user.Timezone, v => user.Timezone = v!, nullable: false);
+        if (patch.OuId is { IsSet: true, Value: { } ouId } && ouId != user.OuId
+            && !await db.OrganizationalUnits.AnyAsync(o => o.TenantId == tenantId && o.Id == ouId, ct))
+        {
+            errors.ValueError(["body", "ou_id"], "organizational unit not found in this tenant");
+        }
+        else
+        {
+            Apply("ou_id", patch.OuId, user.OuId, v => user.OuId = v);
+        }
+
+        if (patch.CustomAttributes.IsSet)
+        {
+            var json = UserInput.SerializeAttributes(patch.CustomAttributes.Value);
+            if (json != user.CustomAttributesJson)
+            {
+                user.CustomAttributesJson = json;
+                changed.Add("custom_attributes");
+            }
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        if (changed.Count > 0)
+        {
+            if ((changed.Contains("email") || changed.Contains("username"))
+                && await ConflictAsync(tenantId, user.Id, changed.Contains("email") ? user.EmailNormalized : null,
+                    changed.Contains("username") ? user.UsernameNormalized : null, ct) is { } conflict)
+            {
+                return conflict;
+            }
+
+            Touch(user);
+            user.SearchText = UserInput.SearchText(user);
+            audit.Record("user.updated", "user", user.Id, tenantId, changed);
+            if (await SaveAsync(http, ct) is { } failure)
+            {
+                return failure;
+            }
+        }
+
+        return await RespondAsync<T>(http, tenantId, userId, ct);
+    }
+
+    public async Task<IResult> ChangeStatusAsync<T>(HttpContext http, string tenantId, string userId, UserStatusUpdate input, CancellationToken ct)
+        where T : UserResponse
+    {
+        var user = await FindAsync(tenantId, userId, ct);
+        if (user is null)
+        {
+            return UserNotFound();
+        }
+
+        if (!ETags.IfMatchAllows(http.Request, user.Version))
+        {
+            return Problems.PreconditionFailed();
+        }
+
+        var changed = new List<string> { "status" };
+        var from = user.Status;
+        switch (input.Status)
+        {
+            case UserStatus.Active when from == UserStatus.PendingEmailVerification:
+                user.EmailVerified = true;
+                changed.Add("email_verified");
+                break;
+            case UserStatus.Active when from == UserStatus.Locked:
+                user.FailedLoginAttempts = 0;
+                user.LockedAt = null;
+                changed.Add("failed_login_attempts");
+                break;
+            case UserStatus.Locked when from != UserStatus.Locked:
+                user.LockedAt = Now;
+                break;
+        }
+
+        user.Status = input.Status;
+        user.StatusReason = input.Reason;
+        var revoke = input.TerminateSessions || input.Status is UserStatus.Disabled or UserStatus.Locked;
+        if (revoke)
+        {
+            changed.Add("sessions");
+        }
+
+        Touch(user);
+        audit.Record("user.status_changed", "user", user.Id, tenantId, changed, input.Reason);
+        return await CommitWithRevocationAsync<T>(http, user, revoke, ct);
+    }
+
+    public async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string userId, string? confirmEmail, CancellationToken ct)
+    {
+        var user = await FindAsync(tenantId, userId, ct);
+        if (user is null)
+        {
+            return UserNotFound();
+        }
+
+        if (!ETags.IfMatchAllows(http.Request, user.Version))
+        {
+            return Problems.PreconditionFailed();
+        }
+
+        if (confirmEmail is not null && !string.Equals(confirmEmail.Trim(), user.Email, StringComparison.OrdinalIgnoreCase))
+        {
+            var errors = new ValidationErrors();
+            errors.ValueError(["query", "confirm_email"], "confirm_email does not match the user's email address");
+            return errors.ToResult();
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        user.DeletedAt = Now;
+        Touch(user);
+        await RevokeAsync(user, ct);
+        await db.GroupMembers.Where(m => m.TenantId == tenantId && m.UserId == user.Id).ExecuteDeleteAsync(ct);
+        await db.UserActionTokens.Where(t => t.TenantId == tenantId && t.UserId == user.Id && t.UsedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, Now), ct);
+        audit.Record("user.deleted", "user", user.Id, tenantId);
+        if (await SaveAsync(http, ct) is { } failure)
+        {
+            return failure;
+        }
+
+        await transaction.CommitAsync(ct);
+        return TypedResults.NoContent();
+    }
+
+    public async Task<IResult> UnlockAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
+        where T : UserResponse
+    {
+        var user = await FindAsync(tenantId, userId, ct);
+        if (user is null)
+        {
+            return UserNotFound();
+        }
+
+        var changed = new List<string> { "failed_login_attempts" };
+        if (user.Status == UserStatus.Locked)
+        {
+            user.Status = UserStatus.Active;
+            changed.Add("status");
+        }
+
+        user.FailedLoginAttempts = 0;
+        user.LockedAt = null;
+        Touch(user);
+        audit.Record("user.unlocked", "user", user.Id, tenantId, changed);
+        if (await SaveAsync(http, ct) is { } failure)
+        {
+            return failure;
+        }
+
+        return await RespondAsync<T>(http, tenantId, userId, ct);
+    }
+
+    public async Task<IResult> DisableMfaAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
+        where T : UserResponse
+    {
+        var user = await FindAsync(tenantId, userId, ct);
+        if (user is null)
+        {
+            return UserNotFound();
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var removed = await db.MfaFactors.Where(f => f.TenantId == tenantId && f.UserId == user.Id).ExecuteDeleteAsync(ct);
+        var changed = new List<string> { "mfa_enabled", "sessions" };
+        if (removed > 0)
+        {
+            changed.Add("mfa_factors");
+        }
+
+        user.MfaEnabled = false;
+        Touch(user);
+        await RevokeAsync(user, ct);
+        audit.Record("user.mfa_disabled", "user", user.Id, tenantId, changed);
+        if (await SaveAsync(http, ct) is { } failure)
+        {
+            return failure;
+        }
+
+        await transaction.CommitAsync(ct);
+        return await RespondAsync<T>(http, tenantId, userId, ct);
+    }
+
+    public async Task<IResult> ResetPasswordAsync(HttpContext http, TenantContext tenant, string userId, UserPasswordReset input, CancellationToken ct)
+    {
+        var user = await FindAsync(tenant.Id, userId, ct);
+        if (user is null)
+        {
+            return UserNotFound();
+        }
+
+        var errors = new ValidationErrors();
+        if (input.Method == "EMAIL")
+        {
+            if (input.RedirectUri is not null && !tenant.Settings.AllowedRedirectUris.Contains(input.RedirectUri, StringComparer.Ordinal))
+            {
+                errors.ValueError(["body", "redirect_uri"], "redirect_uri is not registered for this tenant (settings.allowed_redirect_uris)");
+                return errors.ToResult();
+            }
+
+            await using var emailTransaction = await db.Database.BeginTransactionAsync(ct);
+            await db.UserActionTokens
+                .Where(t => t.TenantId == tenant.Id && t.UserId == user.Id && t.Purpose == "PASSWORD_RESET" && t.UsedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, Now), ct);
+            var token = IssueActionToken(user, "PASSWORD_RESET", ResetLinkLifetime);
+            var link = AppendToken(input.RedirectUri ?? HostedUrl(http, tenant, "reset-password"), token);
+            outbox.Enqueue(tenant.Id, user.Email, "password_reset", $"Reset your {tenant.Name} password",
+                $"Hello,\n\nAn administrator started a password reset for your {tenant.Name} account. Choose a new password within one hour:\n\n{link}\n\nThe link works once.\n");
+            audit.Record("user.password_reset_requested", "user", user.Id, tenant.Id, ["password_reset_link"]);
+            await db.SaveChangesAsync(ct);
+            await emailTransaction.CommitAsync(ct);
+            return TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "EMAIL", null, Now + ResetLinkLifetime, user.RequirePasswordChange)));
+        }
+
+        var password = input.Method == "TEMPORARY" ? SecretGenerator.TemporaryPassword() : input.NewPassword!;
+        foreach (var violation in PasswordPolicy.Violations(password, user.Email, tenant.Settings.PasswordPolicy))
+        {
+            errors.ValueError(["body", "new_password"], violation);
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var failure = await SetPasswordAsync(http, tenant, user, password, requireChange: true, input.Method, ct);
+        return failure ?? TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(
+            user.Id, input.Method, input.Method == "TEMPORARY" ? password : null, null, true)));
+    }
+
+    public async Task<IResult> AdminResetPasswordAsync(HttpContext http, TenantContext tenant, string userId, AdminPasswordReset input, CancellationToken ct)
+    {
+        var user = await FindAsync(tenant.Id, userId, ct);
+        if (user is null)
+        {
+            return UserNotFound();
+        }
+
+        var errors = new ValidationErrors();
+        foreach (var violation in PasswordPolicy.Violations(input.NewPassword, user.Email, tenant.Settings.PasswordPolicy))
+        {
+            errors.ValueError(["body", "new_password"], violation);
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var failure = await SetPasswordAsync(http, tenant, user, input.NewPassword, input.RequirePasswordChange, "MANUAL", ct);
+        return failure ?? TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "MANUAL", null, null, input.RequirePasswordChange)));
+    }
+
+    private async Task<IResult?> SetPasswordAsync(HttpContext http, TenantContext tenant, User user, string password, bool requireChange, string method, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        user.PasswordHash = hasher.Hash(password);
+        user.PasswordChangedAt = Now;
+        user.RequirePasswordChange = requireChange;
+        Touch(user);
+        await RevokeAsync(user, ct);
+        outbox.Enqueue(tenant.Id, user.Email, "password_changed", $"Your {tenant.Name} password was reset",
+            $"Hello,\n\nAn administrator reset the password of your {tenant.Name} account and signed you out everywhere.\nIf you did not ask for this, contact your administrator.\n");
+        audit.Record("user.password_reset", "user", user.Id, tenant.Id,
+            requireChange ? ["password", "require_password_change", "sessions"] : ["password", "sessions"], reason: "method " + method);
+        if (await SaveAsync(http, ct) is { } failure)
+        {
+            return failure;
+        }
+
+        await transaction.CommitAsync(ct);
+        return null;
+    }
+
+    private async Task<IResult> CommitWithRevocationAsync<T>(HttpContext http, User user, bool revoke, CancellationToken ct)
+        where T : UserResponse
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (revoke)
+        {
+            await RevokeAsync(user, ct);
+        }
+
+        if (await SaveAsync(http, ct) is { } failure)
+        {
+            return failure;
+        }
+
+        await transaction.CommitAsync(ct);
+        return await RespondAsync<T>(http, user.TenantId, user.Id, ct);
+    }
+
+    /// <summary>Ends every session and makes access tokens issued until now worthless for this user.</summary>
+    private async Task RevokeAsync(User user, CancellationToken ct)
+    {
+        var now = Now;
+        user.TokensRevokedAt = now;
+        await db.UserSessions.Where(s => s.TenantId == user.TenantId && s.UserId == user.Id && s.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
+    }
+
+    private async Task<IResult> RespondAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
+        where T : UserResponse
+    {
+        var result = await reads.GetAsync<T>(tenantId, userId, UserIncludes.None, ct);
+        if (result is not { } found)
+        {
+            return UserNotFound();
+        }
+
+        ETags.Set(http.Response, found.Version);
+        return TypedResults.Ok(Envelope.Of(http, found.Response));
+    }
+
+    private Task<User?> FindAsync(string tenantId, string userId, CancellationToken ct) =>
+        db.Users.FirstOrDefaultAsync(u => u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null, ct);
+
+    private void Touch(User user)
+    {
+        user.Version++;
+        user.UpdatedAt = Now;
+    }
+
+    private async Task<IResult?> SaveAsync(HttpContext http, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return null;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return http.Request.Headers.IfMatch.Count > 0
+                ? Problems.PreconditionFailed()
+                : Problems.Conflict("The user was changed by another request at the same time. Read it again and retry.");
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out var detail))
+        {
+            return UniqueConflict(detail);
+        }
+    }
+
+    private async Task<IResult?> ConflictAsync(string tenantId, string? exceptUserId, string? normalizedEmail, string? normalizedUsername, CancellationToken ct)
+    {
+        var users = db.Users.Where(u => u.TenantId == tenantId && u.DeletedAt == null && u.Id != exceptUserId);
+        if (normalizedEmail is not null && await users.AnyAsync(u => u.EmailNormalized == normalizedEmail, ct))
+        {
+            return Problems.Conflict("A user with this email address already exists in this tenant.");
+        }
+
+        if (normalizedUsername is not null && await users.AnyAsync(u => u.UsernameNormalized == normalizedUsername, ct))
+        {
+            return Problems.Conflict("A user with this username already exists in this tenant.");
+        }
+
+        return null;
+    }
+
+    private static ProblemResult UniqueConflict(string detail) =>
+        detail.Contains("username", StringComparison.OrdinalIgnoreCase)
+            ? Problems.Conflict("A user with this username already exists in this tenant.")
+            : Problems.Conflict("A user with this email address already exists in this tenant.");
+
+    public static ProblemResult UserNotFound() => Problems.NotFound("User not found.");
+
+    private string IssueActionToken(User user, string purpose, TimeSpan lifetime)
+    {
+        var token = SecretGenerator.Token();
+        db.UserActionTokens.Add(new UserActionToken
+        {
+            Id = Ids.New(),
+            TenantId = user.TenantId,
+            UserId = user.Id,
+            Purpose = purpose,
+            TokenHash = SecretGenerator.Sha256Hex(token),
+            CreatedAt = Now,
+            ExpiresAt = Now + lifetime,
+        });
+        return token;
+    }
+
+    private string HostedUrl(HttpContext http, TenantContext tenant, string page)
+    {
+        var issuer = configuration["ScaiKey:Issuer"];
+        var baseUrl = string.IsNullOrEmpty(issuer) ? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}" : issuer.TrimEnd('/');
+        return $"{baseUrl}/t/{tenant.Slug}/{page}";
+    }
+
+    private static string AppendToken(string url, string token) =>
+        url + (url.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "token=" + Uri.EscapeDataString(token);
+
+    private static IEnumerable<string> CreatedFields(UserCreate input)
+    {
+        yield return "email";
+        foreach (var (name, value) in new (string, object?)[]
+        {
+            ("username", input.Username), ("first_name", input.FirstName), ("last_name", input.LastName),
+            ("display_name", input.DisplayName), ("phone", input.Phone), ("ou_id", input.OuId),
+            ("password", input.Password), ("custom_attributes", input.CustomAttributes),
+        })
+        {
+            if (value is not null)
+            {
+                yield return name;
+            }
+        }
+
+        if (input.GroupIds.Count > 0)
+        {
+            yield return "group_ids";
+        }
+    }
+}

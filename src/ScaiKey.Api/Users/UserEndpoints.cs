@@ -1,0 +1,189 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.OpenApi;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.Users;
+
+/// <summary>The tenant directory: /api/v1/tenants/{tenant_id}/users.</summary>
+internal static class UserEndpoints
+{
+    internal static readonly QueryParameter<int> Page = Query.Int("page", 1, 1, int.MaxValue);
+    internal static readonly QueryParameter<int> PerPage = Query.Int("per_page", 20, 1, 100);
+    internal static readonly QueryParameter<string> Search = Query.NullableString("search", 200);
+    private static readonly QueryParameter<UserStatus?> Status = Query.NullableEnum<UserStatus>("status", documentAsRef: true);
+    private static readonly QueryParameter<string> OuId = Query.NullableString("ou_id", 64);
+    private static readonly QueryParameter<string> GroupId = Query.NullableString("group_id", 64);
+    private static readonly QueryParameter<bool?> MfaEnabled = Query.NullableBool("mfa_enabled");
+    private static readonly QueryParameter<string> SortBy = Query.Literal("sort_by", "created_at", UserReads.SortFields);
+    private static readonly QueryParameter<string> SortOrder = Query.Literal("sort_order", "desc", ["asc", "desc"]);
+    private static readonly QueryParameter<string> Include = Query.NullableString("include", 200);
+    private static readonly QueryParameter<string> ConfirmEmail = Query.RequiredString("confirm_email", 320);
+
+    public static RouteGroupBuilder MapUsers(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapTenantGroup("/users", "Users");
+
+        group.MapGet("", ListAsync).Requires(Permission.UsersRead)
+            .WithSummary("List Users")
+            .WithDescription("List users in the tenant directory.\n\nRequires admin authentication. Apps should use the effective-users endpoint instead.")
+            .WithQuery(Page, PerPage, Search, Status, OuId, GroupId, MfaEnabled, SortBy, SortOrder)
+            .Returns<PaginatedResponse<UserListItem>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
+
+        group.MapPost("", CreateAsync).Requires(Permission.UsersWrite)
+            .WithSummary("Create User").WithDescription("Create a new user in the tenant directory.")
+            .AcceptsJson<UserCreate>().Returns<ApiResponse<UserResponse>>(StatusCodes.Status201Created).ReturnsProblems(404, 409, 413);
+
+        group.MapDelete("/{user_id}", DeleteAsync).Requires(Permission.UsersWrite)
+            .WithSummary("Delete User").WithDescription("Delete a user (soft delete).")
+            .WithQuery(ConfirmEmail).ReturnsNoContent().ReturnsProblems(404, 412);
+
+        group.MapGet("/{user_id}", GetAsync).Requires(Permission.UsersRead)
+            .WithSummary("Get User")
+            .WithDescription("Get a user by ID.\n\nAuthentication:\n- Admin users can access any user in their scope\n- Applications can access users assigned to them (directly or via group)")
+            .WithQuery(Include).Returns<ApiResponse<UserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
+
+        group.MapPatch("/{user_id}", UpdateAsync).Requires(Permission.UsersWrite)
+            .WithSummary("Update User").WithDescription("Update a user's attributes.")
+            .AcceptsJson<UserUpdate>().Returns<ApiResponse<UserResponse>>().ReturnsProblems(404, 409, 412, 413);
+
+        group.MapPost("/{user_id}/password/reset", ResetPasswordAsync).Requires(Permission.UsersSupport)
+            .WithSummary("Reset User Password").WithDescription("Reset a user's password (admin action).")
+            .AcceptsJson<UserPasswordReset>().Returns<ApiResponse<PasswordResetResponse>>().ReturnsProblems(404, 413);
+
+        group.MapPut("/{user_id}/status", ChangeStatusAsync).Requires(Permission.UsersSupport)
+            .WithSummary("Update User Status").WithDescription("Update a user's status (enable, disable, lock, unlock).")
+            .AcceptsJson<UserStatusUpdate>().Returns<ApiResponse<UserResponse>>().ReturnsProblems(404, 409, 412, 413);
+
+        return group;
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var page = Page.Read(http, errors);
+        var perPage = PerPage.Read(http, errors);
+        var search = Search.Read(http, errors);
+        var status = Status.Read(http, errors);
+        var ouId = OuId.Read(http, errors);
+        var groupId = GroupId.Read(http, errors);
+        var mfa = MfaEnabled.Read(http, errors);
+        var sortBy = SortBy.Read(http, errors)!;
+        var sortOrder = SortOrder.Read(http, errors)!;
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var tenant = http.Tenant();
+        var (ouIds, groupIds, unknown) = await reads.ResolveTreesAsync(tenant.Id, ouId, groupId, ct);
+        if (unknown is not null)
+        {
+            errors.ValueError(["query", unknown], unknown == "ou_id" ? "organizational unit not found in this tenant" : "group not found in this tenant");
+            return errors.ToResult();
+        }
+
+        var users = reads.Filter(db.Users.AsNoTracking().Where(u => u.TenantId == tenant.Id), new UserListFilter(search, status, ouIds, groupIds, mfa));
+        var total = await users.CountAsync(ct);
+        var items = await reads.ProjectListItems(UserReads.Sort(users, sortBy, sortOrder == "desc")
+            .Skip(Offset(page, perPage)).Take(perPage)).ToListAsync(ct);
+        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+    }
+
+    internal static int Offset(int page, int perPage) => (int)Math.Min(int.MaxValue, ((long)page - 1) * perPage);
+
+    private static async Task<IResult> CreateAsync(HttpContext http, UserCommands commands, Caller caller, CancellationToken ct)
+    {
+        var tenant = http.Tenant();
+        Idempotency.Request? key = null;
+        var bound = await JsonBody.BindAsync(http, UserInput.ReadCreate, (body, errors) =>
+            key = Idempotency.FromHeader(http, $"{caller.PrincipalType}:{caller.PrincipalId}", $"POST /api/v1/tenants/{tenant.Id}/users", body.Raw, errors));
+        return bound.Failure ?? await commands.CreateAsync<UserResponse>(http, tenant, bound.Value!, key, ct);
+    }
+
+    private static async Task<IResult> GetAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserReads reads, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var includes = ParseIncludes(Include.Read(http, errors), errors);
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var result = await reads.GetAsync<UserResponse>(http.Tenant().Id, userId, includes, ct);
+        if (result is not { } found)
+        {
+            return UserCommands.UserNotFound();
+        }
+
+        ETags.Set(http.Response, found.Version);
+        return TypedResults.Ok(Envelope.Of(http, found.Response));
+    }
+
+    internal static UserIncludes ParseIncludes(string? raw, ValidationErrors errors)
+    {
+        var includes = UserIncludes.None;
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return includes;
+        }
+
+        foreach (var word in raw.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var flag = word switch
+            {
+                "federated_identities" => UserIncludes.FederatedIdentities,
+                "applications" => UserIncludes.Applications,
+                "sessions" => UserIncludes.Sessions,
+                "mfa_factors" => UserIncludes.MfaFactors,
+                "groups" => UserIncludes.None,
+                _ => (UserIncludes?)null,
+            };
+            if (flag is null)
+            {
+                errors.Add(["query", "include"], $"Value error, unknown include '{word}'; allowed: {string.Join(", ", UserReads.IncludeWords)}", "value_error");
+            }
+            else
+            {
+                includes |= flag.Value;
+            }
+        }
+
+        return includes;
+    }
+
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, UserInput.ReadUpdate);
+        return bound.Failure ?? await commands.UpdateAsync<UserResponse>(http, http.Tenant().Id, userId, bound.Value!, ct);
+    }
+
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var confirm = ConfirmEmail.Read(http, errors);
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        return await commands.DeleteAsync(http, http.Tenant().Id, userId, confirm, ct);
+    }
+
+    private static async Task<IResult> ChangeStatusAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, UserInput.ReadStatus);
+        return bound.Failure ?? await commands.ChangeStatusAsync<UserResponse>(http, http.Tenant().Id, userId, bound.Value!, ct);
+    }
+
+    private static async Task<IResult> ResetPasswordAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, UserInput.ReadPasswordReset);
+        return bound.Failure ?? await commands.ResetPasswordAsync(http, http.Tenant(), userId, bound.Value!, ct);
+    }
+}

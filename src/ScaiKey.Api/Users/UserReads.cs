@@ -1,0 +1,229 @@
+using System.Linq.Expressions;
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Groups;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.Users;
+
+[Flags]
+internal enum UserIncludes
+{
+    None = 0,
+    FederatedIdentities = 1,
+    Applications = 2,
+    Sessions = 4,
+    MfaFactors = 8,
+}
+
+internal sealed record UserListFilter(
+    string? Search, UserStatus? Status, IReadOnlyList<string>? OuIds, IReadOnlyList<string>? GroupIds, bool? MfaEnabled);
+
+/// <summary>Read side of the directory: projections straight to response records, always filtered by tenant.</summary>
+internal sealed class UserReads(ScaiKeyDbContext db)
+{
+    public static readonly string[] SortFields = ["created_at", "updated_at", "email", "display_name", "last_name", "last_login_at", "status"];
+
+    public static readonly string[] IncludeWords = ["federated_identities", "applications", "sessions", "mfa_factors"];
+
+    private sealed record Row(
+        string Id, string TenantId, string Email, string? Username, string? FirstName, string? LastName, string? DisplayName,
+        string? Phone, string Locale, string Timezone, bool EmailVerified, string? AvatarUrl, string? OuId, string? OuPath,
+        UserStatus Status, IdentitySource IdentitySource, bool MfaEnabled, string? CustomAttributesJson, DateTime CreatedAt,
+        DateTime? UpdatedAt, DateTime? LastLoginAt, DateTime? PasswordChangedAt, int Version);
+
+    /// <summary>The user with groups and requested expansions, and its version for the ETag; null when not visible.</summary>
+    public async Task<(T Response, int Version)?> GetAsync<T>(string tenantId, string userId, UserIncludes includes, CancellationToken ct)
+        where T : UserResponse
+    {
+        var row = await db.Users.AsNoTracking()
+            .Where(u => u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null)
+            .Select(u => new Row(u.Id, u.TenantId, u.Email, u.Username, u.FirstName, u.LastName, u.DisplayName, u.Phone, u.Locale,
+                u.Timezone, u.EmailVerified, u.AvatarUrl, u.OuId,
+                db.OrganizationalUnits.Where(o => o.Id == u.OuId).Select(o => o.Path).FirstOrDefault(),
+                u.Status, u.IdentitySource, u.MfaEnabled, u.CustomAttributesJson, u.CreatedAt, u.UpdatedAt, u.LastLoginAt,
+                u.PasswordChangedAt, u.Version))
+            .FirstOrDefaultAsync(ct);
+        if (row is null)
+        {
+            return null;
+        }
+
+        var groups = await GroupsAsync(tenantId, userId, ct);
+        UserResponse response = typeof(T) == typeof(AdminUserResponse)
+            ? new AdminUserResponse
+            {
+                TenantId = row.TenantId, Email = row.Email, Locale = row.Locale, Timezone = row.Timezone, Id = row.Id,
+                Username = row.Username, FirstName = row.FirstName, LastName = row.LastName, DisplayName = row.DisplayName,
+                Phone = row.Phone, EmailVerified = row.EmailVerified, AvatarUrl = row.AvatarUrl, OuId = row.OuId, OuPath = row.OuPath,
+                Status = row.Status, IdentitySource = row.IdentitySource, MfaEnabled = row.MfaEnabled, Groups = groups,
+                CustomAttributes = UserInput.ParseAttributes(row.CustomAttributesJson), CreatedAt = row.CreatedAt,
+                UpdatedAt = row.UpdatedAt, LastLoginAt = row.LastLoginAt, PasswordChangedAt = row.PasswordChangedAt,
+            }
+            : new UserResponse
+            {
+                Email = row.Email, Locale = row.Locale, Timezone = row.Timezone, Id = row.Id,
+                Username = row.Username, FirstName = row.FirstName, LastName = row.LastName, DisplayName = row.DisplayName,
+                Phone = row.Phone, EmailVerified = row.EmailVerified, AvatarUrl = row.AvatarUrl, OuId = row.OuId, OuPath = row.OuPath,
+                Status = row.Status, IdentitySource = row.IdentitySource, MfaEnabled = row.MfaEnabled, Groups = groups,
+                CustomAttributes = UserInput.ParseAttributes(row.CustomAttributesJson), CreatedAt = row.CreatedAt,
+                UpdatedAt = row.UpdatedAt, LastLoginAt = row.LastLoginAt, PasswordChangedAt = row.PasswordChangedAt,
+            };
+
+        if (includes.HasFlag(UserIncludes.FederatedIdentities))
+        {
+            // Identity providers arrive with the access-control work; until then no user has a link.
+            response.FederatedIdentities = [];
+        }
+
+        if (includes.HasFlag(UserIncludes.Applications))
+        {
+            response.Applications = [];
+        }
+
+        if (includes.HasFlag(UserIncludes.Sessions))
+        {
+            response.Sessions = await db.UserSessions.AsNoTracking()
+                .Where(s => s.TenantId == tenantId && s.UserId == userId && s.RevokedAt == null)
+                .OrderByDescending(s => s.LastSeenAt)
+                .Select(s => new UserSessionResponse(s.Id, s.UserAgent, s.IpAddress, s.CreatedAt, s.LastSeenAt))
+                .ToListAsync(ct);
+        }
+
+        if (includes.HasFlag(UserIncludes.MfaFactors))
+        {
+            response.MfaFactors = await db.MfaFactors.AsNoTracking()
+                .Where(f => f.TenantId == tenantId && f.UserId == userId)
+                .OrderBy(f => f.CreatedAt)
+                .Select(f => new MfaFactorResponse(f.Id, f.Type, f.Name, f.CreatedAt))
+                .ToListAsync(ct);
+        }
+
+        return ((T)response, row.Version);
+    }
+
+    /// <summary>Direct groups, then every ancestor of them as INHERITED (a member of a child group is a member of its parents).</summary>
+    public async Task<IReadOnlyList<UserGroupMembership>> GroupsAsync(string tenantId, string userId, CancellationToken ct)
+    {
+        var direct = await db.GroupMembers.AsNoTracking()
+            .Where(m => m.TenantId == tenantId && m.UserId == userId)
+            .Join(db.Groups, m => m.GroupId, g => g.Id, (m, g) => new { g.Id, g.Name, g.ParentGroupId })
+            .ToListAsync(ct);
+        if (direct.Count == 0)
+        {
+            return [];
+        }
+
+        var known = direct.ToDictionary(g => g.Id, g => (g.Name, g.ParentGroupId), StringComparer.Ordinal);
+        var pending = direct.Select(g => g.ParentGroupId).OfType<string>().Where(id => !known.ContainsKey(id)).Distinct().ToList();
+        while (pending.Count > 0)
+        {
+            var level = await db.Groups.AsNoTracking()
+                .Where(g => g.TenantId == tenantId && pending.Contains(g.Id))
+                .Select(g => new { g.Id, g.Name, g.ParentGroupId })
+                .ToListAsync(ct);
+            foreach (var g in level)
+            {
+                known[g.Id] = (g.Name, g.ParentGroupId);
+            }
+
+            pending = level.Select(g => g.ParentGroupId).OfType<string>().Where(id => !known.ContainsKey(id)).Distinct().ToList();
+        }
+
+        var directIds = direct.Select(g => g.Id).ToHashSet(StringComparer.Ordinal);
+        var inherited = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var g in direct)
+        {
+            for (var parent = g.ParentGroupId; parent is not null && known.ContainsKey(parent) && inherited.Add(parent); parent = known[parent].ParentGroupId)
+            {
+            }
+        }
+
+        return direct.OrderBy(g => g.Name, StringComparer.Ordinal).Select(g => new UserGroupMembership(g.Id, g.Name, "DIRECT"))
+            .Concat(inherited.Where(id => !directIds.Contains(id)).Select(id => new UserGroupMembership(id, known[id].Name, "INHERITED"))
+                .OrderBy(m => m.Name, StringComparer.Ordinal))
+            .ToList();
+    }
+
+    public IQueryable<User> Filter(IQueryable<User> users, UserListFilter filter)
+    {
+        users = users.Where(u => u.DeletedAt == null);
+        if (filter.Search?.Trim().ToLowerInvariant() is { Length: > 0 } term)
+        {
+            users = users.Where(u => u.SearchText.Contains(term));
+        }
+
+        if (filter.Status is { } status)
+        {
+            users = users.Where(u => u.Status == status);
+        }
+
+        if (filter.OuIds is { } ouIds)
+        {
+            users = users.Where(u => u.OuId != null && ouIds.Contains(u.OuId));
+        }
+
+        if (filter.GroupIds is { } groupIds)
+        {
+            users = users.Where(u => db.GroupMembers.Any(m => m.UserId == u.Id && groupIds.Contains(m.GroupId)));
+        }
+
+        if (filter.MfaEnabled is { } mfa)
+        {
+            users = users.Where(u => u.MfaEnabled == mfa);
+        }
+
+        return users;
+    }
+
+    /// <summary>Orders by the field, nulls last in either direction, ties broken by id so pages never overlap.</summary>
+    public static IOrderedQueryable<User> Sort(IQueryable<User> users, string sortBy, bool descending) => sortBy switch
+    {
+        "updated_at" => NullsLast(users, u => u.UpdatedAt == null, u => u.UpdatedAt, descending),
+        "email" => By(users, u => u.EmailNormalized, descending),
+        "display_name" => NullsLast(users, u => u.DisplayName == null, u => u.DisplayName, descending),
+        "last_name" => NullsLast(users, u => u.LastName == null, u => u.LastName, descending),
+        "last_login_at" => NullsLast(users, u => u.LastLoginAt == null, u => u.LastLoginAt, descending),
+        "status" => By(users, u => u.Status, descending),
+        _ => By(users, u => u.CreatedAt, descending),
+    };
+
+    private static IOrderedQueryable<User> By<TKey>(IQueryable<User> users, Expression<Func<User, TKey>> key, bool descending) =>
+        descending
+            ? users.OrderByDescending(key).ThenByDescending(u => u.Id)
+            : users.OrderBy(key).ThenBy(u => u.Id);
+
+    private static IOrderedQueryable<User> NullsLast<TKey>(
+        IQueryable<User> users, Expression<Func<User, bool>> isNull, Expression<Func<User, TKey>> key, bool descending) =>
+        descending
+            ? users.OrderBy(isNull).ThenByDescending(key).ThenByDescending(u => u.Id)
+            : users.OrderBy(isNull).ThenBy(key).ThenBy(u => u.Id);
+
+    public IQueryable<UserListItem> ProjectListItems(IQueryable<User> users) =>
+        users.Select(u => new UserListItem(u.Id, u.Email, u.DisplayName, u.Status,
+            db.OrganizationalUnits.Where(o => o.Id == u.OuId).Select(o => o.Path).FirstOrDefault(),
+            u.IdentitySource, u.MfaEnabled, u.LastLoginAt));
+
+    public IQueryable<AdminUserListItem> ProjectAdminListItems(IQueryable<User> users) =>
+        users.Select(u => new AdminUserListItem(u.Id, u.Email, u.DisplayName, u.Status,
+            db.OrganizationalUnits.Where(o => o.Id == u.OuId).Select(o => o.Path).FirstOrDefault(),
+            u.IdentitySource, u.MfaEnabled, u.LastLoginAt, u.TenantId));
+
+    /// <summary>Resolves the ou_id/group_id list filters to subtrees; null result with an error when the id is unknown.</summary>
+    public async Task<(List<string>? OuIds, List<string>? GroupIds, string? UnknownField)> ResolveTreesAsync(
+        string tenantId, string? ouId, string? groupId, CancellationToken ct)
+    {
+        List<string>? ouIds = null, groupIds = null;
+        if (ouId is not null && (ouIds = await Hierarchy.OuSubtreeAsync(db, tenantId, ouId, ct)) is null)
+        {
+            return (null, null, "ou_id");
+        }
+
+        if (groupId is not null && (groupIds = await Hierarchy.GroupSubtreeAsync(db, tenantId, groupId, ct)) is null)
+        {
+            return (null, null, "group_id");
+        }
+
+        return (ouIds, groupIds, null);
+    }
+}
