@@ -43,6 +43,12 @@ public class ScaiKeyApp : IAsyncLifetime
         return host;
     }
 
+    public async Task StopHostAsync(ScaiKeyHost host)
+    {
+        _hosts.Remove(host);
+        await host.DisposeAsync();
+    }
+
     public async Task DisposeAsync()
     {
         foreach (var host in _hosts)
@@ -68,9 +74,11 @@ public class ScaiKeyApp : IAsyncLifetime
         return client;
     }
 
-    public async Task<string> GetTokenAsync(string clientId, string clientSecret)
+    public Task<string> GetTokenAsync(string clientId, string clientSecret) => GetTokenAsync(Host, clientId, clientSecret);
+
+    public static async Task<string> GetTokenAsync(ScaiKeyHost host, string clientId, string clientSecret)
     {
-        using var client = Anonymous();
+        using var client = host.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
         {
             Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials" }),

@@ -1,0 +1,24 @@
+namespace ScaiKey.Api.Tests.Infrastructure;
+
+public static class RepositoryPaths
+{
+    /// <summary>The folder holding ScaiKey.slnx, found by walking up from the test binaries.</summary>
+    public static string Root
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "ScaiKey.slnx")))
+                {
+                    return dir.FullName;
+                }
+            }
+
+            throw new InvalidOperationException("ScaiKey.slnx not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    /// <summary>The shared specification folder that sits beside the repository (../shared).</summary>
+    public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+}
