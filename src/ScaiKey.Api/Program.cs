@@ -16,6 +16,12 @@ using ScaiKey.Api.Users;
 var builder = WebApplication.CreateBuilder(args);
 var configuration = builder.Configuration;
 
+// OpenIddict writes whole tokens at Trace level; tokens must never reach a log, whatever the configured level.
+builder.Logging.AddFilter("OpenIddict.Server.OpenIddictServerDispatcher", LogLevel.Debug);
+builder.Logging.AddFilter("OpenIddict.Validation.OpenIddictValidationDispatcher", LogLevel.Debug);
+builder.Logging.AddFilter("OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreHandler", LogLevel.Debug);
+builder.Logging.AddFilter("OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreHandler", LogLevel.Debug);
+
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = JsonBody.MaxBytes);
 builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
 builder.Services.AddHttpContextAccessor();
