@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using ScaiKey.Data.Entities;
 
@@ -26,6 +28,10 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     {
         builder.UseSnakeCaseNamingConvention();
         builder.UseOpenIddict();
+
+        // Unique-index violations are expected (concurrent creates) and answered with 409 by the caller;
+        // a save that nobody handles is still logged by the API's error middleware.
+        builder.ConfigureWarnings(w => w.Log((CoreEventId.SaveChangesFailed, LogLevel.Debug)));
         return builder;
     }
 

@@ -28,7 +28,7 @@ internal static class AuditEndpoints
     {
         var group = app.MapTenantGroup("/audit-events", "Audit");
         group.MapGet("", ListAsync).Requires(Permission.AuditRead).WithSummary("List Audit Events")
-            .WithQuery(Action, TargetId, ActorId, Since, UserEndpoints.Page, UserEndpoints.PerPage)
+            .WithQuery(Action, TargetId, ActorId, Since, PageRequest.PageParameter, PageRequest.PerPageParameter)
             .Returns<PaginatedResponse<AuditEventResponse>>().ReturnsProblems(404);
         return group;
     }
@@ -40,8 +40,7 @@ internal static class AuditEndpoints
         var targetId = TargetId.Read(http, errors);
         var actorId = ActorId.Read(http, errors);
         var since = Since.Read(http, errors);
-        var page = UserEndpoints.Page.Read(http, errors);
-        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var paging = PageRequest.Read(http, errors);
         if (errors.Any)
         {
             return errors.ToResult();
@@ -71,12 +70,12 @@ internal static class AuditEndpoints
 
         var total = await events.CountAsync(ct);
         var rows = await events.OrderByDescending(e => e.CreatedAt).ThenByDescending(e => e.Id)
-            .Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)
+            .Skip(paging.Offset).Take(paging.PerPage)
             .Select(e => new { e.Id, e.TenantId, e.ActorType, e.ActorId, e.Action, e.TargetType, e.TargetId, e.ChangesJson, e.Reason, e.RequestId, e.IpAddress, e.CreatedAt })
             .ToListAsync(ct);
         var items = rows.Select(e => new AuditEventResponse(e.Id, e.TenantId, e.ActorType, e.ActorId, e.Action, e.TargetType, e.TargetId,
             e.ChangesJson is null ? [] : JsonSerializer.Deserialize<List<string>>(e.ChangesJson) ?? [],
             e.Reason, e.RequestId, e.IpAddress, e.CreatedAt)).ToList();
-        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 }

@@ -32,13 +32,15 @@ internal sealed record GroupMemberResponse(string UserId, string Email, string? 
 /// <summary>/api/v1/tenants/{tenant_id}/groups.</summary>
 internal static class GroupEndpoints
 {
+    private const string Conflict = "A group with this name already exists in this tenant.";
+
     public static RouteGroupBuilder MapGroups(this IEndpointRouteBuilder app)
     {
         var group = app.MapTenantGroup("/groups", "Groups");
         group.MapPost("", CreateAsync).Requires(Permission.DirectoryWrite).WithSummary("Create Group")
             .AcceptsJson<GroupRequest>().Returns<ApiResponse<GroupResponse>>(StatusCodes.Status201Created).ReturnsProblems(404, 409, 413);
         group.MapGet("", ListAsync).Requires(Permission.DirectoryRead).WithSummary("List Groups")
-            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage, UserEndpoints.Search).Returns<PaginatedResponse<GroupResponse>>().ReturnsProblems(404);
+            .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter, UserEndpoints.Search).Returns<PaginatedResponse<GroupResponse>>().ReturnsProblems(404);
         group.MapGet("/{group_id}", GetAsync).Requires(Permission.DirectoryRead).WithSummary("Get Group")
             .Returns<ApiResponse<GroupResponse>>().ReturnsProblems(404);
         group.MapPatch("/{group_id}", UpdateAsync).Requires(Permission.DirectoryWrite).WithSummary("Update Group")
@@ -50,7 +52,7 @@ internal static class GroupEndpoints
             .AcceptsJson<GroupMembersAdd>().Returns<ApiResponse<GroupMembersAddResponse>>().ReturnsProblems(404, 413);
         group.MapGet("/{group_id}/members", ListMembersAsync).Requires(Permission.DirectoryRead).WithSummary("List Group Members")
             .WithDescription("Direct members and members of nested groups (INHERITED), ordered by email.")
-            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage).Returns<PaginatedResponse<GroupMemberResponse>>().ReturnsProblems(404);
+            .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter).Returns<PaginatedResponse<GroupMemberResponse>>().ReturnsProblems(404);
         group.MapDelete("/{group_id}/members/{user_id}", RemoveMemberAsync).Requires(Permission.DirectoryWrite).WithSummary("Remove Group Member")
             .ReturnsNoContent().ReturnsProblems(404);
         return group;
@@ -95,7 +97,7 @@ internal static class GroupEndpoints
         };
         db.Groups.Add(entity);
         audit.Record("group.created", "group", entity.Id, tenantId, ["name", "description", "parent_group_id"]);
-        if (await SaveAsync(db, ct) is { } conflict)
+        if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
         {
             return conflict;
         }
@@ -106,8 +108,7 @@ internal static class GroupEndpoints
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        var page = UserEndpoints.Page.Read(http, errors);
-        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var paging = PageRequest.Read(http, errors);
         var search = UserEndpoints.Search.Read(http, errors);
         if (errors.Any)
         {
@@ -123,9 +124,9 @@ internal static class GroupEndpoints
         }
 
         var total = await groups.CountAsync(ct);
-        var items = await groups.OrderBy(g => g.Name).ThenBy(g => g.Id).Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)
+        var items = await groups.OrderBy(g => g.Name).ThenBy(g => g.Id).Skip(paging.Offset).Take(paging.PerPage)
             .Select(g => new GroupResponse(g.Id, g.Name, g.Description, g.ParentGroupId, g.CreatedAt, g.UpdatedAt)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
@@ -190,7 +191,7 @@ internal static class GroupEndpoints
         {
             entity.UpdatedAt = time.GetUtcNow().UtcDateTime;
             audit.Record("group.updated", "group", entity.Id, tenantId, changed);
-            if (await SaveAsync(db, ct) is { } conflict)
+            if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
             {
                 return conflict;
             }
@@ -282,8 +283,7 @@ internal static class GroupEndpoints
     private static async Task<IResult> ListMembersAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        var page = UserEndpoints.Page.Read(http, errors);
-        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var paging = PageRequest.Read(http, errors);
         if (errors.Any)
         {
             return errors.ToResult();
@@ -300,11 +300,11 @@ internal static class GroupEndpoints
             .Where(u => u.TenantId == tenantId && u.DeletedAt == null
                 && db.GroupMembers.Any(m => m.UserId == u.Id && subtree.Contains(m.GroupId)));
         var total = await members.CountAsync(ct);
-        var items = await members.OrderBy(u => u.EmailNormalized).ThenBy(u => u.Id).Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)
+        var items = await members.OrderBy(u => u.EmailNormalized).ThenBy(u => u.Id).Skip(paging.Offset).Take(paging.PerPage)
             .Select(u => new GroupMemberResponse(u.Id, u.Email, u.DisplayName, u.Status,
                 db.GroupMembers.Any(m => m.GroupId == groupId && m.UserId == u.Id) ? "DIRECT" : "INHERITED"))
             .ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 
     private static async Task<IResult> RemoveMemberAsync(
@@ -332,18 +332,6 @@ internal static class GroupEndpoints
 
     private static ProblemResult GroupNotFound() => Problems.NotFound("Group not found.");
 
-    private static async Task<IResult?> SaveAsync(ScaiKeyDbContext db, CancellationToken ct)
-    {
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return null;
-        }
-        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
-        {
-            return Problems.Conflict("A group with this name already exists in this tenant.");
-        }
-    }
 
     private static GroupResponse ToResponse(Group g) => new(g.Id, g.Name, g.Description, g.ParentGroupId, g.CreatedAt, g.UpdatedAt);
 }

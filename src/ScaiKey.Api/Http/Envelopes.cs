@@ -26,6 +26,18 @@ internal static class Envelope
 {
     public static ApiResponse<T> Of<T>(HttpContext http, T data) => new(data, MetaResponse.For(http));
 
-    public static PaginatedResponse<T> Page<T>(HttpContext http, IReadOnlyList<T> data, int page, int perPage, int total) =>
-        new(data, PaginationMeta.Create(page, perPage, total), MetaResponse.For(http));
+    public static PaginatedResponse<T> Page<T>(HttpContext http, IReadOnlyList<T> data, PageRequest paging, int total) =>
+        new(data, PaginationMeta.Create(paging.Page, paging.PerPage, total), MetaResponse.For(http));
+}
+
+/// <summary>The page and per_page query parameters every list shares.</summary>
+internal readonly record struct PageRequest(int Page, int PerPage)
+{
+    public static readonly QueryParameter<int> PageParameter = Query.Int("page", 1, 1, int.MaxValue);
+    public static readonly QueryParameter<int> PerPageParameter = Query.Int("per_page", 20, 1, 100);
+
+    public int Offset => (int)Math.Min(int.MaxValue, ((long)Page - 1) * PerPage);
+
+    public static PageRequest Read(HttpContext http, Errors.ValidationErrors errors) =>
+        new(PageParameter.Read(http, errors), PerPageParameter.Read(http, errors));
 }

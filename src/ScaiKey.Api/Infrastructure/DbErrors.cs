@@ -23,3 +23,20 @@ internal static class DbErrors
         }
     }
 }
+
+internal static class DbSave
+{
+    /// <summary>Saves; a unique-index violation becomes a 409 with <paramref name="conflictDetail"/>, anything else propagates.</summary>
+    public static async Task<IResult?> SaveOrConflictAsync(this ScaiKey.Data.ScaiKeyDbContext db, string conflictDetail, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return null;
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
+        {
+            return Errors.Problems.Conflict(conflictDetail);
+        }
+    }
+}

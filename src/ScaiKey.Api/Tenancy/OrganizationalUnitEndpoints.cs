@@ -23,6 +23,8 @@ internal sealed record OrganizationalUnitResponse(string Id, string Name, string
 /// <summary>/api/v1/tenants/{tenant_id}/ous: the OU tree, with materialized paths kept right on rename and move.</summary>
 internal static class OrganizationalUnitEndpoints
 {
+    private const string Conflict = "An organizational unit with this name already exists under the same parent.";
+
     public static RouteGroupBuilder MapOrganizationalUnits(this IEndpointRouteBuilder app)
     {
         var group = app.MapTenantGroup("/ous", "Organizational units");
@@ -30,7 +32,7 @@ internal static class OrganizationalUnitEndpoints
             .AcceptsJson<OrganizationalUnitRequest>().Returns<ApiResponse<OrganizationalUnitResponse>>(StatusCodes.Status201Created).ReturnsProblems(404, 409, 413);
         group.MapGet("", ListAsync).Requires(Permission.DirectoryRead).WithSummary("List Organizational Units")
             .WithDescription("All OUs of the tenant, ordered by path.")
-            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage).Returns<PaginatedResponse<OrganizationalUnitResponse>>().ReturnsProblems(404);
+            .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter).Returns<PaginatedResponse<OrganizationalUnitResponse>>().ReturnsProblems(404);
         group.MapGet("/{ou_id}", GetAsync).Requires(Permission.DirectoryRead).WithSummary("Get Organizational Unit")
             .Returns<ApiResponse<OrganizationalUnitResponse>>().ReturnsProblems(404);
         group.MapPatch("/{ou_id}", UpdateAsync).Requires(Permission.DirectoryWrite).WithSummary("Update Organizational Unit")
@@ -88,7 +90,7 @@ internal static class OrganizationalUnitEndpoints
         };
         db.OrganizationalUnits.Add(ou);
         audit.Record("ou.created", "ou", ou.Id, tenant.Id, ["name", "parent_id"]);
-        if (await SaveAsync(db, ct) is { } conflict)
+        if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
         {
             return conflict;
         }
@@ -99,8 +101,7 @@ internal static class OrganizationalUnitEndpoints
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        var page = UserEndpoints.Page.Read(http, errors);
-        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var paging = PageRequest.Read(http, errors);
         if (errors.Any)
         {
             return errors.ToResult();
@@ -109,9 +110,9 @@ internal static class OrganizationalUnitEndpoints
         var tenantId = http.Tenant().Id;
         var ous = db.OrganizationalUnits.AsNoTracking().Where(o => o.TenantId == tenantId);
         var total = await ous.CountAsync(ct);
-        var items = await ous.OrderBy(o => o.Path).ThenBy(o => o.Id).Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)
+        var items = await ous.OrderBy(o => o.Path).ThenBy(o => o.Id).Skip(paging.Offset).Take(paging.PerPage)
             .Select(o => new OrganizationalUnitResponse(o.Id, o.Name, o.ParentId, o.Path, o.CreatedAt, o.UpdatedAt)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "ou_id")] string ouId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
@@ -173,7 +174,7 @@ internal static class OrganizationalUnitEndpoints
             ou.UpdatedAt = now;
             RewritePaths(all, ou, now);
             audit.Record("ou.updated", "ou", ou.Id, tenantId, changed);
-            if (await SaveAsync(db, ct) is { } conflict)
+            if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
             {
                 return conflict;
             }
@@ -240,18 +241,6 @@ internal static class OrganizationalUnitEndpoints
         return errors.ToResult();
     }
 
-    private static async Task<IResult?> SaveAsync(ScaiKeyDbContext db, CancellationToken ct)
-    {
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return null;
-        }
-        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
-        {
-            return Problems.Conflict("An organizational unit with this name already exists under the same parent.");
-        }
-    }
 
     private static OrganizationalUnitResponse ToResponse(OrganizationalUnit o) => new(o.Id, o.Name, o.ParentId, o.Path, o.CreatedAt, o.UpdatedAt);
 }

@@ -21,13 +21,15 @@ internal sealed record PartnerResponse(string Id, string Name, DateTime CreatedA
 /// <summary>/api/v1/admin/partners: platform admins only.</summary>
 internal static class PartnerEndpoints
 {
+    private const string Conflict = "A partner with this name already exists.";
+
     public static RouteGroupBuilder MapPartners(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/admin/partners").WithTags("Partners").AddEndpointFilter(PlatformAdminFilter.InvokeAsync);
         group.MapPost("", CreateAsync).WithSummary("Create Partner")
             .AcceptsJson<PartnerRequest>().Returns<ApiResponse<PartnerResponse>>(StatusCodes.Status201Created).ReturnsProblems(409, 413);
         group.MapGet("", ListAsync).WithSummary("List Partners")
-            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage).Returns<PaginatedResponse<PartnerResponse>>();
+            .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter).Returns<PaginatedResponse<PartnerResponse>>();
         group.MapGet("/{partner_id}", GetAsync).WithSummary("Get Partner").Returns<ApiResponse<PartnerResponse>>().ReturnsProblems(404);
         group.MapPatch("/{partner_id}", UpdateAsync).WithSummary("Update Partner")
             .AcceptsJson<PartnerRequest>().Returns<ApiResponse<PartnerResponse>>().ReturnsProblems(404, 409, 413);
@@ -59,7 +61,7 @@ internal static class PartnerEndpoints
         var partner = new Partner { Id = Ids.New(), Name = bound.Value!, CreatedAt = time.GetUtcNow().UtcDateTime };
         db.Partners.Add(partner);
         audit.Record("partner.created", "partner", partner.Id, null, ["name"]);
-        if (await SaveAsync(db, ct) is { } conflict)
+        if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
         {
             return conflict;
         }
@@ -70,8 +72,7 @@ internal static class PartnerEndpoints
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        var page = UserEndpoints.Page.Read(http, errors);
-        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var paging = PageRequest.Read(http, errors);
         if (errors.Any)
         {
             return errors.ToResult();
@@ -79,9 +80,9 @@ internal static class PartnerEndpoints
 
         var total = await db.Partners.CountAsync(ct);
         var items = await db.Partners.AsNoTracking().OrderBy(p => p.Name).ThenBy(p => p.Id)
-            .Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)
+            .Skip(paging.Offset).Take(paging.PerPage)
             .Select(p => new PartnerResponse(p.Id, p.Name, p.CreatedAt, p.UpdatedAt)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "partner_id")] string partnerId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
@@ -110,7 +111,7 @@ internal static class PartnerEndpoints
             partner.Name = name;
             partner.UpdatedAt = time.GetUtcNow().UtcDateTime;
             audit.Record("partner.updated", "partner", partner.Id, null, ["name"]);
-            if (await SaveAsync(db, ct) is { } conflict)
+            if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
             {
                 return conflict;
             }
@@ -140,18 +141,6 @@ internal static class PartnerEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult?> SaveAsync(ScaiKeyDbContext db, CancellationToken ct)
-    {
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return null;
-        }
-        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
-        {
-            return Problems.Conflict("A partner with this name already exists.");
-        }
-    }
 
     private static PartnerResponse ToResponse(Partner p) => new(p.Id, p.Name, p.CreatedAt, p.UpdatedAt);
 }

@@ -27,6 +27,8 @@ internal sealed record TenantResponse(string Id, string Name, string Slug, strin
 /// <summary>/api/v1/admin/tenants: platform admins only.</summary>
 internal static partial class TenantEndpoints
 {
+    private const string Conflict = "A tenant with this slug already exists.";
+
     private static readonly QueryParameter<string> PartnerFilter = Query.NullableString("partner_id", 64, "Only tenants of this partner");
 
     public static RouteGroupBuilder MapTenants(this IEndpointRouteBuilder app)
@@ -35,7 +37,7 @@ internal static partial class TenantEndpoints
         group.MapPost("", CreateAsync).WithSummary("Create Tenant")
             .AcceptsJson<TenantRequest>().Returns<ApiResponse<TenantResponse>>(StatusCodes.Status201Created).ReturnsProblems(409, 413);
         group.MapGet("", ListAsync).WithSummary("List Tenants")
-            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage, PartnerFilter).Returns<PaginatedResponse<TenantResponse>>();
+            .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter, PartnerFilter).Returns<PaginatedResponse<TenantResponse>>();
         group.MapGet("/{tenant_id}", GetAsync).WithSummary("Get Tenant").Returns<ApiResponse<TenantResponse>>().ReturnsProblems(404);
         group.MapPatch("/{tenant_id}", UpdateAsync).WithSummary("Update Tenant")
             .AcceptsJson<TenantRequest>().Returns<ApiResponse<TenantResponse>>().ReturnsProblems(404, 409, 413);
@@ -109,7 +111,7 @@ internal static partial class TenantEndpoints
         };
         db.Tenants.Add(tenant);
         audit.Record("tenant.created", "tenant", tenant.Id, tenant.Id, ["name", "slug", "partner_id", "settings"]);
-        if (await SaveAsync(db, ct) is { } conflict)
+        if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
         {
             return conflict;
         }
@@ -120,8 +122,7 @@ internal static partial class TenantEndpoints
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        var page = UserEndpoints.Page.Read(http, errors);
-        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var paging = PageRequest.Read(http, errors);
         var partnerId = PartnerFilter.Read(http, errors);
         if (errors.Any)
         {
@@ -135,10 +136,10 @@ internal static partial class TenantEndpoints
         }
 
         var total = await tenants.CountAsync(ct);
-        var rows = await tenants.OrderBy(t => t.Name).ThenBy(t => t.Id).Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)
+        var rows = await tenants.OrderBy(t => t.Name).ThenBy(t => t.Id).Skip(paging.Offset).Take(paging.PerPage)
             .Select(t => new { t.Id, t.Name, t.Slug, t.PartnerId, t.SettingsJson, t.CreatedAt, t.UpdatedAt }).ToListAsync(ct);
         var items = rows.Select(t => new TenantResponse(t.Id, t.Name, t.Slug, t.PartnerId, TenantSettings.FromJson(t.SettingsJson), t.CreatedAt, t.UpdatedAt)).ToList();
-        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
@@ -206,7 +207,7 @@ internal static partial class TenantEndpoints
         {
             tenant.UpdatedAt = time.GetUtcNow().UtcDateTime;
             audit.Record("tenant.updated", "tenant", tenant.Id, tenant.Id, changed);
-            if (await SaveAsync(db, ct) is { } conflict)
+            if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
             {
                 return conflict;
             }
@@ -234,18 +235,6 @@ internal static partial class TenantEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult?> SaveAsync(ScaiKeyDbContext db, CancellationToken ct)
-    {
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return null;
-        }
-        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
-        {
-            return Problems.Conflict("A tenant with this slug already exists.");
-        }
-    }
 
     private static TenantResponse ToResponse(Tenant t) =>
         new(t.Id, t.Name, t.Slug, t.PartnerId, TenantSettings.FromJson(t.SettingsJson), t.CreatedAt, t.UpdatedAt);

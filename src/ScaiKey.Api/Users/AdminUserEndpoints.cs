@@ -39,7 +39,7 @@ internal static class AdminUserEndpoints
 
         group.MapGet("/", ListAsync)
             .WithSummary("List Users").WithDescription("List users with filtering.")
-            .WithQuery(UserEndpoints.Page, UserEndpoints.PerPage, UserEndpoints.Search, Status, TenantId, PartnerId)
+            .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter, UserEndpoints.Search, Status, TenantId, PartnerId)
             .Returns<PaginatedResponse<AdminUserListItem>>().DocumentsAuthorizationHeader();
 
         group.MapPost("/", CreateAsync)
@@ -89,8 +89,7 @@ internal static class AdminUserEndpoints
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        var page = UserEndpoints.Page.Read(http, errors);
-        var perPage = UserEndpoints.PerPage.Read(http, errors);
+        var paging = PageRequest.Read(http, errors);
         var search = UserEndpoints.Search.Read(http, errors);
         var statusText = Status.Read(http, errors);
         var tenantId = TenantId.Read(http, errors);
@@ -158,8 +157,8 @@ internal static class AdminUserEndpoints
         users = reads.Filter(users, new UserListFilter(search, status, null, null, null));
         var total = await users.CountAsync(ct);
         var items = await reads.ProjectAdminListItems(UserReads.Sort(users, "created_at", descending: true)
-            .Skip(UserEndpoints.Offset(page, perPage)).Take(perPage)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+            .Skip(paging.Offset).Take(paging.PerPage)).ToListAsync(ct);
+        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, UserCommands commands, Caller caller, CancellationToken ct)
