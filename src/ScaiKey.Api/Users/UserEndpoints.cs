@@ -13,8 +13,6 @@ namespace ScaiKey.Api.Users;
 /// <summary>The tenant directory: /api/v1/tenants/{tenant_id}/users.</summary>
 internal static class UserEndpoints
 {
-    internal static readonly QueryParameter<int> Page = Query.Int("page", 1, 1, int.MaxValue);
-    internal static readonly QueryParameter<int> PerPage = Query.Int("per_page", 20, 1, 100);
     internal static readonly QueryParameter<string> Search = Query.NullableString("search", 200);
     private static readonly QueryParameter<UserStatus?> Status = Query.NullableEnum<UserStatus>("status", documentAsRef: true);
     private static readonly QueryParameter<string> OuId = Query.NullableString("ou_id", 64);
@@ -32,7 +30,7 @@ internal static class UserEndpoints
         group.MapGet("", ListAsync).Requires(Permission.UsersRead)
             .WithSummary("List Users")
             .WithDescription("List users in the tenant directory.\n\nRequires admin authentication. Apps should use the effective-users endpoint instead.")
-            .WithQuery(Page, PerPage, Search, Status, OuId, GroupId, MfaEnabled, SortBy, SortOrder)
+            .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter, Search, Status, OuId, GroupId, MfaEnabled, SortBy, SortOrder)
             .Returns<PaginatedResponse<UserListItem>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 
         group.MapPost("", CreateAsync).Requires(Permission.UsersWrite)
@@ -66,8 +64,7 @@ internal static class UserEndpoints
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        var page = Page.Read(http, errors);
-        var perPage = PerPage.Read(http, errors);
+        var paging = PageRequest.Read(http, errors);
         var search = Search.Read(http, errors);
         var status = Status.Read(http, errors);
         var ouId = OuId.Read(http, errors);
@@ -81,21 +78,18 @@ internal static class UserEndpoints
         }
 
         var tenant = http.Tenant();
-        var (ouIds, groupIds, unknown) = await reads.ResolveTreesAsync(tenant.Id, ouId, groupId, ct);
-        if (unknown is not null)
+        var (ouIds, groupIds) = await reads.ResolveTreesAsync(tenant.Id, ouId, groupId, errors, ct);
+        if (errors.Any)
         {
-            errors.ValueError(["query", unknown], unknown == "ou_id" ? "organizational unit not found in this tenant" : "group not found in this tenant");
             return errors.ToResult();
         }
 
         var users = reads.Filter(db.Users.AsNoTracking().Where(u => u.TenantId == tenant.Id), new UserListFilter(search, status, ouIds, groupIds, mfa));
         var total = await users.CountAsync(ct);
         var items = await reads.ProjectListItems(UserReads.Sort(users, sortBy, sortOrder == "desc")
-            .Skip(Offset(page, perPage)).Take(perPage)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, page, perPage, total));
+            .Skip(paging.Offset).Take(paging.PerPage)).ToListAsync(ct);
+        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
-
-    internal static int Offset(int page, int perPage) => (int)Math.Min(int.MaxValue, ((long)page - 1) * perPage);
 
     private static async Task<IResult> CreateAsync(HttpContext http, UserCommands commands, Caller caller, CancellationToken ct)
     {

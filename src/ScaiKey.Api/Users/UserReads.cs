@@ -1,5 +1,6 @@
 using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Errors;
 using ScaiKey.Api.Groups;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
@@ -181,8 +182,9 @@ internal sealed class UserReads(ScaiKeyDbContext db)
     {
         "updated_at" => NullsLast(users, u => u.UpdatedAt == null, u => u.UpdatedAt, descending),
         "email" => By(users, u => u.EmailNormalized, descending),
-        "display_name" => NullsLast(users, u => u.DisplayName == null, u => u.DisplayName, descending),
-        "last_name" => NullsLast(users, u => u.LastName == null, u => u.LastName, descending),
+        // Names sort case-insensitively on every provider (SQLite's binary collation would put "Z" before "a").
+        "display_name" => NullsLast(users, u => u.DisplayName == null, u => u.DisplayName!.ToLower(), descending),
+        "last_name" => NullsLast(users, u => u.LastName == null, u => u.LastName!.ToLower(), descending),
         "last_login_at" => NullsLast(users, u => u.LastLoginAt == null, u => u.LastLoginAt, descending),
         "status" => By(users, u => u.Status, descending),
         _ => By(users, u => u.CreatedAt, descending),
@@ -209,21 +211,21 @@ internal sealed class UserReads(ScaiKeyDbContext db)
             db.OrganizationalUnits.Where(o => o.Id == u.OuId).Select(o => o.Path).FirstOrDefault(),
             u.IdentitySource, u.MfaEnabled, u.LastLoginAt, u.TenantId));
 
-    /// <summary>Resolves the ou_id/group_id list filters to subtrees; null result with an error when the id is unknown.</summary>
-    public async Task<(List<string>? OuIds, List<string>? GroupIds, string? UnknownField)> ResolveTreesAsync(
-        string tenantId, string? ouId, string? groupId, CancellationToken ct)
+    /// <summary>Resolves the ou_id/group_id list filters to subtrees; an id not in the tenant is a 422 on its parameter.</summary>
+    public async Task<(List<string>? OuIds, List<string>? GroupIds)> ResolveTreesAsync(
+        string tenantId, string? ouId, string? groupId, ValidationErrors errors, CancellationToken ct)
     {
         List<string>? ouIds = null, groupIds = null;
         if (ouId is not null && (ouIds = await Hierarchy.OuSubtreeAsync(db, tenantId, ouId, ct)) is null)
         {
-            return (null, null, "ou_id");
+            errors.ValueError(["query", "ou_id"], "organizational unit not found in this tenant");
         }
 
         if (groupId is not null && (groupIds = await Hierarchy.GroupSubtreeAsync(db, tenantId, groupId, ct)) is null)
         {
-            return (null, null, "group_id");
+            errors.ValueError(["query", "group_id"], "group not found in this tenant");
         }
 
-        return (ouIds, groupIds, null);
+        return (ouIds, groupIds);
     }
 }
