@@ -19,6 +19,8 @@ public sealed class SecretHygieneTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         {
             b.UseSetting("Logging:LogLevel:Default", "Trace");
             b.UseSetting("Logging:LogLevel:Microsoft.EntityFrameworkCore", "Trace");
+            b.UseSetting("Logging:LogLevel:Microsoft.AspNetCore", "Trace");
+            b.UseSetting("Logging:LogLevel:OpenIddict", "Trace");
             b.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(capture)));
         });
 
