@@ -10,7 +10,7 @@ namespace ScaiKey.Api.Audit;
 /// Adds an audit event to the caller's unit of work, so it commits (or not) with the change it describes.
 /// Only field names are recorded, never values.
 /// </summary>
-internal sealed class AuditLog(ScaiKeyDbContext db, Caller caller, IHttpContextAccessor accessor)
+internal sealed class AuditLog(ScaiKeyDbContext db, Caller caller, IHttpContextAccessor accessor, TimeProvider time)
 {
     public void Record(string action, string targetType, string targetId, string? tenantId, IEnumerable<string>? changedFields = null, string? reason = null)
     {
@@ -29,7 +29,7 @@ internal sealed class AuditLog(ScaiKeyDbContext db, Caller caller, IHttpContextA
             Reason = reason,
             RequestId = http?.TraceIdentifier,
             IpAddress = http?.Connection.RemoteIpAddress?.ToString(),
-            CreatedAt = DateTime.UtcNow,
+            CreatedAt = time.UtcNow(),
         });
     }
 }

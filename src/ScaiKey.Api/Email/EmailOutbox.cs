@@ -19,6 +19,6 @@ internal sealed class EmailOutbox(ScaiKeyDbContext db, TimeProvider time)
             Kind = kind,
             Subject = subject,
             Body = body,
-            CreatedAt = time.GetUtcNow().UtcDateTime,
+            CreatedAt = time.UtcNow(),
         });
 }

@@ -93,7 +93,7 @@ internal static class GroupEndpoints
             Name = input.Name.Value!,
             Description = input.Description.Value,
             ParentGroupId = input.ParentGroupId.Value,
-            CreatedAt = time.GetUtcNow().UtcDateTime,
+            CreatedAt = time.UtcNow(),
         };
         db.Groups.Add(entity);
         audit.Record("group.created", "group", entity.Id, tenantId, ["name", "description", "parent_group_id"]);
@@ -189,7 +189,7 @@ internal static class GroupEndpoints
 
         if (changed.Count > 0)
         {
-            entity.UpdatedAt = time.GetUtcNow().UtcDateTime;
+            entity.UpdatedAt = time.UtcNow();
             audit.Record("group.updated", "group", entity.Id, tenantId, changed);
             if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
             {
@@ -261,7 +261,7 @@ internal static class GroupEndpoints
 
         var already = await db.GroupMembers.Where(m => m.GroupId == groupId && ids.Contains(m.UserId)).Select(m => m.UserId).ToListAsync(ct);
         var added = ids.Distinct(StringComparer.Ordinal).Except(already, StringComparer.Ordinal).ToList();
-        var now = time.GetUtcNow().UtcDateTime;
+        var now = time.UtcNow();
         foreach (var userId in added)
         {
             db.GroupMembers.Add(new GroupMember { GroupId = groupId, UserId = userId, TenantId = tenantId, CreatedAt = now });

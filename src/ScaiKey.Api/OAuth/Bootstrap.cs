@@ -74,7 +74,7 @@ internal sealed class Bootstrap(
             PrincipalType = "CLIENT",
             PrincipalId = clientId,
             Role = Roles.PlatformAdmin,
-            CreatedAt = DateTime.UtcNow,
+            CreatedAt = TimeProvider.System.UtcNow(),
         });
         await db.SaveChangesAsync(cancellationToken);
         logger.LogInformation("Bootstrap: platform-admin service client {ClientId} is ready", clientId);
@@ -101,7 +101,7 @@ internal sealed class Bootstrap(
                 Name = "Platform",
                 Slug = PlatformTenantSlug,
                 SettingsJson = TenantSettings.Default.ToJson(),
-                CreatedAt = DateTime.UtcNow,
+                CreatedAt = TimeProvider.System.UtcNow(),
             };
             db.Tenants.Add(tenant);
         }
@@ -119,9 +119,9 @@ internal sealed class Bootstrap(
             Status = UserStatus.Active,
             IdentitySource = IdentitySource.Local,
             PasswordHash = hasher.Hash(password),
-            PasswordChangedAt = DateTime.UtcNow,
+            PasswordChangedAt = TimeProvider.System.UtcNow(),
             SearchText = normalized,
-            CreatedAt = DateTime.UtcNow,
+            CreatedAt = TimeProvider.System.UtcNow(),
         };
         db.Users.Add(user);
         db.RoleAssignments.Add(new RoleAssignment
@@ -130,7 +130,7 @@ internal sealed class Bootstrap(
             PrincipalType = "USER",
             PrincipalId = user.Id,
             Role = Roles.PlatformAdmin,
-            CreatedAt = DateTime.UtcNow,
+            CreatedAt = TimeProvider.System.UtcNow(),
         });
         await db.SaveChangesAsync(cancellationToken);
         logger.LogInformation("Bootstrap: platform-admin user {UserId} created in the platform tenant", user.Id);

@@ -91,7 +91,7 @@ internal sealed class SigningKeyStore(IServiceScopeFactory scopes, KeyRing keyRi
             Use = use,
             Algorithm = algorithm,
             EncryptedKey = keyRing.Seal(material, Context(id, use)),
-            CreatedAt = DateTime.UtcNow,
+            CreatedAt = TimeProvider.System.UtcNow(),
         });
         CryptographicOperations.ZeroMemory(material);
         try

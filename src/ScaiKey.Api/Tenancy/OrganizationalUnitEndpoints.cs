@@ -86,7 +86,7 @@ internal static class OrganizationalUnitEndpoints
             ParentId = input.ParentId.Value,
             Name = input.Name.Value!,
             Path = parentPath + "/" + input.Name.Value,
-            CreatedAt = time.GetUtcNow().UtcDateTime,
+            CreatedAt = time.UtcNow(),
         };
         db.OrganizationalUnits.Add(ou);
         audit.Record("ou.created", "ou", ou.Id, tenant.Id, ["name", "parent_id"]);
@@ -170,7 +170,7 @@ internal static class OrganizationalUnitEndpoints
 
         if (changed.Count > 0)
         {
-            var now = time.GetUtcNow().UtcDateTime;
+            var now = time.UtcNow();
             ou.UpdatedAt = now;
             RewritePaths(all, ou, now);
             audit.Record("ou.updated", "ou", ou.Id, tenantId, changed);

@@ -58,7 +58,7 @@ internal static class PartnerEndpoints
             return bound.Failure;
         }
 
-        var partner = new Partner { Id = Ids.New(), Name = bound.Value!, CreatedAt = time.GetUtcNow().UtcDateTime };
+        var partner = new Partner { Id = Ids.New(), Name = bound.Value!, CreatedAt = time.UtcNow() };
         db.Partners.Add(partner);
         audit.Record("partner.created", "partner", partner.Id, null, ["name"]);
         if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
@@ -109,7 +109,7 @@ internal static class PartnerEndpoints
         if (bound.Value is { } name && name != partner.Name)
         {
             partner.Name = name;
-            partner.UpdatedAt = time.GetUtcNow().UtcDateTime;
+            partner.UpdatedAt = time.UtcNow();
             audit.Record("partner.updated", "partner", partner.Id, null, ["name"]);
             if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
             {

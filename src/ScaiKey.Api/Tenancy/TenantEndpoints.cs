@@ -107,7 +107,7 @@ internal static partial class TenantEndpoints
             Slug = slug,
             PartnerId = input.PartnerId.Value,
             SettingsJson = settings.ToJson(),
-            CreatedAt = time.GetUtcNow().UtcDateTime,
+            CreatedAt = time.UtcNow(),
         };
         db.Tenants.Add(tenant);
         audit.Record("tenant.created", "tenant", tenant.Id, tenant.Id, ["name", "slug", "partner_id", "settings"]);
@@ -205,7 +205,7 @@ internal static partial class TenantEndpoints
 
         if (changed.Count > 0)
         {
-            tenant.UpdatedAt = time.GetUtcNow().UtcDateTime;
+            tenant.UpdatedAt = time.UtcNow();
             audit.Record("tenant.updated", "tenant", tenant.Id, tenant.Id, changed);
             if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
             {
@@ -229,7 +229,7 @@ internal static partial class TenantEndpoints
             return Problems.Conflict("The tenant still has users; delete them first.");
         }
 
-        tenant.DeletedAt = time.GetUtcNow().UtcDateTime;
+        tenant.DeletedAt = time.UtcNow();
         audit.Record("tenant.deleted", "tenant", tenant.Id, tenant.Id);
         await db.SaveChangesAsync(ct);
         return TypedResults.NoContent();

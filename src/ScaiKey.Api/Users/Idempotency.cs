@@ -40,7 +40,7 @@ internal sealed class Idempotency(ScaiKeyDbContext db, TimeProvider time)
     /// <summary>A stored response to replay, a 422 for a reused key, or null to go ahead.</summary>
     public async Task<IResult?> ReplayAsync(Request request, CancellationToken ct)
     {
-        var since = time.GetUtcNow().UtcDateTime - Window;
+        var since = time.UtcNow() - Window;
         var record = await db.IdempotencyRecords.AsNoTracking()
             .Where(r => r.PrincipalId == request.PrincipalId && r.Scope == request.Scope && r.Key == request.Key)
             .FirstOrDefaultAsync(ct);
@@ -77,7 +77,7 @@ internal sealed class Idempotency(ScaiKeyDbContext db, TimeProvider time)
             ResponseBody = body,
             ResponseEtag = etag,
             ResponseLocation = location,
-            CreatedAt = time.GetUtcNow().UtcDateTime,
+            CreatedAt = time.UtcNow(),
         });
 
     private sealed class StoredResponse(int status, string body, string? etag, string? location) : IResult

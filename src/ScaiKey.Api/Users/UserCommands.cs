@@ -29,7 +29,7 @@ internal sealed class UserCommands(
     public static readonly TimeSpan InvitationLifetime = TimeSpan.FromDays(7);
     public static readonly TimeSpan ResetLinkLifetime = TimeSpan.FromHours(1);
 
-    private DateTime Now => time.GetUtcNow().UtcDateTime;
+    private DateTime Now => time.UtcNow();
 
     public async Task<IResult> CreateAsync<T>(HttpContext http, TenantContext tenant, UserCreate input, Idempotency.Request? key, CancellationToken ct)
         where T : UserResponse
