@@ -161,15 +161,10 @@ internal sealed class UserCommands(
     public async Task<IResult> UpdateAsync<T>(HttpContext http, string tenantId, string userId, UserInput.UserPatch patch, CancellationToken ct)
         where T : UserResponse
     {
-        var user = await FindAsync(tenantId, userId, ct);
-        if (user is null)
+        var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
+        if (refusal is not null)
         {
-            return UserNotFound();
-        }
-
-        if (!ETags.IfMatchAllows(http.Request, user.Version))
-        {
-            return Problems.PreconditionFailed();
+            return refusal;
         }
 
         var errors = new ValidationErrors();
@@ -242,15 +237,10 @@ internal sealed class UserCommands(
     public async Task<IResult> ChangeStatusAsync<T>(HttpContext http, string tenantId, string userId, UserStatusUpdate input, CancellationToken ct)
         where T : UserResponse
     {
-        var user = await FindAsync(tenantId, userId, ct);
-        if (user is null)
+        var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
+        if (refusal is not null)
         {
-            return UserNotFound();
-        }
-
-        if (!ETags.IfMatchAllows(http.Request, user.Version))
-        {
-            return Problems.PreconditionFailed();
+            return refusal;
         }
 
         var changed = new List<string> { "status" };
@@ -286,15 +276,10 @@ internal sealed class UserCommands(
 
     public async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string userId, string? confirmEmail, CancellationToken ct)
     {
-        var user = await FindAsync(tenantId, userId, ct);
-        if (user is null)
+        var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
+        if (refusal is not null)
         {
-            return UserNotFound();
-        }
-
-        if (!ETags.IfMatchAllows(http.Request, user.Version))
-        {
-            return Problems.PreconditionFailed();
+            return refusal;
         }
 
         if (confirmEmail is not null && !string.Equals(confirmEmail.Trim(), user.Email, StringComparison.OrdinalIgnoreCase))
@@ -508,6 +493,18 @@ internal sealed class UserCommands(
 
         ETags.Set(http.Response, found.Version);
         return TypedResults.Ok(Envelope.Of(http, found.Response));
+    }
+
+    /// <summary>The user to change, or the 404/412 to answer instead.</summary>
+    private async Task<(User User, IResult? Refusal)> FindForWriteAsync(HttpContext http, string tenantId, string userId, CancellationToken ct)
+    {
+        var user = await FindAsync(tenantId, userId, ct);
+        if (user is null)
+        {
+            return (null!, UserNotFound());
+        }
+
+        return ETags.IfMatchAllows(http.Request, user.Version) ? (user, null) : (user, Problems.PreconditionFailed());
     }
 
     private Task<User?> FindAsync(string tenantId, string userId, CancellationToken ct) =>
