@@ -21,7 +21,7 @@ public sealed class SecretHygieneTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
             b.UseSetting("Logging:LogLevel:Microsoft.EntityFrameworkCore", "Trace");
             b.UseSetting("Logging:LogLevel:Microsoft.AspNetCore", "Trace");
             b.UseSetting("Logging:LogLevel:OpenIddict", "Trace");
-            b.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(capture)));
+            b.ConfigureLogging(logging => logging.ClearProviders().AddProvider(capture));
         });
 
         var token = await ScaiKeyApp.GetTokenAsync(host, ScaiKeyApp.AdminClientId, ScaiKeyApp.AdminClientSecret);
