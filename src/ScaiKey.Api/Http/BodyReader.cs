@@ -163,6 +163,10 @@ internal sealed class BodyReader(JsonElement root, ValidationErrors errors, para
             {
                 errors.Add(Loc(field, index), $"String should have at most {maxLength} characters", "string_too_long");
             }
+            else if (item.GetString()!.Contains('\0', StringComparison.Ordinal))
+            {
+                errors.ValueError(Loc(field, index), "must not contain NUL characters");
+            }
             else
             {
                 list.Add(item.GetString()!);
@@ -198,6 +202,19 @@ internal sealed class BodyReader(JsonElement root, ValidationErrors errors, para
         }
 
         var raw = value.GetRawText();
+        if (raw.Contains("\\u0000", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.ValueError(Loc(field), "must not contain NUL characters");
+            return Optional<JsonObject>.Unset;
+        }
+
+        if (HasDuplicateKeys(value))
+        {
+            // Stored JSON must read back the same everywhere; parsers disagree on which duplicate wins.
+            errors.ValueError(Loc(field), "must not repeat a key within an object");
+            return Optional<JsonObject>.Unset;
+        }
+
         if (System.Text.Encoding.UTF8.GetByteCount(raw) > maxBytes)
         {
             errors.ValueError(Loc(field), $"custom_attributes must be at most {maxBytes / 1024} KiB of JSON");
@@ -222,6 +239,14 @@ internal sealed class BodyReader(JsonElement root, ValidationErrors errors, para
 
         return value;
     }
+
+    private static bool HasDuplicateKeys(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().GroupBy(p => p.Name, StringComparer.Ordinal).Any(g => g.Count() > 1)
+            || element.EnumerateObject().Any(p => HasDuplicateKeys(p.Value)),
+        JsonValueKind.Array => element.EnumerateArray().Any(HasDuplicateKeys),
+        _ => false,
+    };
 
     /// <summary>Call last: every field not read above is an error.</summary>
     public void RejectUnknownFields()
@@ -252,6 +277,11 @@ internal sealed class BodyReader(JsonElement root, ValidationErrors errors, para
         if (text.Length > maxLength)
         {
             errors.Add(Loc(field), $"String should have at most {maxLength} characters", "string_too_long");
+        }
+        else if (text.Contains('\0', StringComparison.Ordinal))
+        {
+            // PostgreSQL cannot store NUL in text; refusing it everywhere keeps both providers alike.
+            errors.ValueError(Loc(field), "must not contain NUL characters");
         }
 
         return text;

@@ -82,8 +82,21 @@ internal static class JsonBody
 
         var errors = new ValidationErrors();
         var reader = new BodyReader(body.Root, errors);
-        var value = read(reader);
-        reader.RejectUnknownFields();
+        T value;
+        try
+        {
+            value = read(reader);
+            reader.RejectUnknownFields();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // JsonDocument accepts escapes such as a lone "\ud800" or duplicate keys that cannot become .NET strings
+            // or objects; that is bad input, not a server fault.
+            var invalid = new ValidationErrors();
+            invalid.Add(["body"], "JSON decode error: the body contains a string or object that cannot be decoded (lone surrogate escape or duplicate key)", "json_invalid");
+            return new(default, invalid.ToResult(), body.Raw);
+        }
+
         extra?.Invoke(body, errors);
         return errors.Any ? new(default, errors.ToResult(), body.Raw) : new(value, null, body.Raw);
     }

@@ -16,8 +16,9 @@ internal abstract class QueryParameter(string name, bool required, string? descr
 
     public abstract JsonObject Schema();
 
+    // Like FastAPI, a repeated parameter takes its last value.
     protected string? Raw(HttpContext http) =>
-        http.Request.Query.TryGetValue(Name, out var values) ? values[0] : null;
+        http.Request.Query.TryGetValue(Name, out var values) && values.Count > 0 ? values[^1] : null;
 }
 
 internal sealed class QueryParameter<T>(
@@ -72,32 +73,24 @@ internal static class Query
             defaultValue);
 
     public static QueryParameter<string> NullableString(string name, int maxLength, string? description = null) =>
-        new(name, false, description,
-            () => Nullable(new JsonObject { ["type"] = "string" }),
-            (raw, errors, n) =>
-            {
-                if (raw.Length > maxLength)
-                {
-                    errors.Query(n, $"String should have at most {maxLength} characters", "string_too_long");
-                }
-
-                return raw;
-            },
-            null);
+        new(name, false, description, () => Nullable(new JsonObject { ["type"] = "string" }), (raw, errors, n) => CheckString(raw, errors, n, maxLength), null);
 
     public static QueryParameter<string> RequiredString(string name, int maxLength, string? description = null) =>
-        new(name, true, description,
-            () => new JsonObject { ["type"] = "string" },
-            (raw, errors, n) =>
-            {
-                if (raw.Length > maxLength)
-                {
-                    errors.Query(n, $"String should have at most {maxLength} characters", "string_too_long");
-                }
+        new(name, true, description, () => new JsonObject { ["type"] = "string" }, (raw, errors, n) => CheckString(raw, errors, n, maxLength), null);
 
-                return raw;
-            },
-            null);
+    private static string CheckString(string raw, ValidationErrors errors, string name, int maxLength)
+    {
+        if (raw.Length > maxLength)
+        {
+            errors.Query(name, $"String should have at most {maxLength} characters", "string_too_long");
+        }
+        else if (raw.Contains('\0', StringComparison.Ordinal))
+        {
+            errors.Add(["query", name], "Value error, must not contain NUL characters", "value_error");
+        }
+
+        return raw;
+    }
 
     /// <summary>A nullable enum; <paramref name="schemaRef"/> documents it as a $ref, else as a plain string.</summary>
     public static QueryParameter<TEnum?> NullableEnum<TEnum>(string name, bool documentAsRef, string? description = null)

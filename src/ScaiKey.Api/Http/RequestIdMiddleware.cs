@@ -16,6 +16,13 @@ internal sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestI
         http.Response.OnStarting(() =>
         {
             http.Response.Headers[HeaderName] = id;
+
+            // Identity data (and the one-time passwords some responses carry) must not sit in shared caches.
+            if (http.Request.Path.StartsWithSegments("/api"))
+            {
+                http.Response.Headers.CacheControl = "no-store";
+            }
+
             return Task.CompletedTask;
         });
         using (logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = id }))
