@@ -147,6 +147,8 @@ internal static class GroupEndpoints
 
         var tenantId = http.Tenant().Id;
         var input = bound.Value!;
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.LockTenantAsync(tenantId, ct);
         var entity = await db.Groups.FirstOrDefaultAsync(g => g.TenantId == tenantId && g.Id == groupId, ct);
         if (entity is null)
         {
@@ -195,6 +197,8 @@ internal static class GroupEndpoints
             {
                 return conflict;
             }
+
+            await transaction.CommitAsync(ct);
         }
 
         return TypedResults.Ok(Envelope.Of(http, ToResponse(entity)));
@@ -275,6 +279,10 @@ internal static class GroupEndpoints
         catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
         {
             return Problems.Conflict("The membership changed at the same time; retry.");
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
+        {
+            return Problems.Conflict(DbErrors.ConcurrentDeleteDetail);
         }
 
         return TypedResults.Ok(Envelope.Of(http, new GroupMembersAddResponse(added, already)));

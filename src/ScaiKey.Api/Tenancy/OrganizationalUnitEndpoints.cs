@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Audit;
@@ -23,6 +24,10 @@ internal sealed record OrganizationalUnitResponse(string Id, string Name, string
 /// <summary>/api/v1/tenants/{tenant_id}/ous: the OU tree, with materialized paths kept right on rename and move.</summary>
 internal static class OrganizationalUnitEndpoints
 {
+    // Keeps the (tenant_id, path) index within PostgreSQL's btree entry limit and both providers alike.
+    private const int MaxPathBytes = 2000;
+    private const string PathTooLong = "the resulting path would be longer than 2000 bytes; use shorter names or a flatter tree";
+
     private const string Conflict = "An organizational unit with this name already exists under the same parent.";
 
     public static RouteGroupBuilder MapOrganizationalUnits(this IEndpointRouteBuilder app)
@@ -67,6 +72,8 @@ internal static class OrganizationalUnitEndpoints
 
         var tenant = http.Tenant();
         var input = bound.Value!;
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.LockTenantAsync(tenant.Id, ct);
         string parentPath = string.Empty;
         if (input.ParentId.Value is { } parentId)
         {
@@ -88,6 +95,11 @@ internal static class OrganizationalUnitEndpoints
             Path = parentPath + "/" + input.Name.Value,
             CreatedAt = time.UtcNow(),
         };
+        if (Encoding.UTF8.GetByteCount(ou.Path) > MaxPathBytes)
+        {
+            return Invalid("name", PathTooLong);
+        }
+
         db.OrganizationalUnits.Add(ou);
         audit.Record("ou.created", "ou", ou.Id, tenant.Id, ["name", "parent_id"]);
         if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
@@ -95,6 +107,7 @@ internal static class OrganizationalUnitEndpoints
             return conflict;
         }
 
+        await transaction.CommitAsync(ct);
         return TypedResults.Created($"/api/v1/tenants/{tenant.Id}/ous/{ou.Id}", Envelope.Of(http, ToResponse(ou)));
     }
 
@@ -134,7 +147,10 @@ internal static class OrganizationalUnitEndpoints
         var tenantId = http.Tenant().Id;
         var input = bound.Value!;
 
-        // The whole tree is loaded tracked: a rename or move rewrites the path of every descendant.
+        // The whole tree is loaded tracked, under the tenant lock: a rename or move rewrites the path of every
+        // descendant, and the cycle check must see the tree as it will be committed.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.LockTenantAsync(tenantId, ct);
         var all = await db.OrganizationalUnits.Where(o => o.TenantId == tenantId).ToListAsync(ct);
         var ou = all.FirstOrDefault(o => o.Id == ouId);
         if (ou is null)
@@ -172,25 +188,43 @@ internal static class OrganizationalUnitEndpoints
         {
             var now = time.UtcNow();
             ou.UpdatedAt = now;
-            RewritePaths(all, ou, now);
+            if (!RewritePaths(all, ou, now))
+            {
+                return Problems.Conflict("The organizational unit tree contains a loop; it cannot be changed until it is repaired.");
+            }
+
+            if (all.Any(o => Encoding.UTF8.GetByteCount(o.Path) > MaxPathBytes))
+            {
+                return Invalid(changed.Contains("name") ? "name" : "parent_id", PathTooLong);
+            }
+
             audit.Record("ou.updated", "ou", ou.Id, tenantId, changed);
             if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
             {
                 return conflict;
             }
+
+            await transaction.CommitAsync(ct);
         }
 
         return TypedResults.Ok(Envelope.Of(http, ToResponse(ou)));
     }
 
-    private static void RewritePaths(List<OrganizationalUnit> all, OrganizationalUnit root, DateTime now)
+    /// <summary>Rewrites the subtree's paths; false when the tree holds a loop (it then changes nothing that is saved).</summary>
+    private static bool RewritePaths(List<OrganizationalUnit> all, OrganizationalUnit root, DateTime now)
     {
         var byId = all.ToDictionary(o => o.Id);
         var children = all.Where(o => o.ParentId is not null).ToLookup(o => o.ParentId!);
         root.Path = (root.ParentId is { } p ? byId[p].Path : string.Empty) + "/" + root.Name;
         var stack = new Stack<OrganizationalUnit>([root]);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         while (stack.TryPop(out var node))
         {
+            if (!seen.Add(node.Id))
+            {
+                return false;
+            }
+
             foreach (var child in children[node.Id])
             {
                 var path = node.Path + "/" + child.Name;
@@ -203,6 +237,8 @@ internal static class OrganizationalUnitEndpoints
                 stack.Push(child);
             }
         }
+
+        return true;
     }
 
     private static async Task<IResult> DeleteAsync([FromRoute(Name = "ou_id")] string ouId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)

@@ -134,10 +134,16 @@ internal static class PartnerEndpoints
         }
 
         // Deleted tenants keep their partner reference for the record; detach them so the row can go.
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         await db.Tenants.Where(t => t.PartnerId == partnerId).ExecuteUpdateAsync(s => s.SetProperty(t => t.PartnerId, (string?)null), ct);
         db.Partners.Remove(partner);
         audit.Record("partner.deleted", "partner", partner.Id, null);
-        await db.SaveChangesAsync(ct);
+        if (await db.SaveOrConflictAsync(DbErrors.ConcurrentDeleteDetail, ct) is { } failure)
+        {
+            return failure;
+        }
+
+        await transaction.CommitAsync(ct);
         return TypedResults.NoContent();
     }
 

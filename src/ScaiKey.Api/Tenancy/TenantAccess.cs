@@ -75,3 +75,14 @@ internal static class TenantLookup
             .Select(t => new TenantContext(t.Id, t.PartnerId, t.Slug, t.Name, t.SettingsJson))
             .FirstOrDefaultAsync(ct);
 }
+
+internal static class TenantLocks
+{
+    /// <summary>
+    /// Serializes structural edits (OU and group trees) within one tenant: inside a transaction, touching the
+    /// tenant row takes its row lock on PostgreSQL, and SQLite's write transactions are serialized already.
+    /// Trees must be re-read after this call, so two concurrent moves cannot both pass the cycle check.
+    /// </summary>
+    public static Task LockTenantAsync(this ScaiKeyDbContext db, string tenantId, CancellationToken ct) =>
+        db.Tenants.Where(t => t.Id == tenantId).ExecuteUpdateAsync(s => s.SetProperty(t => t.Slug, t => t.Slug), ct);
+}
