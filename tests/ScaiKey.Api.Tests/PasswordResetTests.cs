@@ -42,9 +42,9 @@ public sealed class PasswordResetTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         Assert.InRange(expires, DateTime.UtcNow.AddMinutes(55), DateTime.UtcNow.AddMinutes(61));
 
         var message = await app.DbAsync(db => db.EmailOutbox.AsNoTracking().SingleAsync(m => m.ToAddress == email && m.Kind == "password_reset"));
-        Assert.Contains("/reset-password?token=", message.Body);
+        Assert.Contains("/reset-password?token=", app.OutboxBody(message));
         var token = await app.DbAsync(db => db.UserActionTokens.AsNoTracking().SingleAsync(t => t.UserId == user && t.Purpose == "PASSWORD_RESET"));
-        Assert.DoesNotContain(token.TokenHash, message.Body);
+        Assert.DoesNotContain(token.TokenHash, app.OutboxBody(message));
 
         // The password only changes when the link is used, so nothing is revoked yet.
         Assert.True(Verifies((await StoredAsync(user)).PasswordHash!, Password));
@@ -69,7 +69,7 @@ public sealed class PasswordResetTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
 
         await (await ResetAsync(admin, tenant, user, new { method = "EMAIL", redirect_uri = "https://app.example.com/reset" })).ShouldBeAsync(200);
         var message = await app.DbAsync(db => db.EmailOutbox.AsNoTracking().SingleAsync(m => m.ToAddress == email && m.Kind == "password_reset"));
-        Assert.Contains("https://app.example.com/reset?token=", message.Body);
+        Assert.Contains("https://app.example.com/reset?token=", app.OutboxBody(message));
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public sealed class PasswordResetTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         Assert.NotNull(after.TokensRevokedAt);
         Assert.Equal(0, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == user && s.RevokedAt == null)));
         var notice = await app.DbAsync(db => db.EmailOutbox.AsNoTracking().SingleAsync(m => m.ToAddress == email && m.Kind == "password_changed"));
-        Assert.DoesNotContain(NewPassword, notice.Body);
+        Assert.DoesNotContain(NewPassword, app.OutboxBody(notice));
 
         var audit = await (await admin.GetAsync($"/api/v1/tenants/{tenant}/audit-events?target_id={user}&action=user.password_reset")).ReadJsonAsync(200);
         Assert.DoesNotContain(NewPassword, audit.ToJsonString());

@@ -22,6 +22,13 @@ internal static class DbErrors
                 return false;
         }
     }
+
+    /// <summary>True when a foreign key rejected the write: something it points at was deleted meanwhile.</summary>
+    public static bool IsForeignKeyViolation(DbUpdateException exception) =>
+        exception.InnerException is PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation }
+            or SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 787 };
+
+    public const string ConcurrentDeleteDetail = "Something this change refers to was deleted at the same time. Read it again and retry.";
 }
 
 internal static class DbSave
@@ -37,6 +44,10 @@ internal static class DbSave
         catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
         {
             return Errors.Problems.Conflict(conflictDetail);
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
+        {
+            return Errors.Problems.Conflict(DbErrors.ConcurrentDeleteDetail);
         }
     }
 }

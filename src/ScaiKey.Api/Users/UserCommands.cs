@@ -134,6 +134,12 @@ internal sealed class UserCommands(
             db.ChangeTracker.Clear();
             return key is not null && await idempotency.ReplayAsync(key, ct) is { } again ? again : UniqueConflict(detail);
         }
+        catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
+        {
+            await transaction.RollbackAsync(ct);
+            db.ChangeTracker.Clear();
+            return Problems.Conflict(DbErrors.ConcurrentDeleteDetail);
+        }
 
         var (response, version) = (await reads.GetAsync<T>(tenant.Id, user.Id, UserIncludes.None, ct))!.Value;
         var envelope = Envelope.Of(http, response);
@@ -395,7 +401,7 @@ internal sealed class UserCommands(
             return TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "EMAIL", null, Now + ResetLinkLifetime, user.RequirePasswordChange)));
         }
 
-        var password = input.Method == "TEMPORARY" ? SecretGenerator.TemporaryPassword() : input.NewPassword!;
+        var password = input.Method == "TEMPORARY" ? TemporaryPasswordFor(user.Email, tenant.Settings.PasswordPolicy) : input.NewPassword!;
         foreach (var violation in PasswordPolicy.Violations(password, user.Email, tenant.Settings.PasswordPolicy))
         {
             errors.ValueError(["body", "new_password"], violation);
@@ -432,6 +438,20 @@ internal sealed class UserCommands(
 
         var failure = await SetPasswordAsync(http, tenant, user, input.NewPassword, input.RequirePasswordChange, "MANUAL", ct);
         return failure ?? TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "MANUAL", null, null, input.RequirePasswordChange)));
+    }
+
+    /// <summary>A generated password that meets this tenant's policy, whatever lengths it sets.</summary>
+    private static string TemporaryPasswordFor(string email, PasswordPolicySettings policy)
+    {
+        var length = Math.Clamp(Math.Max(20, policy.MinLength), 8, policy.MaxLength);
+        string candidate;
+        do
+        {
+            candidate = SecretGenerator.TemporaryPassword(length);
+        }
+        while (PasswordPolicy.Violations(candidate, email, policy).Any());
+
+        return candidate;
     }
 
     private async Task<IResult?> SetPasswordAsync(HttpContext http, TenantContext tenant, User user, string password, bool requireChange, string method, CancellationToken ct)
@@ -532,6 +552,10 @@ internal sealed class UserCommands(
         catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out var detail))
         {
             return UniqueConflict(detail);
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
+        {
+            return Problems.Conflict(DbErrors.ConcurrentDeleteDetail);
         }
     }
 

@@ -98,6 +98,10 @@ public class ScaiKeyApp : IAsyncLifetime
         return await work(scope.ServiceProvider.GetRequiredService<ScaiKeyDbContext>());
     }
 
+    /// <summary>The plain text of a queued email (bodies are sealed at rest).</summary>
+    public string OutboxBody(ScaiKey.Data.Entities.EmailOutboxMessage message) =>
+        ScaiKey.Api.Email.EmailOutbox.Open(Host.Services.GetRequiredService<ScaiKey.Api.Security.KeyRing>(), message);
+
     public Task DbAsync(Func<ScaiKeyDbContext, Task> work) => DbAsync(async db =>
     {
         await work(db);
