@@ -1,4 +1,3 @@
-using System.Text.Json;
 using ScaiKey.Api.Http;
 
 namespace ScaiKey.Api.Errors;
@@ -72,6 +71,4 @@ internal static class Problems
         429 => ("too-many-requests", "Too Many Requests"),
         _ => ("internal-error", "Internal Server Error"),
     };
-
-    internal static readonly JsonSerializerOptions SerializerOptions = ApiJson.Options;
 }

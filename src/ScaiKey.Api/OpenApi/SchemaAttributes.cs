@@ -18,13 +18,6 @@ internal sealed class ApiFormatAttribute(string format) : Attribute
     public string Format { get; } = format;
 }
 
-/// <summary>The documented value set of a string field whose schema the reference keeps as plain string.</summary>
-[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
-internal sealed class ApiSchemaNameAttribute(string name) : Attribute
-{
-    public string Name { get; } = name;
-}
-
 /// <summary>Marks operations whose reference entry lists the authorization header as a parameter.</summary>
 internal sealed class AuthorizationHeaderDocumented
 {

@@ -166,6 +166,4 @@ internal static class UserInput
     public static string SearchText(User user) =>
         string.Join('\n', new[] { user.Email, user.Username, user.FirstName, user.LastName, user.DisplayName }
             .Where(s => !string.IsNullOrEmpty(s))).ToLowerInvariant();
-
-    internal static JsonElement EmptyObject { get; } = JsonDocument.Parse("{}").RootElement.Clone();
 }
