@@ -70,14 +70,14 @@ internal static partial class TenantEndpoints
 
     private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        TenantSettings settings = TenantSettings.Default;
-        var bound = await JsonBody.BindAsync(http, r => Read(r, create: true), (_, e) => errors = e);
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: true));
         if (bound.Failure is not null)
         {
             return bound.Failure;
         }
 
+        var errors = new ValidationErrors();
+        var settings = TenantSettings.Default;
         var input = bound.Value!;
         if (input.Settings is { } raw)
         {
@@ -150,13 +150,13 @@ internal static partial class TenantEndpoints
 
     private static async Task<IResult> UpdateAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var bound = await JsonBody.BindAsync(http, r => Read(r, create: false), (_, e) => errors = e);
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
         if (bound.Failure is not null)
         {
             return bound.Failure;
         }
 
+        var errors = new ValidationErrors();
         var tenant = await db.Tenants.FirstOrDefaultAsync(t => t.Id == tenantId && t.DeletedAt == null, ct);
         if (tenant is null)
         {

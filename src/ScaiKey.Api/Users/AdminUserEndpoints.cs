@@ -195,9 +195,10 @@ internal static class AdminUserEndpoints
     /// <summary>The tenant of a visible user; null when the user does not exist or lies outside the caller's scope.</summary>
     private static async Task<TenantContext?> UserTenantAsync(HttpContext http, ScaiKeyDbContext db, string userId, CancellationToken ct)
     {
-        var tenantId = await db.Users.AsNoTracking().Where(u => u.Id == userId && u.DeletedAt == null)
-            .Select(u => u.TenantId).FirstOrDefaultAsync(ct);
-        var tenant = tenantId is null ? null : await TenantLookup.FindAsync(db, tenantId, ct);
+        var tenant = await db.Users.AsNoTracking().Where(u => u.Id == userId && u.DeletedAt == null)
+            .Join(db.Tenants.Where(t => t.DeletedAt == null), u => u.TenantId, t => t.Id,
+                (u, t) => new TenantContext(t.Id, t.PartnerId, t.Slug, t.Name, t.SettingsJson))
+            .FirstOrDefaultAsync(ct);
         return tenant is not null && Scope(http).Covers(tenant.PartnerId) ? tenant : null;
     }
 

@@ -32,7 +32,7 @@ internal sealed class UserCommands(
     private DateTime Now => time.UtcNow();
 
     public async Task<IResult> CreateAsync<T>(HttpContext http, TenantContext tenant, UserCreate input, Idempotency.Request? key, CancellationToken ct)
-        where T : UserResponse
+        where T : UserResponse, new()
     {
         if (key is not null && await idempotency.ReplayAsync(key, ct) is { } replay)
         {
@@ -165,7 +165,7 @@ internal sealed class UserCommands(
     }
 
     public async Task<IResult> UpdateAsync<T>(HttpContext http, string tenantId, string userId, UserInput.UserPatch patch, CancellationToken ct)
-        where T : UserResponse
+        where T : UserResponse, new()
     {
         var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
         if (refusal is not null)
@@ -241,7 +241,7 @@ internal sealed class UserCommands(
     }
 
     public async Task<IResult> ChangeStatusAsync<T>(HttpContext http, string tenantId, string userId, UserStatusUpdate input, CancellationToken ct)
-        where T : UserResponse
+        where T : UserResponse, new()
     {
         var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
         if (refusal is not null)
@@ -313,7 +313,7 @@ internal sealed class UserCommands(
     }
 
     public async Task<IResult> UnlockAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
-        where T : UserResponse
+        where T : UserResponse, new()
     {
         var user = await FindAsync(tenantId, userId, ct);
         if (user is null)
@@ -341,7 +341,7 @@ internal sealed class UserCommands(
     }
 
     public async Task<IResult> DisableMfaAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
-        where T : UserResponse
+        where T : UserResponse, new()
     {
         var user = await FindAsync(tenantId, userId, ct);
         if (user is null)
@@ -476,7 +476,7 @@ internal sealed class UserCommands(
     }
 
     private async Task<IResult> CommitWithRevocationAsync<T>(HttpContext http, User user, bool revoke, CancellationToken ct)
-        where T : UserResponse
+        where T : UserResponse, new()
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         if (revoke)
@@ -503,7 +503,7 @@ internal sealed class UserCommands(
     }
 
     private async Task<IResult> RespondAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
-        where T : UserResponse
+        where T : UserResponse, new()
     {
         var result = await reads.GetAsync<T>(tenantId, userId, UserIncludes.None, ct);
         if (result is not { } found)

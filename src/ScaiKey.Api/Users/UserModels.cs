@@ -80,28 +80,28 @@ internal sealed record UserGroupMembership(
 [Description("Full user response.")]
 internal class UserResponse
 {
-    [ApiFormat("email")] public required string Email { get; init; }
-    public string? Username { get; init; }
-    public string? FirstName { get; init; }
-    public string? LastName { get; init; }
-    public string? DisplayName { get; init; }
-    public string? Phone { get; init; }
-    [ApiDefault("en")] public required string Locale { get; init; }
-    [ApiDefault("UTC")] public required string Timezone { get; init; }
-    public required string Id { get; init; }
-    [ApiDefault(false)] public bool EmailVerified { get; init; }
-    public string? AvatarUrl { get; init; }
-    public string? OuId { get; init; }
-    public string? OuPath { get; init; }
-    public UserStatus Status { get; init; }
-    public IdentitySource IdentitySource { get; init; }
-    [ApiDefault(false)] public bool MfaEnabled { get; init; }
-    [ApiOptional] public IReadOnlyList<UserGroupMembership> Groups { get; init; } = [];
-    public JsonObject? CustomAttributes { get; init; }
-    public DateTime CreatedAt { get; init; }
-    public DateTime? UpdatedAt { get; init; }
-    public DateTime? LastLoginAt { get; init; }
-    public DateTime? PasswordChangedAt { get; init; }
+    [ApiFormat("email")] public string Email { get; set; } = string.Empty;
+    public string? Username { get; set; }
+    public string? FirstName { get; set; }
+    public string? LastName { get; set; }
+    public string? DisplayName { get; set; }
+    public string? Phone { get; set; }
+    [ApiDefault("en")] public string Locale { get; set; } = "en";
+    [ApiDefault("UTC")] public string Timezone { get; set; } = "UTC";
+    public string Id { get; set; } = string.Empty;
+    [ApiDefault(false)] public bool EmailVerified { get; set; }
+    public string? AvatarUrl { get; set; }
+    public string? OuId { get; set; }
+    public string? OuPath { get; set; }
+    public UserStatus Status { get; set; }
+    public IdentitySource IdentitySource { get; set; }
+    [ApiDefault(false)] public bool MfaEnabled { get; set; }
+    [ApiOptional] public IReadOnlyList<UserGroupMembership> Groups { get; set; } = [];
+    public JsonObject? CustomAttributes { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? UpdatedAt { get; set; }
+    public DateTime? LastLoginAt { get; set; }
+    public DateTime? PasswordChangedAt { get; set; }
 
     [Description("Only with include=federated_identities.")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -123,7 +123,7 @@ internal class UserResponse
 [Description("Full user response with the tenant the user belongs to (admin API).")]
 internal sealed class AdminUserResponse : UserResponse
 {
-    public required string TenantId { get; init; }
+    public string TenantId { get; set; } = string.Empty;
 }
 
 [Description("Abbreviated user info for lists.")]

@@ -35,7 +35,7 @@ internal sealed class UserReads(ScaiKeyDbContext db)
 
     /// <summary>The user with groups and requested expansions, and its version for the ETag; null when not visible.</summary>
     public async Task<(T Response, int Version)?> GetAsync<T>(string tenantId, string userId, UserIncludes includes, CancellationToken ct)
-        where T : UserResponse
+        where T : UserResponse, new()
     {
         var row = await db.Users.AsNoTracking()
             .Where(u => u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null)
@@ -51,25 +51,19 @@ internal sealed class UserReads(ScaiKeyDbContext db)
         }
 
         var groups = await GroupsAsync(tenantId, userId, ct);
-        UserResponse response = typeof(T) == typeof(AdminUserResponse)
-            ? new AdminUserResponse
-            {
-                TenantId = row.TenantId, Email = row.Email, Locale = row.Locale, Timezone = row.Timezone, Id = row.Id,
-                Username = row.Username, FirstName = row.FirstName, LastName = row.LastName, DisplayName = row.DisplayName,
-                Phone = row.Phone, EmailVerified = row.EmailVerified, AvatarUrl = row.AvatarUrl, OuId = row.OuId, OuPath = row.OuPath,
-                Status = row.Status, IdentitySource = row.IdentitySource, MfaEnabled = row.MfaEnabled, Groups = groups,
-                CustomAttributes = UserInput.ParseAttributes(row.CustomAttributesJson), CreatedAt = row.CreatedAt,
-                UpdatedAt = row.UpdatedAt, LastLoginAt = row.LastLoginAt, PasswordChangedAt = row.PasswordChangedAt,
-            }
-            : new UserResponse
-            {
-                Email = row.Email, Locale = row.Locale, Timezone = row.Timezone, Id = row.Id,
-                Username = row.Username, FirstName = row.FirstName, LastName = row.LastName, DisplayName = row.DisplayName,
-                Phone = row.Phone, EmailVerified = row.EmailVerified, AvatarUrl = row.AvatarUrl, OuId = row.OuId, OuPath = row.OuPath,
-                Status = row.Status, IdentitySource = row.IdentitySource, MfaEnabled = row.MfaEnabled, Groups = groups,
-                CustomAttributes = UserInput.ParseAttributes(row.CustomAttributesJson), CreatedAt = row.CreatedAt,
-                UpdatedAt = row.UpdatedAt, LastLoginAt = row.LastLoginAt, PasswordChangedAt = row.PasswordChangedAt,
-            };
+        var response = new T
+        {
+            Email = row.Email, Locale = row.Locale, Timezone = row.Timezone, Id = row.Id,
+            Username = row.Username, FirstName = row.FirstName, LastName = row.LastName, DisplayName = row.DisplayName,
+            Phone = row.Phone, EmailVerified = row.EmailVerified, AvatarUrl = row.AvatarUrl, OuId = row.OuId, OuPath = row.OuPath,
+            Status = row.Status, IdentitySource = row.IdentitySource, MfaEnabled = row.MfaEnabled, Groups = groups,
+            CustomAttributes = UserInput.ParseAttributes(row.CustomAttributesJson), CreatedAt = row.CreatedAt,
+            UpdatedAt = row.UpdatedAt, LastLoginAt = row.LastLoginAt, PasswordChangedAt = row.PasswordChangedAt,
+        };
+        if (response is AdminUserResponse admin)
+        {
+            admin.TenantId = row.TenantId;
+        }
 
         if (includes.HasFlag(UserIncludes.FederatedIdentities))
         {
@@ -100,7 +94,7 @@ internal sealed class UserReads(ScaiKeyDbContext db)
                 .ToListAsync(ct);
         }
 
-        return ((T)response, row.Version);
+        return (response, row.Version);
     }
 
     /// <summary>Direct groups, then every ancestor of them as INHERITED (a member of a child group is a member of its parents).</summary>
