@@ -22,6 +22,11 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
     public DbSet<RoleAssignment> RoleAssignments => Set<RoleAssignment>();
+    public DbSet<AdminClient> AdminClients => Set<AdminClient>();
+    public DbSet<Application> Applications => Set<Application>();
+    public DbSet<ApplicationAssignment> ApplicationAssignments => Set<ApplicationAssignment>();
+    public DbSet<IdentityProvider> IdentityProviders => Set<IdentityProvider>();
+    public DbSet<FederatedIdentity> FederatedIdentities => Set<FederatedIdentity>();
 
     /// <summary>Options every provider shares: snake_case names and the OpenIddict entity sets.</summary>
     public static DbContextOptionsBuilder ApplyCommonOptions(DbContextOptionsBuilder builder)

@@ -68,10 +68,15 @@ internal sealed class Bootstrap(
             await applications.CreateAsync(AdminClientDescriptor(clientId, clientSecret, name), cancellationToken);
         }
 
+        if (!await db.AdminClients.AnyAsync(c => c.ClientId == clientId, cancellationToken))
+        {
+            db.AdminClients.Add(new AdminClient { Id = Ids.New(), ClientId = clientId, Name = name, CreatedAt = TimeProvider.System.UtcNow() });
+        }
+
         db.RoleAssignments.Add(new RoleAssignment
         {
             Id = Ids.New(),
-            PrincipalType = "CLIENT",
+            PrincipalType = PrincipalTypes.Client,
             PrincipalId = clientId,
             Role = Roles.PlatformAdmin,
             CreatedAt = TimeProvider.System.UtcNow(),
@@ -127,7 +132,7 @@ internal sealed class Bootstrap(
         db.RoleAssignments.Add(new RoleAssignment
         {
             Id = Ids.New(),
-            PrincipalType = "USER",
+            PrincipalType = PrincipalTypes.User,
             PrincipalId = user.Id,
             Role = Roles.PlatformAdmin,
             CreatedAt = TimeProvider.System.UtcNow(),

@@ -42,14 +42,20 @@ internal static class Roles
 
 internal sealed record RoleGrant(string Role, string? PartnerId, string? TenantId);
 
+/// <summary>The tenant application a client_credentials token belongs to.</summary>
+internal sealed record ApplicationBinding(string ApplicationId, string TenantId);
+
 /// <summary>
-/// The authenticated principal of this request and its role grants, read from the database (briefly cached)
-/// so that a revoked role stops working without waiting for token expiry.
+/// The authenticated principal of this request, its role grants and (for application clients) its application,
+/// read from the database and briefly cached, so that a revoked role or a deleted client stops working without
+/// waiting for token expiry. Changes evict the entry on this instance at once; other instances within the lifetime.
 /// </summary>
 internal sealed class Caller(IHttpContextAccessor accessor, ScaiKeyDbContext db, IMemoryCache cache)
 {
     public static readonly TimeSpan GrantCacheLifetime = TimeSpan.FromSeconds(5);
-    private IReadOnlyList<RoleGrant>? _grants;
+    private Standing? _standing;
+
+    private sealed record Standing(IReadOnlyList<RoleGrant> Grants, ApplicationBinding? Application);
 
     private ClaimsPrincipal Principal => accessor.HttpContext?.User ?? new ClaimsPrincipal();
 
@@ -57,27 +63,43 @@ internal sealed class Caller(IHttpContextAccessor accessor, ScaiKeyDbContext db,
 
     public string PrincipalId => Principal.GetClaim(OpenIddictConstants.Claims.Subject) ?? "anonymous";
 
-    public async Task<IReadOnlyList<RoleGrant>> GrantsAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<RoleGrant>> GrantsAsync(CancellationToken cancellationToken = default) =>
+        (await StandingAsync(cancellationToken)).Grants;
+
+    /// <summary>The application this caller is a client of, or null for admins (users and admin clients).</summary>
+    public async Task<ApplicationBinding?> ApplicationAsync(CancellationToken cancellationToken = default) =>
+        (await StandingAsync(cancellationToken)).Application;
+
+    private async Task<Standing> StandingAsync(CancellationToken cancellationToken)
     {
-        if (_grants is not null)
+        if (_standing is not null)
         {
-            return _grants;
+            return _standing;
         }
 
         var key = CacheKey(PrincipalType, PrincipalId);
-        if (!cache.TryGetValue(key, out IReadOnlyList<RoleGrant>? grants) || grants is null)
+        if (!cache.TryGetValue(key, out Standing? standing) || standing is null)
         {
             var type = PrincipalType;
             var id = PrincipalId;
-            grants = await db.RoleAssignments.AsNoTracking()
+            var grants = await db.RoleAssignments.AsNoTracking()
                 .Where(r => r.PrincipalType == type && r.PrincipalId == id)
                 .Select(r => new RoleGrant(r.Role, r.PartnerId, r.TenantId))
                 .ToListAsync(cancellationToken);
-            cache.Set(key, grants, GrantCacheLifetime);
+            var application = type != PrincipalTypes.Client ? null : await db.Applications.AsNoTracking()
+                .Where(a => a.ClientId == id)
+                .Select(a => new ApplicationBinding(a.Id, a.TenantId))
+                .FirstOrDefaultAsync(cancellationToken);
+            standing = new Standing(grants, application);
+            cache.Set(key, standing, GrantCacheLifetime);
         }
 
-        return _grants = grants;
+        return _standing = standing;
     }
+
+    /// <summary>Forgets what this instance cached about a principal, after its grants or its client changed.</summary>
+    public static void Evict(IMemoryCache cache, string principalType, string principalId) =>
+        cache.Remove(CacheKey(principalType, principalId));
 
     public static string CacheKey(string principalType, string principalId) => $"grants:{principalType}:{principalId}";
 
@@ -114,6 +136,12 @@ internal sealed class Caller(IHttpContextAccessor accessor, ScaiKeyDbContext db,
 
         return false;
     }
+}
+
+internal static class PrincipalTypes
+{
+    public const string User = "USER";
+    public const string Client = "CLIENT";
 }
 
 internal static class ScaiKeyClaims

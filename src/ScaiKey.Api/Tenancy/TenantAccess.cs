@@ -13,8 +13,11 @@ internal sealed record TenantContext(string Id, string? PartnerId, string Slug, 
     public TenantSettings Settings => _settings ??= TenantSettings.FromJson(SettingsJson);
 }
 
-/// <summary>The permission an endpoint needs inside the route's tenant.</summary>
-internal sealed record RequiredPermission(Permission Permission);
+/// <summary>
+/// The permission an endpoint needs inside the route's tenant; <paramref name="Applications"/> also lets the
+/// tenant's own application clients in (the handler then limits them to what is assigned to them).
+/// </summary>
+internal sealed record RequiredPermission(Permission Permission, bool Applications = false);
 
 internal static class TenantAccess
 {
@@ -44,7 +47,11 @@ internal static class TenantAccess
             var tenant = await TenantLookup.FindAsync(db, tenantId, http.RequestAborted);
 
             // Checked before existence, so a caller without access cannot probe which tenant ids exist.
-            if (!await caller.HasTenantPermissionAsync(tenantId, tenant?.PartnerId, required.Permission, http.RequestAborted))
+            var application = await caller.ApplicationAsync(http.RequestAborted);
+            var allowed = application is not null
+                ? required.Applications && application.TenantId == tenantId
+                : await caller.HasTenantPermissionAsync(tenantId, tenant?.PartnerId, required.Permission, http.RequestAborted);
+            if (!allowed)
             {
                 return Problems.Forbidden();
             }
@@ -62,6 +69,10 @@ internal static class TenantAccess
 
     public static RouteHandlerBuilder Requires(this RouteHandlerBuilder builder, Permission permission) =>
         builder.WithMetadata(new RequiredPermission(permission));
+
+    /// <summary>Like <see cref="Requires"/>, and the tenant's applications may call it for what is assigned to them.</summary>
+    public static RouteHandlerBuilder RequiresOrAssignedApplication(this RouteHandlerBuilder builder, Permission permission) =>
+        builder.WithMetadata(new RequiredPermission(permission, Applications: true));
 
     public static TenantContext Tenant(this HttpContext http) =>
         http.Items[ItemKey] as TenantContext ?? throw new InvalidOperationException("No tenant was resolved for this route.");

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Applications;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
 using ScaiKey.Api.OpenApi;
@@ -41,7 +42,7 @@ internal static class UserEndpoints
             .WithSummary("Delete User").WithDescription("Delete a user (soft delete).")
             .WithQuery(ConfirmEmail).ReturnsNoContent().ReturnsProblems(404, 412);
 
-        group.MapGet("/{user_id}", GetAsync).Requires(Permission.UsersRead)
+        group.MapGet("/{user_id}", GetAsync).RequiresOrAssignedApplication(Permission.UsersRead)
             .WithSummary("Get User")
             .WithDescription("Get a user by ID.\n\nAuthentication:\n- Admin users can access any user in their scope\n- Applications can access users assigned to them (directly or via group)")
             .WithQuery(Include).Returns<ApiResponse<UserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
@@ -100,13 +101,28 @@ internal static class UserEndpoints
         return bound.Failure ?? await commands.CreateAsync<UserResponse>(http, tenant, bound.Value!, key, ct);
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserReads reads, CancellationToken ct)
+    private static async Task<IResult> GetAsync(
+        [FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserReads reads, Caller caller, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var includes = ParseIncludes(Include.Read(http, errors), errors);
         if (errors.Any)
         {
             return errors.ToResult();
+        }
+
+        if (await caller.ApplicationAsync(ct) is { } application)
+        {
+            // An application sees only the users assigned to it; any other user does not exist for it.
+            if (!await ApplicationAccess.IsAssignedAsync(db, reads, application, userId, ct))
+            {
+                return UserCommands.UserNotFound();
+            }
+
+            if (includes != UserIncludes.None)
+            {
+                return Problems.Forbidden("Applications may read a user's profile and groups, not its sessions, factors, links or applications.");
+            }
         }
 
         var result = await reads.GetAsync<UserResponse>(http.Tenant().Id, userId, includes, ct);

@@ -330,6 +330,182 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.ToTable("OpenIddictTokens", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.AdminClient", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("client_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("PartnerId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("partner_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_admin_clients");
+
+                    b.HasIndex("ClientId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_admin_clients_client_id");
+
+                    b.HasIndex("PartnerId")
+                        .HasDatabaseName("ix_admin_clients_partner_id");
+
+                    b.ToTable("admin_clients", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.Application", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("client_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("GrantTypesJson")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("grant_types_json");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("RedirectUrisJson")
+                        .IsRequired()
+                        .HasMaxLength(40000)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(40000)")
+                        .HasColumnName("redirect_uris_json");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("type");
+
+                    b.Property<DateTime?>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_applications");
+
+                    b.HasIndex("ClientId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_applications_client_id");
+
+                    b.HasIndex("TenantId", "Name")
+                        .HasDatabaseName("ix_applications_tenant_id_name");
+
+                    b.ToTable("applications", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.ApplicationAssignment", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ApplicationId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("application_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("GroupId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("group_id");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_application_assignments");
+
+                    b.HasIndex("GroupId")
+                        .HasDatabaseName("ix_application_assignments_group_id");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_application_assignments_user_id");
+
+                    b.HasIndex("ApplicationId", "GroupId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_application_assignments_application_id_group_id")
+                        .HasFilter("\"group_id\" IS NOT NULL");
+
+                    b.HasIndex("ApplicationId", "UserId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_application_assignments_application_id_user_id")
+                        .HasFilter("\"user_id\" IS NOT NULL");
+
+                    b.ToTable("application_assignments", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.AuditEvent", b =>
                 {
                     b.Property<string>("Id")
@@ -478,6 +654,63 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasDatabaseName("ix_email_outbox_sent_at_created_at");
 
                     b.ToTable("email_outbox", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederatedIdentity", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("IdentityProviderId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("identity_provider_id");
+
+                    b.Property<string>("Subject")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("subject");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_federated_identities");
+
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_federated_identities_tenant_id");
+
+                    b.HasIndex("IdentityProviderId", "Subject")
+                        .IsUnique()
+                        .HasDatabaseName("ix_federated_identities_identity_provider_id_subject");
+
+                    b.HasIndex("UserId", "IdentityProviderId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_federated_identities_user_id_identity_provider_id");
+
+                    b.ToTable("federated_identities", (string)null);
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.Group", b =>
@@ -648,6 +881,66 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasDatabaseName("ix_idempotency_records_principal_id_scope_key");
 
                     b.ToTable("idempotency_records", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.IdentityProvider", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ConfigJson")
+                        .IsRequired()
+                        .HasMaxLength(20000)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(20000)")
+                        .HasColumnName("config_json");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("SealedSecrets")
+                        .HasMaxLength(40000)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(40000)")
+                        .HasColumnName("sealed_secrets");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(8)")
+                        .HasColumnName("type");
+
+                    b.Property<DateTime?>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_identity_providers");
+
+                    b.HasIndex("TenantId", "Name")
+                        .IsUnique()
+                        .HasDatabaseName("ix_identity_providers_tenant_id_name");
+
+                    b.ToTable("identity_providers", (string)null);
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaFactor", b =>
@@ -844,8 +1137,29 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.HasKey("Id")
                         .HasName("pk_role_assignments");
 
+                    b.HasIndex("PartnerId")
+                        .HasDatabaseName("ix_role_assignments_partner_id");
+
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_role_assignments_tenant_id");
+
                     b.HasIndex("PrincipalType", "PrincipalId")
                         .HasDatabaseName("ix_role_assignments_principal_type_principal_id");
+
+                    b.HasIndex("PrincipalType", "PrincipalId", "Role")
+                        .IsUnique()
+                        .HasDatabaseName("ix_role_assignments_platform_grant")
+                        .HasFilter("\"partner_id\" IS NULL AND \"tenant_id\" IS NULL");
+
+                    b.HasIndex("PrincipalType", "PrincipalId", "Role", "PartnerId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_role_assignments_partner_grant")
+                        .HasFilter("\"partner_id\" IS NOT NULL");
+
+                    b.HasIndex("PrincipalType", "PrincipalId", "Role", "TenantId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_role_assignments_tenant_grant")
+                        .HasFilter("\"tenant_id\" IS NOT NULL");
 
                     b.ToTable("role_assignments", (string)null);
                 });
@@ -1303,6 +1617,55 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.Navigation("Authorization");
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.Application", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_applications_tenants_tenant_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.ApplicationAssignment", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.Application", null)
+                        .WithMany()
+                        .HasForeignKey("ApplicationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_application_assignments_applications_application_id");
+
+                    b.HasOne("ScaiKey.Data.Entities.Group", null)
+                        .WithMany()
+                        .HasForeignKey("GroupId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_application_assignments_groups_group_id");
+
+                    b.HasOne("ScaiKey.Data.Entities.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_application_assignments_users_user_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederatedIdentity", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.IdentityProvider", null)
+                        .WithMany()
+                        .HasForeignKey("IdentityProviderId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_federated_identities_identity_providers_identity_provider_id");
+
+                    b.HasOne("ScaiKey.Data.Entities.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_federated_identities_users_user_id");
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.Group", b =>
                 {
                     b.HasOne("ScaiKey.Data.Entities.Group", null)
@@ -1334,6 +1697,16 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_group_members_users_user_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.IdentityProvider", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_identity_providers_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaFactor", b =>

@@ -62,5 +62,15 @@ internal sealed class RoleAssignmentConfiguration : IEntityTypeConfiguration<Rol
         b.Property(x => x.PartnerId).HasMaxLength(Lengths.Id);
         b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
         b.HasIndex(x => new { x.PrincipalType, x.PrincipalId });
+
+        // The same grant twice would make revoking it ambiguous; NULLs are distinct in unique indexes, so one per scope kind.
+        b.HasIndex(x => new { x.PrincipalType, x.PrincipalId, x.Role }).IsUnique()
+            .HasFilter("\"partner_id\" IS NULL AND \"tenant_id\" IS NULL").HasDatabaseName("ix_role_assignments_platform_grant");
+        b.HasIndex(x => new { x.PrincipalType, x.PrincipalId, x.Role, x.PartnerId }).IsUnique()
+            .HasFilter("\"partner_id\" IS NOT NULL").HasDatabaseName("ix_role_assignments_partner_grant");
+        b.HasIndex(x => new { x.PrincipalType, x.PrincipalId, x.Role, x.TenantId }).IsUnique()
+            .HasFilter("\"tenant_id\" IS NOT NULL").HasDatabaseName("ix_role_assignments_tenant_grant");
+        b.HasIndex(x => x.TenantId);
+        b.HasIndex(x => x.PartnerId);
     }
 }

@@ -1,0 +1,69 @@
+namespace ScaiKey.Data.Entities;
+
+/// <summary>A service client of the admin API; its rights come only from role assignments.</summary>
+public sealed class AdminClient
+{
+    public required string Id { get; set; }
+    public required string ClientId { get; set; }
+    public required string Name { get; set; }
+
+    // The partner whose admins manage this client; null for platform-owned clients.
+    public string? PartnerId { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+/// <summary>A tenant's OAuth client; the OpenIddict application with the same client_id holds its secret and permissions.</summary>
+public sealed class Application
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string Name { get; set; }
+
+    // SERVICE, WEB, SPA or NATIVE.
+    public required string Type { get; set; }
+    public required string ClientId { get; set; }
+
+    // JSON arrays of strings; read and written whole.
+    public required string RedirectUrisJson { get; set; }
+    public required string GrantTypesJson { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? UpdatedAt { get; set; }
+}
+
+/// <summary>Assigns a user, or every member of a group and its nested groups, to an application.</summary>
+public sealed class ApplicationAssignment
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string ApplicationId { get; set; }
+    public string? UserId { get; set; }
+    public string? GroupId { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+public sealed class IdentityProvider
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string Name { get; set; }
+
+    // OIDC, SAML or LDAP.
+    public required string Type { get; set; }
+
+    // Settings without secret values; the secret ones (client secrets, bind passwords, keys) are sealed apart.
+    public required string ConfigJson { get; set; }
+    public string? SealedSecrets { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? UpdatedAt { get; set; }
+}
+
+/// <summary>Links a user to its account (subject) at an identity provider of the same tenant.</summary>
+public sealed class FederatedIdentity
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string UserId { get; set; }
+    public required string IdentityProviderId { get; set; }
+    public required string Subject { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
