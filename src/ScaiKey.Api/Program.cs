@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 using OpenIddict.Validation.AspNetCore;
+using ScaiKey.Api.Access;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Email;
 using ScaiKey.Api.Errors;
@@ -69,6 +70,9 @@ app.MapGroups();
 app.MapUsers();
 app.MapAdminUsers();
 app.MapAudit();
+app.MapAdminAudit();
+app.MapRoleAssignments();
+app.MapAdminClients();
 
 await app.RunAsync();
 

@@ -19,43 +19,7 @@ public sealed class CrossTenantIsolationTests(ScaiKeyApp app) : IClassFixture<Sc
     private static async Task<List<string>> LocsAsync(HttpResponseMessage response) =>
         (await response.ReadValidationErrorsAsync()).Select(e => e.Split('|')[0]).ToList();
 
-    /// <summary>A service client registered like the bootstrap one, holding exactly the given role assignments.</summary>
-    private async Task<HttpClient> ClientWithRolesAsync(params (string Role, string? PartnerId, string? TenantId)[] grants)
-    {
-        var clientId = "it-client-" + Guid.NewGuid().ToString("N")[..12];
-        var secret = "it-secret-" + Guid.NewGuid().ToString("N");
-        await using (var scope = app.Host.Services.CreateAsyncScope())
-        {
-            var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
-            await manager.CreateAsync(Bootstrap.AdminClientDescriptor(clientId, secret, "Integration test client"));
-        }
-
-        if (grants.Length > 0)
-        {
-            await app.DbAsync(db =>
-            {
-                foreach (var (role, partnerId, tenantId) in grants)
-                {
-                    db.RoleAssignments.Add(new RoleAssignment
-                    {
-                        Id = Guid.CreateVersion7().ToString(),
-                        PrincipalType = "CLIENT",
-                        PrincipalId = clientId,
-                        Role = role,
-                        PartnerId = partnerId,
-                        TenantId = tenantId,
-                        CreatedAt = DateTime.UtcNow,
-                    });
-                }
-
-                return db.SaveChangesAsync();
-            });
-        }
-
-        return app.WithToken(await app.GetTokenAsync(clientId, secret));
-    }
-
-    private Task<HttpClient> TenantRoleAsync(string role, string tenant) => ClientWithRolesAsync((role, null, tenant));
+    private Task<HttpClient> TenantRoleAsync(string role, string tenant) => app.ClientWithRolesAsync((role, null, tenant));
 
     private async Task<(string A, string B, string UserA, string EmailA)> TwoTenantsAsync()
     {
@@ -223,7 +187,7 @@ public sealed class CrossTenantIsolationTests(ScaiKeyApp app) : IClassFixture<Sc
     public async Task A_principal_with_a_valid_token_but_no_roles_is_403_everywhere()
     {
         var (a, _, userA, _) = await TwoTenantsAsync();
-        using var nobody = await ClientWithRolesAsync();
+        using var nobody = await app.ClientWithRolesAsync();
         await (await nobody.GetAsync($"/api/v1/tenants/{a}/users")).ReadProblemAsync(403);
         await (await nobody.GetAsync($"/api/v1/tenants/{a}/users/{userA}")).ReadProblemAsync(403);
         await (await nobody.GetAsync("/api/v1/admin/users/")).ReadProblemAsync(403);
@@ -343,7 +307,7 @@ public sealed class CrossTenantIsolationTests(ScaiKeyApp app) : IClassFixture<Sc
     {
         var (a, b, userA, _) = await TwoTenantsAsync();
         var userB = await app.CreateUserIdAsync(b);
-        using var mixed = await ClientWithRolesAsync(("TENANT_ADMIN", null, a), ("TENANT_VIEWER", null, b));
+        using var mixed = await app.ClientWithRolesAsync(("TENANT_ADMIN", null, a), ("TENANT_VIEWER", null, b));
 
         await (await mixed.PatchAsJsonAsync($"/api/v1/tenants/{a}/users/{userA}", new { first_name = "Allowed" })).ShouldBeAsync(200);
         await (await mixed.GetAsync($"/api/v1/tenants/{b}/users/{userB}")).ShouldBeAsync(200);
@@ -365,7 +329,7 @@ public sealed class CrossTenantIsolationTests(ScaiKeyApp app) : IClassFixture<Sc
         var inSecond = await app.CreateUserIdAsync(second, "p2@example.com");
         var inForeign = await app.CreateUserIdAsync(foreignPartnerTenant, "p3@example.com");
         var inIndependent = await app.CreateUserIdAsync(independent, "p4@example.com");
-        using var partnerAdmin = await ClientWithRolesAsync(("PARTNER_ADMIN", partner, null));
+        using var partnerAdmin = await app.ClientWithRolesAsync(("PARTNER_ADMIN", partner, null));
 
         // The admin list shows exactly the partner's users.
         var list = await (await partnerAdmin.GetAsync("/api/v1/admin/users/?per_page=100")).ReadJsonAsync(200);

@@ -33,9 +33,42 @@ internal static class AuditEndpoints
         return group;
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    /// <summary>
+    /// /api/v1/admin/audit-events: the whole trail for platform admins, including events outside any tenant
+    /// (partners, admin clients, platform and partner role assignments).
+    /// </summary>
+    public static RouteGroupBuilder MapAdminAudit(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/admin/audit-events").WithTags("Audit").AddEndpointFilter(PlatformAdminFilter.InvokeAsync);
+        group.MapGet("", ListAllAsync).WithSummary("List All Audit Events")
+            .WithQuery(TenantFilter, Action, TargetId, ActorId, Since, PageRequest.PageParameter, PageRequest.PerPageParameter)
+            .Returns<PaginatedResponse<AuditEventResponse>>();
+        return group;
+    }
+
+    private static readonly QueryParameter<string> TenantFilter = Query.NullableString("tenant_id", 64, "Only events of this tenant");
+
+    private static Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var tenantId = http.Tenant().Id;
+        return PageAsync(http, db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenantId), new ValidationErrors(), ct);
+    }
+
+    private static Task<IResult> ListAllAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
         var errors = new ValidationErrors();
+        var events = db.AuditEvents.AsNoTracking();
+        if (TenantFilter.Read(http, errors) is { } tenantId)
+        {
+            events = events.Where(e => e.TenantId == tenantId);
+        }
+
+        return PageAsync(http, events, errors, ct);
+    }
+
+    private static async Task<IResult> PageAsync(
+        HttpContext http, IQueryable<Data.Entities.AuditEvent> events, ValidationErrors errors, CancellationToken ct)
+    {
         var action = Action.Read(http, errors);
         var targetId = TargetId.Read(http, errors);
         var actorId = ActorId.Read(http, errors);
@@ -46,8 +79,6 @@ internal static class AuditEndpoints
             return errors.ToResult();
         }
 
-        var tenantId = http.Tenant().Id;
-        var events = db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenantId);
         if (action is not null)
         {
             events = events.Where(e => e.Action == action);

@@ -138,6 +138,18 @@ internal sealed class BodyReader(JsonElement root, ValidationErrors errors, para
         return Optional<string>.Unset;
     }
 
+    public string? RequiredChoice(string field, IReadOnlyList<string> allowed, string errorType = "enum")
+    {
+        if (!root.TryGetProperty(field, out _))
+        {
+            _known.Add(field);
+            errors.Missing(Loc(field));
+            return null;
+        }
+
+        return OptionalChoice(field, allowed, nullable: false, errorType).Value;
+    }
+
     public List<string>? StringList(string field, int maxItems, int maxLength)
     {
         if (!TryGet(field, out var value))

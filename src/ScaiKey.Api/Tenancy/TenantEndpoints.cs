@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Access;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
@@ -24,7 +25,7 @@ internal sealed record TenantRequest(
 [Description("A tenant: one customer's directory and applications.")]
 internal sealed record TenantResponse(string Id, string Name, string Slug, string? PartnerId, TenantSettings Settings, DateTime CreatedAt, DateTime? UpdatedAt);
 
-/// <summary>/api/v1/admin/tenants: platform admins only.</summary>
+/// <summary>/api/v1/admin/tenants: platform admins, and partner admins for their own partners' tenants.</summary>
 internal static partial class TenantEndpoints
 {
     private const string Conflict = "A tenant with this slug already exists.";
@@ -33,7 +34,7 @@ internal static partial class TenantEndpoints
 
     public static RouteGroupBuilder MapTenants(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/tenants").WithTags("Tenants").AddEndpointFilter(PlatformAdminFilter.InvokeAsync);
+        var group = app.MapGroup("/api/v1/admin/tenants").WithTags("Tenants").AddEndpointFilter(AdminScope.FilterAsync);
         group.MapPost("", CreateAsync).WithSummary("Create Tenant")
             .AcceptsJson<TenantRequest>().Returns<ApiResponse<TenantResponse>>(StatusCodes.Status201Created).ReturnsProblems(409, 413);
         group.MapGet("", ListAsync).WithSummary("List Tenants")
@@ -84,7 +85,19 @@ internal static partial class TenantEndpoints
             settings = settings.Merge(raw, errors);
         }
 
-        if (input.PartnerId.Value is { } partnerId && !await db.Partners.AnyAsync(p => p.Id == partnerId, ct))
+        // Partner admins create tenants for their own partner (the only one, unless they hold several).
+        var scope = AdminScope.Of(http);
+        var ownerId = input.PartnerId.Value ?? (scope.Partners is { Count: 1 } only ? only.First() : null);
+        if (!scope.IsPlatform && ownerId is null)
+        {
+            errors.Missing("body", "partner_id");
+        }
+        else if (!scope.Covers(ownerId))
+        {
+            return Problems.Forbidden("partner_id is outside your scope.");
+        }
+
+        if (ownerId is not null && !await db.Partners.AnyAsync(p => p.Id == ownerId, ct))
         {
             errors.ValueError(["body", "partner_id"], "partner not found");
         }
@@ -105,7 +118,7 @@ internal static partial class TenantEndpoints
             Id = Ids.New(),
             Name = input.Name.Value!,
             Slug = slug,
-            PartnerId = input.PartnerId.Value,
+            PartnerId = ownerId,
             SettingsJson = settings.ToJson(),
             CreatedAt = time.UtcNow(),
         };
@@ -129,7 +142,13 @@ internal static partial class TenantEndpoints
             return errors.ToResult();
         }
 
-        var tenants = db.Tenants.AsNoTracking().Where(t => t.DeletedAt == null);
+        var scope = AdminScope.Of(http);
+        if (partnerId is not null && !scope.Covers(partnerId))
+        {
+            return Problems.Forbidden("partner_id is outside your scope.");
+        }
+
+        var tenants = Visible(db.Tenants.AsNoTracking(), scope);
         if (partnerId is not null)
         {
             tenants = tenants.Where(t => t.PartnerId == partnerId);
@@ -144,7 +163,7 @@ internal static partial class TenantEndpoints
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var tenant = await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tenantId && t.DeletedAt == null, ct);
+        var tenant = await Visible(db.Tenants.AsNoTracking(), AdminScope.Of(http)).FirstOrDefaultAsync(t => t.Id == tenantId, ct);
         return tenant is null ? Problems.NotFound("Tenant not found.") : TypedResults.Ok(Envelope.Of(http, ToResponse(tenant)));
     }
 
@@ -157,7 +176,8 @@ internal static partial class TenantEndpoints
         }
 
         var errors = new ValidationErrors();
-        var tenant = await db.Tenants.FirstOrDefaultAsync(t => t.Id == tenantId && t.DeletedAt == null, ct);
+        var scope = AdminScope.Of(http);
+        var tenant = await Visible(db.Tenants, scope).FirstOrDefaultAsync(t => t.Id == tenantId, ct);
         if (tenant is null)
         {
             return Problems.NotFound("Tenant not found.");
@@ -179,6 +199,11 @@ internal static partial class TenantEndpoints
 
         if (input.PartnerId.IsSet && input.PartnerId.Value != tenant.PartnerId)
         {
+            if (!scope.Covers(input.PartnerId.Value))
+            {
+                return Problems.Forbidden("A partner admin cannot move a tenant outside its partners.");
+            }
+
             if (input.PartnerId.Value is { } partnerId && !await db.Partners.AnyAsync(p => p.Id == partnerId, ct))
             {
                 errors.ValueError(["body", "partner_id"], "partner not found");
@@ -216,9 +241,10 @@ internal static partial class TenantEndpoints
         return TypedResults.Ok(Envelope.Of(http, ToResponse(tenant)));
     }
 
-    private static async Task<IResult> DeleteAsync([FromRoute(Name = "tenant_id")] string tenantId, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(
+        [FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
-        var tenant = await db.Tenants.FirstOrDefaultAsync(t => t.Id == tenantId && t.DeletedAt == null, ct);
+        var tenant = await Visible(db.Tenants, AdminScope.Of(http)).FirstOrDefaultAsync(t => t.Id == tenantId, ct);
         if (tenant is null)
         {
             return Problems.NotFound("Tenant not found.");
@@ -235,6 +261,12 @@ internal static partial class TenantEndpoints
         return TypedResults.NoContent();
     }
 
+    /// <summary>Live tenants the caller administers: all for platform admins, their partners' for partner admins.</summary>
+    private static IQueryable<Tenant> Visible(IQueryable<Tenant> tenants, AdminScope scope)
+    {
+        tenants = tenants.Where(t => t.DeletedAt == null);
+        return scope.Partners is { } partners ? tenants.Where(t => t.PartnerId != null && partners.Contains(t.PartnerId)) : tenants;
+    }
 
     private static TenantResponse ToResponse(Tenant t) =>
         new(t.Id, t.Name, t.Slug, t.PartnerId, TenantSettings.FromJson(t.SettingsJson), t.CreatedAt, t.UpdatedAt);

@@ -138,6 +138,30 @@ public class ScaiKeyApp : IAsyncLifetime
     public async Task<string> CreateUserIdAsync(string tenantId, string? email = null, string? password = null) =>
         (await CreateUserAsync(tenantId, new { email = email ?? $"u{Guid.NewGuid():N}@example.com", password }))["id"]!.GetValue<string>();
 
+    /// <summary>An admin service client registered through the API (no roles yet), with its one-time secret.</summary>
+    public async Task<(string Id, string ClientId, string Secret)> CreateAdminClientAsync(string? partnerId = null)
+    {
+        using var admin = await AdminAsync();
+        var response = await admin.PostAsJsonAsync("/api/v1/admin/clients", new { name = "Client " + Guid.NewGuid().ToString("N")[..8], partner_id = partnerId });
+        var data = (await response.ReadJsonAsync(201))["data"]!;
+        return (data["id"]!.GetValue<string>(), data["client_id"]!.GetValue<string>(), data["client_secret"]!.GetValue<string>());
+    }
+
+    /// <summary>A bearer client for a new admin client holding exactly these roles, granted through the API.</summary>
+    public async Task<HttpClient> ClientWithRolesAsync(params (string Role, string? PartnerId, string? TenantId)[] grants)
+    {
+        var (_, clientId, secret) = await CreateAdminClientAsync();
+        using var admin = await AdminAsync();
+        foreach (var (role, partnerId, tenantId) in grants)
+        {
+            var response = await admin.PostAsJsonAsync("/api/v1/admin/role-assignments",
+                new { principal_type = "CLIENT", principal_id = clientId, role, partner_id = partnerId, tenant_id = tenantId });
+            await response.ShouldBeAsync(201);
+        }
+
+        return WithToken(await GetTokenAsync(clientId, secret));
+    }
+
     public async Task<string> CreateAsync(string path, object body)
     {
         using var admin = await AdminAsync();
