@@ -121,6 +121,12 @@ internal static class Query
             (raw, errors, n) => ParseBool(raw, errors, n),
             null);
 
+    public static QueryParameter<bool> Bool(string name, bool defaultValue, string? description = null) =>
+        new(name, false, description,
+            () => new JsonObject { ["type"] = "boolean", ["default"] = defaultValue },
+            (raw, errors, n) => ParseBool(raw, errors, n) ?? defaultValue,
+            defaultValue);
+
     /// <summary>One of fixed words, documented as a plain string like the reference does.</summary>
     public static QueryParameter<string> Literal(string name, string defaultValue, string[] allowed, string? description = null) =>
         new(name, false, description,

@@ -1,7 +1,10 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Access;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
+using ScaiKey.Api.IdentityProviders;
 using ScaiKey.Api.OpenApi;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
@@ -19,23 +22,11 @@ internal static class AdminUserEndpoints
     private static readonly QueryParameter<string> TenantId = Query.NullableString("tenant_id", 64);
     private static readonly QueryParameter<string> PartnerId = Query.NullableString("partner_id", 64, "Filter by partner (all tenants in partner)");
     private static readonly string[] StatusValues = Choices.Of<Data.Entities.UserStatus>();
-    private const string ScopeKey = "scaikey.admin-scope";
 
     public static RouteGroupBuilder MapAdminUsers(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/admin/users").WithTags("Users");
-        group.AddEndpointFilter(async (context, next) =>
-        {
-            var http = context.HttpContext;
-            var scope = await http.RequestServices.GetRequiredService<Caller>().AdminPartnerScopeAsync(http.RequestAborted);
-            if (scope is { Count: 0 })
-            {
-                return Problems.Forbidden("Only platform and partner admins may use the admin API.");
-            }
-
-            http.Items[ScopeKey] = new AdminScope(scope);
-            return await next(context);
-        });
+        group.AddEndpointFilter(AdminScope.FilterAsync);
 
         group.MapGet("/", ListAsync)
             .WithSummary("List Users").WithDescription("List users with filtering.")
@@ -46,6 +37,12 @@ internal static class AdminUserEndpoints
             .WithSummary("Create User").WithDescription("Create a new user.")
             .AcceptsJson<AdminUserCreate>().Returns<ApiResponse<AdminUserResponse>>(StatusCodes.Status201Created)
             .ReturnsProblems(409, 413).DocumentsAuthorizationHeader();
+
+        // Declared before the /{user_id} routes, as in the reference.
+        group.MapGet("/identity-source/mismatches", IdentitySourceMismatchesAsync)
+            .WithSummary("Get Identity Source Mismatches").WithDescription(IdentitySourceMismatches.Description)
+            .WithQuery(TenantId, IdentitySourceMismatches.Fix)
+            .Returns<IdentitySourceMismatchesResponse>().ReturnsProblems(409).DocumentsAuthorizationHeader();
 
         group.MapDelete("/{user_id}", DeleteAsync)
             .WithSummary("Delete User").WithDescription("Soft delete a user.")
@@ -78,13 +75,7 @@ internal static class AdminUserEndpoints
         return group;
     }
 
-    /// <summary>Null partners: every tenant (platform admin); else only tenants of these partners.</summary>
-    private sealed record AdminScope(IReadOnlySet<string>? Partners)
-    {
-        public bool Covers(string? partnerId) => Partners is null || (partnerId is not null && Partners.Contains(partnerId));
-    }
-
-    private static AdminScope Scope(HttpContext http) => (AdminScope)http.Items[ScopeKey]!;
+    private static AdminScope Scope(HttpContext http) => AdminScope.Of(http);
 
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
     {
@@ -117,17 +108,9 @@ internal static class AdminUserEndpoints
         var users = db.Users.AsNoTracking();
         if (tenantId is not null)
         {
-            var tenant = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId && t.DeletedAt == null)
-                .Select(t => new { t.PartnerId }).FirstOrDefaultAsync(ct);
-            if (!scope.Covers(tenant?.PartnerId))
+            if (await RefuseTenantFilterAsync(http, db, tenantId, ct) is { } refusal)
             {
-                return Problems.Forbidden("tenant_id is outside your scope.");
-            }
-
-            if (tenant is null)
-            {
-                errors.ValueError(["query", "tenant_id"], "tenant not found");
-                return errors.ToResult();
+                return refusal;
             }
 
             users = users.Where(u => u.TenantId == tenantId);
@@ -159,6 +142,44 @@ internal static class AdminUserEndpoints
         var items = await reads.ProjectAdminListItems(UserReads.Sort(users, "created_at", descending: true)
             .Skip(paging.Offset).Take(paging.PerPage)).ToListAsync(ct);
         return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+    }
+
+    /// <summary>The 403 for a tenant_id filter outside the caller's scope, or the 422 for an unknown tenant; null when it may be used.</summary>
+    private static async Task<IResult?> RefuseTenantFilterAsync(HttpContext http, ScaiKeyDbContext db, string tenantId, CancellationToken ct)
+    {
+        var tenant = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId && t.DeletedAt == null)
+            .Select(t => new { t.PartnerId }).FirstOrDefaultAsync(ct);
+        if (!Scope(http).Covers(tenant?.PartnerId))
+        {
+            return Problems.Forbidden("tenant_id is outside your scope.");
+        }
+
+        if (tenant is null)
+        {
+            var errors = new ValidationErrors();
+            errors.ValueError(["query", "tenant_id"], "tenant not found");
+            return errors.ToResult();
+        }
+
+        return null;
+    }
+
+    private static async Task<IResult> IdentitySourceMismatchesAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var tenantId = TenantId.Read(http, errors);
+        var fix = IdentitySourceMismatches.Fix.Read(http, errors);
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        if (tenantId is not null && await RefuseTenantFilterAsync(http, db, tenantId, ct) is { } refusal)
+        {
+            return refusal;
+        }
+
+        return await IdentitySourceMismatches.RunAsync(http, db, audit, time, tenantId, Scope(http).Partners, fix, ct);
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, UserCommands commands, Caller caller, CancellationToken ct)

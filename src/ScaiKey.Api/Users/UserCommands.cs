@@ -308,7 +308,17 @@ internal sealed class UserCommands(
             return failure;
         }
 
+        // A deleted user keeps no links, assignments or roles: its accounts at identity providers become free to
+        // link to another user, and its application access and admin rights end with it. This runs after the
+        // user row was written (and so is locked until commit): a link made concurrently either committed before,
+        // and is removed here, or waits for this commit and then finds the user deleted.
+        await db.FederatedIdentities.Where(f => f.TenantId == tenantId && f.UserId == user.Id).ExecuteDeleteAsync(ct);
+        await db.ApplicationAssignments.Where(a => a.TenantId == tenantId && a.UserId == user.Id).ExecuteDeleteAsync(ct);
+        await db.RoleAssignments.Where(r => r.PrincipalType == PrincipalTypes.User && r.PrincipalId == user.Id).ExecuteDeleteAsync(ct);
         await transaction.CommitAsync(ct);
+
+        // Its roles end now on this instance, not when the cached grants expire.
+        Caller.Evict(http.RequestServices.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(), PrincipalTypes.User, user.Id);
         return TypedResults.NoContent();
     }
 

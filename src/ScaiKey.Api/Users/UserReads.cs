@@ -67,13 +67,13 @@ internal sealed class UserReads(ScaiKeyDbContext db)
 
         if (includes.HasFlag(UserIncludes.FederatedIdentities))
         {
-            // Identity providers arrive with the access-control work; until then no user has a link.
-            response.FederatedIdentities = [];
+            response.FederatedIdentities = await ScaiKey.Api.IdentityProviders.FederatedIdentityEndpoints.ForUserAsync(db, tenantId, userId, ct);
         }
 
         if (includes.HasFlag(UserIncludes.Applications))
         {
-            response.Applications = [];
+            response.Applications = await ScaiKey.Api.Applications.ApplicationAccess.UserApplicationsAsync(
+                db, tenantId, userId, groups.Select(g => g.GroupId).ToList(), ct);
         }
 
         if (includes.HasFlag(UserIncludes.Sessions))

@@ -1,0 +1,206 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.Security;
+
+namespace ScaiKey.Api.IdentityProviders;
+
+/// <summary>
+/// The <c>config</c> object of an identity provider: required keys per type, write-only secrets, size limit.
+/// Secret-valued keys (their name contains "secret" or "password", or is private_key or bind_credential) are
+/// sealed under the key ring apart from the rest and never returned; responses name them in secret_fields.
+/// </summary>
+internal static class IdentityProviderConfig
+{
+    public const int MaxBytes = 16 * 1024;
+
+    private static readonly string[] SecretNames = ["private_key", "bind_credential"];
+
+    public static bool IsSecret(string key) =>
+        key.Contains("secret", StringComparison.OrdinalIgnoreCase)
+        || key.Contains("password", StringComparison.OrdinalIgnoreCase)
+        || SecretNames.Contains(key, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The top-level keys of a config body: a value, or null to remove the key (PATCH) or leave it unset (create).
+    /// Secrets must be strings and must be top-level keys, so none can hide inside a nested object in plain text.
+    /// </summary>
+    public static Dictionary<string, JsonNode?>? Read(BodyReader r, string field)
+    {
+        var raw = r.RawObject(field);
+        if (raw is not { } config)
+        {
+            return null;
+        }
+
+        var loc = r.Loc(field);
+        if (config.GetRawText().Contains("\\u0000", StringComparison.OrdinalIgnoreCase))
+        {
+            r.Errors.ValueError(loc, "must not contain NUL characters");
+            return null;
+        }
+
+        if (HasDuplicateKeys(config))
+        {
+            r.Errors.ValueError(loc, "must not repeat a key within an object");
+            return null;
+        }
+
+        var entries = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        foreach (var property in config.EnumerateObject())
+        {
+            object[] keyLoc = [.. loc, property.Name];
+            if (property.Value.ValueKind == JsonValueKind.Null)
+            {
+                entries[property.Name] = null;
+            }
+            else if (IsSecret(property.Name))
+            {
+                if (property.Value.ValueKind != JsonValueKind.String)
+                {
+                    r.Errors.Add(keyLoc, "Input should be a valid string", "string_type");
+                }
+                else
+                {
+                    entries[property.Name] = JsonValue.Create(property.Value.GetString()!);
+                }
+            }
+            else if (NestedSecretKey(property.Value) is { } nested)
+            {
+                r.Errors.ValueError(keyLoc, $"secret values must be top-level keys of config so that they are stored sealed (found nested key '{nested}')");
+            }
+            else
+            {
+                entries[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>Checks the keys every provider of this type needs; errors go to body.config.&lt;key&gt;.</summary>
+    public static void Validate(string type, JsonObject config, ValidationErrors errors)
+    {
+        switch (type)
+        {
+            case "OIDC":
+                Url(config, "issuer", errors, https: true, issuer: true);
+                RequiredString(config, "client_id", errors);
+                break;
+            case "SAML":
+                RequiredString(config, "entity_id", errors);
+                Url(config, "sso_url", errors, https: true, issuer: false);
+                break;
+            case "LDAP":
+                Url(config, "url", errors, https: false, issuer: false);
+                RequiredString(config, "base_dn", errors);
+                break;
+        }
+    }
+
+    /// <summary>The whole configuration (secrets included) must stay within 16 KiB of compact JSON.</summary>
+    public static void CheckSize(JsonObject plain, JsonObject secrets, ValidationErrors errors)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(plain.ToJsonString(ApiJson.Options)) + Encoding.UTF8.GetByteCount(secrets.ToJsonString(ApiJson.Options));
+        if (bytes > MaxBytes)
+        {
+            errors.ValueError(["body", "config"], $"config must be at most {MaxBytes / 1024} KiB of JSON");
+        }
+    }
+
+    public static string Serialize(JsonObject plain) => plain.ToJsonString(ApiJson.Options);
+
+    public static JsonObject Parse(string json) => JsonNode.Parse(json)!.AsObject();
+
+    public static string? Seal(KeyRing keyRing, string providerId, JsonObject secrets) =>
+        secrets.Count == 0 ? null : keyRing.Seal(Encoding.UTF8.GetBytes(secrets.ToJsonString(ApiJson.Options)), Context(providerId));
+
+    public static JsonObject Open(KeyRing keyRing, string providerId, string? sealedSecrets) =>
+        sealedSecrets is null ? [] : JsonNode.Parse(keyRing.Open(sealedSecrets, Context(providerId)))!.AsObject();
+
+    public static IReadOnlyList<string> Names(JsonObject secrets) => secrets.Select(p => p.Key).Order(StringComparer.Ordinal).ToList();
+
+    // Binds the sealed value to its row, so the secrets of one provider cannot be copied onto another.
+    private static string Context(string providerId) => "scaikey:identity-provider:" + providerId;
+
+    private static string? RequiredString(JsonObject config, string key, ValidationErrors errors)
+    {
+        object[] loc = ["body", "config", key];
+        if (!config.TryGetPropertyValue(key, out var node) || node is null)
+        {
+            errors.Missing(loc);
+            return null;
+        }
+
+        if (node.GetValueKind() != JsonValueKind.String)
+        {
+            errors.Add(loc, "Input should be a valid string", "string_type");
+            return null;
+        }
+
+        var text = node.GetValue<string>();
+        if (text.Trim().Length == 0)
+        {
+            errors.Add(loc, "String should have at least 1 character", "string_too_short");
+            return null;
+        }
+
+        return text;
+    }
+
+    private static void Url(JsonObject config, string key, ValidationErrors errors, bool https, bool issuer)
+    {
+        if (RequiredString(config, key, errors) is not { } text)
+        {
+            return;
+        }
+
+        object[] loc = ["body", "config", key];
+        var valid = Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Host.Length > 0 && uri.UserInfo.Length == 0
+            && (https ? uri.Scheme == Uri.UriSchemeHttps : uri.Scheme is "ldap" or "ldaps");
+        if (!valid)
+        {
+            errors.ValueError(loc, https ? "must be an absolute https URL" : "must be an ldap:// or ldaps:// URL");
+        }
+        else if (issuer && (uri!.Query.Length > 0 || uri.Fragment.Length > 0))
+        {
+            errors.ValueError(loc, "an issuer must not have a query or fragment");
+        }
+    }
+
+    private static string? NestedSecretKey(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (IsSecret(property.Name))
+                    {
+                        return property.Name;
+                    }
+
+                    if (NestedSecretKey(property.Value) is { } nested)
+                    {
+                        return nested;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                return element.EnumerateArray().Select(NestedSecretKey).FirstOrDefault(n => n is not null);
+            default:
+                return null;
+        }
+    }
+
+    private static bool HasDuplicateKeys(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().GroupBy(p => p.Name, StringComparer.Ordinal).Any(g => g.Count() > 1)
+            || element.EnumerateObject().Any(p => HasDuplicateKeys(p.Value)),
+        JsonValueKind.Array => element.EnumerateArray().Any(HasDuplicateKeys),
+        _ => false,
+    };
+}

@@ -1,0 +1,311 @@
+using System.ComponentModel;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.OpenApi;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.IdentityProviders;
+
+[Description("The protocol an external identity provider speaks.")]
+internal enum IdentityProviderType
+{
+    Oidc,
+    Saml,
+    Ldap,
+}
+
+[Description("Register an external identity provider. config needs, by type: OIDC issuer (https URL) and client_id; "
+    + "SAML entity_id and sso_url (https URL); LDAP url (ldap:// or ldaps://) and base_dn. Keys whose name contains "
+    + "'secret' or 'password', and private_key and bind_credential, are secrets: write-only, stored sealed, never returned.")]
+internal sealed record IdentityProviderCreate(string Name, IdentityProviderType Type, JsonObject Config);
+
+[Description("Change an identity provider. config is merged key by key: a key set to null is removed, absent keys "
+    + "(secrets included) keep their value. The type cannot change.")]
+internal sealed record IdentityProviderUpdate(
+    [property: ApiOptional] string Name,
+    [property: ApiOptional, Description("Accepted only with the provider's current type.")] IdentityProviderType Type,
+    [property: ApiOptional] JsonObject Config);
+
+[Description("An external identity provider of the tenant. config holds its settings without secret values; "
+    + "secret_fields names the secrets that are set.")]
+internal sealed record IdentityProviderResponse(
+    string Id,
+    string Name,
+    IdentityProviderType Type,
+    JsonObject Config,
+    IReadOnlyList<string> SecretFields,
+    DateTime CreatedAt,
+    DateTime? UpdatedAt);
+
+/// <summary>/api/v1/tenants/{tenant_id}/identity-providers.</summary>
+internal static class IdentityProviderEndpoints
+{
+    private const string Conflict = "An identity provider with this name already exists in this tenant.";
+
+    internal static readonly string[] TypeValues = Choices.Of<IdentityProviderType>();
+
+    public static RouteGroupBuilder MapIdentityProviders(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapTenantGroup("/identity-providers", "Identity Providers");
+        group.MapPost("", CreateAsync).Requires(Permission.DirectoryWrite).WithSummary("Create Identity Provider")
+            .AcceptsJson<IdentityProviderCreate>().Returns<ApiResponse<IdentityProviderResponse>>(StatusCodes.Status201Created).ReturnsProblems(404, 409, 413);
+        group.MapGet("", ListAsync).Requires(Permission.DirectoryRead).WithSummary("List Identity Providers")
+            .WithDescription("Identity providers of the tenant, ordered by name.")
+            .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter).Returns<PaginatedResponse<IdentityProviderResponse>>().ReturnsProblems(404);
+        group.MapGet("/{identity_provider_id}", GetAsync).Requires(Permission.DirectoryRead).WithSummary("Get Identity Provider")
+            .Returns<ApiResponse<IdentityProviderResponse>>().ReturnsProblems(404);
+        group.MapPatch("/{identity_provider_id}", UpdateAsync).Requires(Permission.DirectoryWrite).WithSummary("Update Identity Provider")
+            .AcceptsJson<IdentityProviderUpdate>().Returns<ApiResponse<IdentityProviderResponse>>().ReturnsProblems(404, 409, 413);
+        group.MapDelete("/{identity_provider_id}", DeleteAsync).Requires(Permission.DirectoryWrite).WithSummary("Delete Identity Provider")
+            .WithDescription("Deletes an identity provider that no federated identity links to (409 otherwise).")
+            .ReturnsNoContent().ReturnsProblems(404, 409);
+        return group;
+    }
+
+    public static IdentityProviderType ParseType(string type) => Enum.GetValues<IdentityProviderType>()[Array.IndexOf(TypeValues, type)];
+
+    private sealed record Input(Optional<string> Name, Optional<string> Type, Dictionary<string, JsonNode?>? Config);
+
+    private static Input Read(BodyReader r, bool create)
+    {
+        var name = create ? new Optional<string>(true, r.RequiredString("name", 200)) : r.OptionalString("name", 200, nullable: false);
+        if (name.Value is { } n && n.Trim().Length == 0)
+        {
+            r.Errors.Add(r.Loc("name"), "String should have at least 1 character", "string_too_short");
+        }
+
+        var errorsBefore = r.Errors.Items.Count;
+        var type = r.OptionalChoice("type", TypeValues, nullable: false);
+        if (create && !type.IsSet && r.Errors.Items.Count == errorsBefore)
+        {
+            r.Errors.Missing(r.Loc("type"));
+        }
+
+        errorsBefore = r.Errors.Items.Count;
+        var config = IdentityProviderConfig.Read(r, "config");
+        if (create && config is null && r.Errors.Items.Count == errorsBefore)
+        {
+            r.Errors.Missing(r.Loc("config"));
+        }
+
+        // On create the whole configuration is known here, so its rules join the other field errors in one 422.
+        if (create && type.Value is { } t && config is not null)
+        {
+            var (plain, secrets) = Split(config);
+            IdentityProviderConfig.Validate(t, plain, r.Errors);
+            IdentityProviderConfig.CheckSize(plain, secrets, r.Errors);
+        }
+
+        return new Input(name.Value is null ? name : new(true, name.Value.Trim()), type, config);
+    }
+
+    /// <summary>A create body's config as plain settings and secrets; null values mean "not set".</summary>
+    private static (JsonObject Plain, JsonObject Secrets) Split(Dictionary<string, JsonNode?> config)
+    {
+        JsonObject plain = [], secrets = [];
+        foreach (var (key, value) in config)
+        {
+            if (value is not null)
+            {
+                (IdentityProviderConfig.IsSecret(key) ? secrets : plain)[key] = value.DeepClone();
+            }
+        }
+
+        return (plain, secrets);
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, KeyRing keyRing, TimeProvider time, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: true));
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var tenantId = http.Tenant().Id;
+        var input = bound.Value!;
+        var (plain, secrets) = Split(input.Config!);
+        var id = Ids.New();
+        var entity = new IdentityProvider
+        {
+            Id = id,
+            TenantId = tenantId,
+            Name = input.Name.Value!,
+            Type = input.Type.Value!,
+            ConfigJson = IdentityProviderConfig.Serialize(plain),
+            SealedSecrets = IdentityProviderConfig.Seal(keyRing, id, secrets),
+            CreatedAt = time.UtcNow(),
+        };
+        db.IdentityProviders.Add(entity);
+        audit.Record("identity_provider.created", "identity_provider", entity.Id, tenantId, ["name", "type", "config"]);
+        if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
+        {
+            return conflict;
+        }
+
+        return TypedResults.Created($"/api/v1/tenants/{tenantId}/identity-providers/{entity.Id}",
+            Envelope.Of(http, ToResponse(entity, plain, secrets)));
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, KeyRing keyRing, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var paging = PageRequest.Read(http, errors);
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        var tenantId = http.Tenant().Id;
+        var providers = db.IdentityProviders.AsNoTracking().Where(p => p.TenantId == tenantId);
+        var total = await providers.CountAsync(ct);
+        var page = await providers.OrderBy(p => p.Name).ThenBy(p => p.Id).Skip(paging.Offset).Take(paging.PerPage).ToListAsync(ct);
+        return TypedResults.Ok(Envelope.Page(http, page.Select(p => ToResponse(keyRing, p)).ToList(), paging, total));
+    }
+
+    private static async Task<IResult> GetAsync(
+        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, KeyRing keyRing, CancellationToken ct)
+    {
+        var tenantId = http.Tenant().Id;
+        var entity = await db.IdentityProviders.AsNoTracking().FirstOrDefaultAsync(p => p.TenantId == tenantId && p.Id == providerId, ct);
+        return entity is null ? ProviderNotFound() : TypedResults.Ok(Envelope.Of(http, ToResponse(keyRing, entity)));
+    }
+
+    private static async Task<IResult> UpdateAsync(
+        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, KeyRing keyRing,
+        TimeProvider time, CancellationToken ct)
+    {
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
+        if (bound.Failure is not null)
+        {
+            return bound.Failure;
+        }
+
+        var tenantId = http.Tenant().Id;
+        var input = bound.Value!;
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+
+        // Takes the row's write lock first, so two concurrent merges cannot lose each other's keys.
+        await db.IdentityProviders.Where(p => p.TenantId == tenantId && p.Id == providerId)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Name, p => p.Name), ct);
+        var entity = await db.IdentityProviders.FirstOrDefaultAsync(p => p.TenantId == tenantId && p.Id == providerId, ct);
+        if (entity is null)
+        {
+            return ProviderNotFound();
+        }
+
+        var errors = new ValidationErrors();
+        if (input.Type.Value is { } type && type != entity.Type)
+        {
+            errors.ValueError(["body", "type"], "the type of an identity provider cannot be changed; create a new one instead");
+        }
+
+        var changed = new List<string>();
+        if (input.Name.Value is { } name && name != entity.Name)
+        {
+            entity.Name = name;
+            changed.Add("name");
+        }
+
+        var plain = IdentityProviderConfig.Parse(entity.ConfigJson);
+        var secrets = IdentityProviderConfig.Open(keyRing, entity.Id, entity.SealedSecrets);
+        var configChanged = false;
+        foreach (var (key, value) in input.Config ?? [])
+        {
+            var target = IdentityProviderConfig.IsSecret(key) ? secrets : plain;
+            target.TryGetPropertyValue(key, out var current);
+            if (value is null ? !target.ContainsKey(key) : JsonNode.DeepEquals(current, value))
+            {
+                continue;
+            }
+
+            if (value is null)
+            {
+                target.Remove(key);
+            }
+            else
+            {
+                target[key] = value.DeepClone();
+            }
+
+            changed.Add("config." + key);
+            configChanged = true;
+        }
+
+        if (configChanged)
+        {
+            IdentityProviderConfig.Validate(entity.Type, plain, errors);
+            IdentityProviderConfig.CheckSize(plain, secrets, errors);
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
+        if (changed.Count > 0)
+        {
+            entity.ConfigJson = IdentityProviderConfig.Serialize(plain);
+            entity.SealedSecrets = IdentityProviderConfig.Seal(keyRing, entity.Id, secrets);
+            entity.UpdatedAt = time.UtcNow();
+            audit.Record("identity_provider.updated", "identity_provider", entity.Id, tenantId, changed);
+            if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
+            {
+                return conflict;
+            }
+
+            await transaction.CommitAsync(ct);
+        }
+
+        return TypedResults.Ok(Envelope.Of(http, ToResponse(entity, plain, secrets)));
+    }
+
+    private static async Task<IResult> DeleteAsync(
+        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        var tenantId = http.Tenant().Id;
+        var entity = await db.IdentityProviders.FirstOrDefaultAsync(p => p.TenantId == tenantId && p.Id == providerId, ct);
+        if (entity is null)
+        {
+            return ProviderNotFound();
+        }
+
+        if (await db.FederatedIdentities.AnyAsync(f => f.IdentityProviderId == providerId, ct))
+        {
+            return LinkedConflict();
+        }
+
+        db.IdentityProviders.Remove(entity);
+        audit.Record("identity_provider.deleted", "identity_provider", entity.Id, tenantId);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
+        {
+            // A user was linked between the check above and the delete; the foreign key refused it.
+            return LinkedConflict();
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    private static ProblemResult LinkedConflict() =>
+        Problems.Conflict("Federated identities still link users to this identity provider; unlink them first.");
+
+    internal static ProblemResult ProviderNotFound() => Problems.NotFound("Identity provider not found.");
+
+    private static IdentityProviderResponse ToResponse(KeyRing keyRing, IdentityProvider p) =>
+        ToResponse(p, IdentityProviderConfig.Parse(p.ConfigJson), IdentityProviderConfig.Open(keyRing, p.Id, p.SealedSecrets));
+
+    private static IdentityProviderResponse ToResponse(IdentityProvider p, JsonObject plain, JsonObject secrets) =>
+        new(p.Id, p.Name, ParseType(p.Type), plain, IdentityProviderConfig.Names(secrets), p.CreatedAt, p.UpdatedAt);
+}

@@ -1,0 +1,270 @@
+using System.Text;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace ScaiKey.Api.Tests;
+
+/// <summary>
+/// Every route of the app against every kind of caller (platform.md, "Who may do what"), driven by one table and by
+/// the app's own route list: a route without a row, or a row without a route, fails the test.
+/// Requests are shaped so that an allowed caller gets a deterministic answer without changing the world
+/// (an invalid body: 422; an unknown id: 404; a stale If-Match: 412), while a refused one gets 401, 403 or 404.
+/// </summary>
+public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper output) : IClassFixture<ScaiKeyApp>
+{
+    /// <summary>The columns of the table, in order.</summary>
+    private static readonly string[] Callers =
+    [
+        "anonymous", "platform admin", "partner admin (in)", "partner admin (out)", "tenant admin", "tenant admin (other tenant)",
+        "helpdesk", "viewer", "app (assigned)", "app (not assigned)",
+    ];
+
+    private const string None = "00000000-0000-7000-8000-000000000000";
+
+    private sealed record World(
+        string P, string T, string TName, string X, string XEmail, string G, string O, string A, string AssignmentA,
+        string I, string F, string R, string C);
+
+    private sealed record Row(string Route, Func<World, HttpRequestMessage> Request, int[] Expected);
+
+    // Expected answers per column: anonymous, platform, partner in, partner out, tenant admin, tenant admin out, helpdesk, viewer, app in, app out.
+    private static int[] Everyone(int s) => [s, s, s, s, s, s, s, s, s, s];
+
+    private static int[] PlatformOnly(int s) => [401, s, 403, 403, 403, 403, 403, 403, 403, 403];
+
+    private static int[] AdminScoped(int inside, int outside) => [401, inside, inside, outside, 403, 403, 403, 403, 403, 403];
+
+    private static int[] TenantRead(int s) => [401, s, s, 403, s, 403, s, s, 403, 403];
+
+    private static int[] TenantSupport(int s) => [401, s, s, 403, s, 403, s, 403, 403, 403];
+
+    private static int[] TenantAdmin(int s) => [401, s, s, 403, s, 403, 403, 403, 403, 403];
+
+    private static HttpRequestMessage Req(HttpMethod method, string path, string? json = null, string? ifMatch = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
+        return request;
+    }
+
+    private static Row Get(string route, Func<World, string> path, int[] expected) => new("GET " + route, w => Req(HttpMethod.Get, path(w)), expected);
+
+    private static Row Post(string route, Func<World, string> path, string? json, int[] expected) => new("POST " + route, w => Req(HttpMethod.Post, path(w), json), expected);
+
+    private static Row Patch(string route, Func<World, string> path, Func<World, string> json, int[] expected, string? ifMatch = null) =>
+        new("PATCH " + route, w => Req(HttpMethod.Patch, path(w), json(w), ifMatch), expected);
+
+    private static Row Put(string route, Func<World, string> path, string json, int[] expected) => new("PUT " + route, w => Req(HttpMethod.Put, path(w), json), expected);
+
+    private static Row Delete(string route, Func<World, string> path, int[] expected, string? ifMatch = null) =>
+        new("DELETE " + route, w => Req(HttpMethod.Delete, path(w), ifMatch: ifMatch), expected);
+
+    private const string BadName = """{"name": 5}""";
+    private const string Stale = "\"999999\"";
+
+    private static readonly Row[] Table =
+    [
+        // Anonymous infrastructure.
+        Get("/healthz", _ => "/healthz", Everyone(200)),
+        Get("/readyz", _ => "/readyz", Everyone(200)),
+        Get("/openapi.json", _ => "/openapi.json", Everyone(200)),
+        Get("/docs", _ => "/docs", Everyone(200)),
+        Post("/connect/token", _ => "/connect/token", null, Everyone(400)),
+
+        // Partners: platform admins only.
+        Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),
+        Get("/api/v1/admin/partners", _ => "/api/v1/admin/partners", PlatformOnly(200)),
+        Get("/api/v1/admin/partners/{partner_id}", w => $"/api/v1/admin/partners/{w.P}", PlatformOnly(200)),
+        Patch("/api/v1/admin/partners/{partner_id}", w => $"/api/v1/admin/partners/{w.P}", _ => BadName, PlatformOnly(422)),
+        Delete("/api/v1/admin/partners/{partner_id}", _ => $"/api/v1/admin/partners/{None}", PlatformOnly(404)),
+
+        // Tenants: platform admins, and partner admins for their partners' tenants.
+        Post("/api/v1/admin/tenants", _ => "/api/v1/admin/tenants", "{}", AdminScoped(422, 422)),
+        Get("/api/v1/admin/tenants", _ => "/api/v1/admin/tenants", AdminScoped(200, 200)),
+        Get("/api/v1/admin/tenants/{tenant_id}", w => $"/api/v1/admin/tenants/{w.T}", AdminScoped(200, 404)),
+        Patch("/api/v1/admin/tenants/{tenant_id}", w => $"/api/v1/admin/tenants/{w.T}", w => $$"""{"name": "{{w.TName}}"}""", AdminScoped(200, 404)),
+        Delete("/api/v1/admin/tenants/{tenant_id}", _ => $"/api/v1/admin/tenants/{None}", AdminScoped(404, 404)),
+
+        // Organizational units.
+        Post("/api/v1/tenants/{tenant_id}/ous", w => $"/api/v1/tenants/{w.T}/ous", "{}", TenantAdmin(422)),
+        Get("/api/v1/tenants/{tenant_id}/ous", w => $"/api/v1/tenants/{w.T}/ous", TenantRead(200)),
+        Get("/api/v1/tenants/{tenant_id}/ous/{ou_id}", w => $"/api/v1/tenants/{w.T}/ous/{w.O}", TenantRead(200)),
+        Patch("/api/v1/tenants/{tenant_id}/ous/{ou_id}", w => $"/api/v1/tenants/{w.T}/ous/{w.O}", _ => BadName, TenantAdmin(422)),
+        Delete("/api/v1/tenants/{tenant_id}/ous/{ou_id}", w => $"/api/v1/tenants/{w.T}/ous/{None}", TenantAdmin(404)),
+
+        // Groups and members.
+        Post("/api/v1/tenants/{tenant_id}/groups", w => $"/api/v1/tenants/{w.T}/groups", "{}", TenantAdmin(422)),
+        Get("/api/v1/tenants/{tenant_id}/groups", w => $"/api/v1/tenants/{w.T}/groups", TenantRead(200)),
+        Get("/api/v1/tenants/{tenant_id}/groups/{group_id}", w => $"/api/v1/tenants/{w.T}/groups/{w.G}", TenantRead(200)),
+        Patch("/api/v1/tenants/{tenant_id}/groups/{group_id}", w => $"/api/v1/tenants/{w.T}/groups/{w.G}", _ => BadName, TenantAdmin(422)),
+        Delete("/api/v1/tenants/{tenant_id}/groups/{group_id}", w => $"/api/v1/tenants/{w.T}/groups/{None}", TenantAdmin(404)),
+        Post("/api/v1/tenants/{tenant_id}/groups/{group_id}/members", w => $"/api/v1/tenants/{w.T}/groups/{w.G}/members", "{}", TenantAdmin(422)),
+        Get("/api/v1/tenants/{tenant_id}/groups/{group_id}/members", w => $"/api/v1/tenants/{w.T}/groups/{w.G}/members", TenantRead(200)),
+        Delete("/api/v1/tenants/{tenant_id}/groups/{group_id}/members/{user_id}", w => $"/api/v1/tenants/{w.T}/groups/{w.G}/members/{None}", TenantAdmin(404)),
+
+        // The tenant directory. Applications may read one user, and only one assigned to them.
+        Get("/api/v1/tenants/{tenant_id}/users", w => $"/api/v1/tenants/{w.T}/users", TenantRead(200)),
+        Post("/api/v1/tenants/{tenant_id}/users", w => $"/api/v1/tenants/{w.T}/users", "{}", TenantAdmin(422)),
+        Get("/api/v1/tenants/{tenant_id}/users/{user_id}", w => $"/api/v1/tenants/{w.T}/users/{w.X}", [401, 200, 200, 403, 200, 403, 200, 200, 200, 404]),
+        Patch("/api/v1/tenants/{tenant_id}/users/{user_id}", w => $"/api/v1/tenants/{w.T}/users/{w.X}", _ => """{"email": 5}""", TenantAdmin(422)),
+        Delete("/api/v1/tenants/{tenant_id}/users/{user_id}", w => $"/api/v1/tenants/{w.T}/users/{w.X}?confirm_email=someone-else%40example.com", TenantAdmin(422)),
+        Post("/api/v1/tenants/{tenant_id}/users/{user_id}/password/reset", w => $"/api/v1/tenants/{w.T}/users/{w.X}/password/reset", """{"method": "BOGUS"}""", TenantSupport(422)),
+        Put("/api/v1/tenants/{tenant_id}/users/{user_id}/status", w => $"/api/v1/tenants/{w.T}/users/{w.X}/status", """{"status": "PENDING_APPROVAL"}""", TenantSupport(422)),
+
+        // Federated identities of a user.
+        Post("/api/v1/tenants/{tenant_id}/users/{user_id}/federated-identities", w => $"/api/v1/tenants/{w.T}/users/{w.X}/federated-identities", "{}", TenantAdmin(422)),
+        Get("/api/v1/tenants/{tenant_id}/users/{user_id}/federated-identities", w => $"/api/v1/tenants/{w.T}/users/{w.X}/federated-identities", TenantRead(200)),
+        Delete("/api/v1/tenants/{tenant_id}/users/{user_id}/federated-identities/{federated_identity_id}", w => $"/api/v1/tenants/{w.T}/users/{w.X}/federated-identities/{None}", TenantAdmin(404)),
+
+        // Applications.
+        Post("/api/v1/tenants/{tenant_id}/applications", w => $"/api/v1/tenants/{w.T}/applications", "{}", TenantAdmin(422)),
+        Get("/api/v1/tenants/{tenant_id}/applications", w => $"/api/v1/tenants/{w.T}/applications", TenantRead(200)),
+        Get("/api/v1/tenants/{tenant_id}/applications/{application_id}", w => $"/api/v1/tenants/{w.T}/applications/{w.A}", TenantRead(200)),
+        Patch("/api/v1/tenants/{tenant_id}/applications/{application_id}", w => $"/api/v1/tenants/{w.T}/applications/{w.A}", _ => BadName, TenantAdmin(422)),
+        Delete("/api/v1/tenants/{tenant_id}/applications/{application_id}", w => $"/api/v1/tenants/{w.T}/applications/{None}", TenantAdmin(404)),
+        Post("/api/v1/tenants/{tenant_id}/applications/{application_id}/secret", w => $"/api/v1/tenants/{w.T}/applications/{None}/secret", null, TenantAdmin(404)),
+        Post("/api/v1/tenants/{tenant_id}/applications/{application_id}/assignments", w => $"/api/v1/tenants/{w.T}/applications/{w.A}/assignments", "{}", TenantAdmin(422)),
+        Get("/api/v1/tenants/{tenant_id}/applications/{application_id}/assignments", w => $"/api/v1/tenants/{w.T}/applications/{w.A}/assignments", TenantRead(200)),
+        Delete("/api/v1/tenants/{tenant_id}/applications/{application_id}/assignments/{assignment_id}", w => $"/api/v1/tenants/{w.T}/applications/{w.A}/assignments/{None}", TenantAdmin(404)),
+        Get("/api/v1/tenants/{tenant_id}/applications/{application_id}/effective-users", w => $"/api/v1/tenants/{w.T}/applications/{w.A}/effective-users", TenantRead(200)),
+
+        // Identity providers.
+        Post("/api/v1/tenants/{tenant_id}/identity-providers", w => $"/api/v1/tenants/{w.T}/identity-providers", "{}", TenantAdmin(422)),
+        Get("/api/v1/tenants/{tenant_id}/identity-providers", w => $"/api/v1/tenants/{w.T}/identity-providers", TenantRead(200)),
+        Get("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}", w => $"/api/v1/tenants/{w.T}/identity-providers/{w.I}", TenantRead(200)),
+        Patch("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}", w => $"/api/v1/tenants/{w.T}/identity-providers/{w.I}", _ => BadName, TenantAdmin(422)),
+        Delete("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}", w => $"/api/v1/tenants/{w.T}/identity-providers/{None}", TenantAdmin(404)),
+
+        // Tenant audit trail: admins only.
+        Get("/api/v1/tenants/{tenant_id}/audit-events", w => $"/api/v1/tenants/{w.T}/audit-events", TenantAdmin(200)),
+
+        // Cross-tenant user administration: platform admins, partner admins within their partners.
+        Get("/api/v1/admin/users/", _ => "/api/v1/admin/users/", AdminScoped(200, 200)),
+        Post("/api/v1/admin/users/", _ => "/api/v1/admin/users/", "{}", AdminScoped(422, 422)),
+        Get("/api/v1/admin/users/identity-source/mismatches", _ => "/api/v1/admin/users/identity-source/mismatches", AdminScoped(200, 200)),
+        Get("/api/v1/admin/users/{user_id}", w => $"/api/v1/admin/users/{w.X}", AdminScoped(200, 404)),
+        Patch("/api/v1/admin/users/{user_id}", w => $"/api/v1/admin/users/{w.X}", _ => "{}", AdminScoped(412, 404), ifMatch: Stale),
+        Delete("/api/v1/admin/users/{user_id}", w => $"/api/v1/admin/users/{w.X}", AdminScoped(412, 404), ifMatch: Stale),
+        Get("/api/v1/admin/users/{user_id}/groups", w => $"/api/v1/admin/users/{w.X}/groups", AdminScoped(200, 404)),
+        Post("/api/v1/admin/users/{user_id}/mfa/disable", w => $"/api/v1/admin/users/{w.X}/mfa/disable", null, AdminScoped(200, 404)),
+        Post("/api/v1/admin/users/{user_id}/reset-password", w => $"/api/v1/admin/users/{w.X}/reset-password", "{}", AdminScoped(422, 422)),
+        Post("/api/v1/admin/users/{user_id}/unlock", w => $"/api/v1/admin/users/{w.X}/unlock", null, AdminScoped(200, 404)),
+
+        // Roles and admin clients.
+        Post("/api/v1/admin/role-assignments", _ => "/api/v1/admin/role-assignments", "{}", AdminScoped(422, 422)),
+        Get("/api/v1/admin/role-assignments", _ => "/api/v1/admin/role-assignments", AdminScoped(200, 200)),
+        Get("/api/v1/admin/role-assignments/{assignment_id}", w => $"/api/v1/admin/role-assignments/{w.R}", AdminScoped(200, 404)),
+        Delete("/api/v1/admin/role-assignments/{assignment_id}", _ => $"/api/v1/admin/role-assignments/{None}", AdminScoped(404, 404)),
+        Post("/api/v1/admin/clients", _ => "/api/v1/admin/clients", "{}", AdminScoped(422, 422)),
+        Get("/api/v1/admin/clients", _ => "/api/v1/admin/clients", AdminScoped(200, 200)),
+        Get("/api/v1/admin/clients/{id}", w => $"/api/v1/admin/clients/{w.C}", AdminScoped(200, 404)),
+        Post("/api/v1/admin/clients/{id}/secret", _ => $"/api/v1/admin/clients/{None}/secret", null, AdminScoped(404, 404)),
+        Delete("/api/v1/admin/clients/{id}", _ => $"/api/v1/admin/clients/{None}", AdminScoped(404, 404)),
+
+        // The whole audit trail: platform admins only.
+        Get("/api/v1/admin/audit-events", _ => "/api/v1/admin/audit-events", PlatformOnly(200)),
+    ];
+
+    [Fact]
+    public void Every_route_of_the_app_has_exactly_one_row()
+    {
+        var routes = AppRoutes();
+        var rows = Table.Select(r => Normalize(r.Route)).ToList();
+        Assert.Equal(rows.Count, rows.Distinct(StringComparer.Ordinal).Count());
+        var missing = routes.Except(rows, StringComparer.Ordinal).ToList();
+        var stale = rows.Except(routes, StringComparer.Ordinal).ToList();
+        Assert.True(missing.Count == 0 && stale.Count == 0,
+            "routes without a row:\n  " + string.Join("\n  ", missing) + "\nrows without a route:\n  " + string.Join("\n  ", stale));
+        Assert.All(Table, r => Assert.Equal(Callers.Length, r.Expected.Length));
+    }
+
+    [Fact]
+    public async Task Every_caller_gets_the_expected_status_on_every_route()
+    {
+        var (world, callers) = await BuildWorldAsync();
+        var failures = new List<string>();
+        foreach (var row in Table)
+        {
+            for (var i = 0; i < Callers.Length; i++)
+            {
+                using var request = row.Request(world);
+                using var response = await callers[i].SendAsync(request);
+                if ((int)response.StatusCode != row.Expected[i])
+                {
+                    var body = await response.Content.ReadAsStringAsync();
+                    failures.Add($"{row.Route} as {Callers[i]}: expected {row.Expected[i]}, got {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}");
+                }
+            }
+        }
+
+        output.WriteLine($"authorization matrix: {Table.Length} routes x {Callers.Length} callers = {Table.Length * Callers.Length} requests");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {Table.Length * Callers.Length} cells differ:\n" + string.Join("\n", failures));
+    }
+
+    // A group's "" and "/" children both show a trailing slash in RawText; the table writes neither.
+    private static string Normalize(string route) => route.TrimEnd('/');
+
+    private List<string> AppRoutes() =>
+        app.Host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["*"])
+                .Select(m => Normalize($"{m} /{e.RoutePattern.RawText!.TrimStart('/')}")))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+
+    private async Task<(World World, HttpClient[] Callers)> BuildWorldAsync()
+    {
+        using var admin = await app.AdminAsync();
+        var p = await app.CreateAsync("/api/v1/admin/partners", new { name = "Matrix partner" });
+        var q = await app.CreateAsync("/api/v1/admin/partners", new { name = "Other partner" });
+        const string tenantName = "Matrix tenant";
+        var t = await app.CreateTenantAsync(tenantName, partnerId: p);
+        var u = await app.CreateTenantAsync("Other tenant", partnerId: q);
+        var xEmail = "assigned@example.com";
+        var x = await app.CreateUserIdAsync(t, xEmail);
+        var g = await app.CreateAsync($"/api/v1/tenants/{t}/groups", new { name = "Matrix group" });
+        var o = await app.CreateAsync($"/api/v1/tenants/{t}/ous", new { name = "Matrix OU" });
+
+        async Task<(string Id, string ClientId, string Secret)> ServiceAppAsync(string name)
+        {
+            var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{t}/applications", new { name, type = "SERVICE" })).ReadJsonAsync(201);
+            var data = created["data"]!;
+            return (data["id"]!.GetValue<string>(), data["client_id"]!.GetValue<string>(), data["client_secret"]!.GetValue<string>());
+        }
+
+        var (a, aClient, aSecret) = await ServiceAppAsync("Assigned app");
+        var (_, bClient, bSecret) = await ServiceAppAsync("Unassigned app");
+        var assignment = await app.CreateAsync($"/api/v1/tenants/{t}/applications/{a}/assignments", new { user_id = x });
+        var i = await app.CreateAsync($"/api/v1/tenants/{t}/identity-providers",
+            new { name = "Matrix IdP", type = "OIDC", config = new { issuer = "https://idp.example.com", client_id = "scaikey" } });
+        var f = await app.CreateAsync($"/api/v1/tenants/{t}/users/{x}/federated-identities", new { identity_provider_id = i, subject = "matrix-subject" });
+        var (c, _, _) = await app.CreateAdminClientAsync(p);
+        var (_, viewerClient, _) = await app.CreateAdminClientAsync(p);
+        var r = await app.CreateAsync("/api/v1/admin/role-assignments",
+            new { principal_type = "CLIENT", principal_id = viewerClient, role = "TENANT_VIEWER", tenant_id = t });
+
+        HttpClient[] callers =
+        [
+            app.Anonymous(),
+            await app.AdminAsync(),
+            await app.ClientWithRolesAsync(("PARTNER_ADMIN", p, null)),
+            await app.ClientWithRolesAsync(("PARTNER_ADMIN", q, null)),
+            await app.ClientWithRolesAsync(("TENANT_ADMIN", null, t)),
+            await app.ClientWithRolesAsync(("TENANT_ADMIN", null, u)),
+            await app.ClientWithRolesAsync(("TENANT_HELPDESK", null, t)),
+            await app.ClientWithRolesAsync(("TENANT_VIEWER", null, t)),
+            app.WithToken(await app.GetTokenAsync(aClient, aSecret)),
+            app.WithToken(await app.GetTokenAsync(bClient, bSecret)),
+        ];
+        return (new World(p, t, tenantName, x, xEmail, g, o, a, assignment, i, f, r, c), callers);
+    }
+}
