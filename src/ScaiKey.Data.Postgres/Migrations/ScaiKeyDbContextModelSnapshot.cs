@@ -612,9 +612,17 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasColumnType("text")
                         .HasColumnName("body");
 
+                    b.Property<DateTime?>("ClaimedUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("claimed_until");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("FailedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("failed_at");
 
                     b.Property<string>("Kind")
                         .IsRequired()
@@ -622,6 +630,16 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .IsUnicode(true)
                         .HasColumnType("character varying(32)")
                         .HasColumnName("kind");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1000)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTime?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
 
                     b.Property<DateTime?>("SentAt")
                         .HasColumnType("timestamp with time zone")
@@ -652,6 +670,9 @@ namespace ScaiKey.Data.Postgres.Migrations
 
                     b.HasIndex("SentAt", "CreatedAt")
                         .HasDatabaseName("ix_email_outbox_sent_at_created_at");
+
+                    b.HasIndex("SentAt", "FailedAt", "NextAttemptAt")
+                        .HasDatabaseName("ix_email_outbox_sent_at_failed_at_next_attempt_at");
 
                     b.ToTable("email_outbox", (string)null);
                 });
@@ -1270,6 +1291,80 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.ToTable("tenants", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.TokenGrant", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("client_id");
+
+                    b.Property<DateTime?>("CodeRedeemedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("code_redeemed_at");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("LastRefreshedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_refreshed_at");
+
+                    b.Property<int>("RefreshGeneration")
+                        .HasColumnType("integer")
+                        .HasColumnName("refresh_generation");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<string>("RevokedReason")
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("revoked_reason");
+
+                    b.Property<string>("SessionId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("session_id");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_token_grants");
+
+                    b.HasIndex("SessionId")
+                        .HasDatabaseName("ix_token_grants_session_id");
+
+                    b.HasIndex("UserId", "RevokedAt")
+                        .HasDatabaseName("ix_token_grants_user_id_revoked_at");
+
+                    b.ToTable("token_grants", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.User", b =>
                 {
                     b.Property<string>("Id")
@@ -1742,6 +1837,23 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasForeignKey("PartnerId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tenants_partners_partner_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.TokenGrant", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.UserSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_token_grants_user_sessions_session_id");
+
+                    b.HasOne("ScaiKey.Data.Entities.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_token_grants_users_user_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.User", b =>

@@ -607,9 +607,17 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("body");
 
+                    b.Property<DateTime?>("ClaimedUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("claimed_until");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("FailedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("failed_at");
 
                     b.Property<string>("Kind")
                         .IsRequired()
@@ -617,6 +625,16 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .IsUnicode(true)
                         .HasColumnType("TEXT")
                         .HasColumnName("kind");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1000)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTime?>("NextAttemptAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("next_attempt_at");
 
                     b.Property<DateTime?>("SentAt")
                         .HasColumnType("TEXT")
@@ -647,6 +665,9 @@ namespace ScaiKey.Data.Sqlite.Migrations
 
                     b.HasIndex("SentAt", "CreatedAt")
                         .HasDatabaseName("ix_email_outbox_sent_at_created_at");
+
+                    b.HasIndex("SentAt", "FailedAt", "NextAttemptAt")
+                        .HasDatabaseName("ix_email_outbox_sent_at_failed_at_next_attempt_at");
 
                     b.ToTable("email_outbox", (string)null);
                 });
@@ -1265,6 +1286,80 @@ namespace ScaiKey.Data.Sqlite.Migrations
                     b.ToTable("tenants", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.TokenGrant", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ClientId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("client_id");
+
+                    b.Property<DateTime?>("CodeRedeemedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("code_redeemed_at");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("LastRefreshedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_refreshed_at");
+
+                    b.Property<int>("RefreshGeneration")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("refresh_generation");
+
+                    b.Property<DateTime?>("RevokedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<string>("RevokedReason")
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("revoked_reason");
+
+                    b.Property<string>("SessionId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("session_id");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_token_grants");
+
+                    b.HasIndex("SessionId")
+                        .HasDatabaseName("ix_token_grants_session_id");
+
+                    b.HasIndex("UserId", "RevokedAt")
+                        .HasDatabaseName("ix_token_grants_user_id_revoked_at");
+
+                    b.ToTable("token_grants", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.User", b =>
                 {
                     b.Property<string>("Id")
@@ -1737,6 +1832,23 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasForeignKey("PartnerId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tenants_partners_partner_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.TokenGrant", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.UserSession", null)
+                        .WithMany()
+                        .HasForeignKey("SessionId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_token_grants_user_sessions_session_id");
+
+                    b.HasOne("ScaiKey.Data.Entities.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_token_grants_users_user_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.User", b =>

@@ -139,6 +139,23 @@ internal sealed class UserSessionConfiguration : IEntityTypeConfiguration<UserSe
     }
 }
 
+internal sealed class TokenGrantConfiguration : IEntityTypeConfiguration<TokenGrant>
+{
+    public void Configure(EntityTypeBuilder<TokenGrant> b)
+    {
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.SessionId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.ClientId).HasMaxLength(Lengths.Name);
+        b.Property(x => x.RevokedReason).HasMaxLength(64);
+        b.HasIndex(x => new { x.UserId, x.RevokedAt });
+        b.HasIndex(x => x.SessionId);
+        b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+        b.HasOne<UserSession>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
 internal sealed class MfaFactorConfiguration : IEntityTypeConfiguration<MfaFactor>
 {
     public void Configure(EntityTypeBuilder<MfaFactor> b)
@@ -179,6 +196,8 @@ internal sealed class EmailOutboxMessageConfiguration : IEntityTypeConfiguration
         b.Property(x => x.ToAddress).HasMaxLength(Lengths.Email);
         b.Property(x => x.Subject).HasMaxLength(500);
         b.Property(x => x.Kind).HasMaxLength(32);
+        b.Property(x => x.LastError).HasMaxLength(1000);
         b.HasIndex(x => new { x.SentAt, x.CreatedAt });
+        b.HasIndex(x => new { x.SentAt, x.FailedAt, x.NextAttemptAt });
     }
 }

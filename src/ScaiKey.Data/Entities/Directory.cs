@@ -130,6 +130,26 @@ public sealed class UserSession
     public DateTime? RevokedAt { get; set; }
 }
 
+/// <summary>
+/// One chain of tokens issued to an application from one sign-in: an authorization code (redeemable once) and the
+/// refresh tokens rotated from it. A refresh token carries the generation it was issued at; presenting an older
+/// generation again means it was stolen or replayed, and the whole chain is revoked.
+/// </summary>
+public sealed class TokenGrant
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string UserId { get; set; }
+    public required string SessionId { get; set; }
+    public required string ClientId { get; set; }
+    public int RefreshGeneration { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? CodeRedeemedAt { get; set; }
+    public DateTime? LastRefreshedAt { get; set; }
+    public DateTime? RevokedAt { get; set; }
+    public string? RevokedReason { get; set; }
+}
+
 public sealed class MfaFactor
 {
     public required string Id { get; set; }
@@ -168,4 +188,14 @@ public sealed class EmailOutboxMessage
     public DateTime CreatedAt { get; set; }
     public DateTime? SentAt { get; set; }
     public int Attempts { get; set; }
+
+    // Set by the instance that is sending it, so several instances never send one message twice.
+    public DateTime? ClaimedUntil { get; set; }
+
+    // After a failed attempt, not before this instant; null: as soon as possible.
+    public DateTime? NextAttemptAt { get; set; }
+
+    // Set when delivery was given up after the last allowed attempt.
+    public DateTime? FailedAt { get; set; }
+    public string? LastError { get; set; }
 }
