@@ -13,6 +13,7 @@ using ScaiKey.Api.IdentityProviders;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.OpenApi;
 using ScaiKey.Api.Security;
+using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 
@@ -47,6 +48,8 @@ builder.Services.AddScoped<Idempotency>();
 builder.Services.AddScoped<UserReads>();
 builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<Bootstrap>();
+builder.Services.AddScoped<SignInService>();
+builder.Services.AddSingleton<RevocationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();
 
 var app = builder.Build();

@@ -166,7 +166,17 @@ internal static class ApplicationRules
         descriptor.Permissions.Clear();
         descriptor.Requirements.Clear();
         descriptor.RedirectUris.Clear();
+        descriptor.PostLogoutRedirectUris.Clear();
         descriptor.Permissions.Add(Permissions.Endpoints.Token);
+
+        // Applications that sign users in may ask for their profile; a service has no user to describe.
+        if (grants.Contains(ApplicationGrants.AuthorizationCode) || grants.Contains(ApplicationGrants.Password))
+        {
+            descriptor.Permissions.Add(Permissions.Scopes.Email);
+            descriptor.Permissions.Add(Permissions.Scopes.Profile);
+            descriptor.Permissions.Add(Permissions.Prefixes.Scope + OAuth.OAuthSetup.GroupsScope);
+        }
+
         foreach (var grant in grants)
         {
             descriptor.Permissions.Add(Permissions.Prefixes.GrantType + grant);
@@ -183,6 +193,9 @@ internal static class ApplicationRules
         foreach (var uri in redirectUris)
         {
             descriptor.RedirectUris.Add(new Uri(uri, UriKind.Absolute));
+
+            // Signing out may return to any of the application's own redirect URIs, and nowhere else.
+            descriptor.PostLogoutRedirectUris.Add(new Uri(uri, UriKind.Absolute));
         }
     }
 }

@@ -12,7 +12,13 @@ namespace ScaiKey.Api.Audit;
 /// </summary>
 internal sealed class AuditLog(ScaiKeyDbContext db, Caller caller, IHttpContextAccessor accessor, TimeProvider time)
 {
-    public void Record(string action, string targetType, string targetId, string? tenantId, IEnumerable<string>? changedFields = null, string? reason = null)
+    public void Record(string action, string targetType, string targetId, string? tenantId, IEnumerable<string>? changedFields = null, string? reason = null) =>
+        RecordAs(caller.PrincipalType, caller.PrincipalId, action, targetType, targetId, tenantId, changedFields, reason);
+
+    /// <summary>For changes nobody authenticated made on purpose, such as a lockout after failed sign-ins.</summary>
+    public void RecordAs(
+        string actorType, string actorId, string action, string targetType, string targetId, string? tenantId,
+        IEnumerable<string>? changedFields = null, string? reason = null)
     {
         var http = accessor.HttpContext;
         var fields = changedFields?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
@@ -20,8 +26,8 @@ internal sealed class AuditLog(ScaiKeyDbContext db, Caller caller, IHttpContextA
         {
             Id = Ids.New(),
             TenantId = tenantId,
-            ActorType = caller.PrincipalType,
-            ActorId = caller.PrincipalId,
+            ActorType = actorType,
+            ActorId = actorId,
             Action = action,
             TargetType = targetType,
             TargetId = targetId,

@@ -4,12 +4,20 @@ using OpenIddict.Server;
 using OpenIddict.Validation.AspNetCore;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace ScaiKey.Api.OAuth;
 
 internal static class OAuthSetup
 {
     public const string TokenPath = "connect/token";
+    public const string AuthorizePath = "connect/authorize";
+    public const string LogoutPath = "connect/logout";
+    public const string UserinfoPath = "connect/userinfo";
+    public const string IntrospectPath = "connect/introspect";
+
+    /// <summary>Scope that asks for the user's group names in the ID token and userinfo.</summary>
+    public const string GroupsScope = "groups";
 
     public static IServiceCollection AddScaiKeyOAuth(this IServiceCollection services, IConfiguration configuration)
     {
@@ -20,14 +28,33 @@ internal static class OAuthSetup
             .AddCore(core => core.UseEntityFrameworkCore().UseDbContext<ScaiKeyDbContext>())
             .AddServer(server =>
             {
-                server.SetTokenEndpointUris(TokenPath);
-                server.AllowClientCredentialsFlow();
+                server.SetTokenEndpointUris(TokenPath)
+                    .SetAuthorizationEndpointUris(AuthorizePath)
+                    .SetEndSessionEndpointUris(LogoutPath)
+                    .SetUserInfoEndpointUris(UserinfoPath)
+                    .SetIntrospectionEndpointUris(IntrospectPath);
+                server.AllowClientCredentialsFlow()
+                    .AllowAuthorizationCodeFlow()
+                    .RequireProofKeyForCodeExchange()
+                    .AllowRefreshTokenFlow()
+                    .AllowPasswordFlow();
+                server.RegisterScopes(Scopes.OpenId, Scopes.Email, Scopes.Profile, Scopes.OfflineAccess, GroupsScope);
                 server.DisableAccessTokenEncryption();
 
-                // Client-credential tokens are self-contained JWTs; storing each one would cost a write per token.
+                // PKCE with S256 only: "plain" would hand the verifier to anyone who sees the authorization request.
+                server.Configure(options =>
+                {
+                    options.CodeChallengeMethods.Clear();
+                    options.CodeChallengeMethods.Add(CodeChallengeMethods.Sha256);
+                });
+
+                // Tokens are self-contained; storing each would cost a write per token. Codes and refresh tokens are
+                // made single-use by the token_grants table instead (see SignIn/TokenGrants).
                 server.DisableTokenStorage();
                 server.DisableAuthorizationStorage();
                 server.SetAccessTokenLifetime(TimeSpan.FromMinutes(configuration.GetValue("ScaiKey:AccessTokenMinutes", 60)));
+                server.SetRefreshTokenLifetime(TimeSpan.FromDays(configuration.GetValue("ScaiKey:RefreshTokenDays", 14)));
+                server.SetAuthorizationCodeLifetime(TimeSpan.FromMinutes(2));
                 if (configuration["ScaiKey:Issuer"] is { Length: > 0 } issuer)
                 {
                     server.SetIssuer(new Uri(issuer, UriKind.Absolute));
@@ -35,11 +62,15 @@ internal static class OAuthSetup
 
                 server.UseAspNetCore()
                     .EnableTokenEndpointPassthrough()
+                    .EnableAuthorizationEndpointPassthrough()
+                    .EnableEndSessionEndpointPassthrough()
+                    .EnableUserInfoEndpointPassthrough()
                     .DisableTransportSecurityRequirement();
             })
             .AddValidation(validation =>
             {
                 validation.UseLocalServer();
+                validation.AddEventHandler(ScaiKey.Api.SignIn.UserTokenRevocationHandler.Descriptor);
                 validation.AddAudiences(ScaiKeyClaims.Audience);
                 validation.UseAspNetCore();
             });

@@ -1,10 +1,15 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
+using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Security;
+using ScaiKey.Api.SignIn;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace ScaiKey.Api.OAuth;
@@ -15,30 +20,136 @@ internal static class TokenEndpoints
         app.MapPost("/" + OAuthSetup.TokenPath, ExchangeAsync).AllowAnonymous().ExcludeFromDescription();
 
     /// <summary>
-    /// OpenIddict has already authenticated the client and checked the grant; this decides what goes in the token.
+    /// OpenIddict has already authenticated the client, checked that it may use the grant, and validated any code
+    /// (with PKCE and redirect URI) or refresh token; this decides who the token is for and what it carries.
     /// </summary>
-    private static IResult ExchangeAsync(HttpContext http)
+    private static async Task<IResult> ExchangeAsync(HttpContext http, ScaiKeyDbContext db, SignInService signIn, TimeProvider time, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
 
-        if (!request.IsClientCredentialsGrantType() || request.ClientId is null)
+        if (request.IsClientCredentialsGrantType() && request.ClientId is not null)
         {
-            return Results.Forbid(
-                new AuthenticationProperties(new Dictionary<string, string?>
-                {
-                    [OpenIddictServerAspNetCoreConstants.Properties.Error] = OpenIddictConstants.Errors.UnsupportedGrantType,
-                    [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = "This grant type is not supported.",
-                }),
-                [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+            return ClientCredentials(request);
         }
 
+        if (request.IsPasswordGrantType())
+        {
+            return await PasswordAsync(http, request, db, signIn, ct);
+        }
+
+        if (request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType())
+        {
+            var presented = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
+            return presented is null
+                ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant is not valid.")
+                : await ContinueAsync(request, presented, db, signIn, time, http.RequestServices.GetRequiredService<RevocationCache>(), ct);
+        }
+
+        return Refuse(OpenIddictConstants.Errors.UnsupportedGrantType, "This grant type is not supported.");
+    }
+
+    private static IResult ClientCredentials(OpenIddictRequest request)
+    {
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, request.ClientId);
-        identity.SetClaim(ScaiKeyClaims.PrincipalType, "CLIENT");
+        identity.SetClaim(ScaiKeyClaims.PrincipalType, PrincipalTypes.Client);
         identity.SetScopes(request.GetScopes());
         identity.SetResources(ScaiKeyClaims.Audience);
         identity.SetDestinations(static _ => [Destinations.AccessToken]);
         return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
+
+    /// <summary>The resource-owner password grant: username is the email, the tenant is the application's.</summary>
+    private static async Task<IResult> PasswordAsync(HttpContext http, OpenIddictRequest request, ScaiKeyDbContext db, SignInService signIn, CancellationToken ct)
+    {
+        var application = await db.Applications.AsNoTracking().Where(a => a.ClientId == request.ClientId)
+            .Select(a => new { a.TenantId }).FirstOrDefaultAsync(ct);
+        var tenant = application is null ? null : await TenantLookup.FindAsync(db, application.TenantId, ct);
+        if (tenant is null || string.IsNullOrEmpty(request.Username) || string.IsNullOrEmpty(request.Password))
+        {
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.");
+        }
+
+        var result = await signIn.CheckPasswordAsync(tenant, request.Username, request.Password, ct);
+        if (result.Outcome != SignInOutcome.Success)
+        {
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, result.Describe());
+        }
+
+        if (result.PasswordChangeRequired)
+        {
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, "A password change is required before signing in; use the hosted sign-in page.");
+        }
+
+        var sessionId = await signIn.StartSessionAsync(tenant.Id, result.UserId!, http, ct);
+        var grantId = await signIn.StartGrantAsync(tenant.Id, result.UserId!, sessionId, request.ClientId!, codeRedeemed: true, ct);
+        var principal = await signIn.BuildPrincipalAsync(tenant.Id, result.UserId!, sessionId, grantId, 0, request.GetScopes(), ct);
+        return principal is null
+            ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.")
+            : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Redeems a code once, or rotates a refresh token: the grant row moves forward only from the state the
+    /// presented token was issued in. A second use of either revokes the whole grant, so whoever holds a copy
+    /// (the thief or the client) finds every token of the chain dead.
+    /// </summary>
+    private static async Task<IResult> ContinueAsync(
+        OpenIddictRequest request, ClaimsPrincipal presented, ScaiKeyDbContext db, SignInService signIn, TimeProvider time,
+        RevocationCache revocations, CancellationToken ct)
+    {
+        var tenantId = presented.GetClaim(ScaiKeyClaims.TenantId);
+        var userId = presented.GetClaim(Claims.Subject);
+        var sessionId = presented.GetClaim(ScaiKeyClaims.SessionId);
+        var grantId = presented.GetClaim(ScaiKeyClaims.GrantId);
+        if (tenantId is null || userId is null || sessionId is null || grantId is null)
+        {
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant is not valid.");
+        }
+
+        var now = time.UtcNow();
+        int nextGeneration;
+        int advanced;
+        if (request.IsAuthorizationCodeGrantType())
+        {
+            nextGeneration = 1;
+            advanced = await db.TokenGrants
+                .Where(g => g.Id == grantId && g.UserId == userId && g.CodeRedeemedAt == null && g.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(g => g.CodeRedeemedAt, now).SetProperty(g => g.RefreshGeneration, 1), ct);
+        }
+        else
+        {
+            var generation = int.TryParse(presented.GetClaim(ScaiKeyClaims.Generation), out var g0) ? g0 : -1;
+            nextGeneration = generation + 1;
+            advanced = await db.TokenGrants
+                .Where(g => g.Id == grantId && g.UserId == userId && g.RefreshGeneration == generation && g.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(g => g.RefreshGeneration, nextGeneration).SetProperty(g => g.LastRefreshedAt, now), ct);
+        }
+
+        if (advanced == 0)
+        {
+            var reason = request.IsAuthorizationCodeGrantType() ? "code_reuse" : "refresh_token_reuse";
+            await db.TokenGrants.Where(g => g.Id == grantId && g.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, reason), ct);
+            revocations.EvictUser(userId);
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant has already been used or was revoked.");
+        }
+
+        await db.UserSessions.Where(s => s.Id == sessionId && s.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSeenAt, now), ct);
+        var principal = await signIn.BuildPrincipalAsync(tenantId, userId, sessionId, grantId, nextGeneration, presented.GetScopes(), ct);
+        return principal is null
+            ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user can no longer sign in, or the session has ended.")
+            : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    private static IResult Refuse(string error, string description) =>
+        Results.Forbid(
+            new AuthenticationProperties(new Dictionary<string, string?>
+            {
+                [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+                [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+            }),
+            [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
 }

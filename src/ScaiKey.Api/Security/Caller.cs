@@ -150,4 +150,12 @@ internal static class ScaiKeyClaims
     public const string PrincipalType = "scaikey_pt";
 
     public const string Audience = "scaikey-api";
+
+    /// <summary>On user tokens: the user's tenant, sign-in session and token grant.</summary>
+    public const string TenantId = "scaikey_tid";
+    public const string SessionId = "sid";
+    public const string GrantId = "scaikey_gid";
+
+    /// <summary>In refresh tokens only: the rotation generation it was issued at.</summary>
+    public const string Generation = "scaikey_gen";
 }

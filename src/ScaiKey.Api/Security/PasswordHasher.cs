@@ -11,6 +11,14 @@ internal sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIter
     public const int DefaultIterations = 2;
     public const int DefaultMemoryBytes = 19 * 1024 * 1024;
 
+    private string? _dummyHash;
+
+    /// <summary>
+    /// A hash of a random password with the current parameters, verified when an account does not exist, so an
+    /// unknown email costs the same time as a wrong password.
+    /// </summary>
+    public string DummyHash => _dummyHash ??= Hash(SecretGenerator.Token(16));
+
     public string Hash(string password)
     {
         Span<char> buffer = stackalloc char[Argon2id.HashSize];

@@ -24,7 +24,8 @@ internal sealed class UserCommands(
     PasswordHasher hasher,
     Idempotency idempotency,
     TimeProvider time,
-    IConfiguration configuration)
+    IConfiguration configuration,
+    SignIn.RevocationCache revocations)
 {
     public static readonly TimeSpan InvitationLifetime = TimeSpan.FromDays(7);
     public static readonly TimeSpan ResetLinkLifetime = TimeSpan.FromHours(1);
@@ -510,6 +511,9 @@ internal sealed class UserCommands(
         user.TokensRevokedAt = now;
         await db.UserSessions.Where(s => s.TenantId == user.TenantId && s.UserId == user.Id && s.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
+        await db.TokenGrants.Where(g => g.TenantId == user.TenantId && g.UserId == user.Id && g.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, "sessions_revoked"), ct);
+        revocations.EvictUser(user.Id);
     }
 
     private async Task<IResult> RespondAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)

@@ -182,6 +182,9 @@ public sealed class ScaiKeyHost(TestDatabase database, Action<IWebHostBuilder>? 
         builder.UseSetting("ScaiKey:KeyEncryptionKey", ScaiKeyApp.KeyEncryptionKey);
         builder.UseSetting("ScaiKey:Bootstrap:ClientId", ScaiKeyApp.AdminClientId);
         builder.UseSetting("ScaiKey:Bootstrap:ClientSecret", ScaiKeyApp.AdminClientSecret);
+        // Every test request comes from one address; tests of the limits themselves set their own.
+        builder.UseSetting("ScaiKey:RateLimits:PerIpPerMinute", "1000000");
+        builder.UseSetting("ScaiKey:RateLimits:PerAccountPerMinute", "1000000");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Logging:LogLevel:Microsoft.EntityFrameworkCore", "Warning");
         configure?.Invoke(builder);

@@ -1,0 +1,266 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.IdentityModel.Tokens;
+using OpenIddict.Abstractions;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.OAuth;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Api.Users;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace ScaiKey.Api.SignIn;
+
+internal enum SignInOutcome
+{
+    Success,
+
+    // Unknown email, no password, or a wrong one: indistinguishable on purpose.
+    InvalidCredentials,
+    Locked,
+    Disabled,
+    NotActive,
+}
+
+internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null, bool PasswordChangeRequired = false)
+{
+    /// <summary>What a user is told; only a caller who knew the password learns more than "invalid credentials".</summary>
+    public string Describe() => Outcome switch
+    {
+        SignInOutcome.Locked => "This account is locked. Try again later or ask an administrator to unlock it.",
+        SignInOutcome.Disabled => "This account is disabled.",
+        SignInOutcome.NotActive => "This account is not active yet.",
+        _ => "Invalid email or password.",
+    };
+}
+
+/// <summary>
+/// Password sign-in for the hosted pages and the password grant: credential check with lockout and hash upgrade,
+/// sessions, token grants, and the claims a user's tokens carry.
+/// </summary>
+internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, AuditLog audit, TimeProvider time, RevocationCache revocations)
+{
+    public const string SystemActor = "SYSTEM";
+
+    public async Task<SignInResult> CheckPasswordAsync(TenantContext tenant, string email, string password, CancellationToken ct)
+    {
+        var normalized = email.Trim().ToLowerInvariant();
+        var user = await db.Users.AsNoTracking()
+            .Where(u => u.TenantId == tenant.Id && u.EmailNormalized == normalized && u.DeletedAt == null)
+            .Select(u => new { u.Id, u.PasswordHash, u.Status, u.LockedAt, u.RequirePasswordChange })
+            .FirstOrDefaultAsync(ct);
+        if (user?.PasswordHash is null)
+        {
+            hasher.Verify(hasher.DummyHash, password);
+            return new SignInResult(SignInOutcome.InvalidCredentials);
+        }
+
+        var policy = tenant.Settings.LockoutPolicy;
+        var now = time.UtcNow();
+        if (!hasher.Verify(user.PasswordHash, password))
+        {
+            if (user.Status == UserStatus.Active)
+            {
+                await RecordFailureAsync(tenant.Id, user.Id, policy.MaxFailedAttempts, now, ct);
+            }
+
+            return new SignInResult(SignInOutcome.InvalidCredentials);
+        }
+
+        switch (user.Status)
+        {
+            case UserStatus.Locked when policy.LockoutDurationMinutes > 0
+                && user.LockedAt is { } lockedAt && lockedAt.AddMinutes(policy.LockoutDurationMinutes) <= now:
+                await UnlockAfterDurationAsync(tenant.Id, user.Id, lockedAt, now, ct);
+                break;
+            case UserStatus.Locked:
+                return new SignInResult(SignInOutcome.Locked, user.Id);
+            case UserStatus.Disabled:
+                return new SignInResult(SignInOutcome.Disabled, user.Id);
+            case UserStatus.Active:
+                break;
+            default:
+                return new SignInResult(SignInOutcome.NotActive, user.Id);
+        }
+
+        // Parameters may have changed since the hash was made; the password is at hand only now.
+        var upgraded = hasher.NeedsRehash(user.PasswordHash) ? hasher.Hash(password) : user.PasswordHash;
+        await db.Users.Where(u => u.Id == user.Id && u.TenantId == tenant.Id)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.FailedLoginAttempts, 0)
+                .SetProperty(u => u.LastLoginAt, now)
+                .SetProperty(u => u.PasswordHash, upgraded), ct);
+        return new SignInResult(SignInOutcome.Success, user.Id, user.RequirePasswordChange);
+    }
+
+    /// <summary>
+    /// Counts a failure atomically, then locks in a separate conditional update that only one request can win, so
+    /// concurrent wrong attempts lock at exactly the configured count and the lock is audited once.
+    /// </summary>
+    private async Task RecordFailureAsync(string tenantId, string userId, int maxAttempts, DateTime now, CancellationToken ct)
+    {
+        await db.Users.Where(u => u.Id == userId && u.TenantId == tenantId && u.Status == UserStatus.Active)
+            .ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLoginAttempts, u => u.FailedLoginAttempts + 1), ct);
+        if (maxAttempts <= 0)
+        {
+            return;
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var locked = await db.Users
+            .Where(u => u.Id == userId && u.TenantId == tenantId && u.Status == UserStatus.Active && u.FailedLoginAttempts >= maxAttempts)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.Status, UserStatus.Locked)
+                .SetProperty(u => u.StatusReason, "Too many failed sign-in attempts")
+                .SetProperty(u => u.LockedAt, now)
+                .SetProperty(u => u.TokensRevokedAt, now)
+                .SetProperty(u => u.UpdatedAt, now)
+                .SetProperty(u => u.Version, u => u.Version + 1), ct);
+        if (locked == 1)
+        {
+            await RevokeSessionsAsync(tenantId, userId, now, ct);
+            audit.RecordAs(SystemActor, "lockout", "user.locked", "user", userId, tenantId, ["status"], "Too many failed sign-in attempts");
+            await db.SaveChangesAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        revocations.EvictUser(userId);
+    }
+
+    private async Task UnlockAfterDurationAsync(string tenantId, string userId, DateTime lockedAt, DateTime now, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var unlocked = await db.Users
+            .Where(u => u.Id == userId && u.TenantId == tenantId && u.Status == UserStatus.Locked && u.LockedAt == lockedAt)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.Status, UserStatus.Active)
+                .SetProperty(u => u.StatusReason, (string?)null)
+                .SetProperty(u => u.LockedAt, (DateTime?)null)
+                .SetProperty(u => u.FailedLoginAttempts, 0)
+                .SetProperty(u => u.UpdatedAt, now)
+                .SetProperty(u => u.Version, u => u.Version + 1), ct);
+        if (unlocked == 1)
+        {
+            audit.RecordAs(SystemActor, "lockout", "user.unlocked", "user", userId, tenantId, ["status"], "Lockout duration elapsed");
+            await db.SaveChangesAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+    }
+
+    public async Task RevokeSessionsAsync(string tenantId, string userId, DateTime now, CancellationToken ct)
+    {
+        await db.UserSessions.Where(s => s.TenantId == tenantId && s.UserId == userId && s.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
+        await db.TokenGrants.Where(g => g.TenantId == tenantId && g.UserId == userId && g.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, "sessions_revoked"), ct);
+    }
+
+    /// <summary>A new sign-in session (one per successful password check or hosted login).</summary>
+    public async Task<string> StartSessionAsync(string tenantId, string userId, HttpContext http, CancellationToken ct)
+    {
+        var now = time.UtcNow();
+        var userAgent = http.Request.Headers.UserAgent.ToString();
+        var session = new UserSession
+        {
+            Id = Ids.New(),
+            TenantId = tenantId,
+            UserId = userId,
+            UserAgent = userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, 500)],
+            IpAddress = http.Connection.RemoteIpAddress?.ToString(),
+            CreatedAt = now,
+            LastSeenAt = now,
+        };
+        db.UserSessions.Add(session);
+        await db.SaveChangesAsync(ct);
+        return session.Id;
+    }
+
+    /// <summary>A token chain for one client within a session; <paramref name="codeRedeemed"/> when no code precedes it.</summary>
+    public async Task<string> StartGrantAsync(string tenantId, string userId, string sessionId, string clientId, bool codeRedeemed, CancellationToken ct)
+    {
+        var now = time.UtcNow();
+        var grant = new TokenGrant
+        {
+            Id = Ids.New(),
+            TenantId = tenantId,
+            UserId = userId,
+            SessionId = sessionId,
+            ClientId = clientId,
+            CreatedAt = now,
+            CodeRedeemedAt = codeRedeemed ? now : null,
+        };
+        db.TokenGrants.Add(grant);
+        await db.SaveChangesAsync(ct);
+        return grant.Id;
+    }
+
+    /// <summary>
+    /// The principal a user's tokens are made from, read fresh from the directory, or null when the user may no
+    /// longer have tokens (deleted, not ACTIVE, or its session ended).
+    /// </summary>
+    public async Task<ClaimsPrincipal?> BuildPrincipalAsync(
+        string tenantId, string userId, string sessionId, string grantId, int generation, IEnumerable<string> scopes, CancellationToken ct)
+    {
+        var user = await db.Users.AsNoTracking()
+            .Where(u => u.Id == userId && u.TenantId == tenantId && u.DeletedAt == null && u.Status == UserStatus.Active)
+            .Where(u => db.UserSessions.Any(s => s.Id == sessionId && s.UserId == userId && s.RevokedAt == null))
+            .Select(u => new { u.Id, u.Email, u.EmailVerified, u.FirstName, u.LastName, u.DisplayName, u.Locale, u.Timezone })
+            .FirstOrDefaultAsync(ct);
+        if (user is null)
+        {
+            return null;
+        }
+
+        var granted = scopes.Where(s => s is Scopes.OpenId or Scopes.Email or Scopes.Profile or Scopes.OfflineAccess or OAuthSetup.GroupsScope)
+            .Distinct(StringComparer.Ordinal).ToList();
+        var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
+        identity.SetClaim(Claims.Subject, user.Id);
+        identity.SetClaim(ScaiKeyClaims.PrincipalType, PrincipalTypes.User);
+        identity.SetClaim(ScaiKeyClaims.TenantId, tenantId);
+        identity.SetClaim(ScaiKeyClaims.SessionId, sessionId);
+        identity.SetClaim(ScaiKeyClaims.GrantId, grantId);
+        identity.SetClaim(ScaiKeyClaims.Generation, generation);
+        if (granted.Contains(Scopes.Email))
+        {
+            identity.SetClaim(Claims.Email, user.Email);
+            identity.SetClaim(Claims.EmailVerified, user.EmailVerified);
+        }
+
+        if (granted.Contains(Scopes.Profile))
+        {
+            var name = user.DisplayName ?? string.Join(' ', new[] { user.FirstName, user.LastName }.Where(n => !string.IsNullOrEmpty(n)));
+            if (name.Length > 0)
+            {
+                identity.SetClaim(Claims.Name, name);
+            }
+
+            identity.SetClaim(Claims.GivenName, user.FirstName);
+            identity.SetClaim(Claims.FamilyName, user.LastName);
+            identity.SetClaim(Claims.Locale, user.Locale);
+            identity.SetClaim(Claims.Zoneinfo, user.Timezone);
+        }
+
+        if (granted.Contains(OAuthSetup.GroupsScope))
+        {
+            var groups = await new UserReads(db).GroupsAsync(tenantId, userId, ct);
+            identity.SetClaims("groups", [.. groups.Select(g => g.Name).Order(StringComparer.Ordinal)]);
+        }
+
+        identity.SetScopes(granted);
+        identity.SetResources(ScaiKeyClaims.Audience);
+        identity.SetDestinations(claim => claim.Type switch
+        {
+            Claims.Subject => [Destinations.AccessToken, Destinations.IdentityToken],
+            ScaiKeyClaims.PrincipalType or ScaiKeyClaims.TenantId or ScaiKeyClaims.SessionId or ScaiKeyClaims.GrantId => [Destinations.AccessToken],
+
+            // The generation lives only in the refresh token, which carries every claim.
+            ScaiKeyClaims.Generation => [],
+            _ => [Destinations.IdentityToken],
+        });
+        return new ClaimsPrincipal(identity);
+    }
+}
