@@ -161,17 +161,22 @@ internal static class AdminClientEndpoints
 
     private static async Task<IResult> RotateSecretAsync(
         [FromRoute(Name = "id")] string id, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager applications,
-        AuditLog audit, CancellationToken ct)
+        AuditLog audit, Caller caller, CancellationToken ct)
     {
-        var client = await Visible(db, AdminScope.Of(http)).Where(c => c.Id == id).FirstOrDefaultAsync(ct);
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var client = await LockVisibleAsync(http, db, id, ct);
         var application = client is null ? null : await applications.FindByClientIdAsync(client.ClientId, ct);
         if (client is null || application is null)
         {
             return NotFound();
         }
 
+        if (await RefuseWiderAsync(db, caller, client, ct) is { } refusal)
+        {
+            return refusal;
+        }
+
         var secret = SecretGenerator.Token(32);
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var descriptor = new OpenIddictApplicationDescriptor();
         await applications.PopulateAsync(descriptor, application, ct);
         descriptor.ClientSecret = secret;
@@ -184,14 +189,18 @@ internal static class AdminClientEndpoints
 
     private static async Task<IResult> DeleteAsync(
         [FromRoute(Name = "id")] string id, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager applications,
-        AuditLog audit, IMemoryCache cache, CancellationToken ct)
+        AuditLog audit, IMemoryCache cache, Caller caller, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var visible = await Visible(db, AdminScope.Of(http)).Where(c => c.Id == id).Select(c => c.Id).FirstOrDefaultAsync(ct);
-        var client = visible is null ? null : await db.AdminClients.FirstOrDefaultAsync(c => c.Id == visible, ct);
+        var client = await LockVisibleAsync(http, db, id, ct);
         if (client is null)
         {
             return NotFound();
+        }
+
+        if (await RefuseWiderAsync(db, caller, client, ct) is { } refusal)
+        {
+            return refusal;
         }
 
         var grants = await db.RoleAssignments
@@ -214,6 +223,30 @@ internal static class AdminClientEndpoints
         await transaction.CommitAsync(ct);
         Caller.Evict(cache, PrincipalTypes.Client, client.ClientId);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// The visible client, locked for this transaction (a no-op update takes the row lock on PostgreSQL; SQLite
+    /// serializes writers), so concurrent rotations and deletes run one after another instead of failing.
+    /// </summary>
+    private static async Task<AdminClient?> LockVisibleAsync(HttpContext http, ScaiKeyDbContext db, string id, CancellationToken ct)
+    {
+        var visible = await Visible(db, AdminScope.Of(http)).Where(c => c.Id == id).Select(c => c.Id).FirstOrDefaultAsync(ct);
+        if (visible is null || await db.AdminClients.Where(c => c.Id == visible).ExecuteUpdateAsync(s => s.SetProperty(c => c.Name, c => c.Name), ct) == 0)
+        {
+            return null;
+        }
+
+        return await db.AdminClients.FirstOrDefaultAsync(c => c.Id == visible, ct);
+    }
+
+    /// <summary>Taking over a client (its secret) or removing it must not reach roles the caller does not hold.</summary>
+    private static async Task<IResult?> RefuseWiderAsync(ScaiKeyDbContext db, Caller caller, AdminClient client, CancellationToken ct)
+    {
+        var grants = await RoleCoverage.GrantsOfAsync(db, PrincipalTypes.Client, client.ClientId, ct);
+        return await RoleCoverage.CoversAsync(db, caller, grants, ct)
+            ? null
+            : Problems.Forbidden("This client holds roles beyond yours; only someone who holds them may change it.");
     }
 
     private static IResult NotFound() => Problems.NotFound("Admin client not found.");

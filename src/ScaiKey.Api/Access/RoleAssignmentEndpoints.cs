@@ -143,6 +143,11 @@ internal static class RoleAssignmentEndpoints
         {
             errors.ValueError(["body", "principal_id"], input.PrincipalType == PrincipalTypes.User ? "user not found" : "admin client not found");
         }
+        else if (input.PrincipalType == PrincipalTypes.Client && !await WithinOwnerAsync(db, input, ct))
+        {
+            // A partner's admins manage its clients (rotate, delete); a role beyond that partner would be theirs to take.
+            errors.ValueError(["body", "role"], "a client owned by a partner can only hold roles within that partner");
+        }
 
         if (errors.Any)
         {
@@ -187,6 +192,22 @@ internal static class RoleAssignmentEndpoints
 
         var client = await db.AdminClients.AsNoTracking().Where(c => c.ClientId == id).Select(c => new { c.PartnerId }).FirstOrDefaultAsync(ct);
         return client is not null && scope.Covers(client.PartnerId);
+    }
+
+    private static async Task<bool> WithinOwnerAsync(ScaiKeyDbContext db, RoleAssignmentCreate input, CancellationToken ct)
+    {
+        var owner = await db.AdminClients.AsNoTracking().Where(c => c.ClientId == input.PrincipalId).Select(c => c.PartnerId).FirstOrDefaultAsync(ct);
+        if (owner is null)
+        {
+            return true;
+        }
+
+        return input.Role switch
+        {
+            Roles.PlatformAdmin => false,
+            Roles.PartnerAdmin => input.PartnerId == owner,
+            _ => await db.Tenants.AnyAsync(t => t.Id == input.TenantId && t.PartnerId == owner, ct),
+        };
     }
 
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)

@@ -44,7 +44,7 @@ internal static class AdminUserEndpoints
             .WithQuery(TenantId, IdentitySourceMismatches.Fix)
             .Returns<IdentitySourceMismatchesResponse>().ReturnsProblems(409).DocumentsAuthorizationHeader();
 
-        group.MapDelete("/{user_id}", DeleteAsync)
+        group.MapDelete("/{user_id}", DeleteAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
             .WithSummary("Delete User").WithDescription("Soft delete a user.")
             .ReturnsNoContent().ReturnsProblems(404, 412).DocumentsAuthorizationHeader();
 
@@ -52,7 +52,7 @@ internal static class AdminUserEndpoints
             .WithSummary("Get User").WithDescription("Get a user by ID.")
             .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 
-        group.MapPatch("/{user_id}", UpdateAsync)
+        group.MapPatch("/{user_id}", UpdateAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
             .WithSummary("Update User").WithDescription("Update a user.")
             .AcceptsJson<UserUpdate>().Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404, 409, 412, 413).DocumentsAuthorizationHeader();
 
@@ -60,15 +60,15 @@ internal static class AdminUserEndpoints
             .WithSummary("Get User Groups").WithDescription("Get all groups a user belongs to.")
             .Returns<ApiResponse<IReadOnlyList<UserGroupMembership>>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 
-        group.MapPost("/{user_id}/mfa/disable", DisableMfaAsync)
+        group.MapPost("/{user_id}/mfa/disable", DisableMfaAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
             .WithSummary("Disable User Mfa").WithDescription("Disable MFA for a user (admin action).")
             .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 
-        group.MapPost("/{user_id}/reset-password", ResetPasswordAsync)
+        group.MapPost("/{user_id}/reset-password", ResetPasswordAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
             .WithSummary("Reset User Password").WithDescription("Reset a user's password (admin sets new password directly).")
             .AcceptsJson<AdminPasswordReset>().Returns<ApiResponse<PasswordResetResponse>>().ReturnsProblems(404, 413).DocumentsAuthorizationHeader();
 
-        group.MapPost("/{user_id}/unlock", UnlockAsync)
+        group.MapPost("/{user_id}/unlock", UnlockAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
             .WithSummary("Unlock User").WithDescription("Unlock a locked user account and reset failed login attempts.")
             .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 

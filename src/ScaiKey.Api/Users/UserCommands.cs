@@ -315,6 +315,14 @@ internal sealed class UserCommands(
         // and is removed here, or waits for this commit and then finds the user deleted.
         await db.FederatedIdentities.Where(f => f.TenantId == tenantId && f.UserId == user.Id).ExecuteDeleteAsync(ct);
         await db.ApplicationAssignments.Where(a => a.TenantId == tenantId && a.UserId == user.Id).ExecuteDeleteAsync(ct);
+        var platformGrants = await db.RoleAssignments
+            .Where(r => r.PrincipalType == PrincipalTypes.User && r.PrincipalId == user.Id && r.Role == Roles.PlatformAdmin)
+            .Select(r => r.Id).ToListAsync(ct);
+        if (platformGrants.Count > 0 && await Access.RoleAssignmentEndpoints.LastPlatformAdminAsync(db, platformGrants, ct))
+        {
+            return Problems.Conflict("This user holds the last PLATFORM_ADMIN assignment; grant the role to someone else first.");
+        }
+
         await db.RoleAssignments.Where(r => r.PrincipalType == PrincipalTypes.User && r.PrincipalId == user.Id).ExecuteDeleteAsync(ct);
         await transaction.CommitAsync(ct);
 
