@@ -322,6 +322,37 @@ public sealed class ApplicationTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
+    public async Task Redirect_uris_must_fit_the_stored_list_which_keeps_ampersands_unescaped()
+    {
+        var tenant = await app.CreateTenantAsync();
+        using var admin = await app.AdminAsync();
+        const string Prefix = "https://app.example.com/cb";
+        static string Long(int i, int length) => (Prefix + i + "?").PadRight(length, 'a');
+
+        // 20 URIs of 2000 characters each are within the per-URI limits but not within the 40,000-character list.
+        var full = Enumerable.Range(0, 20).Select(i => Long(i, 2000)).ToArray();
+        Assert.Equal(["body.redirect_uris|value_error"], await (await CreateAppAsync(admin, tenant, new { name = "Full", type = "WEB", redirect_uris = full })).ReadValidationErrorsAsync());
+
+        // Ampersands are stored as themselves (not \u0026), so query-heavy URIs fit as long as their text does.
+        var ampersands = Enumerable.Range(0, 20).Select(i => (Prefix + i + "?").PadRight(1900, '&')).ToArray();
+        var created = await CreateAppDataAsync(tenant, new { name = "Queries", type = "WEB", redirect_uris = ampersands });
+        Assert.Equal(ampersands, Strings(created["redirect_uris"]));
+        var id = created["id"]!.GetValue<string>();
+        var stored = await app.DbAsync(db => db.Applications.AsNoTracking().Where(a => a.Id == id).Select(a => a.RedirectUrisJson).SingleAsync());
+        Assert.True(stored.Length <= 40_000, $"{stored.Length} characters");
+        Assert.Contains("?&&&", stored, StringComparison.Ordinal);
+        var got = await (await admin.GetAsync($"{Apps(tenant)}/{id}")).ReadJsonAsync(200);
+        Assert.Equal(ampersands, Strings(got["data"]!["redirect_uris"]));
+
+        // The same limit holds on PATCH, which changes nothing when refused.
+        var path = $"{Apps(tenant)}/{id}";
+        Assert.Equal(["body.redirect_uris|value_error"], await (await admin.PatchAsJsonAsync(path, new { redirect_uris = full })).ReadValidationErrorsAsync());
+        Assert.Equal(ampersands, Strings((await (await admin.GetAsync(path)).ReadJsonAsync(200))["data"]!["redirect_uris"]));
+        var nearlyFull = full.Take(19).ToArray();
+        Assert.Equal(nearlyFull, Strings((await (await admin.PatchAsJsonAsync(path, new { redirect_uris = nearlyFull })).ReadJsonAsync(200))["data"]!["redirect_uris"]));
+    }
+
+    [Fact]
     public async Task Patch_checks_the_resulting_state_keeps_the_type_and_the_secret_and_a_no_op_writes_nothing()
     {
         var tenant = await app.CreateTenantAsync();

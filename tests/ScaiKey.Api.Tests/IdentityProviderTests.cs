@@ -252,6 +252,152 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
     }
 
     [Fact]
+    public async Task Config_values_that_cannot_be_decoded_or_hold_NUL_are_422_on_create_and_patch()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var id = await CreateProviderAsync(tenant);
+        using var admin = await app.AdminAsync();
+        var url = $"/api/v1/tenants/{tenant}/identity-providers";
+        var before = await (await admin.GetAsync($"{url}/{id}")).ReadJsonAsync(200);
+
+        // A lone surrogate parses as JSON but is no string: refused wherever it sits, on create and on PATCH alike.
+        string[] undecodable =
+        [
+            """ "note": "\ud800" """,
+            """ "issuer": "\ud800" """,
+            """ "client_secret": "\ud800" """,
+            """ "\ud800": "x" """,
+            """ "extra": {"deep": ["ok", "\udfff"]} """,
+            """ "extra": {"\ud800": 1} """,
+        ];
+        foreach (var entry in undecodable)
+        {
+            var required = entry.Contains("\"issuer\"", StringComparison.Ordinal) ? "\"client_id\": \"x\"" : "\"issuer\": \"https://a.example.com\", \"client_id\": \"x\"";
+            Assert.Equal(["body|json_invalid"], await (await admin.PostAsync(url, HttpAssertions.Json(
+                """{"name": "Broken", "type": "OIDC", "config": {""" + required + ", " + entry + "}}"))).ReadValidationErrorsAsync());
+            Assert.Equal(["body|json_invalid"], await (await admin.PatchAsync($"{url}/{id}", HttpAssertions.Json("""{"config": {""" + entry + "}}"))).ReadValidationErrorsAsync());
+        }
+
+        // NUL characters, in a value or a key at any depth, are refused on body.config.
+        string[] withNul = ["""{"note": "a\u0000b"}""", """{"issuer": "https://a.example.com/\u0000"}""", """{"extra": {"k\u0000": "v"}}""", """{"extra": ["\u0000"]}"""];
+        foreach (var config in withNul)
+        {
+            Assert.Equal(["body.config|value_error"], await (await admin.PatchAsync($"{url}/{id}", HttpAssertions.Json("""{"config": """ + config + "}"))).ReadValidationErrorsAsync());
+        }
+
+        var after = await (await admin.GetAsync($"{url}/{id}")).ReadJsonAsync(200);
+        Assert.True(JsonNode.DeepEquals(before["data"], after["data"]), after.ToJsonString());
+
+        // An escaped backslash followed by "u0000" is six ordinary characters, not a NUL.
+        var path = await (await admin.PatchAsync($"{url}/{id}", HttpAssertions.Json("""{"config": {"note": "C:\\u0000dir"}}"""))).ReadJsonAsync(200);
+        Assert.Equal(@"C:\u0000dir", path["data"]!["config"]!["note"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("client_secret", true)]
+    [InlineData("Admin_Password", true)]
+    [InlineData("ldap_passwd", true)]
+    [InlineData("bind_credential", true)]
+    [InlineData("bind_credentials", true)]
+    [InlineData("api_token", true)]
+    [InlineData("sp_private_key", true)]
+    [InlineData("PRIVATE_KEY", true)]
+    [InlineData("signing_key", true)]
+    [InlineData("apiKey", true)]
+    [InlineData("client_id", false)]
+    [InlineData("entity_id", false)]
+    [InlineData("issuer", false)]
+    [InlineData("base_dn", false)]
+    [InlineData("url", false)]
+    [InlineData("sso_url", false)]
+    [InlineData("token_url", false)]
+    [InlineData("JWKS_URL", false)]
+    [InlineData("signing_key_id", false)]
+    [InlineData("scopes", false)]
+    [InlineData("bind_dn", false)]
+    public void Secret_names_follow_the_documented_rule(string name, bool secret) =>
+        Assert.Equal(secret, IdentityProviderConfig.IsSecret(name));
+
+    [Fact]
+    public async Task Keys_and_tokens_are_write_only_and_hidden_from_viewers()
+    {
+        var tenant = await app.CreateTenantAsync();
+        using var admin = await app.AdminAsync();
+        var values = new Dictionary<string, string>
+        {
+            ["sp_private_key"] = "sp-private-key-Pp41",
+            ["signing_key"] = "signing-key-Ss42",
+            ["bind_credentials"] = "bind-credentials-Bb43",
+            ["api_token"] = "api-token-Tt44",
+        };
+        var config = new Dictionary<string, string>(values)
+        {
+            ["issuer"] = "https://id.example.com",
+            ["client_id"] = "app",
+            ["token_url"] = "https://id.example.com/token",
+            ["signing_key_id"] = "kid-1",
+        };
+        var id = Id(await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers", new { name = Unique("Keys"), type = "OIDC", config })).ReadJsonAsync(201));
+
+        using var viewer = await app.ClientWithRolesAsync(("TENANT_VIEWER", null, tenant));
+        var response = await viewer.GetAsync($"/api/v1/tenants/{tenant}/identity-providers/{id}");
+        var body = await response.Content.ReadAsStringAsync();
+        var data = (await response.ReadJsonAsync(200))["data"]!;
+        Assert.Equal(["api_token", "bind_credentials", "signing_key", "sp_private_key"], data["secret_fields"]!.AsArray().Select(s => s!.GetValue<string>()));
+        Assert.Equal(["issuer", "client_id", "token_url", "signing_key_id"], data["config"]!.AsObject().Select(p => p.Key));
+        Assert.All(values.Values, v => Assert.DoesNotContain(v, body, StringComparison.Ordinal));
+        var stored = await app.DbAsync(db => db.IdentityProviders.AsNoTracking().SingleAsync(p => p.Id == id));
+        Assert.All(values.Values, v => Assert.DoesNotContain(v, stored.ConfigJson, StringComparison.Ordinal));
+
+        // Nested, such a key could only be stored in clear, so it is refused.
+        Assert.Equal(["body.config.extra|value_error"], await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers/{id}",
+            new { config = new { extra = new { signing_key = "nested" } } })).ReadValidationErrorsAsync());
+    }
+
+    [Fact]
+    public async Task Secret_named_keys_stored_in_clear_by_an_older_rule_are_hidden_and_sealed_on_the_next_change()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var id = Guid.NewGuid().ToString();
+        await app.DbAsync(async db =>
+        {
+            db.IdentityProviders.Add(new IdentityProvider
+            {
+                Id = id,
+                TenantId = tenant,
+                Name = Unique("Legacy"),
+                Type = "OIDC",
+                ConfigJson = """{"issuer":"https://id.example.com","client_id":"app","api_token":"legacy-token-Lt51","extra":{"signing_key":"legacy-key-Lk52"}}""",
+                CreatedAt = DateTime.UtcNow,
+            });
+            await db.SaveChangesAsync();
+        });
+        using var viewer = await app.ClientWithRolesAsync(("TENANT_VIEWER", null, tenant));
+        var url = $"/api/v1/tenants/{tenant}/identity-providers";
+        foreach (var path in new[] { $"{url}/{id}", url })
+        {
+            var body = await (await viewer.GetAsync(path)).Content.ReadAsStringAsync();
+            Assert.DoesNotContain("legacy-token-Lt51", body, StringComparison.Ordinal);
+            Assert.DoesNotContain("legacy-key-Lk52", body, StringComparison.Ordinal);
+        }
+
+        var data = (await (await viewer.GetAsync($"{url}/{id}")).ReadJsonAsync(200))["data"]!;
+        Assert.Equal(["api_token", "extra"], data["secret_fields"]!.AsArray().Select(s => s!.GetValue<string>()));
+        Assert.Equal(["issuer", "client_id"], data["config"]!.AsObject().Select(p => p.Key));
+
+        // The next change seals them; setting such a key again (here as a plain value) replaces the old one.
+        using var admin = await app.AdminAsync();
+        var patched = (await (await admin.PatchAsJsonAsync($"{url}/{id}", new { config = new { extra = "plain now" } })).ReadJsonAsync(200))["data"]!;
+        Assert.Equal(["api_token"], patched["secret_fields"]!.AsArray().Select(s => s!.GetValue<string>()));
+        Assert.Equal("plain now", patched["config"]!["extra"]!.GetValue<string>());
+        var stored = await app.DbAsync(db => db.IdentityProviders.AsNoTracking().SingleAsync(p => p.Id == id));
+        Assert.DoesNotContain("legacy-token-Lt51", stored.ConfigJson, StringComparison.Ordinal);
+        var opened = IdentityProviderConfig.Open(app.Host.Services.GetRequiredService<KeyRing>(), id, stored.SealedSecrets);
+        Assert.Equal("legacy-token-Lt51", opened["api_token"]!.GetValue<string>());
+        Assert.False(opened.ContainsKey("extra"));
+    }
+
+    [Fact]
     public async Task Provider_names_are_unique_per_tenant()
     {
         var tenant = await app.CreateTenantAsync();

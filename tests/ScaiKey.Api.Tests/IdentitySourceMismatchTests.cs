@@ -203,6 +203,35 @@ public sealed class IdentitySourceMismatchTests(ScaiKeyApp app) : IClassFixture<
     }
 
     [Fact]
+    public async Task Users_of_deleted_tenants_are_neither_reported_nor_fixed()
+    {
+        var live = await app.CreateTenantAsync();
+        var gone = await app.CreateTenantAsync();
+        var users = new Dictionary<string, string>();
+        foreach (var tenant in new[] { live, gone })
+        {
+            var provider = await ProviderAsync(tenant, "SAML");
+            users[tenant] = await app.CreateUserIdAsync(tenant);
+            await LinkAsync(tenant, users[tenant], provider);
+        }
+
+        // A tenant is soft-deleted only once its users are; a row like this is what older data or a race leaves behind.
+        await app.DbAsync(db => db.Tenants.Where(t => t.Id == gone).ExecuteUpdateAsync(s => s.SetProperty(t => t.DeletedAt, DateTime.UtcNow)));
+        using var admin = await app.AdminAsync();
+
+        var report = UserIds(await ReportAsync(admin));
+        Assert.Contains(users[live], report);
+        Assert.DoesNotContain(users[gone], report);
+
+        var fixedReport = await ReportAsync(admin, "?fix=true");
+        Assert.DoesNotContain(users[gone], UserIds(fixedReport));
+        Assert.Equal(IdentitySource.Saml, await IdentitySourceOfAsync(users[live]));
+        Assert.Equal(IdentitySource.Local, await IdentitySourceOfAsync(users[gone]));
+        Assert.Equal(0, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.Action == "user.identity_source_fixed" && e.TargetId == users[gone])));
+        Assert.Equal(["query.tenant_id|value_error"], await (await admin.GetAsync($"{Path}?tenant_id={gone}")).ReadValidationErrorsAsync());
+    }
+
+    [Fact]
     public async Task A_partner_admin_sees_and_fixes_only_its_partners_tenants()
     {
         using var admin = await app.AdminAsync();

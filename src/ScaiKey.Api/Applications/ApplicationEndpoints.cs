@@ -125,6 +125,7 @@ internal static class ApplicationEndpoints
         }
 
         var redirectUris = ApplicationRules.DistinctUris(input.RedirectUris ?? []);
+        ApplicationRules.CheckRedirectUrisLength(errors, redirectUris);
         var grants = ApplicationGrants.Normalize(input.GrantTypes ?? ApplicationGrants.Defaults(type));
         ApplicationRules.CheckCombination(errors, type, redirectUris, grants);
         if (errors.Any)
@@ -229,6 +230,11 @@ internal static class ApplicationEndpoints
         }
 
         var redirectUris = input.RedirectUris is null ? currentUris : ApplicationRules.DistinctUris(input.RedirectUris);
+        if (input.RedirectUris is not null)
+        {
+            ApplicationRules.CheckRedirectUrisLength(errors, redirectUris);
+        }
+
         var grants = input.GrantTypes is null ? currentGrants : ApplicationGrants.Normalize(input.GrantTypes);
         ApplicationRules.CheckCombination(errors, type, redirectUris, grants);
         if (errors.Any)

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using OpenIddict.Abstractions;
 using ScaiKey.Api.Errors;
@@ -49,9 +50,30 @@ internal static class ApplicationRules
     public static ApplicationType Parse(string wireName) =>
         Enum.GetValues<ApplicationType>().First(t => WireName(t) == wireName);
 
+    /// <summary>The length of the column that stores the redirect URIs as a JSON list (applications.redirect_uris_json).</summary>
+    public const int MaxRedirectUrisJsonLength = 40_000;
+
+    // Stored lists are never embedded in HTML, so '&', '+' or non-ASCII characters need no \uXXXX escape, which
+    // would make a URI up to six times longer in the column. Lists written with the default encoder read the same.
+    private static readonly JsonSerializerOptions StorageJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static List<string> ReadList(string json) => JsonSerializer.Deserialize<List<string>>(json) ?? [];
 
-    public static string WriteList(IReadOnlyList<string> values) => JsonSerializer.Serialize(values);
+    public static string WriteList(IReadOnlyList<string> values) => JsonSerializer.Serialize(values, StorageJson);
+
+    /// <summary>
+    /// The whole list must fit its column: 20 URIs of 2000 characters are each within their limits, but not together.
+    /// Checked on the list as it would be stored (after duplicates are removed).
+    /// </summary>
+    public static void CheckRedirectUrisLength(ValidationErrors errors, IReadOnlyList<string> uris)
+    {
+        var length = WriteList(uris).Length;
+        if (length > MaxRedirectUrisJsonLength)
+        {
+            errors.ValueError(["body", "redirect_uris"],
+                $"redirect URIs must total at most {MaxRedirectUrisJsonLength} characters stored as a JSON list (these take {length})");
+        }
+    }
 
     /// <summary>Exact duplicates removed, first occurrence kept; otherwise stored as given (redirects match exactly).</summary>
     public static List<string> DistinctUris(IEnumerable<string> uris) => uris.Distinct(StringComparer.Ordinal).ToList();

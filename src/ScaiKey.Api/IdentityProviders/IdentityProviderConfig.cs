@@ -9,23 +9,42 @@ namespace ScaiKey.Api.IdentityProviders;
 
 /// <summary>
 /// The <c>config</c> object of an identity provider: required keys per type, write-only secrets, size limit.
-/// Secret-valued keys (their name contains "secret" or "password", or is private_key or bind_credential) are
-/// sealed under the key ring apart from the rest and never returned; responses name them in secret_fields.
+/// Secret-valued keys (see <see cref="IsSecret"/>) are sealed under the key ring apart from the rest and never
+/// returned; responses name them in secret_fields.
 /// </summary>
 internal static class IdentityProviderConfig
 {
     public const int MaxBytes = 16 * 1024;
 
-    private static readonly string[] SecretNames = ["private_key", "bind_credential"];
+    // A name containing one of these words is a secret, unless it is a public identifier (below).
+    private static readonly string[] SecretWords = ["secret", "password", "passwd", "credential", "token", "private", "key"];
 
-    public static bool IsSecret(string key) =>
-        key.Contains("secret", StringComparison.OrdinalIgnoreCase)
-        || key.Contains("password", StringComparison.OrdinalIgnoreCase)
-        || SecretNames.Contains(key, StringComparer.OrdinalIgnoreCase);
+    private static readonly string[] PublicNames = ["client_id", "entity_id", "issuer", "base_dn", "url", "sso_url"];
+
+    /// <summary>
+    /// Whether a top-level key holds a secret: its lower-cased name contains secret, password, passwd, credential,
+    /// token, private or key, and it is neither one of the required public identifiers nor a name ending in _url or
+    /// _id (URLs and identifiers are public, e.g. token_url or signing_key_id). Erring towards secret only makes a
+    /// value write-only; erring the other way would show it to every directory reader.
+    /// </summary>
+    public static bool IsSecret(string key)
+    {
+        var name = key.ToLowerInvariant();
+        if (PublicNames.Contains(name, StringComparer.Ordinal)
+            || name.EndsWith("_url", StringComparison.Ordinal) || name.EndsWith("_id", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        return SecretWords.Any(word => name.Contains(word, StringComparison.Ordinal));
+    }
 
     /// <summary>
     /// The top-level keys of a config body: a value, or null to remove the key (PATCH) or leave it unset (create).
-    /// Secrets must be strings and must be top-level keys, so none can hide inside a nested object in plain text.
+    /// Every key and value is decoded here, inside the body binder: a lone surrogate escape throws
+    /// <see cref="InvalidOperationException"/>, which the binder answers with json_invalid, so nothing that cannot
+    /// be written back as JSON gets past it. Secrets must be strings and must be top-level keys, so none can hide
+    /// inside a nested object in plain text.
     /// </summary>
     public static Dictionary<string, JsonNode?>? Read(BodyReader r, string field)
     {
@@ -36,7 +55,7 @@ internal static class IdentityProviderConfig
         }
 
         var loc = r.Loc(field);
-        if (config.GetRawText().Contains("\\u0000", StringComparison.OrdinalIgnoreCase))
+        if (ContainsNul(config))
         {
             r.Errors.ValueError(loc, "must not contain NUL characters");
             return null;
@@ -52,7 +71,8 @@ internal static class IdentityProviderConfig
         foreach (var property in config.EnumerateObject())
         {
             object[] keyLoc = [.. loc, property.Name];
-            if (property.Value.ValueKind == JsonValueKind.Null)
+            var value = Decode(property.Value);
+            if (value is null)
             {
                 entries[property.Name] = null;
             }
@@ -64,16 +84,16 @@ internal static class IdentityProviderConfig
                 }
                 else
                 {
-                    entries[property.Name] = JsonValue.Create(property.Value.GetString()!);
+                    entries[property.Name] = value;
                 }
             }
-            else if (NestedSecretKey(property.Value) is { } nested)
+            else if (NestedSecretKey(value) is { } nested)
             {
                 r.Errors.ValueError(keyLoc, $"secret values must be top-level keys of config so that they are stored sealed (found nested key '{nested}')");
             }
             else
             {
-                entries[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+                entries[property.Name] = value;
             }
         }
 
@@ -119,6 +139,30 @@ internal static class IdentityProviderConfig
 
     public static JsonObject Open(KeyRing keyRing, string providerId, string? sealedSecrets) =>
         sealedSecrets is null ? [] : JsonNode.Parse(keyRing.Open(sealedSecrets, Context(providerId)))!.AsObject();
+
+    /// <summary>
+    /// A stored provider's settings and secrets. Keys kept in clear by an older, narrower secret rule (a secret
+    /// name, or a value with a secret-named key inside) are moved to the secrets: never shown, and sealed by the
+    /// next change to the provider.
+    /// </summary>
+    public static (JsonObject Plain, JsonObject Secrets) Load(KeyRing keyRing, string providerId, string configJson, string? sealedSecrets)
+    {
+        var plain = Parse(configJson);
+        var secrets = Open(keyRing, providerId, sealedSecrets);
+        foreach (var (key, value) in plain.ToList())
+        {
+            if (IsSecret(key) || NestedSecretKey(value) is not null)
+            {
+                plain.Remove(key);
+                if (!secrets.ContainsKey(key))
+                {
+                    secrets[key] = value;
+                }
+            }
+        }
+
+        return (plain, secrets);
+    }
 
     public static IReadOnlyList<string> Names(JsonObject secrets) => secrets.Select(p => p.Key).Order(StringComparer.Ordinal).ToList();
 
@@ -170,31 +214,76 @@ internal static class IdentityProviderConfig
         }
     }
 
-    private static string? NestedSecretKey(JsonElement element)
+    private static string? NestedSecretKey(JsonNode? node)
     {
-        switch (element.ValueKind)
+        switch (node)
         {
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
+            case JsonObject obj:
+                foreach (var (key, value) in obj)
                 {
-                    if (IsSecret(property.Name))
+                    if (IsSecret(key))
                     {
-                        return property.Name;
+                        return key;
                     }
 
-                    if (NestedSecretKey(property.Value) is { } nested)
+                    if (NestedSecretKey(value) is { } nested)
                     {
                         return nested;
                     }
                 }
 
                 return null;
-            case JsonValueKind.Array:
-                return element.EnumerateArray().Select(NestedSecretKey).FirstOrDefault(n => n is not null);
+            case JsonArray array:
+                return array.Select(NestedSecretKey).FirstOrDefault(n => n is not null);
             default:
                 return null;
         }
     }
+
+    /// <summary>
+    /// A JSON value as a node holding decoded .NET strings (never the raw escaped text), so that reading or
+    /// writing it later cannot fail. Throws <see cref="InvalidOperationException"/> on a lone surrogate escape.
+    /// </summary>
+    private static JsonNode? Decode(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var obj = new JsonObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    obj.Add(property.Name, Decode(property.Value));
+                }
+
+                return obj;
+            case JsonValueKind.Array:
+                var array = new JsonArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    array.Add(Decode(item));
+                }
+
+                return array;
+            case JsonValueKind.String:
+                return JsonValue.Create(element.GetString()!);
+            case JsonValueKind.True:
+            case JsonValueKind.False:
+                return JsonValue.Create(element.GetBoolean());
+            case JsonValueKind.Number:
+                return JsonNode.Parse(element.GetRawText());
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Whether a decoded key or string anywhere in the value holds a NUL (which PostgreSQL cannot store).</summary>
+    private static bool ContainsNul(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().Any(p => p.Name.Contains('\0', StringComparison.Ordinal) || ContainsNul(p.Value)),
+        JsonValueKind.Array => element.EnumerateArray().Any(ContainsNul),
+        JsonValueKind.String => element.GetString()!.Contains('\0', StringComparison.Ordinal),
+        _ => false,
+    };
 
     private static bool HasDuplicateKeys(JsonElement element) => element.ValueKind switch
     {

@@ -23,8 +23,9 @@ internal enum IdentityProviderType
 }
 
 [Description("Register an external identity provider. config needs, by type: OIDC issuer (https URL) and client_id; "
-    + "SAML entity_id and sso_url (https URL); LDAP url (ldap:// or ldaps://) and base_dn. Keys whose name contains "
-    + "'secret' or 'password', and private_key and bind_credential, are secrets: write-only, stored sealed, never returned.")]
+    + "SAML entity_id and sso_url (https URL); LDAP url (ldap:// or ldaps://) and base_dn. Top-level keys whose name contains "
+    + "'secret', 'password', 'passwd', 'credential', 'token', 'private' or 'key' (in any case) are secrets: write-only, stored "
+    + "sealed, never returned. Names ending in _url or _id, and issuer, base_dn and url, are never secrets.")]
 internal sealed record IdentityProviderCreate(string Name, IdentityProviderType Type, JsonObject Config);
 
 [Description("Change an identity provider. config is merged key by key: a key set to null is removed, absent keys "
@@ -215,18 +216,20 @@ internal static class IdentityProviderEndpoints
             changed.Add("name");
         }
 
-        var plain = IdentityProviderConfig.Parse(entity.ConfigJson);
-        var secrets = IdentityProviderConfig.Open(keyRing, entity.Id, entity.SealedSecrets);
+        var (plain, secrets) = IdentityProviderConfig.Load(keyRing, entity.Id, entity.ConfigJson, entity.SealedSecrets);
         var configChanged = false;
         foreach (var (key, value) in input.Config ?? [])
         {
-            var target = IdentityProviderConfig.IsSecret(key) ? secrets : plain;
+            // A key lives in one of the two objects; one kept as a secret by Load may come back as a plain value.
+            var secret = IdentityProviderConfig.IsSecret(key);
+            var (target, other) = secret ? (secrets, plain) : (plain, secrets);
             target.TryGetPropertyValue(key, out var current);
-            if (value is null ? !target.ContainsKey(key) : JsonNode.DeepEquals(current, value))
+            if (value is null ? !target.ContainsKey(key) && !other.ContainsKey(key) : !other.ContainsKey(key) && JsonNode.DeepEquals(current, value))
             {
                 continue;
             }
 
+            other.Remove(key);
             if (value is null)
             {
                 target.Remove(key);
@@ -303,8 +306,11 @@ internal static class IdentityProviderEndpoints
 
     internal static ProblemResult ProviderNotFound() => Problems.NotFound("Identity provider not found.");
 
-    private static IdentityProviderResponse ToResponse(KeyRing keyRing, IdentityProvider p) =>
-        ToResponse(p, IdentityProviderConfig.Parse(p.ConfigJson), IdentityProviderConfig.Open(keyRing, p.Id, p.SealedSecrets));
+    private static IdentityProviderResponse ToResponse(KeyRing keyRing, IdentityProvider p)
+    {
+        var (plain, secrets) = IdentityProviderConfig.Load(keyRing, p.Id, p.ConfigJson, p.SealedSecrets);
+        return ToResponse(p, plain, secrets);
+    }
 
     private static IdentityProviderResponse ToResponse(IdentityProvider p, JsonObject plain, JsonObject secrets) =>
         new(p.Id, p.Name, ParseType(p.Type), plain, IdentityProviderConfig.Names(secrets), p.CreatedAt, p.UpdatedAt);

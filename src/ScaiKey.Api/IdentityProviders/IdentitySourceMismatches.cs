@@ -49,7 +49,7 @@ internal static class IdentitySourceMismatches
         string LinkId, DateTime LinkedAt, string ProviderId, string ProviderType);
 
     /// <summary>
-    /// Reports the mismatches among non-deleted users of <paramref name="tenantId"/> (or every tenant) within
+    /// Reports the mismatches among non-deleted users of <paramref name="tenantId"/> (or every non-deleted tenant) within
     /// <paramref name="partners"/> (null: no partner restriction), and fixes the fixable ones when asked.
     /// </summary>
     public static async Task<IResult> RunAsync(
@@ -90,7 +90,8 @@ internal static class IdentitySourceMismatches
 
     private static async Task<List<IdentitySourceMismatch>> FindAsync(ScaiKeyDbContext db, string? tenantId, IReadOnlySet<string>? partners, CancellationToken ct)
     {
-        var users = db.Users.AsNoTracking().Where(u => u.DeletedAt == null);
+        // Users of a soft-deleted tenant are out of reach of every other route, so they are neither reported nor fixed.
+        var users = db.Users.AsNoTracking().Where(u => u.DeletedAt == null && db.Tenants.Any(t => t.Id == u.TenantId && t.DeletedAt == null));
         if (tenantId is not null)
         {
             users = users.Where(u => u.TenantId == tenantId);
