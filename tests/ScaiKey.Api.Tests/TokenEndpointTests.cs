@@ -67,19 +67,22 @@ public sealed class TokenEndpointTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         Assert.Null(json["access_token"]);
     }
 
-    [Fact]
-    public async Task Unsupported_grant_is_refused()
+    [Theory]
+    [InlineData("urn:ietf:params:oauth:grant-type:device_code", "unsupported_grant_type")]
+    [InlineData("password", "unauthorized_client")] // supported, but not for an admin client
+    public async Task Grants_the_client_may_not_use_are_refused(string grantType, string error)
     {
         using var client = app.Anonymous();
         var response = await client.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["grant_type"] = "password",
+            ["grant_type"] = grantType,
             ["client_id"] = ScaiKeyApp.AdminClientId,
             ["client_secret"] = ScaiKeyApp.AdminClientSecret,
             ["username"] = "x@example.com",
             ["password"] = "whatever-password",
+            ["device_code"] = "whatever",
         }));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("unsupported_grant_type", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!.GetValue<string>());
+        Assert.Equal(error, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!.GetValue<string>());
     }
 }
