@@ -44,6 +44,7 @@ builder.Services.AddAuthorizationBuilder()
 builder.Services.AddScoped<Caller>();
 builder.Services.AddScoped<AuditLog>();
 builder.Services.AddScoped<EmailOutbox>();
+builder.Services.AddSingleton(_ => AttemptLimiter.FromConfiguration(configuration));
 builder.Services.AddScoped<Idempotency>();
 builder.Services.AddScoped<UserReads>();
 builder.Services.AddScoped<UserCommands>();

@@ -200,14 +200,14 @@ public sealed class ApplicationTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         var p = (await OpenIddictClientAsync(spa["client_id"]!.GetValue<string>()))!;
         Assert.Equal("public", p.ClientType);
         Assert.Null(p.ClientSecret);
-        Assert.Equal(["ept:authorization", "ept:end_session", "ept:token", "gt:authorization_code", "gt:refresh_token", "rst:code", "scp:email", "scp:groups", "scp:profile"], p.Permissions.Order());
+        Assert.Equal(["ept:authorization", "ept:end_session", "ept:introspection", "ept:revocation", "ept:token", "gt:authorization_code", "gt:refresh_token", "rst:code", "scp:email", "scp:groups", "scp:profile"], p.Permissions.Order());
         Assert.Equal(["http://localhost:5173/cb", "https://spa.example.com/cb"], p.PostLogoutRedirectUris.Select(u => u.OriginalString).Order());
         Assert.Equal(["ft:pkce"], p.Requirements);
         Assert.Equal(["http://localhost:5173/cb", "https://spa.example.com/cb"], p.RedirectUris.Select(u => u.OriginalString).Order());
 
         var w = (await OpenIddictClientAsync(web["client_id"]!.GetValue<string>()))!;
         Assert.Equal(["client_credentials", "refresh_token", "password"], Strings(web["grant_types"]));
-        Assert.Equal(["ept:token", "gt:client_credentials", "gt:password", "gt:refresh_token", "scp:email", "scp:groups", "scp:profile"], w.Permissions.Order());
+        Assert.Equal(["ept:introspection", "ept:revocation", "ept:token", "gt:client_credentials", "gt:password", "gt:refresh_token", "scp:email", "scp:groups", "scp:profile"], w.Permissions.Order());
         Assert.Empty(w.Requirements);
 
         // A public client cannot use client_credentials at the token endpoint.

@@ -268,6 +268,68 @@ public sealed class PasswordSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyA
     }
 
     [Fact]
+    public async Task Revoking_a_refresh_token_ends_its_whole_grant_and_discovery_names_the_endpoint()
+    {
+        var client = await AppWithPasswordGrantAsync();
+        await UserAsync(client, "revoke@example.com");
+        var tokens = await OkAsync(await SignInAsync(client, "revoke@example.com", Password));
+        var access = tokens["access_token"]!.GetValue<string>();
+
+        var discovery = await (await app.Anonymous().GetAsync("/.well-known/openid-configuration")).ReadJsonAsync(200);
+        Assert.EndsWith("/connect/revoke", discovery["revocation_endpoint"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var revoked = await TokenRevokeAsync(client, tokens["refresh_token"]!.GetValue<string>());
+        Assert.Equal(System.Net.HttpStatusCode.OK, revoked.StatusCode);
+        Assert.Equal("invalid_grant", (await ErrorAsync(await RefreshAsync(client, tokens["refresh_token"]!.GetValue<string>()))).Error);
+        Assert.Equal(401, await ApiStatusAsync(access, client.TenantId));
+
+        // Another application cannot revoke this one's tokens.
+        var other = await AppWithPasswordGrantAsync();
+        await UserAsync(other, "revoke@example.com");
+        var mine = await OkAsync(await SignInAsync(other, "revoke@example.com", Password));
+        await TokenRevokeAsync(client, mine["refresh_token"]!.GetValue<string>());
+        await OkAsync(await RefreshAsync(other, mine["refresh_token"]!.GetValue<string>()));
+    }
+
+    private async Task<HttpResponseMessage> TokenRevokeAsync(Client client, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/revoke")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token, ["token_type_hint"] = "refresh_token" }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{client.ClientId}:{client.Secret}")));
+        return await app.Anonymous().SendAsync(request);
+    }
+
+    [Fact]
+    public async Task Password_attempts_are_limited_per_account_with_retry_after()
+    {
+        var host = app.StartHost(b => b.UseSetting("ScaiKey:RateLimits:PerAccountPerMinute", "3"));
+        try
+        {
+            using var http = host.CreateClient();
+            var client = await AppWithPasswordGrantAsync();
+            await UserAsync(client, "limited@example.com");
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal("invalid_grant", (await ErrorAsync(await SignInAsync(client, "limited@example.com", "Wrong-Password-9!", http))).Error);
+            }
+
+            var limited = await SignInAsync(client, "LIMITED@example.com", Password, http);
+            await limited.ReadProblemAsync(429);
+            Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+
+            // Other accounts are not affected.
+            Assert.Equal("invalid_grant", (await ErrorAsync(await SignInAsync(client, "someone-else@example.com", Password, http))).Error);
+        }
+        finally
+        {
+            await app.StopHostAsync(host);
+        }
+    }
+
+    [Fact]
     public async Task A_hash_made_with_older_parameters_is_upgraded_at_sign_in()
     {
         var client = await AppWithPasswordGrantAsync();

@@ -197,6 +197,10 @@ internal static class ApplicationRules
             descriptor.Permissions.Add(Permissions.Scopes.Email);
             descriptor.Permissions.Add(Permissions.Scopes.Profile);
             descriptor.Permissions.Add(Permissions.Prefixes.Scope + OAuth.OAuthSetup.GroupsScope);
+
+            // A client that holds user tokens may end them (RFC 7009) and ask whether they still stand (RFC 7662).
+            descriptor.Permissions.Add(Permissions.Endpoints.Revocation);
+            descriptor.Permissions.Add(Permissions.Endpoints.Introspection);
         }
 
         foreach (var grant in grants)

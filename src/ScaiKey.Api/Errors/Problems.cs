@@ -12,6 +12,20 @@ internal sealed class ProblemResult(int status, string detail) : IResult
     public Task ExecuteAsync(HttpContext httpContext) => Problems.WriteAsync(httpContext, status, detail);
 }
 
+/// <summary>429 with Retry-After in whole seconds (rounded up, at least 1), so a client that obeys it is let in.</summary>
+internal sealed class TooManyRequestsResult(TimeSpan retryAfter, string detail) : IResult
+{
+    public int StatusCode => StatusCodes.Status429TooManyRequests;
+
+    public TimeSpan RetryAfter => retryAfter;
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        Problems.SetRetryAfter(httpContext.Response, retryAfter);
+        return Problems.WriteAsync(httpContext, StatusCodes.Status429TooManyRequests, detail);
+    }
+}
+
 internal static class Problems
 {
     public const string ContentType = "application/problem+json";
@@ -31,6 +45,13 @@ internal static class Problems
 
     public static ProblemResult UnsupportedMediaType() =>
         new(StatusCodes.Status415UnsupportedMediaType, "The request body must be JSON (Content-Type: application/json).");
+
+    public static TooManyRequestsResult TooManyRequests(TimeSpan retryAfter, string detail = "Too many attempts. Wait for the time given in Retry-After, then try again.") =>
+        new(retryAfter, detail);
+
+    /// <summary>Sets Retry-After; also for responses that are not problem+json (the login page, OAuth errors).</summary>
+    public static void SetRetryAfter(HttpResponse response, TimeSpan retryAfter) =>
+        response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public static async Task WriteAsync(HttpContext http, int status, string detail)
     {

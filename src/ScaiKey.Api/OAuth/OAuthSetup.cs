@@ -15,6 +15,7 @@ internal static class OAuthSetup
     public const string LogoutPath = "connect/logout";
     public const string UserinfoPath = "connect/userinfo";
     public const string IntrospectPath = "connect/introspect";
+    public const string RevokePath = "connect/revoke";
 
     /// <summary>Scope that asks for the user's group names in the ID token and userinfo.</summary>
     public const string GroupsScope = "groups";
@@ -32,7 +33,9 @@ internal static class OAuthSetup
                     .SetAuthorizationEndpointUris(AuthorizePath)
                     .SetEndSessionEndpointUris(LogoutPath)
                     .SetUserInfoEndpointUris(UserinfoPath)
-                    .SetIntrospectionEndpointUris(IntrospectPath);
+                    .SetIntrospectionEndpointUris(IntrospectPath)
+                    .SetRevocationEndpointUris(RevokePath);
+                server.AddEventHandler(ScaiKey.Api.SignIn.GrantRevocationHandler.Descriptor);
                 server.AllowClientCredentialsFlow()
                     .AllowAuthorizationCodeFlow()
                     .RequireProofKeyForCodeExchange()

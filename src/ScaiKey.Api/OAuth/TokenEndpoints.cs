@@ -71,6 +71,14 @@ internal static class TokenEndpoints
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.");
         }
 
+        // Counted before the password is checked, so guessing is slowed whether or not the account exists.
+        var limiter = http.RequestServices.GetRequiredService<AttemptLimiter>();
+        var account = $"{tenant.Id}:{request.Username.Trim().ToLowerInvariant()}";
+        if (!limiter.TryAcquire(http.Connection.RemoteIpAddress?.ToString(), account, out var retryAfter))
+        {
+            return Errors.Problems.TooManyRequests(retryAfter);
+        }
+
         var result = await signIn.CheckPasswordAsync(tenant, request.Username, request.Password, ct);
         if (result.Outcome != SignInOutcome.Success)
         {
