@@ -25,6 +25,39 @@ public sealed class InstancesTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
+    public async Task A_revocation_on_one_instance_holds_on_another_within_the_cache_lifetime()
+    {
+        var tenant = await app.CreateTenantAsync();
+        using var admin = await app.AdminAsync();
+        var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/applications", new
+        {
+            name = "Portal", type = "WEB", redirect_uris = new[] { "https://portal.example.com/cb" },
+            grant_types = new[] { "authorization_code", "password" },
+        })).ReadJsonAsync(201);
+        var clientId = created["data"]!["client_id"]!.GetValue<string>();
+        var secret = created["data"]!["client_secret"]!.GetValue<string>();
+        var userId = await app.CreateUserIdAsync(tenant, "twice@example.com", "Quartz-Lantern-93!");
+        using var anonymous = app.Anonymous();
+        var tokens = await (await anonymous.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "password", ["username"] = "twice@example.com", ["password"] = "Quartz-Lantern-93!",
+            ["client_id"] = clientId, ["client_secret"] = secret,
+        }))).ReadJsonAsync(200);
+
+        var second = app.StartHost();
+        using var onSecond = second.CreateClient();
+        onSecond.DefaultRequestHeaders.Authorization = new("Bearer", tokens["access_token"]!.GetValue<string>());
+        await (await onSecond.GetAsync($"/api/v1/tenants/{tenant}/users")).ShouldBeAsync(403);
+
+        await (await admin.PutAsJsonAsync($"/api/v1/tenants/{tenant}/users/{userId}/status", new { status = "DISABLED" })).ShouldBeAsync(200);
+
+        // The second instance answered from its one-second cache a moment ago; past that it reads the revocation.
+        await Task.Delay(ScaiKey.Api.SignIn.RevocationCache.Lifetime + TimeSpan.FromMilliseconds(200));
+        await (await onSecond.GetAsync($"/api/v1/tenants/{tenant}/users")).ShouldBeAsync(401);
+        await app.StopHostAsync(second);
+    }
+
+    [Fact]
     public async Task A_token_survives_a_restart_and_bootstrap_runs_only_once()
     {
         var first = app.StartHost();
