@@ -21,10 +21,18 @@ var builder = WebApplication.CreateBuilder(args);
 var configuration = builder.Configuration;
 
 // OpenIddict writes whole tokens at Trace level; tokens must never reach a log, whatever the configured level.
-builder.Logging.AddFilter("OpenIddict.Server.OpenIddictServerDispatcher", LogLevel.Debug);
-builder.Logging.AddFilter("OpenIddict.Validation.OpenIddictValidationDispatcher", LogLevel.Debug);
-builder.Logging.AddFilter("OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreHandler", LogLevel.Debug);
-builder.Logging.AddFilter("OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreHandler", LogLevel.Debug);
+// These rules are more specific than any "OpenIddict" setting, so they must carry the configured level, only
+// raised to Debug where Trace was asked for (a fixed Debug here once switched Debug logging on in production).
+var openIddictLevel = (LogLevel)Math.Max((int)LogLevel.Debug, (int)configuration.GetValue(
+    "Logging:LogLevel:OpenIddict", configuration.GetValue("Logging:LogLevel:Default", LogLevel.Information)));
+foreach (var category in new[]
+{
+    "OpenIddict.Server.OpenIddictServerDispatcher", "OpenIddict.Validation.OpenIddictValidationDispatcher",
+    "OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreHandler", "OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreHandler",
+})
+{
+    builder.Logging.AddFilter(category, openIddictLevel);
+}
 
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = JsonBody.MaxBytes);
 builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
@@ -44,6 +52,7 @@ builder.Services.AddAuthorizationBuilder()
 builder.Services.AddScoped<Caller>();
 builder.Services.AddScoped<AuditLog>();
 builder.Services.AddScoped<EmailOutbox>();
+builder.Services.AddScaiKeyEmailDelivery(configuration);
 builder.Services.AddSingleton(_ => AttemptLimiter.FromConfiguration(configuration));
 builder.Services.AddScoped<Idempotency>();
 builder.Services.AddScoped<UserReads>();

@@ -26,7 +26,7 @@ internal static class OAuthSetup
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ConfigureServerKeys>();
 
         services.AddOpenIddict()
-            .AddCore(core => core.UseEntityFrameworkCore().UseDbContext<ScaiKeyDbContext>())
+            .AddCore(core => core.UseScaiKeyClientSecrets().UseEntityFrameworkCore().UseDbContext<ScaiKeyDbContext>())
             .AddServer(server =>
             {
                 server.SetTokenEndpointUris(TokenPath)

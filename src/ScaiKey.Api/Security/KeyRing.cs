@@ -50,6 +50,13 @@ internal sealed class KeyRing
         return new KeyRing(key);
     }
 
+    /// <summary>
+    /// A 32-byte key for another purpose (keyed hashes), derived with HKDF-SHA256: it changes with the key-encryption
+    /// key, is the same on every instance that shares it, and reveals nothing about it.
+    /// </summary>
+    public byte[] DeriveKey(string purpose) =>
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, _key, 32, salt: [], info: Encoding.UTF8.GetBytes(purpose));
+
     /// <summary>Seals <paramref name="plaintext"/>; <paramref name="context"/> binds it to its row so sealed values cannot be swapped.</summary>
     public string Seal(byte[] plaintext, string context)
     {
