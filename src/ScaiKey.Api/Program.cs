@@ -46,6 +46,7 @@ builder.Services.AddSingleton(new PasswordHasher(
     configuration.GetValue("ScaiKey:PasswordHashing:Iterations", PasswordHasher.DefaultIterations),
     configuration.GetValue("ScaiKey:PasswordHashing:MemoryKiB", PasswordHasher.DefaultMemoryBytes / 1024) * 1024));
 builder.Services.AddScaiKeyOAuth(configuration);
+builder.Services.AddScaiKeySignInCookies();
 builder.Services.AddAuthorizationBuilder()
     .SetFallbackPolicy(new AuthorizationPolicyBuilder(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
         .RequireAuthenticatedUser().Build());
@@ -78,6 +79,7 @@ app.UseAuthorization();
 app.MapHealth();
 app.MapOpenApiDocuments();
 app.MapTokenEndpoint();
+app.MapHostedSignIn();
 app.MapPartners();
 app.MapTenants();
 app.MapOrganizationalUnits();

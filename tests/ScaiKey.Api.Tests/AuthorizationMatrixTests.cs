@@ -81,6 +81,22 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Get("/docs", _ => "/docs", Everyone(200)),
         Post("/connect/token", _ => "/connect/token", null, Everyone(400)),
 
+        // Sign-in: OAuth endpoints answer by OAuth rules whoever calls; hosted pages need no token (unknown tenant: 404).
+        Get("/connect/authorize", _ => "/connect/authorize", Everyone(400)),
+        Post("/connect/authorize", _ => "/connect/authorize", null, Everyone(400)),
+        Get("/connect/logout", _ => "/connect/logout", Everyone(200)),
+        Post("/connect/logout", _ => "/connect/logout", null, Everyone(400)),
+        Get("/connect/userinfo", _ => "/connect/userinfo", Everyone(401)),
+        Post("/connect/userinfo", _ => "/connect/userinfo", null, Everyone(400)),
+        Get("/t/{slug}/login", _ => "/t/no-such-tenant/login", Everyone(404)),
+        Post("/t/{slug}/login", _ => "/t/no-such-tenant/login", null, Everyone(404)),
+        Get("/t/{slug}/change-password", _ => "/t/no-such-tenant/change-password", Everyone(404)),
+        Post("/t/{slug}/change-password", _ => "/t/no-such-tenant/change-password", null, Everyone(404)),
+        Get("/t/{slug}/reset-password", _ => "/t/no-such-tenant/reset-password", Everyone(404)),
+        Post("/t/{slug}/reset-password", _ => "/t/no-such-tenant/reset-password", null, Everyone(404)),
+        Get("/t/{slug}/accept-invitation", _ => "/t/no-such-tenant/accept-invitation", Everyone(404)),
+        Post("/t/{slug}/accept-invitation", _ => "/t/no-such-tenant/accept-invitation", null, Everyone(404)),
+
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),
         Get("/api/v1/admin/partners", _ => "/api/v1/admin/partners", PlatformOnly(200)),

@@ -147,6 +147,15 @@ internal static class TokenEndpoints
         await db.UserSessions.Where(s => s.Id == sessionId && s.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSeenAt, now), ct);
         var principal = await signIn.BuildPrincipalAsync(tenantId, userId, sessionId, grantId, nextGeneration, presented.GetScopes(), ct);
+
+        // When the user authenticated is a fact of the sign-in, not of this refresh: carry it into the new ID token.
+        if (principal is not null && presented.FindFirst(Claims.AuthenticationTime) is { } authTime)
+        {
+            var copy = new Claim(Claims.AuthenticationTime, authTime.Value, ClaimValueTypes.Integer64);
+            copy.SetDestinations(Destinations.IdentityToken);
+            principal.Identities.First().AddClaim(copy);
+        }
+
         return principal is null
             ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user can no longer sign in, or the session has ended.")
             : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);

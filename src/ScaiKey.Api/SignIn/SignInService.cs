@@ -255,7 +255,9 @@ internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, 
         identity.SetDestinations(claim => claim.Type switch
         {
             Claims.Subject => [Destinations.AccessToken, Destinations.IdentityToken],
-            ScaiKeyClaims.PrincipalType or ScaiKeyClaims.TenantId or ScaiKeyClaims.SessionId or ScaiKeyClaims.GrantId => [Destinations.AccessToken],
+            // sid also in the ID token, so logout can find the session from id_token_hint when the cookie is absent.
+            ScaiKeyClaims.SessionId => [Destinations.AccessToken, Destinations.IdentityToken],
+            ScaiKeyClaims.PrincipalType or ScaiKeyClaims.TenantId or ScaiKeyClaims.GrantId => [Destinations.AccessToken],
 
             // The generation lives only in the refresh token, which carries every claim.
             ScaiKeyClaims.Generation => [],

@@ -1,0 +1,160 @@
+using Microsoft.AspNetCore;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Primitives;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.OAuth;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace ScaiKey.Api.SignIn;
+
+/// <summary>
+/// The browser side of OpenID Connect: the authorization endpoint (a code for a signed-in user, or the login page
+/// first) and the end-session endpoint. OpenIddict validates each request before it gets here (client, exact
+/// redirect URI, PKCE with S256, post-logout redirect URI) and writes the responses these handlers ask for.
+/// </summary>
+internal static class AuthorizeEndpoints
+{
+    public static void MapAuthorizeEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapMethods("/" + OAuthSetup.AuthorizePath, [HttpMethods.Get, HttpMethods.Post], AuthorizeAsync)
+            .AllowAnonymous()
+            .ExcludeFromDescription();
+        app.MapMethods("/" + OAuthSetup.LogoutPath, [HttpMethods.Get, HttpMethods.Post], LogoutAsync)
+            .AllowAnonymous()
+            .ExcludeFromDescription();
+    }
+
+    /// <summary>
+    /// Issues a code for the browser's signed-in user, or sends the browser to the tenant's login page first.
+    /// There is no consent step: every application is registered by the tenant's own administrators for the
+    /// tenant's users (first-party), so the administrator's registration is the consent.
+    /// </summary>
+    private static async Task<IResult> AuthorizeAsync(HttpContext http, ScaiKeyDbContext db, SignInService signIn, TimeProvider time, CancellationToken ct)
+    {
+        var request = http.GetOpenIddictServerRequest()
+            ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
+
+        var tenantId = await db.Applications.AsNoTracking().Where(a => a.ClientId == request.ClientId)
+            .Select(a => a.TenantId).FirstOrDefaultAsync(ct);
+        var tenant = tenantId is null ? null : await TenantLookup.FindAsync(db, tenantId, ct);
+        if (tenant is null)
+        {
+            // Admin clients are OpenIddict clients too, but belong to no tenant whose users could sign in.
+            return Refuse(OpenIddictConstants.Errors.UnauthorizedClient, "This client is not an application of a tenant.");
+        }
+
+        var user = await SignInCookies.SignedInUserAsync(http, db, tenant.Id, ct);
+        var now = time.GetUtcNow();
+        var mustAuthenticate = user is null
+            || request.HasPromptValue(PromptValues.Login)
+            || (request.MaxAge is { } maxAge && user.AuthenticatedAt.AddSeconds(maxAge) < now);
+        if (mustAuthenticate)
+        {
+            return request.HasPromptValue(PromptValues.None)
+                ? Refuse(OpenIddictConstants.Errors.LoginRequired, "The user is not signed in.")
+                : Results.Redirect(HostedPages.LoginUrl(http, tenant.Slug, await ReturnUrlAsync(http)));
+        }
+
+        if (user!.RequirePasswordChange)
+        {
+            return request.HasPromptValue(PromptValues.None)
+                ? Refuse(OpenIddictConstants.Errors.InteractionRequired, "The user must change their password first.")
+                : Results.Redirect(HostedPages.ChangePasswordUrl(http, tenant.Slug, await ReturnUrlAsync(http)));
+        }
+
+        var grantId = await signIn.StartGrantAsync(tenant.Id, user.UserId, user.SessionId, request.ClientId!, codeRedeemed: false, ct);
+        var principal = await signIn.BuildPrincipalAsync(tenant.Id, user.UserId, user.SessionId, grantId, 0, request.GetScopes(), ct);
+        if (principal is null)
+        {
+            // The session or the user ended between the check above and now: sign in again.
+            return Results.Redirect(HostedPages.LoginUrl(http, tenant.Slug, await ReturnUrlAsync(http)));
+        }
+
+        // auth_time lets the client enforce its own max_age; the nonce is copied into the ID token by OpenIddict.
+        var authTime = new System.Security.Claims.Claim(
+            Claims.AuthenticationTime, user.AuthenticatedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            System.Security.Claims.ClaimValueTypes.Integer64);
+        authTime.SetDestinations(Destinations.IdentityToken);
+        principal.Identities.First().AddClaim(authTime);
+
+        await db.UserSessions.Where(s => s.Id == user.SessionId && s.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSeenAt, time.UtcNow()), ct);
+        return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Ends the browser's sign-in session: the session row and every token grant made from it are revoked, so the
+    /// applications' access and refresh tokens from it stop working too, and the cookie is removed. OpenIddict then
+    /// redirects to the validated post_logout_redirect_uri; without one, the browser gets a "signed out" page.
+    /// </summary>
+    private static async Task<IResult> LogoutAsync(HttpContext http, ScaiKeyDbContext db, RevocationCache revocations, TimeProvider time, CancellationToken ct)
+    {
+        var request = http.GetOpenIddictServerRequest()
+            ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
+
+        var cookie = await SignInCookies.ReadAsync(http);
+        var (userId, sessionId) = (cookie?.UserId, cookie?.SessionId);
+        if (sessionId is null)
+        {
+            // A POST from the application's site arrives without the Lax cookie; an ID token that names its session
+            // (validated by OpenIddict as id_token_hint) identifies it instead.
+            var hint = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
+            (userId, sessionId) = (hint?.GetClaim(Claims.Subject), hint?.GetClaim(ScaiKeyClaims.SessionId));
+        }
+
+        if (userId is not null && sessionId is not null)
+        {
+            var now = time.UtcNow();
+            await db.UserSessions.Where(s => s.Id == sessionId && s.UserId == userId && s.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
+            await db.TokenGrants.Where(g => g.SessionId == sessionId && g.UserId == userId && g.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, "signed_out"), ct);
+            revocations.EvictUser(userId);
+        }
+
+        if (cookie is not null)
+        {
+            await SignInCookies.SignOutAsync(http);
+        }
+
+        if (request.PostLogoutRedirectUri is not null)
+        {
+            return Results.SignOut(properties: null, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+        }
+
+        var tenant = cookie is null ? null : await TenantLookup.FindAsync(db, cookie.TenantId, ct);
+        HostedPages.SetSecurityHeaders(http.Response);
+        return HostedPages.Page(StatusCodes.Status200OK,
+            HostedPageHtml.Message(tenant?.Name, "Signed out", "You have been signed out. You can close this window."));
+    }
+
+    /// <summary>
+    /// This request as a GET URL to come back to after the login page: the same parameters, less prompt and max_age,
+    /// which the fresh sign-in has just satisfied (kept, they would send the browser back to the login page forever).
+    /// </summary>
+    private static async Task<string> ReturnUrlAsync(HttpContext http)
+    {
+        IEnumerable<KeyValuePair<string, StringValues>> parameters = http.Request.HasFormContentType
+            ? await http.Request.ReadFormAsync(http.RequestAborted)
+            : http.Request.Query;
+        var query = new QueryBuilder(parameters.Where(p => p.Key is not (Parameters.Prompt or Parameters.MaxAge)));
+        return http.Request.PathBase + "/" + OAuthSetup.AuthorizePath + query.ToQueryString();
+    }
+
+    /// <summary>An OAuth error, which OpenIddict returns to the client's (validated) redirect URI.</summary>
+    private static IResult Refuse(string error, string description) =>
+        Results.Forbid(
+            new AuthenticationProperties(new Dictionary<string, string?>
+            {
+                [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+                [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+            }),
+            [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+}

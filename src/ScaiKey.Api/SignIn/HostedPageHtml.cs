@@ -1,0 +1,177 @@
+using System.Text;
+using System.Text.Encodings.Web;
+
+namespace ScaiKey.Api.SignIn;
+
+/// <summary>What a hosted form needs besides its fields: where it posts, its CSRF token, and what went wrong.</summary>
+internal sealed record FormContext(string TenantName, string Action, string FormToken, IReadOnlyList<string> Errors);
+
+/// <summary>
+/// The server-rendered HTML of the hosted pages: one document per response, inline CSS only, no scripts, no
+/// external assets (the CSP forbids them anyway). Every value is HTML-encoded where it is written.
+/// </summary>
+internal static class HostedPageHtml
+{
+    private const string ErrorRegionId = "form-errors";
+
+    private const string Style = """
+        :root { color-scheme: light dark; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+        body { margin: 0; min-height: 100vh; display: flex; align-items: flex-start; justify-content: center; background: Canvas; color: CanvasText; }
+        main { width: 100%; max-width: 26rem; margin: 4rem 1rem; padding: 2rem; border: 1px solid GrayText; border-radius: 0.5rem; }
+        .tenant { margin: 0 0 0.25rem; font-size: 1rem; font-weight: 600; }
+        h1 { margin: 0 0 1.5rem; font-size: 1.5rem; }
+        label { display: block; margin: 1rem 0 0.25rem; font-weight: 600; }
+        input[type=email], input[type=password] { box-sizing: border-box; width: 100%; padding: 0.6rem; font-size: 1rem; border: 1px solid CanvasText; border-radius: 0.25rem; background: Field; color: FieldText; }
+        input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid Highlight; outline-offset: 2px; }
+        button { margin-top: 1.5rem; width: 100%; padding: 0.7rem; font-size: 1rem; font-weight: 600; border: 0; border-radius: 0.25rem; background: #1a56db; color: #fff; cursor: pointer; }
+        .hint { margin: 0.25rem 0 0; font-size: 0.875rem; }
+        .errors:empty { display: none; }
+        .errors { margin: 0 0 1rem; padding: 0.75rem 1rem; border: 2px solid #c81e1e; border-radius: 0.25rem; }
+        .errors p, .errors ul { margin: 0; }
+        .errors ul { padding-left: 1.25rem; }
+        .account { overflow-wrap: anywhere; }
+        """;
+
+    public static string Login(FormContext form, string? email, string? returnUrl) => Document(form.TenantName, "Sign in", body =>
+    {
+        Errors(body, form.Errors);
+        FormStart(body, form);
+        Hidden(body, "return_url", returnUrl);
+        Field(body, "email", "Email", "email", "username", email, form.Errors.Count > 0, hint: null);
+        Field(body, "password", "Password", "password", "current-password", null, form.Errors.Count > 0, hint: null);
+        body.Append("<button type=\"submit\">Sign in</button>\n</form>\n");
+    });
+
+    /// <summary>The forced change after sign-in, and the pages behind reset and invitation links.</summary>
+    public static string NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
+        Document(form.TenantName, heading, body =>
+        {
+            body.Append("<p class=\"account\">Account: <strong>").Append(Encode(account)).Append("</strong></p>\n");
+            Errors(body, form.Errors);
+            FormStart(body, form);
+            foreach (var (name, value) in hidden)
+            {
+                Hidden(body, name, value);
+            }
+
+            // A username field lets password managers file the new password under the right account.
+            body.Append("<input type=\"hidden\" name=\"username\" autocomplete=\"username\" value=\"").Append(Encode(account)).Append("\">\n");
+            Field(body, "new_password", "New password", "password", "new-password", null, form.Errors.Count > 0, passwordHint);
+            Field(body, "confirm_password", "Confirm new password", "password", "new-password", null, form.Errors.Count > 0, hint: null);
+            body.Append("<button type=\"submit\">").Append(Encode(buttonText)).Append("</button>\n</form>\n");
+        });
+
+    /// <summary>A page that only tells something: signed in, signed out, a dead link, an unknown tenant.</summary>
+    public static string Message(string? tenantName, string heading, string text, (string Href, string Text)? link = null) =>
+        Document(tenantName, heading, body =>
+        {
+            // role=status: announced when the page loads, without interrupting like an alert.
+            body.Append("<p role=\"status\">").Append(Encode(text)).Append("</p>\n");
+            if (link is { } l)
+            {
+                body.Append("<p><a href=\"").Append(Encode(l.Href)).Append("\">").Append(Encode(l.Text)).Append("</a></p>\n");
+            }
+        });
+
+    private static string Document(string? tenantName, string heading, Action<StringBuilder> content)
+    {
+        var html = new StringBuilder(4096);
+        var title = tenantName is null ? heading : $"{heading} – {tenantName}";
+        html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+            .Append("<meta name=\"referrer\" content=\"no-referrer\">\n")
+            .Append("<title>").Append(Encode(title)).Append("</title>\n")
+            .Append("<style>").Append(Style).Append("</style>\n</head>\n<body>\n<main>\n");
+        if (tenantName is not null)
+        {
+            html.Append("<p class=\"tenant\">").Append(Encode(tenantName)).Append("</p>\n");
+        }
+
+        html.Append("<h1>").Append(Encode(heading)).Append("</h1>\n");
+        content(html);
+        html.Append("</main>\n</body>\n</html>\n");
+        return html.ToString();
+    }
+
+    /// <summary>
+    /// The error summary is always in the document (empty when there is nothing to say), as a live region, so
+    /// screen readers announce it when it is filled.
+    /// </summary>
+    private static void Errors(StringBuilder body, IReadOnlyList<string> errors)
+    {
+        body.Append("<div id=\"").Append(ErrorRegionId).Append("\" class=\"errors\" role=\"alert\" aria-live=\"assertive\" aria-atomic=\"true\">");
+        if (errors.Count == 1)
+        {
+            body.Append("<p>").Append(Encode(errors[0])).Append("</p>");
+        }
+        else if (errors.Count > 1)
+        {
+            body.Append("<ul>");
+            foreach (var error in errors)
+            {
+                body.Append("<li>").Append(Encode(error)).Append("</li>");
+            }
+
+            body.Append("</ul>");
+        }
+
+        body.Append("</div>\n");
+    }
+
+    private static void FormStart(StringBuilder body, FormContext form)
+    {
+        body.Append("<form method=\"post\" action=\"").Append(Encode(form.Action)).Append("\">\n");
+        Hidden(body, FormProtection.FieldName, form.FormToken);
+    }
+
+    private static void Hidden(StringBuilder body, string name, string? value)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        body.Append("<input type=\"hidden\" name=\"").Append(Encode(name)).Append("\" value=\"").Append(Encode(value)).Append("\">\n");
+    }
+
+    private static void Field(StringBuilder body, string name, string label, string type, string autocomplete, string? value, bool invalid, string? hint)
+    {
+        var describedBy = new List<string>();
+        body.Append("<label for=\"").Append(name).Append("\">").Append(Encode(label)).Append("</label>\n");
+        body.Append("<input id=\"").Append(name).Append("\" name=\"").Append(name).Append("\" type=\"").Append(type)
+            .Append("\" autocomplete=\"").Append(autocomplete).Append("\" required");
+        if (type == "email")
+        {
+            body.Append(" inputmode=\"email\" autocapitalize=\"none\" spellcheck=\"false\"");
+        }
+
+        if (value is not null)
+        {
+            body.Append(" value=\"").Append(Encode(value)).Append('"');
+        }
+
+        if (hint is not null)
+        {
+            describedBy.Add(name + "-hint");
+        }
+
+        if (invalid)
+        {
+            body.Append(" aria-invalid=\"true\"");
+            describedBy.Add(ErrorRegionId);
+        }
+
+        if (describedBy.Count > 0)
+        {
+            body.Append(" aria-describedby=\"").Append(string.Join(' ', describedBy)).Append('"');
+        }
+
+        body.Append(">\n");
+        if (hint is not null)
+        {
+            body.Append("<p class=\"hint\" id=\"").Append(name).Append("-hint\">").Append(Encode(hint)).Append("</p>\n");
+        }
+    }
+
+    private static string Encode(string value) => HtmlEncoder.Default.Encode(value);
+}

@@ -1,0 +1,587 @@
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Applications;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Email;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.OAuth;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.SignIn;
+
+/// <summary>
+/// The tenant's hosted pages under /t/{slug}: login, the forced password change, and the pages behind password-reset
+/// and invitation links. Server-rendered HTML without scripts or external assets, under a strict CSP.
+/// </summary>
+internal static class HostedPages
+{
+    // form-action comes last: AcceptReturnUrlAsync appends the application's origin to it.
+    public const string ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'";
+
+    // Authorization requests carry a handful of short parameters; this is far above any real one.
+    public const int MaxReturnUrlLength = 8192;
+
+    private const string TenantItem = "scaikey.hosted-tenant";
+    private const string ResetPurpose = "PASSWORD_RESET";
+    private const string InvitationPurpose = "INVITATION";
+    private const string InvalidLinkText = "This link is not valid: it may have expired or been used already. Ask for a new one.";
+
+    /// <summary>Maps everything browsers and OIDC clients use to sign users in: authorize, logout, userinfo and the pages.</summary>
+    public static void MapHostedSignIn(this IEndpointRouteBuilder app)
+    {
+        app.MapAuthorizeEndpoints();
+        app.MapUserinfoEndpoint();
+
+        var pages = app.MapGroup("/t/{slug}").AllowAnonymous().ExcludeFromDescription();
+        pages.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            SetSecurityHeaders(http.Response);
+            var slug = (http.GetRouteValue("slug") as string ?? string.Empty).ToLowerInvariant();
+            var db = http.RequestServices.GetRequiredService<ScaiKeyDbContext>();
+            var tenant = slug.Length is 0 or > 63 ? null : await db.Tenants.AsNoTracking()
+                .Where(t => t.Slug == slug && t.DeletedAt == null)
+                .Select(t => new TenantContext(t.Id, t.PartnerId, t.Slug, t.Name, t.SettingsJson))
+                .FirstOrDefaultAsync(http.RequestAborted);
+            if (tenant is null)
+            {
+                return Page(StatusCodes.Status404NotFound, HostedPageHtml.Message(null, "Page not found", "There is no sign-in page at this address."));
+            }
+
+            http.Items[TenantItem] = tenant;
+            return await next(context);
+        });
+
+        pages.MapGet("/login", LoginPageAsync);
+        pages.MapPost("/login", LoginAsync);
+        pages.MapGet("/change-password", ChangePasswordPageAsync);
+        pages.MapPost("/change-password", ChangePasswordAsync);
+        pages.MapGet("/reset-password", (HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, CancellationToken ct) =>
+            SetPasswordPageAsync(http, db, forms, time, ResetPurpose, ct));
+        pages.MapPost("/reset-password", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
+            SetPasswordAsync(http, services, ResetPurpose, ct));
+        pages.MapGet("/accept-invitation", (HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, CancellationToken ct) =>
+            SetPasswordPageAsync(http, db, forms, time, InvitationPurpose, ct));
+        pages.MapPost("/accept-invitation", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
+            SetPasswordAsync(http, services, InvitationPurpose, ct));
+    }
+
+    public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
+        PageUrl(http, slug, "login", returnUrl);
+
+    public static string ChangePasswordUrl(HttpContext http, string slug, string? returnUrl) =>
+        PageUrl(http, slug, "change-password", returnUrl);
+
+    /// <summary>
+    /// The pages go back only to this server's authorization endpoint, which validates the request all over again:
+    /// anything else (another host, "//host", a scheme, another path) would be an open redirect.
+    /// </summary>
+    public static bool IsAuthorizeReturnUrl(HttpContext http, string value) =>
+        value.Length <= MaxReturnUrlLength
+        && value.StartsWith(http.Request.PathBase + "/" + OAuthSetup.AuthorizePath + "?", StringComparison.Ordinal)
+        && value.All(c => c is > ' ' and < (char)127 && c != '\\');
+
+    /// <summary>Headers of every hosted page: nothing may run, load, frame it, or keep it.</summary>
+    public static void SetSecurityHeaders(HttpResponse response)
+    {
+        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        response.Headers.XFrameOptions = "DENY";
+        response.Headers.XContentTypeOptions = "nosniff";
+        response.Headers.CacheControl = "no-store";
+        response.Headers.Pragma = "no-cache";
+
+        // Reset and invitation URLs carry their token; no other site may see them in a Referer.
+        response.Headers["Referrer-Policy"] = "no-referrer";
+    }
+
+    public static IResult Page(int status, string html) => new HtmlResult(status, html);
+
+    // ---- login ----
+
+    private static async Task<IResult> LoginPageAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
+    {
+        var tenant = Tenant(http);
+        var returnUrl = http.Request.Query["return_url"].ToString();
+        if (returnUrl.Length > 0 && !await AcceptReturnUrlAsync(http, db, tenant, returnUrl, ct))
+        {
+            return BadReturnUrl(tenant);
+        }
+
+        var loginHint = returnUrl.Length == 0 ? null : LoginHint(returnUrl);
+        return Page(StatusCodes.Status200OK, HostedPageHtml.Login(Form(http, forms, tenant, "login", []), loginHint, NullIfEmpty(returnUrl)));
+    }
+
+    private static async Task<IResult> LoginAsync(
+        HttpContext http, ScaiKeyDbContext db, FormProtection forms, SignInService signIn, AttemptLimiter limiter, CancellationToken ct)
+    {
+        var tenant = Tenant(http);
+        if (await ReadFormAsync(http, ct) is not { } form)
+        {
+            return BadForm(tenant);
+        }
+
+        var returnUrl = form["return_url"].ToString();
+        if (returnUrl.Length > 0 && !await AcceptReturnUrlAsync(http, db, tenant, returnUrl, ct))
+        {
+            return BadReturnUrl(tenant);
+        }
+
+        var email = form["email"].ToString().Trim();
+        var password = form["password"].ToString();
+        IResult Again(int status, string error) =>
+            Page(status, HostedPageHtml.Login(Form(http, forms, tenant, "login", [error]), email, NullIfEmpty(returnUrl)));
+
+        if (!forms.IsValid(http, form))
+        {
+            return Again(StatusCodes.Status400BadRequest, "This form has expired. Please sign in again.");
+        }
+
+        if (email.Length == 0 || password.Length == 0)
+        {
+            return Again(StatusCodes.Status200OK, "Enter your email address and password.");
+        }
+
+        // The abuse limits of issue 4 (per client IP and per account), shared with the password grant.
+        if (!limiter.TryAcquire(http.Connection.RemoteIpAddress?.ToString(), $"{tenant.Id}:{email}", out var retryAfter))
+        {
+            Problems.SetRetryAfter(http.Response, retryAfter);
+            var seconds = http.Response.Headers.RetryAfter.ToString();
+            return Again(StatusCodes.Status429TooManyRequests, $"Too many sign-in attempts. Wait {seconds} seconds, then try again.");
+        }
+
+        var result = await signIn.CheckPasswordAsync(tenant, email, password, ct);
+        if (result.Outcome != SignInOutcome.Success)
+        {
+            // Describe() is generic unless the password was right: the page never tells whether an email exists.
+            return Again(StatusCodes.Status200OK, result.Describe());
+        }
+
+        var sessionId = await signIn.StartSessionAsync(tenant.Id, result.UserId!, http, ct);
+        await SignInCookies.SignInAsync(http, tenant.Id, result.UserId!, sessionId);
+        if (result.PasswordChangeRequired)
+        {
+            return SeeOther(ChangePasswordUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
+        }
+
+        return returnUrl.Length > 0
+            ? SeeOther(returnUrl)
+            : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Signed in", "You are signed in. You can close this window."));
+    }
+
+    // ---- forced password change ----
+
+    private static async Task<IResult> ChangePasswordPageAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
+    {
+        var tenant = Tenant(http);
+        var returnUrl = http.Request.Query["return_url"].ToString();
+        if (returnUrl.Length > 0 && !await AcceptReturnUrlAsync(http, db, tenant, returnUrl, ct))
+        {
+            return BadReturnUrl(tenant);
+        }
+
+        var user = await SignInCookies.SignedInUserAsync(http, db, tenant.Id, ct);
+        if (user is null)
+        {
+            return SeeOther(LoginUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
+        }
+
+        if (!user.RequirePasswordChange)
+        {
+            return Continue(tenant, returnUrl, "Your password does not need to be changed.");
+        }
+
+        return Page(StatusCodes.Status200OK, ChangePasswordForm(http, forms, tenant, user.Email, returnUrl, []));
+    }
+
+    /// <summary>
+    /// Replaces a password that an administrator chose or generated, for a user who has just signed in with it.
+    /// The user's other sessions end: whoever else knew the old password is signed out.
+    /// </summary>
+    private static async Task<IResult> ChangePasswordAsync(
+        HttpContext http, ScaiKeyDbContext db, FormProtection forms, PasswordHasher hasher, AuditLog audit, EmailOutbox outbox,
+        RevocationCache revocations, TimeProvider time, CancellationToken ct)
+    {
+        var tenant = Tenant(http);
+        if (await ReadFormAsync(http, ct) is not { } form)
+        {
+            return BadForm(tenant);
+        }
+
+        var returnUrl = form["return_url"].ToString();
+        if (returnUrl.Length > 0 && !await AcceptReturnUrlAsync(http, db, tenant, returnUrl, ct))
+        {
+            return BadReturnUrl(tenant);
+        }
+
+        var signedIn = await SignInCookies.SignedInUserAsync(http, db, tenant.Id, ct);
+        if (signedIn is null)
+        {
+            return SeeOther(LoginUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
+        }
+
+        if (!signedIn.RequirePasswordChange)
+        {
+            return Continue(tenant, returnUrl, "Your password does not need to be changed.");
+        }
+
+        if (!forms.IsValid(http, form))
+        {
+            return Page(StatusCodes.Status400BadRequest,
+                ChangePasswordForm(http, forms, tenant, signedIn.Email, returnUrl, ["This form has expired. Please try again."]));
+        }
+
+        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == signedIn.UserId && u.TenantId == tenant.Id && u.DeletedAt == null, ct);
+        if (user is null)
+        {
+            return SeeOther(LoginUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
+        }
+
+        var password = form["new_password"].ToString();
+        var errors = NewPasswordErrors(tenant, user.Email, password, form["confirm_password"].ToString());
+        if (errors.Count == 0 && user.PasswordHash is not null && hasher.Verify(user.PasswordHash, password))
+        {
+            errors.Add("Choose a password different from the current one.");
+        }
+
+        if (errors.Count > 0)
+        {
+            return Page(StatusCodes.Status200OK, ChangePasswordForm(http, forms, tenant, user.Email, returnUrl, errors));
+        }
+
+        var now = time.UtcNow();
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            user.PasswordHash = hasher.Hash(password);
+            user.PasswordChangedAt = now;
+            user.RequirePasswordChange = false;
+            user.UpdatedAt = now;
+            user.Version++;
+            await db.UserSessions.Where(s => s.TenantId == tenant.Id && s.UserId == user.Id && s.Id != signedIn.SessionId && s.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
+            await db.TokenGrants.Where(g => g.TenantId == tenant.Id && g.UserId == user.Id && g.SessionId != signedIn.SessionId && g.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, "password_changed"), ct);
+            audit.RecordAs(PrincipalTypes.User, user.Id, "user.password_changed", "user", user.Id, tenant.Id,
+                ["password", "require_password_change", "sessions"], "Required change at sign-in");
+            PasswordChangedNotice(outbox, tenant, user.Email);
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                // An administrator changed the user meanwhile (status, another reset): start over from the login page.
+                return SeeOther(LoginUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
+            }
+
+            await transaction.CommitAsync(ct);
+        }
+
+        revocations.EvictUser(user.Id);
+        return Continue(tenant, returnUrl, "Your password was changed.");
+    }
+
+    private static string ChangePasswordForm(HttpContext http, FormProtection forms, TenantContext tenant, string email, string returnUrl, IReadOnlyList<string> errors) =>
+        HostedPageHtml.NewPassword(Form(http, forms, tenant, "change-password", errors), "Choose a new password", email, "Change password",
+            PasswordHint(tenant), new Dictionary<string, string?> { ["return_url"] = NullIfEmpty(returnUrl) });
+
+    // ---- reset and invitation links ----
+
+    private sealed record ActionTarget(string TokenId, string UserId, string Email);
+
+    /// <summary>The services a set-password POST needs, bound as one parameter to keep the route lambdas short.</summary>
+    internal readonly record struct SetPasswordServices(
+        ScaiKeyDbContext Db, FormProtection Forms, PasswordHasher Hasher, AuditLog Audit, SignInService SignIn, RevocationCache Revocations, TimeProvider Time);
+
+    private static async Task<IResult> SetPasswordPageAsync(
+        HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, string purpose, CancellationToken ct)
+    {
+        var tenant = Tenant(http);
+        var token = http.Request.Query["token"].ToString();
+        var target = await FindActionTokenAsync(db, tenant.Id, purpose, token, time.UtcNow(), ct);
+        return target is null
+            ? InvalidLink(tenant)
+            : Page(StatusCodes.Status200OK, SetPasswordForm(http, forms, tenant, purpose, target.Email, token, []));
+    }
+
+    /// <summary>
+    /// Sets the password through a single-use link. The token is claimed by a conditional update inside the
+    /// transaction, so two concurrent submissions cannot both use it.
+    /// </summary>
+    private static async Task<IResult> SetPasswordAsync(HttpContext http, SetPasswordServices s, string purpose, CancellationToken ct)
+    {
+        var tenant = Tenant(http);
+        if (await ReadFormAsync(http, ct) is not { } form)
+        {
+            return BadForm(tenant);
+        }
+
+        var token = form["token"].ToString();
+        var now = s.Time.UtcNow();
+        var target = await FindActionTokenAsync(s.Db, tenant.Id, purpose, token, now, ct);
+        if (target is null)
+        {
+            return InvalidLink(tenant);
+        }
+
+        if (!s.Forms.IsValid(http, form))
+        {
+            return Page(StatusCodes.Status400BadRequest,
+                SetPasswordForm(http, s.Forms, tenant, purpose, target.Email, token, ["This form has expired. Please try again."]));
+        }
+
+        var password = form["new_password"].ToString();
+        var errors = NewPasswordErrors(tenant, target.Email, password, form["confirm_password"].ToString());
+        if (errors.Count > 0)
+        {
+            return Page(StatusCodes.Status200OK, SetPasswordForm(http, s.Forms, tenant, purpose, target.Email, token, errors));
+        }
+
+        var hash = s.Hasher.Hash(password);
+        await using (var transaction = await s.Db.Database.BeginTransactionAsync(ct))
+        {
+            var claimed = await s.Db.UserActionTokens
+                .Where(t => t.Id == target.TokenId && t.UsedAt == null && t.ExpiresAt > now)
+                .ExecuteUpdateAsync(x => x.SetProperty(t => t.UsedAt, now), ct);
+            if (claimed != 1)
+            {
+                return InvalidLink(tenant);
+            }
+
+            // Any other unused link of the same kind dies with this one: the password it would set is set.
+            await s.Db.UserActionTokens
+                .Where(t => t.TenantId == tenant.Id && t.UserId == target.UserId && t.Purpose == purpose && t.UsedAt == null)
+                .ExecuteUpdateAsync(x => x.SetProperty(t => t.UsedAt, now), ct);
+
+            var user = await s.Db.Users.FirstOrDefaultAsync(u => u.Id == target.UserId && u.TenantId == tenant.Id && u.DeletedAt == null, ct);
+            if (user is null)
+            {
+                return InvalidLink(tenant);
+            }
+
+            var changed = new List<string> { "password" };
+            user.PasswordHash = hash;
+            user.PasswordChangedAt = now;
+            user.FailedLoginAttempts = 0;
+            if (user.RequirePasswordChange)
+            {
+                user.RequirePasswordChange = false;
+                changed.Add("require_password_change");
+            }
+
+            if (purpose == ResetPurpose)
+            {
+                // Whoever had the old password (or a session made with it) is out.
+                user.TokensRevokedAt = now;
+                await s.SignIn.RevokeSessionsAsync(tenant.Id, user.Id, now, ct);
+                changed.Add("sessions");
+            }
+            else
+            {
+                // The link reached the user's mailbox: the address is verified, and a user waiting for exactly that is active.
+                if (!user.EmailVerified)
+                {
+                    user.EmailVerified = true;
+                    changed.Add("email_verified");
+                }
+
+                if (user.Status == UserStatus.PendingEmailVerification)
+                {
+                    user.Status = UserStatus.Active;
+                    changed.Add("status");
+                }
+            }
+
+            user.UpdatedAt = now;
+            user.Version++;
+            s.Audit.RecordAs(PrincipalTypes.User, user.Id, purpose == ResetPurpose ? "user.password_reset_completed" : "user.invitation_accepted",
+                "user", user.Id, tenant.Id, changed, purpose == ResetPurpose ? "Password reset link" : "Invitation link");
+            try
+            {
+                await s.Db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                return Page(StatusCodes.Status409Conflict, HostedPageHtml.Message(tenant.Name, "Please try again",
+                    "Your account was changed while the password was being set. Open the link again."));
+            }
+
+            await transaction.CommitAsync(ct);
+        }
+
+        s.Revocations.EvictUser(target.UserId);
+        var heading = purpose == ResetPurpose ? "Password changed" : "Account ready";
+        return Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, heading,
+            "Your password is set. Return to the application you want to use and sign in with it."));
+    }
+
+    private static async Task<ActionTarget?> FindActionTokenAsync(ScaiKeyDbContext db, string tenantId, string purpose, string token, DateTime now, CancellationToken ct)
+    {
+        // Tokens are 43 base64url characters; anything far longer is not worth hashing.
+        if (token.Length is 0 or > 256)
+        {
+            return null;
+        }
+
+        var hash = SecretGenerator.Sha256Hex(token);
+        return await db.UserActionTokens.AsNoTracking()
+            .Where(t => t.TokenHash == hash && t.Purpose == purpose && t.TenantId == tenantId && t.UsedAt == null && t.ExpiresAt > now)
+            .Join(db.Users.Where(u => u.DeletedAt == null), t => t.UserId, u => u.Id, (t, u) => new ActionTarget(t.Id, u.Id, u.Email))
+            .FirstOrDefaultAsync(ct);
+    }
+
+    private static string SetPasswordForm(
+        HttpContext http, FormProtection forms, TenantContext tenant, string purpose, string email, string token, IReadOnlyList<string> errors)
+    {
+        var (page, heading, button) = purpose == ResetPurpose
+            ? ("reset-password", "Reset your password", "Set new password")
+            : ("accept-invitation", "Set up your account", "Set password");
+        return HostedPageHtml.NewPassword(Form(http, forms, tenant, page, errors), heading, email, button, PasswordHint(tenant),
+            new Dictionary<string, string?> { ["token"] = token });
+    }
+
+    // ---- shared ----
+
+    private static TenantContext Tenant(HttpContext http) =>
+        http.Items[TenantItem] as TenantContext ?? throw new InvalidOperationException("No tenant was resolved for this page.");
+
+    private static FormContext Form(HttpContext http, FormProtection forms, TenantContext tenant, string page, IReadOnlyList<string> errors) =>
+        new(tenant.Name, $"{http.Request.PathBase}/t/{tenant.Slug}/{page}", forms.IssueToken(http), errors);
+
+    private static string PageUrl(HttpContext http, string slug, string page, string? returnUrl) =>
+        $"{http.Request.PathBase}/t/{slug}/{page}" + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
+
+    private static List<string> NewPasswordErrors(TenantContext tenant, string email, string password, string confirmation)
+    {
+        if (password.Length == 0)
+        {
+            return ["Enter a new password."];
+        }
+
+        if (!string.Equals(password, confirmation, StringComparison.Ordinal))
+        {
+            return ["The two passwords do not match."];
+        }
+
+        // The policy's sentences start lower-case ("password must be ..."), written for API error lists.
+        return PasswordPolicy.Violations(password, email, tenant.Settings.PasswordPolicy)
+            .Select(v => char.ToUpperInvariant(v[0]) + v[1..] + ".")
+            .ToList();
+    }
+
+    private static string PasswordHint(TenantContext tenant)
+    {
+        var policy = tenant.Settings.PasswordPolicy;
+        var hint = new StringBuilder($"Use {policy.MinLength} to {policy.MaxLength} characters");
+        hint.Append(policy.BlockCommonPasswords ? ", not a commonly used password" : string.Empty);
+        hint.Append(policy.DisallowEmailLocalPart ? ", and not containing the first part of your email address." : ".");
+        return hint.ToString();
+    }
+
+    private static void PasswordChangedNotice(EmailOutbox outbox, TenantContext tenant, string email) =>
+        outbox.Enqueue(tenant.Id, email, "password_changed", $"Your {tenant.Name} password was changed",
+            $"Hello,\n\nThe password of your {tenant.Name} account was just changed, and your other sessions were signed out.\nIf you did not do this, contact your administrator.\n");
+
+    /// <summary>
+    /// Checks a return_url, and lets this page's forms end up at the application: browsers apply form-action to
+    /// every redirect that follows a form submission, so the chain login POST, authorization endpoint, client
+    /// redirect URI would be blocked by form-action 'self' alone. Only the origin of a redirect URI registered for
+    /// the named client of this tenant is added; OpenIddict will still match the full URI exactly.
+    /// </summary>
+    private static async Task<bool> AcceptReturnUrlAsync(HttpContext http, ScaiKeyDbContext db, TenantContext tenant, string returnUrl, CancellationToken ct)
+    {
+        if (!IsAuthorizeReturnUrl(http, returnUrl))
+        {
+            return false;
+        }
+
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[returnUrl.IndexOf('?', StringComparison.Ordinal)..]);
+        var clientId = query[OpenIddict.Abstractions.OpenIddictConstants.Parameters.ClientId].ToString();
+        var redirectUri = query[OpenIddict.Abstractions.OpenIddictConstants.Parameters.RedirectUri].ToString();
+        if (clientId.Length == 0 || redirectUri.Length == 0)
+        {
+            return true;
+        }
+
+        var registered = await db.Applications.AsNoTracking()
+            .Where(a => a.ClientId == clientId && a.TenantId == tenant.Id)
+            .Select(a => a.RedirectUrisJson)
+            .FirstOrDefaultAsync(ct);
+        if (registered is not null && ApplicationRules.ReadList(registered).Contains(redirectUri, StringComparer.Ordinal)
+            && Uri.TryCreate(redirectUri, UriKind.Absolute, out var uri))
+        {
+            // https/http: the origin; a native app's private-use scheme: the scheme alone (a CSP scheme-source).
+            var source = uri.Scheme is "http" or "https" ? uri.GetLeftPart(UriPartial.Authority) : uri.Scheme + ":";
+            http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy + " " + source;
+        }
+
+        return true;
+    }
+
+    /// <summary>The login hint an application passed in its authorization request, to fill in the email field.</summary>
+    private static string? LoginHint(string returnUrl)
+    {
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[returnUrl.IndexOf('?', StringComparison.Ordinal)..]);
+        var hint = query.TryGetValue(OpenIddict.Abstractions.OpenIddictConstants.Parameters.LoginHint, out var values) ? values.ToString() : null;
+        return hint is { Length: > 0 and <= 320 } ? hint : null;
+    }
+
+    private static async Task<IFormCollection?> ReadFormAsync(HttpContext http, CancellationToken ct)
+    {
+        if (!http.Request.HasFormContentType)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await http.Request.ReadFormAsync(ct);
+        }
+        catch (InvalidDataException)
+        {
+            // Over the form limits (value length, count): not a form these pages produced.
+            return null;
+        }
+    }
+
+    private static IResult Continue(TenantContext tenant, string returnUrl, string message) =>
+        returnUrl.Length > 0 ? SeeOther(returnUrl) : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Done", message));
+
+    private static IResult InvalidLink(TenantContext tenant) =>
+        Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Link not valid", InvalidLinkText));
+
+    private static IResult BadReturnUrl(TenantContext tenant) =>
+        Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue",
+            "This sign-in address is not valid. Start again from the application you want to use."));
+
+    private static IResult BadForm(TenantContext tenant) =>
+        Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue", "The form could not be read. Please try again."));
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+
+    /// <summary>303: the browser follows a form POST with a GET.</summary>
+    private static IResult SeeOther(string url) => new SeeOtherResult(url);
+
+    private sealed class SeeOtherResult(string url) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status303SeeOther;
+            httpContext.Response.Headers.Location = url;
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class HtmlResult(int status, string html) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = status;
+            httpContext.Response.ContentType = "text/html; charset=utf-8";
+            await httpContext.Response.WriteAsync(html, Encoding.UTF8, httpContext.RequestAborted);
+        }
+    }
+}
