@@ -161,7 +161,8 @@ internal static class TokenEndpoints
             : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
-    private static IResult Refuse(string error, string description) =>
+    /// <summary>An OAuth error answer from a passthrough endpoint, rendered by OpenIddict.</summary>
+    internal static IResult Refuse(string error, string description) =>
         Results.Forbid(
             new AuthenticationProperties(new Dictionary<string, string?>
             {

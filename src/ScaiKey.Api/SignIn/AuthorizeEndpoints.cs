@@ -148,13 +148,6 @@ internal static class AuthorizeEndpoints
         return http.Request.PathBase + "/" + OAuthSetup.AuthorizePath + query.ToQueryString();
     }
 
-    /// <summary>An OAuth error, which OpenIddict returns to the client's (validated) redirect URI.</summary>
-    private static IResult Refuse(string error, string description) =>
-        Results.Forbid(
-            new AuthenticationProperties(new Dictionary<string, string?>
-            {
-                [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
-                [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
-            }),
-            [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+    // An OAuth error, which OpenIddict returns to the client's (validated) redirect URI.
+    private static IResult Refuse(string error, string description) => TokenEndpoints.Refuse(error, description);
 }
