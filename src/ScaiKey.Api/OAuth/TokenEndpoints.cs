@@ -87,12 +87,12 @@ internal static class TokenEndpoints
 
         if (result.PasswordChangeRequired)
         {
+            await signIn.RecordSuccessAsync(result, ct);
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "A password change is required before signing in; use the hosted sign-in page.");
         }
 
-        var sessionId = await signIn.StartSessionAsync(tenant.Id, result.UserId!, http, ct);
-        var grantId = await signIn.StartGrantAsync(tenant.Id, result.UserId!, sessionId, request.ClientId!, codeRedeemed: true, ct);
-        var principal = await signIn.BuildPrincipalAsync(tenant.Id, result.UserId!, sessionId, grantId, 0, request.GetScopes(), ct);
+        var (sessionId, grantId) = await signIn.StartSessionAsync(result, http, request.ClientId!, ct);
+        var principal = await signIn.BuildPrincipalAsync(tenant.Id, result.UserId!, sessionId, grantId!, 0, request.GetScopes(), ct);
         return principal is null
             ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.")
             : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);

@@ -160,7 +160,7 @@ internal static class HostedPages
             return Again(StatusCodes.Status200OK, result.Describe());
         }
 
-        var sessionId = await signIn.StartSessionAsync(tenant.Id, result.UserId!, http, ct);
+        var (sessionId, _) = await signIn.StartSessionAsync(result, http, grantClientId: null, ct);
         await SignInCookies.SignInAsync(http, tenant.Id, result.UserId!, sessionId);
         if (result.PasswordChangeRequired)
         {

@@ -27,6 +27,12 @@ internal enum SignInOutcome
 
 internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null, bool PasswordChangeRequired = false)
 {
+    // A successful check writes nothing yet: the counter reset, last_login_at and any re-hash are committed with
+    // the session, so a sign-in costs one write transaction (contention for SQLite's single writer dominated).
+    internal string? TenantId { get; init; }
+
+    internal string? UpgradedHash { get; init; }
+
     /// <summary>What a user is told; only a caller who knew the password learns more than "invalid credentials".</summary>
     public string Describe() => Outcome switch
     {
@@ -87,13 +93,29 @@ internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, 
         }
 
         // Parameters may have changed since the hash was made; the password is at hand only now.
-        var upgraded = hasher.NeedsRehash(user.PasswordHash) ? hasher.Hash(password) : user.PasswordHash;
-        await db.Users.Where(u => u.Id == user.Id && u.TenantId == tenant.Id)
+        return new SignInResult(SignInOutcome.Success, user.Id, user.RequirePasswordChange)
+        {
+            TenantId = tenant.Id,
+            UpgradedHash = hasher.NeedsRehash(user.PasswordHash) ? hasher.Hash(password) : null,
+        };
+    }
+
+    /// <summary>Records a successful password check without a session (the sign-in stops short, e.g. for a forced change).</summary>
+    public async Task RecordSuccessAsync(SignInResult result, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await WriteSuccessAsync(result, time.UtcNow(), ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    private Task<int> WriteSuccessAsync(SignInResult result, DateTime now, CancellationToken ct)
+    {
+        var upgraded = result.UpgradedHash;
+        return db.Users.Where(u => u.Id == result.UserId && u.TenantId == result.TenantId)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(u => u.FailedLoginAttempts, 0)
                 .SetProperty(u => u.LastLoginAt, now)
-                .SetProperty(u => u.PasswordHash, upgraded), ct);
-        return new SignInResult(SignInOutcome.Success, user.Id, user.RequirePasswordChange);
+                .SetProperty(u => u.PasswordHash, u => upgraded ?? u.PasswordHash), ct);
     }
 
     /// <summary>
@@ -159,44 +181,59 @@ internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, 
             .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, "sessions_revoked"), ct);
     }
 
-    /// <summary>A new sign-in session (one per successful password check or hosted login).</summary>
-    public async Task<string> StartSessionAsync(string tenantId, string userId, HttpContext http, CancellationToken ct)
+    /// <summary>
+    /// A new sign-in session after a successful password check, committed together with the check's outcome
+    /// (counter reset, last_login_at, re-hash) and, for the password grant, the token grant: one transaction.
+    /// </summary>
+    public async Task<(string SessionId, string? GrantId)> StartSessionAsync(
+        SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct)
     {
         var now = time.UtcNow();
         var userAgent = http.Request.Headers.UserAgent.ToString();
         var session = new UserSession
         {
             Id = Ids.New(),
-            TenantId = tenantId,
-            UserId = userId,
+            TenantId = result.TenantId!,
+            UserId = result.UserId!,
             UserAgent = userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, 500)],
             IpAddress = http.Connection.RemoteIpAddress?.ToString(),
             CreatedAt = now,
             LastSeenAt = now,
         };
         db.UserSessions.Add(session);
+        TokenGrant? grant = null;
+        if (grantClientId is not null)
+        {
+            grant = NewGrant(session.TenantId, session.UserId, session.Id, grantClientId, codeRedeemed: true, now);
+            db.TokenGrants.Add(grant);
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await WriteSuccessAsync(result, now, ct);
         await db.SaveChangesAsync(ct);
-        return session.Id;
+        await transaction.CommitAsync(ct);
+        return (session.Id, grant?.Id);
     }
 
     /// <summary>A token chain for one client within a session; <paramref name="codeRedeemed"/> when no code precedes it.</summary>
     public async Task<string> StartGrantAsync(string tenantId, string userId, string sessionId, string clientId, bool codeRedeemed, CancellationToken ct)
     {
-        var now = time.UtcNow();
-        var grant = new TokenGrant
-        {
-            Id = Ids.New(),
-            TenantId = tenantId,
-            UserId = userId,
-            SessionId = sessionId,
-            ClientId = clientId,
-            CreatedAt = now,
-            CodeRedeemedAt = codeRedeemed ? now : null,
-        };
+        var grant = NewGrant(tenantId, userId, sessionId, clientId, codeRedeemed, time.UtcNow());
         db.TokenGrants.Add(grant);
         await db.SaveChangesAsync(ct);
         return grant.Id;
     }
+
+    private static TokenGrant NewGrant(string tenantId, string userId, string sessionId, string clientId, bool codeRedeemed, DateTime now) => new()
+    {
+        Id = Ids.New(),
+        TenantId = tenantId,
+        UserId = userId,
+        SessionId = sessionId,
+        ClientId = clientId,
+        CreatedAt = now,
+        CodeRedeemedAt = codeRedeemed ? now : null,
+    };
 
     /// <summary>
     /// The principal a user's tokens are made from, read fresh from the directory, or null when the user may no
