@@ -260,10 +260,7 @@ internal static class HostedPages
             user.RequirePasswordChange = false;
             user.UpdatedAt = now;
             user.Version++;
-            await db.UserSessions.Where(s => s.TenantId == tenant.Id && s.UserId == user.Id && s.Id != signedIn.SessionId && s.RevokedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
-            await db.TokenGrants.Where(g => g.TenantId == tenant.Id && g.UserId == user.Id && g.SessionId != signedIn.SessionId && g.RevokedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, "password_changed"), ct);
+            await SignInService.RevokeSessionsAsync(db, tenant.Id, user.Id, now, "password_changed", exceptSessionId: signedIn.SessionId, ct);
             audit.RecordAs(PrincipalTypes.User, user.Id, "user.password_changed", "user", user.Id, tenant.Id,
                 ["password", "require_password_change", "sessions"], "Required change at sign-in");
             PasswordChangedNotice(outbox, tenant, user.Email);

@@ -173,12 +173,20 @@ internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, 
         await transaction.CommitAsync(ct);
     }
 
-    public async Task RevokeSessionsAsync(string tenantId, string userId, DateTime now, CancellationToken ct)
+    public Task RevokeSessionsAsync(string tenantId, string userId, DateTime now, CancellationToken ct) =>
+        RevokeSessionsAsync(db, tenantId, userId, now, "sessions_revoked", exceptSessionId: null, ct);
+
+    /// <summary>
+    /// Ends the user's sessions and their token grants (all but <paramref name="exceptSessionId"/>), so refresh tokens
+    /// fail and access tokens fail the revocation check. The caller evicts the revocation cache after.
+    /// </summary>
+    public static async Task RevokeSessionsAsync(
+        ScaiKeyDbContext db, string tenantId, string userId, DateTime now, string reason, string? exceptSessionId, CancellationToken ct)
     {
-        await db.UserSessions.Where(s => s.TenantId == tenantId && s.UserId == userId && s.RevokedAt == null)
+        await db.UserSessions.Where(s => s.TenantId == tenantId && s.UserId == userId && s.Id != exceptSessionId && s.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
-        await db.TokenGrants.Where(g => g.TenantId == tenantId && g.UserId == userId && g.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, "sessions_revoked"), ct);
+        await db.TokenGrants.Where(g => g.TenantId == tenantId && g.UserId == userId && g.SessionId != exceptSessionId && g.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, reason), ct);
     }
 
     /// <summary>

@@ -517,10 +517,7 @@ internal sealed class UserCommands(
     {
         var now = Now;
         user.TokensRevokedAt = now;
-        await db.UserSessions.Where(s => s.TenantId == user.TenantId && s.UserId == user.Id && s.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
-        await db.TokenGrants.Where(g => g.TenantId == user.TenantId && g.UserId == user.Id && g.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, "sessions_revoked"), ct);
+        await SignIn.SignInService.RevokeSessionsAsync(db, user.TenantId, user.Id, now, "sessions_revoked", exceptSessionId: null, ct);
         revocations.EvictUser(user.Id);
     }
 
