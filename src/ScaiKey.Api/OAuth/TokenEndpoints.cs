@@ -23,16 +23,20 @@ internal static class TokenEndpoints
     /// OpenIddict has already authenticated the client, checked that it may use the grant, and validated any code
     /// (with PKCE and redirect URI) or refresh token; this decides who the token is for and what it carries.
     /// </summary>
-    private static async Task<IResult> ExchangeAsync(HttpContext http, ScaiKeyDbContext db, SignInService signIn, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> ExchangeAsync(HttpContext http, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
 
+        // The hot path: a client-credential token needs no database context or sign-in services, so none is built.
         if (request.IsClientCredentialsGrantType() && request.ClientId is not null)
         {
             return ClientCredentials(request);
         }
 
+        var services = http.RequestServices;
+        var db = services.GetRequiredService<ScaiKeyDbContext>();
+        var signIn = services.GetRequiredService<SignInService>();
         if (request.IsPasswordGrantType())
         {
             return await PasswordAsync(http, request, db, signIn, ct);
@@ -43,7 +47,8 @@ internal static class TokenEndpoints
             var presented = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             return presented is null
                 ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant is not valid.")
-                : await ContinueAsync(request, presented, db, signIn, time, http.RequestServices.GetRequiredService<RevocationCache>(), ct);
+                : await ContinueAsync(request, presented, db, signIn, services.GetRequiredService<TimeProvider>(),
+                    services.GetRequiredService<RevocationCache>(), ct);
         }
 
         return Refuse(OpenIddictConstants.Errors.UnsupportedGrantType, "This grant type is not supported.");
