@@ -104,8 +104,12 @@ internal static class AdminUserEndpoints
             return errors.ToResult();
         }
 
+        // The total across tenants is a sum of the per-tenant counters when only status narrows the list; any
+        // search counts the matching rows of every tenant in scope (through the search index).
         var scope = Scope(http);
-        var users = db.Users.AsNoTracking();
+        var filter = new UserListFilter(search, status, null, null, null);
+        var users = reads.Filter(filter);
+        var counts = db.TenantUserCounts.AsQueryable();
         if (tenantId is not null)
         {
             if (await RefuseTenantFilterAsync(http, db, tenantId, ct) is { } refusal)
@@ -114,6 +118,7 @@ internal static class AdminUserEndpoints
             }
 
             users = users.Where(u => u.TenantId == tenantId);
+            counts = counts.Where(c => c.TenantId == tenantId);
         }
 
         if (partnerId is not null)
@@ -130,17 +135,17 @@ internal static class AdminUserEndpoints
             }
 
             users = users.Where(u => db.Tenants.Any(t => t.Id == u.TenantId && t.PartnerId == partnerId));
+            counts = counts.Where(c => db.Tenants.Any(t => t.Id == c.TenantId && t.PartnerId == partnerId));
         }
 
         if (scope.Partners is { } partners)
         {
             users = users.Where(u => db.Tenants.Any(t => t.Id == u.TenantId && t.PartnerId != null && partners.Contains(t.PartnerId)));
+            counts = counts.Where(c => db.Tenants.Any(t => t.Id == c.TenantId && t.PartnerId != null && partners.Contains(t.PartnerId)));
         }
 
-        users = reads.Filter(users, new UserListFilter(search, status, null, null, null));
-        var total = await users.CountAsync(ct);
-        var items = await reads.ProjectAdminListItems(UserReads.Sort(users, "created_at", descending: true)
-            .Skip(paging.Offset).Take(paging.PerPage)).ToListAsync(ct);
+        var total = await UserReads.TotalAsync(users, counts, filter, ct);
+        var items = await reads.PageAsync(users, "created_at", descending: true, paging, reads.ProjectAdminListItems, ct);
         return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 

@@ -86,10 +86,16 @@ internal static class UserEndpoints
             return errors.ToResult();
         }
 
-        var users = reads.Filter(db.Users.AsNoTracking().Where(u => u.TenantId == tenant.Id), new UserListFilter(search, status, ouIds, groupIds, mfa));
-        var total = await users.CountAsync(ct);
-        var items = await reads.ProjectListItems(UserReads.Sort(users, sortBy, sortOrder == "desc")
-            .Skip(paging.Offset).Take(paging.PerPage)).ToListAsync(ct);
+        var filter = new UserListFilter(search, status, ouIds, groupIds, mfa);
+        var users = reads.Filter(filter).Where(u => u.TenantId == tenant.Id);
+        var counts = db.TenantUserCounts.Where(c => c.TenantId == tenant.Id);
+        var total = await UserReads.TotalAsync(users, counts, filter, ct);
+        if (await UserReads.ScanInOrderAsync(counts, filter, sortBy, paging, total, ct))
+        {
+            users = reads.Filter(filter, searchInOrder: true).Where(u => u.TenantId == tenant.Id);
+        }
+
+        var items = await reads.PageAsync(users, sortBy, sortOrder == "desc", paging, reads.ProjectListItems, ct);
         return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 

@@ -2,6 +2,7 @@ using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Groups;
+using ScaiKey.Api.Http;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 
@@ -140,11 +141,29 @@ internal sealed class UserReads(ScaiKeyDbContext db)
             .ToList();
     }
 
-    public IQueryable<User> Filter(IQueryable<User> users, UserListFilter filter)
+    /// <summary>
+    /// The live users matching the filter, not yet scoped: the caller adds its tenant (or its admin scope).
+    /// A search term with a trigram starts from the provider's trigram index, unless <paramref name="searchInOrder"/>
+    /// asks for the plain substring test so the list can walk its sort index instead (see ScanInOrderAsync).
+    /// </summary>
+    public IQueryable<User> Filter(UserListFilter filter, bool searchInOrder = false)
     {
-        users = users.Where(u => u.DeletedAt == null);
-        if (filter.Search?.Trim().ToLowerInvariant() is { Length: > 0 } term)
+        var term = SearchTerm(filter.Search);
+        var sqlite = db.Database.IsSqlite();
+        var indexed = term is not null && !searchInOrder && (sqlite ? term.EnumerateRunes().Count() >= 3 : HasTrigram(term));
+        var users = !indexed ? db.Users
+            : sqlite
+                // FTS5 trigram MATCH of a quoted term is a substring match. CROSS JOIN makes SQLite start from the
+                // index (it would otherwise guess the tenant index is narrower and probe a million rows).
+                ? db.Users.FromSql($"SELECT users.* FROM user_search CROSS JOIN users ON users.rowid = user_search.rowid WHERE user_search MATCH {FtsPhrase(term!)}")
+                // The equivalent LIKE, wildcards escaped, answered by the pg_trgm GIN index. OFFSET 0 keeps the
+                // planner from merging it into the list query, where its guess of the term's frequency could pick
+                // a walk of the sort index instead; we make that choice ourselves, from exact counts.
+                : db.Users.FromSql($"SELECT * FROM users WHERE deleted_at IS NULL AND search_text LIKE {"%" + EscapeLike(term!) + "%"} ESCAPE '\\' OFFSET 0");
+        users = users.AsNoTracking().Where(u => u.DeletedAt == null);
+        if (term is not null && (sqlite || !indexed))
         {
+            // The meaning stays instr()/strpos() on the lower-cased text; on SQLite the trigram index only narrows.
             users = users.Where(u => u.SearchText.Contains(term));
         }
 
@@ -169,6 +188,94 @@ internal sealed class UserReads(ScaiKeyDbContext db)
         }
 
         return users;
+    }
+
+    /// <summary>
+    /// The exact total of a filtered, scoped list. Narrowed by nothing but status, it is a sum over the
+    /// trigger-maintained counters (<paramref name="counts"/>, scoped like <paramref name="users"/>): a few rows
+    /// however many users there are. Any other filter counts the matching rows through the filter's index.
+    /// </summary>
+    public static async Task<int> TotalAsync(
+        IQueryable<User> users, IQueryable<TenantUserCount> counts, UserListFilter filter, CancellationToken ct)
+    {
+        if (SearchTerm(filter.Search) is null && filter is { OuIds: null, GroupIds: null, MfaEnabled: null })
+        {
+            if (filter.Status is { } status)
+            {
+                counts = counts.Where(c => c.Status == status);
+            }
+
+            return checked((int)await counts.AsNoTracking().SumAsync(c => c.LiveUsers, ct));
+        }
+
+        return await users.CountAsync(ct);
+    }
+
+    /// <summary>
+    /// Whether a search page is cheaper walking the default sort's index and testing each row than sorting every
+    /// match: with m of n live users matching, the walk reads about (offset + per_page) * n / m rows, the index
+    /// path m. A common term's first pages walk; a rare term, or a deep page, goes through the trigram index.
+    /// Only for the index-backed default sort, narrowed by nothing the counters do not know.
+    /// </summary>
+    public static async Task<bool> ScanInOrderAsync(
+        IQueryable<TenantUserCount> counts, UserListFilter filter, string sortBy, PageRequest paging, int matches, CancellationToken ct)
+    {
+        if (SearchTerm(filter.Search) is null || sortBy != "created_at" || matches == 0
+            || filter is not { OuIds: null, GroupIds: null, MfaEnabled: null })
+        {
+            return false;
+        }
+
+        if (filter.Status is { } status)
+        {
+            counts = counts.Where(c => c.Status == status);
+        }
+
+        var live = await counts.AsNoTracking().SumAsync(c => c.LiveUsers, ct);
+        return (double)(paging.Offset + paging.PerPage) * live < (double)matches * matches;
+    }
+
+    /// <summary>
+    /// One page in two steps: the page's ids, sorted and offset where only the sort's index is read (for the
+    /// index-backed sorts an index-only scan, so page 500 does not read 10,000 rows), then those rows projected.
+    /// </summary>
+    public async Task<List<T>> PageAsync<T>(
+        IQueryable<User> users, string sortBy, bool descending, PageRequest paging, Func<IQueryable<User>, IQueryable<T>> project,
+        CancellationToken ct)
+    {
+        // The ids come from the caller's scoped query, so the second step needs no scope of its own.
+        var ids = Sort(users, sortBy, descending).Skip(paging.Offset).Take(paging.PerPage).Select(u => u.Id);
+        return await project(Sort(db.Users.AsNoTracking().Where(u => ids.Contains(u.Id)), sortBy, descending)).ToListAsync(ct);
+    }
+
+    /// <summary>The search term as matched: trimmed and lower-cased like search_text; null when there is none.</summary>
+    private static string? SearchTerm(string? search) => search?.Trim().ToLowerInvariant() is { Length: > 0 } term ? term : null;
+
+    /// <summary>The term as one FTS5 string (a phrase of its trigrams): double quotes doubled, nothing else special.</summary>
+    private static string FtsPhrase(string term) => "\"" + term.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static string EscapeLike(string term) => term
+        .Replace("\\", "\\\\", StringComparison.Ordinal)
+        .Replace("%", "\\%", StringComparison.Ordinal)
+        .Replace("_", "\\_", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Whether pg_trgm can extract a trigram from the term: it indexes runs of letters and digits only, and a
+    /// LIKE pattern without a trigram would make the GIN index scan itself whole. Without one, strpos() it is.
+    /// </summary>
+    private static bool HasTrigram(string term)
+    {
+        var run = 0;
+        foreach (var c in term)
+        {
+            run = char.IsLetterOrDigit(c) ? run + 1 : 0;
+            if (run >= 3)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Orders by the field, nulls last in either direction, ties broken by id so pages never overlap.</summary>

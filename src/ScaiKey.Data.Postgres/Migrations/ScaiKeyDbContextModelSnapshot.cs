@@ -1291,6 +1291,29 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.ToTable("tenants", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.TenantUserCount", b =>
+                {
+                    b.Property<string>("TenantId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("Status")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("status");
+
+                    b.Property<long>("LiveUsers")
+                        .HasColumnType("bigint")
+                        .HasColumnName("live_users");
+
+                    b.HasKey("TenantId", "Status")
+                        .HasName("pk_tenant_user_counts");
+
+                    b.ToTable("tenant_user_counts", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.TokenGrant", b =>
                 {
                     b.Property<string>("Id")
@@ -1547,6 +1570,10 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.HasIndex("OuId")
                         .HasDatabaseName("ix_users_ou_id");
 
+                    b.HasIndex("CreatedAt", "Id")
+                        .HasDatabaseName("ix_users_created_at_id")
+                        .HasFilter("\"deleted_at\" IS NULL");
+
                     b.HasIndex("TenantId", "EmailNormalized")
                         .IsUnique()
                         .HasDatabaseName("ix_users_tenant_id_email_normalized")
@@ -1555,16 +1582,18 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.HasIndex("TenantId", "OuId")
                         .HasDatabaseName("ix_users_tenant_id_ou_id");
 
-                    b.HasIndex("TenantId", "Status")
-                        .HasDatabaseName("ix_users_tenant_id_status");
-
                     b.HasIndex("TenantId", "UsernameNormalized")
                         .IsUnique()
                         .HasDatabaseName("ix_users_tenant_id_username_normalized")
                         .HasFilter("\"deleted_at\" IS NULL AND \"username_normalized\" IS NOT NULL");
 
                     b.HasIndex("TenantId", "CreatedAt", "Id")
-                        .HasDatabaseName("ix_users_tenant_id_created_at_id");
+                        .HasDatabaseName("ix_users_tenant_id_created_at_id")
+                        .HasFilter("\"deleted_at\" IS NULL");
+
+                    b.HasIndex("TenantId", "Status", "CreatedAt", "Id")
+                        .HasDatabaseName("ix_users_tenant_id_status_created_at_id")
+                        .HasFilter("\"deleted_at\" IS NULL");
 
                     b.ToTable("users", (string)null);
                 });
@@ -1837,6 +1866,16 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasForeignKey("PartnerId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tenants_partners_partner_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.TenantUserCount", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_tenant_user_counts_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.TokenGrant", b =>

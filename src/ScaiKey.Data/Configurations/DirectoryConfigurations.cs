@@ -116,12 +116,33 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         b.HasIndex(x => new { x.TenantId, x.UsernameNormalized }).IsUnique()
             .HasFilter("\"deleted_at\" IS NULL AND \"username_normalized\" IS NOT NULL");
 
-        // Keyset-friendly orderings for the default sort and the admin list.
-        b.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id });
+        // Lists read only live users, so their indexes hold only live users: a page's ids come from an
+        // index-only scan (the id is in the key), never from reading the rows before the offset.
+        // Default sort (created_at, ties by id) within a tenant, and across tenants for the admin list.
+        b.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
+        b.HasIndex(x => new { x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
         b.HasIndex(x => new { x.TenantId, x.OuId });
-        b.HasIndex(x => new { x.TenantId, x.Status });
+
+        // A status filter with the default sort ("the locked users, newest first") without visiting other statuses.
+        b.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
+
+        // Substring search has a provider-specific index created by the UserScale migrations, outside this
+        // model: a pg_trgm GIN index on search_text (PostgreSQL), an FTS5 trigram table user_search (SQLite).
         b.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Restrict);
         b.HasOne<OrganizationalUnit>().WithMany().HasForeignKey(x => x.OuId).OnDelete(DeleteBehavior.Restrict);
+    }
+}
+
+internal sealed class TenantUserCountConfiguration : IEntityTypeConfiguration<TenantUserCount>
+{
+    public void Configure(EntityTypeBuilder<TenantUserCount> b)
+    {
+        b.HasKey(x => new { x.TenantId, x.Status });
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+
+        // The same wire text as users.status: the triggers copy that column as it is.
+        b.Property(x => x.Status).HasConversion<WireEnumConverter<UserStatus>>().HasMaxLength(32);
+        b.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Cascade);
     }
 }
 

@@ -118,6 +118,19 @@ public sealed class User
     public int Version { get; set; }
 }
 
+/// <summary>
+/// How many live (not soft-deleted) users a tenant has in one status. Maintained only by database triggers on
+/// <c>users</c> (see the UserScale migrations), so rows written by any path — the API, a bulk INSERT or a
+/// PostgreSQL COPY — are counted, and an unfiltered list's exact total costs a handful of rows instead of a
+/// COUNT over a million. Never written by the application.
+/// </summary>
+public sealed class TenantUserCount
+{
+    public required string TenantId { get; set; }
+    public UserStatus Status { get; set; }
+    public long LiveUsers { get; set; }
+}
+
 public sealed class UserSession
 {
     public required string Id { get; set; }
