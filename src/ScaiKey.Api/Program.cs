@@ -46,9 +46,10 @@ builder.Services.AddSingleton(new PasswordHasher(
     configuration.GetValue("ScaiKey:PasswordHashing:Iterations", PasswordHasher.DefaultIterations),
     configuration.GetValue("ScaiKey:PasswordHashing:MemoryKiB", PasswordHasher.DefaultMemoryBytes / 1024) * 1024));
 builder.Services.AddScaiKeyOAuth(configuration);
+builder.Services.AddScaiKeyBearerAuthentication();
 builder.Services.AddScaiKeySignInCookies();
 builder.Services.AddAuthorizationBuilder()
-    .SetFallbackPolicy(new AuthorizationPolicyBuilder(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme)
+    .SetFallbackPolicy(new AuthorizationPolicyBuilder(BearerAuthenticationHandler.SchemeName)
         .RequireAuthenticatedUser().Build());
 builder.Services.AddScoped<Caller>();
 builder.Services.AddScoped<AuditLog>();

@@ -41,7 +41,9 @@ internal static class DatabaseSetup
             throw new InvalidOperationException("ConnectionStrings:Default is required with the Postgres provider.");
         }
 
-        services.AddDbContext<ScaiKeyDbContext>(options =>
+        // Pooled: building a context's options (conventions, warnings, provider services) per request cost more
+        // CPU than the single-row reads most requests make.
+        services.AddDbContextPool<ScaiKeyDbContext>(options =>
         {
             if (provider == DatabaseProvider.Sqlite)
             {

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using OpenIddict.Abstractions;
 using OpenIddict.Validation;
 using ScaiKey.Api.Security;
@@ -22,19 +23,33 @@ internal sealed class UserTokenRevocationHandler(ScaiKeyDbContext db, Revocation
 
     public async ValueTask HandleAsync(ProcessAuthenticationContext context)
     {
-        var principal = context.AccessTokenPrincipal;
-        if (principal is null || principal.GetClaim(ScaiKeyClaims.PrincipalType) != PrincipalTypes.User)
+        if (context.AccessTokenPrincipal is { } principal
+            && await UserTokenRevocation.IsRevokedAsync(principal, db, revocations, context.CancellationToken))
         {
-            return;
+            context.Reject(OpenIddictConstants.Errors.InvalidToken, "The access token has been revoked.");
+        }
+    }
+}
+
+internal static class UserTokenRevocation
+{
+    /// <summary>Whether a validated access token was issued to a user whose user, session or grant was revoked since.</summary>
+    public static async ValueTask<bool> IsRevokedAsync(ClaimsPrincipal principal, ScaiKeyDbContext db, RevocationCache revocations, CancellationToken ct)
+    {
+        if (principal.GetClaim(ScaiKeyClaims.PrincipalType) != PrincipalTypes.User)
+        {
+            return false;
         }
 
         var subject = principal.GetClaim(OpenIddictConstants.Claims.Subject);
         var session = principal.GetClaim(ScaiKeyClaims.SessionId);
         var grant = principal.GetClaim(ScaiKeyClaims.GrantId);
-        if (subject is null || session is null || grant is null
-            || !await revocations.IsActiveAsync(db, subject, session, grant, context.CancellationToken))
-        {
-            context.Reject(OpenIddictConstants.Errors.InvalidToken, "The access token has been revoked.");
-        }
+        return subject is null || session is null || grant is null || !await revocations.IsActiveAsync(db, subject, session, grant, ct);
     }
+
+    /// <summary>As above, resolving the database only for user tokens (client tokens have nothing to revoke here).</summary>
+    public static ValueTask<bool> IsRevokedAsync(ClaimsPrincipal principal, IServiceProvider services, CancellationToken ct) =>
+        principal.GetClaim(ScaiKeyClaims.PrincipalType) != PrincipalTypes.User
+            ? ValueTask.FromResult(false)
+            : IsRevokedAsync(principal, services.GetRequiredService<ScaiKeyDbContext>(), services.GetRequiredService<RevocationCache>(), ct);
 }

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
@@ -44,7 +45,7 @@ internal static class TenantAccess
             var tenantId = http.GetRouteValue("tenant_id") as string ?? string.Empty;
             var db = http.RequestServices.GetRequiredService<ScaiKeyDbContext>();
             var caller = http.RequestServices.GetRequiredService<Caller>();
-            var tenant = await TenantLookup.FindAsync(db, tenantId, http.RequestAborted);
+            var tenant = await TenantLookup.FindCachedAsync(db, http.RequestServices.GetRequiredService<IMemoryCache>(), tenantId, http.RequestAborted);
 
             // Checked before existence, so a caller without access cannot probe which tenant ids exist.
             var application = await caller.ApplicationAsync(http.RequestAborted);
@@ -80,11 +81,46 @@ internal static class TenantAccess
 
 internal static class TenantLookup
 {
-    public static Task<TenantContext?> FindAsync(ScaiKeyDbContext db, string tenantId, CancellationToken ct) =>
-        db.Tenants.AsNoTracking()
-            .Where(t => t.Id == tenantId && t.DeletedAt == null)
-            .Select(t => new TenantContext(t.Id, t.PartnerId, t.Slug, t.Name, t.SettingsJson))
-            .FirstOrDefaultAsync(ct);
+    /// <summary>
+    /// How long an instance may keep serving a tenant's name, settings or existence after another instance changed
+    /// it; the same bound as token revocation (the instance that changes a tenant forgets it at once).
+    /// </summary>
+    public static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(1);
+
+    private static readonly Func<ScaiKeyDbContext, string, CancellationToken, Task<TenantContext?>> Find =
+        EF.CompileAsyncQuery((ScaiKeyDbContext db, string tenantId, CancellationToken ct) =>
+            db.Tenants.AsNoTracking()
+                .Where(t => t.Id == tenantId && t.DeletedAt == null)
+                .Select(t => new TenantContext(t.Id, t.PartnerId, t.Slug, t.Name, t.SettingsJson))
+                .FirstOrDefault());
+
+    public static Task<TenantContext?> FindAsync(ScaiKeyDbContext db, string tenantId, CancellationToken ct) => Find(db, tenantId, ct);
+
+    /// <summary>
+    /// The route's tenant for the tenant-scoped API, read at most once a second per instance: every request names
+    /// it, and it changes rarely. Unknown ids are not cached, so a new tenant is usable at once everywhere.
+    /// </summary>
+    public static async Task<TenantContext?> FindCachedAsync(ScaiKeyDbContext db, IMemoryCache cache, string tenantId, CancellationToken ct)
+    {
+        var key = CacheKey(tenantId);
+        if (cache.TryGetValue(key, out TenantContext? cached) && cached is not null)
+        {
+            return cached;
+        }
+
+        var tenant = await Find(db, tenantId, ct);
+        if (tenant is not null)
+        {
+            cache.Set(key, tenant, CacheLifetime);
+        }
+
+        return tenant;
+    }
+
+    /// <summary>Forgets this instance's copy of a tenant after it was renamed, reconfigured or deleted.</summary>
+    public static void Evict(IMemoryCache cache, string tenantId) => cache.Remove(CacheKey(tenantId));
+
+    private static string CacheKey(string tenantId) => "tenant:" + tenantId;
 }
 
 internal static class TenantLocks

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
 using ScaiKey.Api.Access;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
@@ -236,6 +237,8 @@ internal static partial class TenantEndpoints
             {
                 return conflict;
             }
+
+            TenantLookup.Evict(http.RequestServices.GetRequiredService<IMemoryCache>(), tenant.Id);
         }
 
         return TypedResults.Ok(Envelope.Of(http, ToResponse(tenant)));
@@ -258,6 +261,7 @@ internal static partial class TenantEndpoints
         tenant.DeletedAt = time.UtcNow();
         audit.Record("tenant.deleted", "tenant", tenant.Id, tenant.Id);
         await db.SaveChangesAsync(ct);
+        TenantLookup.Evict(http.RequestServices.GetRequiredService<IMemoryCache>(), tenant.Id);
         return TypedResults.NoContent();
     }
 

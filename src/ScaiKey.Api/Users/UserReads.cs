@@ -34,24 +34,53 @@ internal sealed class UserReads(ScaiKeyDbContext db)
         UserStatus Status, IdentitySource IdentitySource, bool MfaEnabled, string? CustomAttributesJson, DateTime CreatedAt,
         DateTime? UpdatedAt, DateTime? LastLoginAt, DateTime? PasswordChangedAt, int Version);
 
+    // Compiled once, and the user comes with its direct groups in one statement (a row per group): a single-user
+    // read is the API's hottest path, and translating LINQ or a second round trip cost more than the SQL itself.
+    private static readonly Func<ScaiKeyDbContext, string, string, IAsyncEnumerable<RowWithGroup>> FindRowWithGroups =
+        EF.CompileAsyncQuery((ScaiKeyDbContext db, string tenantId, string userId) =>
+            from u in db.Users.AsNoTracking()
+            where u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null
+            from m in db.GroupMembers.Where(m => m.TenantId == tenantId && m.UserId == u.Id).DefaultIfEmpty()
+            from g in db.Groups.Where(g => g.Id == m!.GroupId).DefaultIfEmpty()
+            select new RowWithGroup(
+                new Row(u.Id, u.TenantId, u.Email, u.Username, u.FirstName, u.LastName, u.DisplayName, u.Phone, u.Locale,
+                    u.Timezone, u.EmailVerified, u.AvatarUrl, u.OuId,
+                    db.OrganizationalUnits.Where(o => o.Id == u.OuId).Select(o => o.Path).FirstOrDefault(),
+                    u.Status, u.IdentitySource, u.MfaEnabled, u.CustomAttributesJson, u.CreatedAt, u.UpdatedAt, u.LastLoginAt,
+                    u.PasswordChangedAt, u.Version),
+                g == null ? null : new DirectGroup(g.Id, g.Name, g.ParentGroupId)));
+
+    private sealed record RowWithGroup(Row User, DirectGroup? Group);
+
+    private sealed record DirectGroup(string Id, string Name, string? ParentGroupId);
+
+    private static readonly Func<ScaiKeyDbContext, string, string, IAsyncEnumerable<DirectGroup>> FindDirectGroups =
+        EF.CompileAsyncQuery((ScaiKeyDbContext db, string tenantId, string userId) =>
+            db.GroupMembers.AsNoTracking()
+                .Where(m => m.TenantId == tenantId && m.UserId == userId)
+                .Join(db.Groups, m => m.GroupId, g => g.Id, (m, g) => new DirectGroup(g.Id, g.Name, g.ParentGroupId)));
+
     /// <summary>The user with groups and requested expansions, and its version for the ETag; null when not visible.</summary>
     public async Task<(T Response, int Version)?> GetAsync<T>(string tenantId, string userId, UserIncludes includes, CancellationToken ct)
         where T : UserResponse, new()
     {
-        var row = await db.Users.AsNoTracking()
-            .Where(u => u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null)
-            .Select(u => new Row(u.Id, u.TenantId, u.Email, u.Username, u.FirstName, u.LastName, u.DisplayName, u.Phone, u.Locale,
-                u.Timezone, u.EmailVerified, u.AvatarUrl, u.OuId,
-                db.OrganizationalUnits.Where(o => o.Id == u.OuId).Select(o => o.Path).FirstOrDefault(),
-                u.Status, u.IdentitySource, u.MfaEnabled, u.CustomAttributesJson, u.CreatedAt, u.UpdatedAt, u.LastLoginAt,
-                u.PasswordChangedAt, u.Version))
-            .FirstOrDefaultAsync(ct);
+        Row? row = null;
+        var direct = new List<DirectGroup>();
+        await foreach (var r in FindRowWithGroups(db, tenantId, userId).WithCancellation(ct))
+        {
+            row ??= r.User;
+            if (r.Group is { } g)
+            {
+                direct.Add(g);
+            }
+        }
+
         if (row is null)
         {
             return null;
         }
 
-        var groups = await GroupsAsync(tenantId, userId, ct);
+        var groups = await WithAncestorsAsync(tenantId, direct, ct);
         var response = new T
         {
             Email = row.Email, Locale = row.Locale, Timezone = row.Timezone, Id = row.Id,
@@ -101,10 +130,17 @@ internal sealed class UserReads(ScaiKeyDbContext db)
     /// <summary>Direct groups, then every ancestor of them as INHERITED (a member of a child group is a member of its parents).</summary>
     public async Task<IReadOnlyList<UserGroupMembership>> GroupsAsync(string tenantId, string userId, CancellationToken ct)
     {
-        var direct = await db.GroupMembers.AsNoTracking()
-            .Where(m => m.TenantId == tenantId && m.UserId == userId)
-            .Join(db.Groups, m => m.GroupId, g => g.Id, (m, g) => new { g.Id, g.Name, g.ParentGroupId })
-            .ToListAsync(ct);
+        var direct = new List<DirectGroup>();
+        await foreach (var g in FindDirectGroups(db, tenantId, userId).WithCancellation(ct))
+        {
+            direct.Add(g);
+        }
+
+        return await WithAncestorsAsync(tenantId, direct, ct);
+    }
+
+    private async Task<IReadOnlyList<UserGroupMembership>> WithAncestorsAsync(string tenantId, List<DirectGroup> direct, CancellationToken ct)
+    {
         if (direct.Count == 0)
         {
             return [];
