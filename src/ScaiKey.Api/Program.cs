@@ -17,6 +17,13 @@ using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 
+// `scaikey import|export|seed ...`: the same executable and configuration, without the web server.
+if (ScaiKey.Api.Cli.CliRunner.IsCommand(args))
+{
+    Environment.ExitCode = await ScaiKey.Api.Cli.CliRunner.MainAsync(args);
+    return;
+}
+
 var builder = WebApplication.CreateBuilder(args);
 var configuration = builder.Configuration;
 

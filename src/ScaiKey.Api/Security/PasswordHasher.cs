@@ -4,7 +4,8 @@ namespace ScaiKey.Api.Security;
 
 /// <summary>
 /// Argon2id through libsodium's crypto_pwhash_str: a salted PHC string ($argon2id$v=19$m=...,t=...,p=1$...).
-/// Defaults are OWASP's (19 MiB, 2 passes); NeedsRehash lets sign-in upgrade hashes when they change.
+/// Defaults are OWASP's (19 MiB, 2 passes); NeedsRehash lets sign-in upgrade hashes when they change. Verify also
+/// accepts the hashes import takes from other systems (ForeignPasswordHashes), which sign-in upgrades the same way.
 /// </summary>
 internal sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIterations, int memoryBytes = PasswordHasher.DefaultMemoryBytes)
 {
@@ -38,9 +39,11 @@ internal sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIter
 
     public bool Verify(string hash, string password)
     {
-        if (!hash.StartsWith("$argon2id$", StringComparison.Ordinal))
+        // Our own hashes (and other one-lane Argon2id strings) go to libsodium; anything else imported from another
+        // system (bcrypt, PBKDF2, multi-lane Argon2) to ForeignPasswordHashes, until sign-in re-hashes it.
+        if (!hash.StartsWith("$argon2id$", StringComparison.Ordinal) || !ForeignPasswordHashes.IsLibsodiumArgon2id(hash))
         {
-            return false;
+            return ForeignPasswordHashes.Verify(hash, password);
         }
 
         var bytes = System.Text.Encoding.UTF8.GetBytes(password);
@@ -54,6 +57,11 @@ internal sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIter
         }
     }
 
+    /// <summary>True for every hash not made with the current Argon2id parameters, foreign formats included.</summary>
     public bool NeedsRehash(string hash) =>
-        !hash.StartsWith("$argon2id$", StringComparison.Ordinal) || Argon2id.NeedsRehash(hash, iterations, memoryBytes);
+        !hash.StartsWith($"$argon2id$v=19$m={memoryBytes / 1024},t={iterations},p=1$", StringComparison.Ordinal)
+        || Argon2id.NeedsRehash(hash, iterations, memoryBytes);
+
+    /// <summary>Whether Verify can check this stored hash: ours, or one of the foreign formats import accepts.</summary>
+    public static bool IsSupported(string hash) => ForeignPasswordHashes.Recognize(hash) is not null;
 }

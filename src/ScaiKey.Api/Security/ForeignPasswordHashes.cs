@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace ScaiKey.Api.Security;
+
+internal enum ForeignHashKind
+{
+    Argon2id,
+    Argon2i,
+    Bcrypt,
+    Pbkdf2Sha256,
+    Pbkdf2Sha512,
+}
+
+/// <summary>
+/// Password hashes made by other systems, accepted on import and kept only until the user's next successful
+/// sign-in re-hashes the password with our Argon2id (NeedsRehash is true for all of them). Accepted formats:
+/// <list type="bullet">
+/// <item>PHC Argon2id / Argon2i, version 19: <c>$argon2id$v=19$m=&lt;KiB&gt;,t=&lt;passes&gt;,p=&lt;lanes&gt;$&lt;b64 salt&gt;$&lt;b64 hash&gt;</c>.
+/// libsodium only computes one lane, so any other p goes through the managed Konscious implementation.</item>
+/// <item>bcrypt: <c>$2a$</c>, <c>$2b$</c>, <c>$2y$</c> with cost 4-16 (BCrypt.Net-Next).</item>
+/// <item>PBKDF2-SHA256 / SHA512 in three spellings: PHC-like <c>$pbkdf2-sha256$i=&lt;iter&gt;,l=&lt;len&gt;$&lt;b64 salt&gt;$&lt;b64 hash&gt;</c>
+/// (<c>l</c> optional), passlib <c>$pbkdf2-sha256$&lt;iter&gt;$&lt;ab64 salt&gt;$&lt;ab64 hash&gt;</c>, and Django
+/// <c>pbkdf2_sha256$&lt;iter&gt;$&lt;salt text&gt;$&lt;b64 hash&gt;</c>; <c>sha512</c> in place of <c>sha256</c> likewise.</item>
+/// </list>
+/// Costs are capped (Argon2 m ≤ 256 MiB, t ≤ 64, p ≤ 16; PBKDF2 ≤ 10,000,000 iterations), so an imported hash
+/// cannot turn one sign-in attempt into a denial of service.
+/// </summary>
+internal static partial class ForeignPasswordHashes
+{
+    public const int MaxArgonMemoryKiB = 256 * 1024;
+    public const int MaxArgonPasses = 64;
+    public const int MaxArgonLanes = 16;
+    public const int MaxPbkdf2Iterations = 10_000_000;
+
+    private sealed record Argon2Params(bool IsArgon2id, int MemoryKiB, int Passes, int Lanes, byte[] Salt, byte[] Hash);
+
+    private sealed record Pbkdf2Params(HashAlgorithmName Algorithm, int Iterations, byte[] Salt, byte[] Hash);
+
+    /// <summary>What kind of hash this is, or null when it is none we can verify (including out-of-range costs).</summary>
+    public static ForeignHashKind? Recognize(string hash)
+    {
+        if (ParseArgon2(hash) is { } argon)
+        {
+            return argon.IsArgon2id ? ForeignHashKind.Argon2id : ForeignHashKind.Argon2i;
+        }
+
+        if (Bcrypt().IsMatch(hash))
+        {
+            return ForeignHashKind.Bcrypt;
+        }
+
+        if (ParsePbkdf2(hash) is { } pbkdf2)
+        {
+            return pbkdf2.Algorithm == HashAlgorithmName.SHA512 ? ForeignHashKind.Pbkdf2Sha512 : ForeignHashKind.Pbkdf2Sha256;
+        }
+
+        return null;
+    }
+
+    /// <summary>Argon2 parameters libsodium can verify itself: Argon2id with exactly one lane.</summary>
+    public static bool IsLibsodiumArgon2id(string hash) => ParseArgon2(hash) is { IsArgon2id: true, Lanes: 1 };
+
+    public static bool Verify(string hash, string password)
+    {
+        var bytes = Encoding.UTF8.GetBytes(password);
+        try
+        {
+            if (ParseArgon2(hash) is { } argon)
+            {
+                return VerifyArgon2(argon, bytes);
+            }
+
+            if (Bcrypt().IsMatch(hash))
+            {
+                // bcrypt.Verify works on the string (it truncates at 72 bytes as every bcrypt does).
+                return BCrypt.Net.BCrypt.Verify(password, hash);
+            }
+
+            if (ParsePbkdf2(hash) is { } pbkdf2)
+            {
+                var derived = Rfc2898DeriveBytes.Pbkdf2(bytes, pbkdf2.Salt, pbkdf2.Iterations, pbkdf2.Algorithm, pbkdf2.Hash.Length);
+                return CryptographicOperations.FixedTimeEquals(derived, pbkdf2.Hash);
+            }
+
+            return false;
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or BCrypt.Net.SaltParseException)
+        {
+            return false;
+        }
+        finally
+        {
+            Array.Clear(bytes);
+        }
+    }
+
+    private static bool VerifyArgon2(Argon2Params p, byte[] password)
+    {
+        Konscious.Security.Cryptography.Argon2 argon = p.IsArgon2id
+            ? new Konscious.Security.Cryptography.Argon2id(password)
+            : new Konscious.Security.Cryptography.Argon2i(password);
+        using (argon)
+        {
+            argon.Salt = p.Salt;
+            argon.MemorySize = p.MemoryKiB;
+            argon.Iterations = p.Passes;
+            argon.DegreeOfParallelism = p.Lanes;
+            var derived = argon.GetBytes(p.Hash.Length);
+            return CryptographicOperations.FixedTimeEquals(derived, p.Hash);
+        }
+    }
+
+    private static Argon2Params? ParseArgon2(string hash)
+    {
+        var m = Argon2().Match(hash);
+        if (!m.Success)
+        {
+            return null;
+        }
+
+        if (!TryInt(m.Groups["m"].Value, out var memory) || !TryInt(m.Groups["t"].Value, out var passes) || !TryInt(m.Groups["p"].Value, out var lanes)
+            || passes is < 1 or > MaxArgonPasses || lanes is < 1 or > MaxArgonLanes || memory < 8 * lanes || memory > MaxArgonMemoryKiB)
+        {
+            return null;
+        }
+
+        var salt = FromBase64(m.Groups["salt"].Value, '+');
+        var digest = FromBase64(m.Groups["hash"].Value, '+');
+        if (salt is not { Length: >= 8 } || digest is not { Length: >= 4 and <= 1024 })
+        {
+            return null;
+        }
+
+        return new Argon2Params(m.Groups["kind"].Value == "argon2id", memory, passes, lanes, salt, digest);
+    }
+
+    private static Pbkdf2Params? ParsePbkdf2(string hash)
+    {
+        HashAlgorithmName algorithm;
+        int iterations;
+        byte[]? salt;
+        byte[]? digest;
+        if (Pbkdf2Phc().Match(hash) is { Success: true } phc)
+        {
+            algorithm = phc.Groups["alg"].Value == "sha512" ? HashAlgorithmName.SHA512 : HashAlgorithmName.SHA256;
+            if (!TryInt(phc.Groups["i"].Value, out iterations))
+            {
+                return null;
+            }
+
+            salt = FromBase64(phc.Groups["salt"].Value, '+');
+            digest = FromBase64(phc.Groups["hash"].Value, '+');
+            if (phc.Groups["l"].Success && (!TryInt(phc.Groups["l"].Value, out var length) || digest?.Length != length))
+            {
+                return null;
+            }
+        }
+        else if (Pbkdf2Passlib().Match(hash) is { Success: true } passlib)
+        {
+            algorithm = passlib.Groups["alg"].Value == "sha512" ? HashAlgorithmName.SHA512 : HashAlgorithmName.SHA256;
+            if (!TryInt(passlib.Groups["i"].Value, out iterations))
+            {
+                return null;
+            }
+
+            // passlib's "adapted base64": '.' stands for '+', no padding.
+            salt = FromBase64(passlib.Groups["salt"].Value, '.');
+            digest = FromBase64(passlib.Groups["hash"].Value, '.');
+        }
+        else if (Pbkdf2Django().Match(hash) is { Success: true } django)
+        {
+            algorithm = django.Groups["alg"].Value == "sha512" ? HashAlgorithmName.SHA512 : HashAlgorithmName.SHA256;
+            if (!TryInt(django.Groups["i"].Value, out iterations))
+            {
+                return null;
+            }
+
+            // Django uses the salt text itself (its characters) as the salt bytes.
+            salt = Encoding.UTF8.GetBytes(django.Groups["salt"].Value);
+            digest = FromBase64(django.Groups["hash"].Value, '+');
+        }
+        else
+        {
+            return null;
+        }
+
+        if (iterations is < 1 or > MaxPbkdf2Iterations || salt is not { Length: > 0 } || digest is not { Length: >= 16 and <= 1024 })
+        {
+            return null;
+        }
+
+        return new Pbkdf2Params(algorithm, iterations, salt, digest);
+    }
+
+    private static bool TryInt(string value, out int result) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out result);
+
+    /// <summary>Standard base64, with or without padding; <paramref name="plus"/> is what stands for '+'.</summary>
+    private static byte[]? FromBase64(string value, char plus)
+    {
+        var text = plus == '+' ? value : value.Replace(plus, '+');
+        text = text.TrimEnd('=');
+        if (text.Length % 4 == 1)
+        {
+            return null;
+        }
+
+        text = text.PadRight(text.Length + ((4 - (text.Length % 4)) % 4), '=');
+        try
+        {
+            return Convert.FromBase64String(text);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex(@"^\$(?<kind>argon2id|argon2i)\$v=19\$m=(?<m>[0-9]{1,9}),t=(?<t>[0-9]{1,9}),p=(?<p>[0-9]{1,9})\$(?<salt>[A-Za-z0-9+/]+={0,2})\$(?<hash>[A-Za-z0-9+/]+={0,2})$")]
+    private static partial Regex Argon2();
+
+    [GeneratedRegex(@"^\$2[aby]\$(0[4-9]|1[0-6])\$[./A-Za-z0-9]{53}$")]
+    private static partial Regex Bcrypt();
+
+    [GeneratedRegex(@"^\$pbkdf2-(?<alg>sha256|sha512)\$i=(?<i>[0-9]{1,9})(,l=(?<l>[0-9]{1,4}))?\$(?<salt>[A-Za-z0-9+/]+={0,2})\$(?<hash>[A-Za-z0-9+/]+={0,2})$")]
+    private static partial Regex Pbkdf2Phc();
+
+    [GeneratedRegex(@"^\$pbkdf2-(?<alg>sha256|sha512)\$(?<i>[0-9]{1,9})\$(?<salt>[A-Za-z0-9./]+)\$(?<hash>[A-Za-z0-9./]+)$")]
+    private static partial Regex Pbkdf2Passlib();
+
+    [GeneratedRegex(@"^pbkdf2_(?<alg>sha256|sha512)\$(?<i>[0-9]{1,9})\$(?<salt>[^$\s]{1,128})\$(?<hash>[A-Za-z0-9+/]+={0,2})$")]
+    private static partial Regex Pbkdf2Django();
+}
