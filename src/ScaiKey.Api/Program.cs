@@ -52,6 +52,7 @@ builder.Services.AddSingleton(sp => KeyRing.FromConfiguration(
 builder.Services.AddSingleton(new PasswordHasher(
     configuration.GetValue("ScaiKey:PasswordHashing:Iterations", PasswordHasher.DefaultIterations),
     configuration.GetValue("ScaiKey:PasswordHashing:MemoryKiB", PasswordHasher.DefaultMemoryBytes / 1024) * 1024));
+builder.Services.AddSingleton(HashingGate.FromConfiguration(configuration));
 builder.Services.AddScaiKeyOAuth(configuration);
 builder.Services.AddScaiKeyBearerAuthentication();
 builder.Services.AddScaiKeySignInCookies();

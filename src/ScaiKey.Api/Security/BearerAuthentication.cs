@@ -15,7 +15,7 @@ namespace ScaiKey.Api.Security;
 /// the validated principal is kept until the token expires, so a caller's next requests skip parsing and the
 /// signature check. What can change during a token's life is still checked on every request: a user token's user,
 /// session and grant (<see cref="UserTokenRevocation"/>), and roles and applications (<see cref="Caller"/>).
-/// Challenges and refusals go to OpenIddict, so error responses are the same either way.
+/// Challenges and refusals are OpenIddict's, so error responses are the same either way.
 /// </summary>
 internal sealed class BearerAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ValidatedTokenCache tokens, TimeProvider time)
@@ -26,7 +26,15 @@ internal sealed class BearerAuthenticationHandler(
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = BearerToken(Request.Headers.Authorization.ToString());
-        if (token is not null && tokens.TryGet(token, time.GetUtcNow()) is { } cached)
+        if (token is null)
+        {
+            // The API takes tokens from the Authorization header only (never from a query string, where logs keep
+            // them); without one there is nothing to validate, which spares every anonymous and token-endpoint request
+            // a pass through OpenIddict's validation pipeline.
+            return AuthenticateResult.NoResult();
+        }
+
+        if (tokens.TryGet(token, time.GetUtcNow()) is { } cached)
         {
             if (!await UserTokenRevocation.IsRevokedAsync(cached, Context.RequestServices, Context.RequestAborted))
             {
@@ -38,7 +46,7 @@ internal sealed class BearerAuthenticationHandler(
         }
 
         var result = await Context.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        if (token is not null && result.Succeeded && result.Principal.GetExpirationDate() is { } expires)
+        if (result.Succeeded && result.Principal.GetExpirationDate() is { } expires)
         {
             tokens.Add(token, result.Principal, expires);
         }
@@ -46,8 +54,19 @@ internal sealed class BearerAuthenticationHandler(
         return result;
     }
 
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        // OpenIddict words its challenge (missing, expired, revoked token...) from its own authentication of this
+        // request, which the no-token shortcut above skipped; it runs once per request at most.
+        await Context.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        await Context.ChallengeAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme, properties);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Context.ForbidAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme, properties);
+
     private static string? BearerToken(string header) =>
-        header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7 ? header[7..].Trim() : null;
+        header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.AsSpan(7).Trim().Length > 0 ? header[7..].Trim() : null;
 }
 
 /// <summary>Validated access tokens of this instance, bounded in number and never kept past their expiry.</summary>
@@ -77,11 +96,7 @@ internal static class BearerAuthentication
     {
         services.AddSingleton<ValidatedTokenCache>();
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, options =>
-            {
-                options.ForwardChallenge = OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
-                options.ForwardForbid = OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme;
-            });
+            .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
         return services;
     }
 }

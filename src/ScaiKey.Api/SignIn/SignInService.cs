@@ -47,7 +47,7 @@ internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null
 /// Password sign-in for the hosted pages and the password grant: credential check with lockout and hash upgrade,
 /// sessions, token grants, and the claims a user's tokens carry.
 /// </summary>
-internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, AuditLog audit, TimeProvider time, RevocationCache revocations)
+internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, HashingGate hashing, AuditLog audit, TimeProvider time, RevocationCache revocations)
 {
     public const string SystemActor = "SYSTEM";
 
@@ -60,13 +60,13 @@ internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, 
             .FirstOrDefaultAsync(ct);
         if (user?.PasswordHash is null)
         {
-            hasher.Verify(hasher.DummyHash, password);
+            await hashing.RunAsync(() => hasher.Verify(hasher.DummyHash, password), ct);
             return new SignInResult(SignInOutcome.InvalidCredentials);
         }
 
         var policy = tenant.Settings.LockoutPolicy;
         var now = time.UtcNow();
-        if (!hasher.Verify(user.PasswordHash, password))
+        if (!await hashing.RunAsync(() => hasher.Verify(user.PasswordHash, password), ct))
         {
             if (user.Status == UserStatus.Active)
             {
@@ -96,7 +96,7 @@ internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, 
         return new SignInResult(SignInOutcome.Success, user.Id, user.RequirePasswordChange)
         {
             TenantId = tenant.Id,
-            UpgradedHash = hasher.NeedsRehash(user.PasswordHash) ? hasher.Hash(password) : null,
+            UpgradedHash = hasher.NeedsRehash(user.PasswordHash) ? await hashing.RunAsync(() => hasher.Hash(password), ct) : null,
         };
     }
 

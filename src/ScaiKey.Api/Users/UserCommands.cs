@@ -22,6 +22,7 @@ internal sealed class UserCommands(
     AuditLog audit,
     EmailOutbox outbox,
     PasswordHasher hasher,
+    HashingGate hashing,
     Idempotency idempotency,
     TimeProvider time,
     IConfiguration configuration,
@@ -79,6 +80,7 @@ internal sealed class UserCommands(
             return key is not null && await idempotency.ReplayAsync(key, ct) is { } again ? again : conflict;
         }
 
+        var passwordHash = input.Password is null ? null : await hashing.RunAsync(() => hasher.Hash(input.Password), ct);
         var now = Now;
         var user = new User
         {
@@ -100,7 +102,7 @@ internal sealed class UserCommands(
                 : input.Password is not null ? UserStatus.Active
                 : UserStatus.PendingEmailVerification,
             CustomAttributesJson = UserInput.SerializeAttributes(input.CustomAttributes),
-            PasswordHash = input.Password is null ? null : hasher.Hash(input.Password),
+            PasswordHash = passwordHash,
             PasswordChangedAt = input.Password is null ? null : now,
             RequirePasswordChange = input.RequirePasswordChange,
             SearchText = string.Empty,
@@ -475,8 +477,9 @@ internal sealed class UserCommands(
 
     private async Task<IResult?> SetPasswordAsync(HttpContext http, TenantContext tenant, User user, string password, bool requireChange, string method, CancellationToken ct)
     {
+        var hash = await hashing.RunAsync(() => hasher.Hash(password), ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        user.PasswordHash = hasher.Hash(password);
+        user.PasswordHash = hash;
         user.PasswordChangedAt = Now;
         user.RequirePasswordChange = requireChange;
         Touch(user);
