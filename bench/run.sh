@@ -32,61 +32,30 @@ WORK="${BENCH_WORK:-/tmp/scaikey-bench-$RUN_TS}"
 BASE="http://127.0.0.1:$PORT"
 PASSWORD='Bench-Passphrase-2718!'
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# note, die, json, publish_service, start_service, stop_server, run_wrk, setup_peers, run_peer
+source "$HERE/lib.sh"
 mkdir -p "$WORK/results" "$WORK/data"
 LINES="$WORK/results/lines.tsv"
 : >"$LINES"
-
-note() { printf '# %s\n' "$*"; }
-die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
-command -v wrk >/dev/null || die "wrk not found: apt-get install -y wrk"
-command -v curl >/dev/null || die "curl not found: apt-get install -y curl"
-command -v python3 >/dev/null || die "python3 not found"
-
-SERVER_PID=""
-stop_server() {
-    [ -n "$SERVER_PID" ] || return 0
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$SERVER_PID" 2>/dev/null
-    fi
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=""
-}
+require_tools
 trap stop_server EXIT
-
-json() { python3 -c 'import sys, json; d = json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}) or "")' "$1"; }
 
 # ---- build (Release, into the work folder, so a concurrent Debug build or test run is not disturbed) ----
 note "run $RUN_TS host=$(hostname) cpus=$(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) wrk=$(wrk -v 2>&1 | head -1 | awk '{print $2}') repeats=$REPEATS wrk -t$THREADS -c$CONNS -d$DURATION (warm-up $WARMUP)"
 note "building Release into $WORK"
-dotnet publish "$ROOT/src/ScaiKey.Api/ScaiKey.Api.csproj" -c Release -o "$WORK/app" --nologo -v q >"$WORK/results/build.log" 2>&1 \
-    || { tail -30 "$WORK/results/build.log" >&2; die "ScaiKey build failed"; }
-dotnet publish "$HERE/ScaiKey.Bench/ScaiKey.Bench.csproj" -c Release -o "$WORK/hash" --nologo -v q >>"$WORK/results/build.log" 2>&1 \
+publish_service "$WORK/app"
+locked dotnet publish "$HERE/ScaiKey.Bench/ScaiKey.Bench.csproj" -c Release -o "$WORK/hash" --nologo -v q >>"$WORK/results/build.log" 2>&1 \
     || { tail -30 "$WORK/results/build.log" >&2; die "ScaiKey.Bench build failed"; }
 
 # ---- start ScaiKey on SQLite in a fresh data folder ----
 ADMIN_ID="bench-admin"
 ADMIN_SECRET="$(head -c 32 /dev/urandom | base64 | tr -d '=+/')"
-(
-    # The content root is the app folder, so its appsettings.json (quiet framework logging) applies.
-    cd "$WORK/app"
-    export ASPNETCORE_ENVIRONMENT=Production
-    export ScaiKey__DataDirectory="$WORK/data"
-    export ScaiKey__KeyEncryptionKey="$(head -c 32 /dev/urandom | base64)"
-    export ScaiKey__Bootstrap__ClientId="$ADMIN_ID" ScaiKey__Bootstrap__ClientSecret="$ADMIN_SECRET"
-    # The bench measures throughput from one address; the abuse limits would (rightly) stop it.
-    export ScaiKey__RateLimits__Enabled=false
-    exec dotnet "$WORK/app/ScaiKey.Api.dll" --urls "$BASE"
-) >"$WORK/results/scaikey.server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 600); do
-    curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -30 "$WORK/results/scaikey.server.log" >&2; die "ScaiKey exited"; }
-    sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/readyz" || die "ScaiKey not ready after 60 s"
+# The bench measures throughput from one address; the abuse limits would (rightly) stop it.
+start_service "$WORK/app" "$WORK/results/scaikey.server.log" \
+    ScaiKey__DataDirectory="$WORK/data" \
+    ScaiKey__KeyEncryptionKey="$(head -c 32 /dev/urandom | base64)" \
+    ScaiKey__Bootstrap__ClientId="$ADMIN_ID" ScaiKey__Bootstrap__ClientSecret="$ADMIN_SECRET" \
+    ScaiKey__RateLimits__Enabled=false
 note "ScaiKey pid=$SERVER_PID on $BASE (Release, SQLite in $WORK/data)"
 
 # ---- seed through the API: a tenant, a SERVICE application (T1), a WEB application (T2), users ----
@@ -110,6 +79,7 @@ for i in $(seq "$USERS"); do
     [ "$created" = "ACTIVE" ] || die "user $email not created"
     echo "$email" >>"$USERS_FILE"
 done
+export BENCH_USERS_FILE="$USERS_FILE" BENCH_PASSWORD="$PASSWORD"
 note "seeded tenant $TENANT, SERVICE client $SERVICE_ID, WEB client $WEB_ID, $USERS users"
 
 basic() { printf 'Authorization: Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
@@ -133,65 +103,13 @@ else
 fi
 
 # ---- peers: a copy of ../shared/bench, npm ci once ----
-if [ "$PEERS" = "1" ]; then
-    command -v node >/dev/null || die "PEERS=1 needs node and npm (or run with PEERS=0)"
-    [ -d "$SHARED_BENCH/peers" ] || die "no peers at $SHARED_BENCH (set SHARED_BENCH or PEERS=0)"
-    if [ ! -d "$PEERS_DIR/peers" ]; then
-        mkdir -p "$PEERS_DIR" && cp -r "$SHARED_BENCH/." "$PEERS_DIR/" && chmod -R u+w "$PEERS_DIR"
-    fi
-    for peer in better-auth oidc-provider; do
-        if [ ! -d "$PEERS_DIR/peers/$peer/node_modules" ]; then
-            note "npm ci in $PEERS_DIR/peers/$peer"
-            (cd "$PEERS_DIR/peers/$peer" && npm ci --no-audit --no-fund >"$WORK/results/npm-$peer.log" 2>&1) \
-                || { tail -20 "$WORK/results/npm-$peer.log" >&2; die "npm ci failed for $peer"; }
-        fi
-    done
-fi
-
-# run_wrk NAME SCRIPT [wrk args...]: prints "NAME req/s p50 p99" and a detail line, records the line
-run_wrk() {
-    local name="$1" script="$2"; shift 2
-    local out="$WORK/results/$name.r$REPEAT.txt"
-    export BENCH_LUA_LIB="$HERE/lua/report.lua" BENCH_USERS_FILE="$USERS_FILE" BENCH_PASSWORD="$PASSWORD"
-    if [ "$WARMUP" != "0" ]; then
-        wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" --timeout "$WRK_TIMEOUT" -s "$script" "$@" "$BASE" >/dev/null 2>&1
-    fi
-    local cpu_before; cpu_before="$(server_cpu_ticks)"
-    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout "$WRK_TIMEOUT" --latency -s "$script" "$@" "$BASE" >"$out" 2>&1
-    local cpu_after; cpu_after="$(server_cpu_ticks)"
-    local result; result="$(grep '^RESULT ' "$out" | tail -1)"
-    [ -n "$result" ] || { echo "$name ERROR (see $out)"; return 1; }
-    set -- $result
-    echo "$name $2 $3 $4"
-    echo "$name $REPEAT $2 $3 $4" >>"$LINES"
-    shift 4
-    local warn=""
-    [[ " $* " =~ \ (non2xx|connect_err|read_err|write_err|timeouts)=[1-9] ]] && warn="  WARN: errors or non-2xx, figures not valid"
-    # Server CPU in cores over the run: about 2 means CPU-bound here; well below means it waits (disk, locks).
-    echo "# $name $* server_cpu_cores=$(python3 -c "print(round(($cpu_after - $cpu_before) / $(getconf CLK_TCK) / $(duration_seconds), 2))")$warn"
-}
-
-server_cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
-duration_seconds() { python3 -c "import re,sys; v,u=re.fullmatch(r'([0-9.]+)([smh]?)', sys.argv[1]).groups(); print(float(v)*{'':1,'s':1,'m':60,'h':3600}[u])" "$DURATION"; }
-
-# run_peer DIR ENV...: runs a peer's bench.sh, echoes its lines, records S5/S6
-run_peer() {
-    local dir="$1"; shift
-    env "$@" RESULTS_DIR="$WORK/results/peers-r$REPEAT" DURATION="$DURATION" THREADS="$THREADS" CONNS="$CONNS" WARMUP="$WARMUP" \
-        "$PEERS_DIR/peers/$dir/bench.sh" 2>&1 | tee -a "$WORK/results/$dir.log" | while IFS= read -r line; do
-        case "$line" in
-            "S5 "[0-9]*) echo "$line"; set -- $line; echo "S5 $REPEAT $2 $3 $4" >>"$LINES" ;;
-            "S6 "[0-9]*) echo "S6-ES256 ${line#S6 }"; set -- $line; echo "S6-ES256 $REPEAT $2 $3 $4" >>"$LINES" ;;
-            "S"[0-9]" "*|"#"*) echo "$line" ;;
-        esac
-    done
-}
+[ "$PEERS" = "1" ] && setup_peers better-auth oidc-provider
 
 # .NET compiles hot code again, optimised, in the background; under full load on 2 cores that takes a while, and
 # the first repeat measured half the later ones. Warm the server up once, unreported, before the repeats.
 if [ "$SERVER_WARMUP" != "0" ]; then
     note "warming the server up: T1 for $SERVER_WARMUP$([ "$RUN_T2" = "1" ] && echo ", T2 for 5s") (not reported)"
-    export BENCH_LUA_LIB="$HERE/lua/report.lua" BENCH_USERS_FILE="$USERS_FILE" BENCH_PASSWORD="$PASSWORD"
+    export BENCH_LUA_LIB="$HERE/lua/report.lua"
     wrk -t"$THREADS" -c"$CONNS" -d"$SERVER_WARMUP" -s "$HERE/lua/t1_client_credentials.lua" -H "$T1_AUTH" "$BASE" >/dev/null 2>&1
     [ "$RUN_T2" = "1" ] && wrk -t"$THREADS" -c"$CONNS" -d5s -s "$HERE/lua/t2_password.lua" -H "$T2_AUTH" "$BASE" >/dev/null 2>&1
 fi
@@ -207,8 +125,8 @@ for ((REPEAT = 1; REPEAT <= REPEATS; REPEAT++)); do
     if [ "$PEERS" = "1" ]; then
         seed=0; [ "$REPEAT" -gt 1 ] && seed=1
         # Their own ports: PORT may be set in this environment for something else.
-        run_peer better-auth PORT=4100 N="$PEER_N" SKIP_SEED="$seed"
-        run_peer oidc-provider PORT=4200 KEY_ALG=ES256
+        run_peer better-auth S5 PORT=4100 N="$PEER_N" SKIP_SEED="$seed"
+        run_peer oidc-provider S6=S6-ES256 PORT=4200 KEY_ALG=ES256
     fi
 done
 stop_server
