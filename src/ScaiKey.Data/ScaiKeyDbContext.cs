@@ -15,6 +15,7 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     public DbSet<GroupMember> GroupMembers => Set<GroupMember>();
     public DbSet<User> Users => Set<User>();
     public DbSet<TenantUserCount> TenantUserCounts => Set<TenantUserCount>();
+    public DbSet<TenantDirectoryVersion> TenantDirectoryVersions => Set<TenantDirectoryVersion>();
     public DbSet<UserSession> UserSessions => Set<UserSession>();
     public DbSet<TokenGrant> TokenGrants => Set<TokenGrant>();
     public DbSet<MfaFactor> MfaFactors => Set<MfaFactor>();

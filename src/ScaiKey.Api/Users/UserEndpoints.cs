@@ -89,7 +89,9 @@ internal static class UserEndpoints
         var filter = new UserListFilter(search, status, ouIds, groupIds, mfa);
         var users = reads.Filter(filter).Where(u => u.TenantId == tenant.Id);
         var counts = db.TenantUserCounts.Where(c => c.TenantId == tenant.Id);
-        var total = await UserReads.TotalAsync(users, counts, filter, ct);
+        var searchTotals = http.RequestServices.GetRequiredService<SearchTotals>();
+        var total = await UserReads.TotalAsync(users, counts, filter, ct,
+            count => searchTotals.CountAsync(db, tenant.Id, filter, count, ct));
         if (await UserReads.ScanInOrderAsync(counts, filter, sortBy, paging, total, ct))
         {
             users = reads.Filter(filter, searchInOrder: true).Where(u => u.TenantId == tenant.Id);

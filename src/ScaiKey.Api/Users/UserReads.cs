@@ -232,7 +232,8 @@ internal sealed class UserReads(ScaiKeyDbContext db)
     /// however many users there are. Any other filter counts the matching rows through the filter's index.
     /// </summary>
     public static async Task<int> TotalAsync(
-        IQueryable<User> users, IQueryable<TenantUserCount> counts, UserListFilter filter, CancellationToken ct)
+        IQueryable<User> users, IQueryable<TenantUserCount> counts, UserListFilter filter, CancellationToken ct,
+        Func<Func<CancellationToken, Task<int>>, Task<int>>? cachedCount = null)
     {
         if (SearchTerm(filter.Search) is null && filter is { OuIds: null, GroupIds: null, MfaEnabled: null })
         {
@@ -244,7 +245,7 @@ internal sealed class UserReads(ScaiKeyDbContext db)
             return checked((int)await counts.AsNoTracking().SumAsync(c => c.LiveUsers, ct));
         }
 
-        return await users.CountAsync(ct);
+        return cachedCount is null ? await users.CountAsync(ct) : await cachedCount(users.CountAsync);
     }
 
     /// <summary>
@@ -285,7 +286,7 @@ internal sealed class UserReads(ScaiKeyDbContext db)
     }
 
     /// <summary>The search term as matched: trimmed and lower-cased like search_text; null when there is none.</summary>
-    private static string? SearchTerm(string? search) => search?.Trim().ToLowerInvariant() is { Length: > 0 } term ? term : null;
+    internal static string? SearchTerm(string? search) => search?.Trim().ToLowerInvariant() is { Length: > 0 } term ? term : null;
 
     /// <summary>The term as one FTS5 string (a phrase of its trigrams): double quotes doubled, nothing else special.</summary>
     private static string FtsPhrase(string term) => "\"" + term.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";

@@ -1291,6 +1291,24 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.ToTable("tenants", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.TenantDirectoryVersion", b =>
+                {
+                    b.Property<string>("TenantId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.HasKey("TenantId")
+                        .HasName("pk_tenant_directory_versions");
+
+                    b.ToTable("tenant_directory_versions", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.TenantUserCount", b =>
                 {
                     b.Property<string>("TenantId")
@@ -1866,6 +1884,16 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasForeignKey("PartnerId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tenants_partners_partner_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.TenantDirectoryVersion", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_tenant_directory_versions_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.TenantUserCount", b =>

@@ -1286,6 +1286,24 @@ namespace ScaiKey.Data.Sqlite.Migrations
                     b.ToTable("tenants", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.TenantDirectoryVersion", b =>
+                {
+                    b.Property<string>("TenantId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.HasKey("TenantId")
+                        .HasName("pk_tenant_directory_versions");
+
+                    b.ToTable("tenant_directory_versions", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.TenantUserCount", b =>
                 {
                     b.Property<string>("TenantId")
@@ -1861,6 +1879,16 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasForeignKey("PartnerId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_tenants_partners_partner_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.TenantDirectoryVersion", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_tenant_directory_versions_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.TenantUserCount", b =>

@@ -146,6 +146,16 @@ internal sealed class TenantUserCountConfiguration : IEntityTypeConfiguration<Te
     }
 }
 
+internal sealed class TenantDirectoryVersionConfiguration : IEntityTypeConfiguration<TenantDirectoryVersion>
+{
+    public void Configure(EntityTypeBuilder<TenantDirectoryVersion> b)
+    {
+        b.HasKey(x => x.TenantId);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
 internal sealed class UserSessionConfiguration : IEntityTypeConfiguration<UserSession>
 {
     public void Configure(EntityTypeBuilder<UserSession> b)

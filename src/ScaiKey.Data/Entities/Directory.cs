@@ -131,6 +131,17 @@ public sealed class TenantUserCount
     public long LiveUsers { get; set; }
 }
 
+/// <summary>
+/// A number database triggers raise whenever a tenant's set of searchable users changes (a user added or removed,
+/// or its search text, status or deletion changed). An exact result computed at version v stays exact while the
+/// version is v, so expensive search totals can be reused without ever being stale. Never written by the application.
+/// </summary>
+public sealed class TenantDirectoryVersion
+{
+    public required string TenantId { get; set; }
+    public long Version { get; set; }
+}
+
 public sealed class UserSession
 {
     public required string Id { get; set; }
