@@ -103,6 +103,7 @@ app.MapAudit();
 app.MapAdminAudit();
 app.MapRoleAssignments();
 app.MapAdminClients();
+app.MapSigningKeys();
 
 await app.RunAsync();
 

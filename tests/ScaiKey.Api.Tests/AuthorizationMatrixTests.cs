@@ -189,6 +189,11 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
 
         // The whole audit trail: platform admins only.
         Get("/api/v1/admin/audit-events", _ => "/api/v1/admin/audit-events", PlatformOnly(200)),
+
+        // Token keys: platform admins only. A rotation does change the world, harmlessly: earlier tokens stay valid.
+        Get("/api/v1/admin/signing-keys", _ => "/api/v1/admin/signing-keys", PlatformOnly(200)),
+        Get("/api/v1/admin/signing-keys/{kid}", _ => $"/api/v1/admin/signing-keys/{None}", PlatformOnly(404)),
+        Post("/api/v1/admin/signing-keys/rotate", _ => "/api/v1/admin/signing-keys/rotate", null, PlatformOnly(201)),
     ];
 
     [Fact]

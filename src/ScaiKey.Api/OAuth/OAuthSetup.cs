@@ -36,6 +36,9 @@ internal static class OAuthSetup
                     .SetIntrospectionEndpointUris(IntrospectPath)
                     .SetRevocationEndpointUris(RevokePath);
                 server.AddEventHandler(ScaiKey.Api.SignIn.GrantRevocationHandler.Descriptor);
+                server.AddEventHandler(SigningKeyHandlers.SignWithCurrentKey.Descriptor);
+                server.AddEventHandler(SigningKeyHandlers.PublishKeys.Descriptor);
+                server.AddEventHandler(SigningKeyHandlers.ServerAcceptsPublishedKeys.Descriptor);
                 server.AllowClientCredentialsFlow()
                     .AllowAuthorizationCodeFlow()
                     .RequireProofKeyForCodeExchange()
@@ -74,6 +77,7 @@ internal static class OAuthSetup
             {
                 validation.UseLocalServer();
                 validation.AddEventHandler(ScaiKey.Api.SignIn.UserTokenRevocationHandler.Descriptor);
+                validation.AddEventHandler(SigningKeyHandlers.ApiAcceptsPublishedKeys.Descriptor);
                 validation.AddAudiences(ScaiKeyClaims.Audience);
                 validation.UseAspNetCore();
             });
@@ -82,7 +86,11 @@ internal static class OAuthSetup
         return services;
     }
 
-    /// <summary>Hands OpenIddict the database-held keys when its options are first built.</summary>
+    /// <summary>
+    /// Hands OpenIddict the database-held keys when its options are first built: it insists on having some, and the
+    /// encryption key comes only from here. Signing, JWKS and signature checks then take the current keys from
+    /// <see cref="SigningKeyHandlers"/>, so these start-up signing keys are never the last word.
+    /// </summary>
     private sealed class ConfigureServerKeys(SigningKeyStore store) : IConfigureOptions<OpenIddictServerOptions>
     {
         public void Configure(OpenIddictServerOptions options)

@@ -52,7 +52,9 @@ internal sealed record ApplicationBinding(string ApplicationId, string TenantId)
 /// </summary>
 internal sealed class Caller(IHttpContextAccessor accessor, ScaiKeyDbContext db, IMemoryCache cache)
 {
-    public static readonly TimeSpan GrantCacheLifetime = TimeSpan.FromSeconds(5);
+    // One second, like the revocation check (SignIn/RevocationCache): a role revoked on one instance stops working on
+    // the others within a second too. A miss costs two indexed reads per principal per second per instance.
+    public static readonly TimeSpan GrantCacheLifetime = TimeSpan.FromSeconds(1);
     private Standing? _standing;
 
     private sealed record Standing(IReadOnlyList<RoleGrant> Grants, ApplicationBinding? Application);
