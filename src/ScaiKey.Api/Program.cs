@@ -83,7 +83,7 @@ await using (var scope = app.Services.CreateAsyncScope())
 
 app.UseMiddleware<RequestIdMiddleware>();
 app.UseMiddleware<ErrorHandlingMiddleware>();
-app.UseAuthentication();
+app.UseScaiKeyAuthentication();
 app.UseAuthorization();
 
 app.MapHealth();

@@ -92,6 +92,29 @@ internal sealed class ValidatedTokenCache : IDisposable
 
 internal static class BearerAuthentication
 {
+    /// <summary>
+    /// Authentication for every request, as UseAuthentication does, except that only the OAuth server's own paths
+    /// (/connect/*, /.well-known/*) are offered to OpenIddict's server first: it otherwise runs its request pipeline
+    /// on every API call just to find the path is not one of its endpoints.
+    /// </summary>
+    public static IApplicationBuilder UseScaiKeyAuthentication(this IApplicationBuilder app)
+    {
+        app.UseWhen(http => IsServerPath(http.Request.Path), server => server.UseAuthentication());
+        app.UseWhen(http => !IsServerPath(http.Request.Path), api => api.Use(async (http, next) =>
+        {
+            if ((await http.AuthenticateAsync()).Principal is { } principal)
+            {
+                http.User = principal;
+            }
+
+            await next(http);
+        }));
+        return app;
+    }
+
+    private static bool IsServerPath(PathString path) =>
+        path.StartsWithSegments("/connect") || path.StartsWithSegments("/.well-known");
+
     public static IServiceCollection AddScaiKeyBearerAuthentication(this IServiceCollection services)
     {
         services.AddSingleton<ValidatedTokenCache>();
