@@ -39,7 +39,15 @@ public sealed partial class EmailDeliveryTests(ScaiKeyApp app) : IClassFixture<S
         Assert.StartsWith($"http://localhost/t/{slug}/reset-password?token=", link, StringComparison.Ordinal);
         await AssertLinkWorksAsync(link, user, "PASSWORD_RESET");
 
-        var row = await app.DbAsync(db => db.EmailOutbox.AsNoTracking().SingleAsync(m => m.ToAddress == email && m.Kind == "password_reset"));
+        // The listener has the message a moment before the sender records it as sent.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        EmailOutboxMessage row;
+        while ((row = await app.DbAsync(db => db.EmailOutbox.AsNoTracking().SingleAsync(m => m.ToAddress == email && m.Kind == "password_reset"))).SentAt is null
+            && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
         Assert.NotNull(row.SentAt);
         Assert.Equal(1, row.Attempts);
         Assert.Null(row.ClaimedUntil);
