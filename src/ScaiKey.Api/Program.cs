@@ -43,16 +43,7 @@ foreach (var category in new[]
 
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = JsonBody.MaxBytes);
 builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
-builder.Services.AddHttpContextAccessor();
-builder.Services.AddMemoryCache();
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddScaiKeyDatabase(configuration);
-builder.Services.AddSingleton(sp => KeyRing.FromConfiguration(
-    configuration, DatabaseSetup.DataDirectory(configuration), sp.GetRequiredService<ILoggerFactory>().CreateLogger<KeyRing>()));
-builder.Services.AddSingleton(new PasswordHasher(
-    configuration.GetValue("ScaiKey:PasswordHashing:Iterations", PasswordHasher.DefaultIterations),
-    configuration.GetValue("ScaiKey:PasswordHashing:MemoryKiB", PasswordHasher.DefaultMemoryBytes / 1024) * 1024));
-builder.Services.AddSingleton(HashingGate.FromConfiguration(configuration));
+builder.Services.AddScaiKeyCore(configuration);
 builder.Services.AddScaiKeyOAuth(configuration);
 builder.Services.AddScaiKeyBearerAuthentication();
 builder.Services.AddScaiKeySignInCookies();

@@ -54,15 +54,7 @@ internal static class CliRunner
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddHttpContextAccessor();
-        builder.Services.AddMemoryCache();
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddScaiKeyDatabase(configuration);
-        builder.Services.AddSingleton(sp => KeyRing.FromConfiguration(
-            configuration, DatabaseSetup.DataDirectory(configuration), sp.GetRequiredService<ILoggerFactory>().CreateLogger<KeyRing>()));
-        builder.Services.AddSingleton(new PasswordHasher(
-            configuration.GetValue("ScaiKey:PasswordHashing:Iterations", PasswordHasher.DefaultIterations),
-            configuration.GetValue("ScaiKey:PasswordHashing:MemoryKiB", PasswordHasher.DefaultMemoryBytes / 1024) * 1024));
+        builder.Services.AddScaiKeyCore(configuration);
         builder.Services.AddScoped<Caller>();
         builder.Services.AddScoped<AuditLog>();
         await using var app = builder.Build();

@@ -9,6 +9,7 @@ using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Tenancy;
+using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 
@@ -127,7 +128,7 @@ internal static class ImportCommand
             var members = new List<GroupMember>();
             for (var i = 0; i < batch.Count; i++)
             {
-                var user = CliUsers.NewUser(tenant, batch[i].Input, hashes[i], now);
+                var user = UserInput.NewUser(tenant, batch[i].Input, hashes[i], now);
                 users.Add(user);
                 members.AddRange(batch[i].Input.GroupIds.Select(g => new GroupMember { GroupId = g, UserId = user.Id, TenantId = tenant.Id, CreatedAt = now }));
             }

@@ -219,7 +219,7 @@ internal sealed class SeedUsers(TenantContext tenant, ulong seed, int count, str
             // Creation spread over three years, oldest first; most users have signed in at some point since.
             var created = now - History + TimeSpan.FromTicks(step * i);
             created = new DateTime(created.Ticks - (created.Ticks % 10), DateTimeKind.Utc);
-            var user = CliUsers.NewUser(tenant, input, passwordHash, created);
+            var user = UserInput.NewUser(tenant, input, passwordHash, created);
             if (Next(100) < 70)
             {
                 var login = created + TimeSpan.FromTicks((long)Next((ulong)Math.Max(1, (now - created).Ticks)));

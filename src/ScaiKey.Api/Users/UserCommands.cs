@@ -82,34 +82,7 @@ internal sealed class UserCommands(
 
         var passwordHash = input.Password is null ? null : await hashing.RunAsync(() => hasher.Hash(input.Password), ct);
         var now = Now;
-        var user = new User
-        {
-            Id = Ids.New(),
-            TenantId = tenant.Id,
-            Email = input.Email,
-            EmailNormalized = normalizedEmail,
-            Username = input.Username,
-            UsernameNormalized = normalizedUsername,
-            FirstName = input.FirstName,
-            LastName = input.LastName,
-            DisplayName = input.DisplayName,
-            Phone = input.Phone,
-            Locale = input.Locale,
-            Timezone = input.Timezone,
-            OuId = input.OuId,
-            IdentitySource = IdentitySource.Local,
-            Status = tenant.Settings.RequireApproval ? UserStatus.PendingApproval
-                : input.Password is not null ? UserStatus.Active
-                : UserStatus.PendingEmailVerification,
-            CustomAttributesJson = UserInput.SerializeAttributes(input.CustomAttributes),
-            PasswordHash = passwordHash,
-            PasswordChangedAt = input.Password is null ? null : now,
-            RequirePasswordChange = input.RequirePasswordChange,
-            SearchText = string.Empty,
-            CreatedAt = now,
-            Version = 1,
-        };
-        user.SearchText = UserInput.SearchText(user);
+        var user = UserInput.NewUser(tenant, input, passwordHash, now);
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         db.Users.Add(user);

@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.Tenancy;
 using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.Users;
@@ -166,4 +168,38 @@ internal static class UserInput
     public static string SearchText(User user) =>
         string.Join('\n', new[] { user.Email, user.Username, user.FirstName, user.LastName, user.DisplayName }
             .Where(s => !string.IsNullOrEmpty(s))).ToLowerInvariant();
+
+    /// <summary>The users row a create writes, for the API and the bulk import alike.</summary>
+    public static User NewUser(TenantContext tenant, UserCreate input, string? passwordHash, DateTime now)
+    {
+        var user = new User
+        {
+            Id = Ids.New(),
+            TenantId = tenant.Id,
+            Email = input.Email,
+            EmailNormalized = input.Email.ToLowerInvariant(),
+            Username = input.Username,
+            UsernameNormalized = input.Username?.ToLowerInvariant(),
+            FirstName = input.FirstName,
+            LastName = input.LastName,
+            DisplayName = input.DisplayName,
+            Phone = input.Phone,
+            Locale = input.Locale,
+            Timezone = input.Timezone,
+            OuId = input.OuId,
+            IdentitySource = IdentitySource.Local,
+            Status = tenant.Settings.RequireApproval ? UserStatus.PendingApproval
+                : passwordHash is not null ? UserStatus.Active
+                : UserStatus.PendingEmailVerification,
+            CustomAttributesJson = UserInput.SerializeAttributes(input.CustomAttributes),
+            PasswordHash = passwordHash,
+            PasswordChangedAt = passwordHash is null ? null : now,
+            RequirePasswordChange = input.RequirePasswordChange,
+            SearchText = string.Empty,
+            CreatedAt = now,
+            Version = 1,
+        };
+        user.SearchText = UserInput.SearchText(user);
+        return user;
+    }
 }
