@@ -62,12 +62,16 @@ public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         await Assertions.Expect(page.GetByLabel("Email")).ToHaveValueAsync("browser@example.com");
 
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync(OidcTestClient.Password);
+
+        // Commit: the redirect to the client was followed; the client's page need not finish loading. The wait starts
+        // before the click: started after a fast redirect chain, it found the URL already there and waited for a
+        // commit that had passed.
+        var reached = page.WaitForURLAsync(url => url.StartsWith(callback.RedirectUri, StringComparison.Ordinal),
+            new() { Timeout = 30_000, WaitUntil = WaitUntilState.Commit });
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         try
         {
-            // Commit: the redirect to the client was followed; the client's page need not finish loading.
-            await page.WaitForURLAsync(url => url.StartsWith(callback.RedirectUri, StringComparison.Ordinal),
-                new() { Timeout = 30_000, WaitUntil = WaitUntilState.Commit });
+            await reached;
         }
         catch (TimeoutException)
         {
