@@ -43,10 +43,7 @@ internal static class HostedPages
             SetSecurityHeaders(http.Response);
             var slug = (http.GetRouteValue("slug") as string ?? string.Empty).ToLowerInvariant();
             var db = http.RequestServices.GetRequiredService<ScaiKeyDbContext>();
-            var tenant = slug.Length is 0 or > 63 ? null : await db.Tenants.AsNoTracking()
-                .Where(t => t.Slug == slug && t.DeletedAt == null)
-                .Select(t => new TenantContext(t.Id, t.PartnerId, t.Slug, t.Name, t.SettingsJson))
-                .FirstOrDefaultAsync(http.RequestAborted);
+            var tenant = slug.Length is 0 or > 63 ? null : await TenantLookup.FindBySlugAsync(db, slug, http.RequestAborted);
             if (tenant is null)
             {
                 return Page(StatusCodes.Status404NotFound, HostedPageHtml.Message(null, "Page not found", "There is no sign-in page at this address."));

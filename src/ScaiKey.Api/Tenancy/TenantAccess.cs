@@ -96,6 +96,13 @@ internal static class TenantLookup
 
     public static Task<TenantContext?> FindAsync(ScaiKeyDbContext db, string tenantId, CancellationToken ct) => Find(db, tenantId, ct);
 
+    /// <summary>A live tenant by its slug (hosted pages, the command line).</summary>
+    public static Task<TenantContext?> FindBySlugAsync(ScaiKeyDbContext db, string slug, CancellationToken ct) =>
+        db.Tenants.AsNoTracking()
+            .Where(t => t.Slug == slug && t.DeletedAt == null)
+            .Select(t => new TenantContext(t.Id, t.PartnerId, t.Slug, t.Name, t.SettingsJson))
+            .FirstOrDefaultAsync(ct);
+
     /// <summary>
     /// The route's tenant for the tenant-scoped API, read at most once a second per instance: every request names
     /// it, and it changes rarely. Unknown ids are not cached, so a new tenant is usable at once everywhere.
