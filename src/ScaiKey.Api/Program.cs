@@ -57,6 +57,7 @@ builder.Services.AddScaiKeyEmailDelivery(configuration);
 builder.Services.AddSingleton(_ => AttemptLimiter.FromConfiguration(configuration));
 builder.Services.AddScoped<Idempotency>();
 builder.Services.AddScoped<UserReads>();
+builder.Services.AddSingleton<UserRowReader>();
 builder.Services.AddSingleton<SearchTotals>();
 builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<Bootstrap>();

@@ -45,7 +45,7 @@ internal sealed class BearerAuthenticationHandler(
             tokens.Remove(token);
         }
 
-        var result = await Context.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        var result = await ValidateAsync();
         if (result.Succeeded && result.Principal.GetExpirationDate() is { } expires)
         {
             tokens.Add(token, result.Principal, expires);
@@ -58,8 +58,28 @@ internal sealed class BearerAuthenticationHandler(
     {
         // OpenIddict words its challenge (missing, expired, revoked token...) from its own authentication of this
         // request, which the no-token shortcut above skipped; it runs once per request at most.
-        await Context.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        await ValidateAsync();
         await Context.ChallengeAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme, properties);
+    }
+
+    /// <summary>
+    /// OpenIddict's validation of this request. Its handler needs its request hook to have run first (which
+    /// UseAuthentication would do for every request); the API calls it only here, for requests that need it.
+    /// </summary>
+    private async Task<AuthenticateResult> ValidateAsync()
+    {
+        // Already done where UseAuthentication runs (the OAuth server's paths) or by an earlier call.
+        if (Context.Features.Get<OpenIddictValidationAspNetCoreFeature>()?.Transaction is null)
+        {
+            var handlers = Context.RequestServices.GetRequiredService<IAuthenticationHandlerProvider>();
+            if (await handlers.GetHandlerAsync(Context, OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme) is IAuthenticationRequestHandler validation
+                && await validation.HandleRequestAsync())
+            {
+                return AuthenticateResult.NoResult();
+            }
+        }
+
+        return await Context.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
@@ -99,6 +119,10 @@ internal static class BearerAuthentication
     /// </summary>
     public static IApplicationBuilder UseScaiKeyAuthentication(this IApplicationBuilder app)
     {
+        // WebApplication puts its own UseAuthentication() in front of the whole pipeline unless the app called it,
+        // which it learns from this property; the branches below are that call (a branch's builder keeps its own
+        // properties). Without it, every API request went through OpenIddict's server pipeline after all.
+        app.Properties[AuthenticationMiddlewareSetKey] = true;
         app.UseWhen(http => IsServerPath(http.Request.Path), server => server.UseAuthentication());
         app.UseWhen(http => !IsServerPath(http.Request.Path), api => api.Use(async (http, next) =>
         {
@@ -111,6 +135,9 @@ internal static class BearerAuthentication
         }));
         return app;
     }
+
+    /// <summary>The key UseAuthentication() sets and WebApplication reads (Microsoft.AspNetCore's WebApplicationBuilder).</summary>
+    internal const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
 
     private static bool IsServerPath(PathString path) =>
         path.StartsWithSegments("/connect") || path.StartsWithSegments("/.well-known");

@@ -47,7 +47,8 @@ internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null
 /// Password sign-in for the hosted pages and the password grant: credential check with lockout and hash upgrade,
 /// sessions, token grants, and the claims a user's tokens carry.
 /// </summary>
-internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, HashingGate hashing, AuditLog audit, TimeProvider time, RevocationCache revocations)
+internal sealed class SignInService(
+    ScaiKeyDbContext db, UserReads reads, PasswordHasher hasher, HashingGate hashing, AuditLog audit, TimeProvider time, RevocationCache revocations)
 {
     public const string SystemActor = "SYSTEM";
 
@@ -291,7 +292,7 @@ internal sealed class SignInService(ScaiKeyDbContext db, PasswordHasher hasher, 
 
         if (granted.Contains(OAuthSetup.GroupsScope))
         {
-            var groups = await new UserReads(db).GroupsAsync(tenantId, userId, ct);
+            var groups = await reads.GroupsAsync(tenantId, userId, ct);
             identity.SetClaims("groups", [.. groups.Select(g => g.Name).Order(StringComparer.Ordinal)]);
         }
 

@@ -22,37 +22,11 @@ internal sealed record UserListFilter(
     string? Search, UserStatus? Status, IReadOnlyList<string>? OuIds, IReadOnlyList<string>? GroupIds, bool? MfaEnabled);
 
 /// <summary>Read side of the directory: projections straight to response records, always filtered by tenant.</summary>
-internal sealed class UserReads(ScaiKeyDbContext db)
+internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
 {
     public static readonly string[] SortFields = ["created_at", "updated_at", "email", "display_name", "last_name", "last_login_at", "status"];
 
     public static readonly string[] IncludeWords = ["federated_identities", "applications", "sessions", "mfa_factors"];
-
-    private sealed record Row(
-        string Id, string TenantId, string Email, string? Username, string? FirstName, string? LastName, string? DisplayName,
-        string? Phone, string Locale, string Timezone, bool EmailVerified, string? AvatarUrl, string? OuId, string? OuPath,
-        UserStatus Status, IdentitySource IdentitySource, bool MfaEnabled, string? CustomAttributesJson, DateTime CreatedAt,
-        DateTime? UpdatedAt, DateTime? LastLoginAt, DateTime? PasswordChangedAt, int Version);
-
-    // Compiled once, and the user comes with its direct groups in one statement (a row per group): a single-user
-    // read is the API's hottest path, and translating LINQ or a second round trip cost more than the SQL itself.
-    private static readonly Func<ScaiKeyDbContext, string, string, IAsyncEnumerable<RowWithGroup>> FindRowWithGroups =
-        EF.CompileAsyncQuery((ScaiKeyDbContext db, string tenantId, string userId) =>
-            from u in db.Users.AsNoTracking()
-            where u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null
-            from m in db.GroupMembers.Where(m => m.TenantId == tenantId && m.UserId == u.Id).DefaultIfEmpty()
-            from g in db.Groups.Where(g => g.Id == m!.GroupId).DefaultIfEmpty()
-            select new RowWithGroup(
-                new Row(u.Id, u.TenantId, u.Email, u.Username, u.FirstName, u.LastName, u.DisplayName, u.Phone, u.Locale,
-                    u.Timezone, u.EmailVerified, u.AvatarUrl, u.OuId,
-                    db.OrganizationalUnits.Where(o => o.Id == u.OuId).Select(o => o.Path).FirstOrDefault(),
-                    u.Status, u.IdentitySource, u.MfaEnabled, u.CustomAttributesJson, u.CreatedAt, u.UpdatedAt, u.LastLoginAt,
-                    u.PasswordChangedAt, u.Version),
-                g == null ? null : new DirectGroup(g.Id, g.Name, g.ParentGroupId)));
-
-    private sealed record RowWithGroup(Row User, DirectGroup? Group);
-
-    private sealed record DirectGroup(string Id, string Name, string? ParentGroupId);
 
     private static readonly Func<ScaiKeyDbContext, string, string, IAsyncEnumerable<DirectGroup>> FindDirectGroups =
         EF.CompileAsyncQuery((ScaiKeyDbContext db, string tenantId, string userId) =>
@@ -64,18 +38,7 @@ internal sealed class UserReads(ScaiKeyDbContext db)
     public async Task<(T Response, int Version)?> GetAsync<T>(string tenantId, string userId, UserIncludes includes, CancellationToken ct)
         where T : UserResponse, new()
     {
-        Row? row = null;
-        var direct = new List<DirectGroup>();
-        await foreach (var r in FindRowWithGroups(db, tenantId, userId).WithCancellation(ct))
-        {
-            row ??= r.User;
-            if (r.Group is { } g)
-            {
-                direct.Add(g);
-            }
-        }
-
-        if (row is null)
+        if (await rows.ReadAsync(db, tenantId, userId, ct) is not var (row, direct))
         {
             return null;
         }
