@@ -59,6 +59,7 @@ builder.Services.AddScoped<Idempotency>();
 builder.Services.AddScoped<UserReads>();
 builder.Services.AddSingleton<UserRowReader>();
 builder.Services.AddSingleton<SearchTotals>();
+builder.Services.AddSingleton<PageAnchors>();
 builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();

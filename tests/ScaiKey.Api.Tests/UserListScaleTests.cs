@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 
@@ -283,6 +284,80 @@ public sealed class UserListScaleTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         // Within one creation instant the default order is by id, descending.
         var firstInstant = IdsOf(await ListAsync(admin, tenant, "per_page=100")).Where(id => rows.Single(r => r.Id == id).CreatedAt == at.AddSeconds(2)).ToList();
         Assert.Equal(firstInstant.OrderDescending(StringComparer.Ordinal), firstInstant);
+    }
+
+    // ---- deep pages from anchors ----
+
+    [Fact]
+    public async Task Deep_pages_from_anchors_equal_the_full_walk_before_and_after_any_writer_changes_the_tenant()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var start = new DateTime(2024, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+
+        // 2,600 users (anchors every 1,000); every fifth shares its creation instant with the one before, and ids are
+        // random, so ties are decided by id.
+        var rows = Enumerable.Range(0, 2600).Select(i => (
+            Id: Guid.NewGuid().ToString(), Tenant: tenant, Email: $"anchor{i}@example.com", DisplayName: (string?)null,
+            Status: i % 3 == 0 ? "DISABLED" : "ACTIVE", CreatedAt: start.AddSeconds(i - (i % 5 == 0 ? 1 : 0)), DeletedAt: (DateTime?)null)).ToList();
+        foreach (var batch in rows.Chunk(400))
+        {
+            await InsertRawAsync(batch);
+        }
+
+        using var admin = await app.AdminAsync();
+        var anchors = app.Host.Services.GetRequiredService<ScaiKey.Api.Users.PageAnchors>().Count;
+        await AssertPagesAreTheWalkAsync(admin, tenant);
+        Assert.True(app.Host.Services.GetRequiredService<ScaiKey.Api.Users.PageAnchors>().Count > anchors, "the deep pages were not read from anchors");
+
+        // Writers that never touch this instance's caches: raw SQL inserts (newest, oldest and in the middle), a soft
+        // delete and a status change deep in the order; then the API's own create and delete.
+        await InsertRawAsync(
+            (Guid.NewGuid().ToString(), tenant, "anchor-new@example.com", null, "ACTIVE", start.AddDays(1), null),
+            (Guid.NewGuid().ToString(), tenant, "anchor-old@example.com", null, "DISABLED", start.AddDays(-1), null),
+            (Guid.NewGuid().ToString(), tenant, "anchor-mid@example.com", null, "ACTIVE", start.AddSeconds(1500), null));
+        var deep = rows[1200].Id;
+        var disabled = rows[700].Id;
+        await app.DbAsync(async db =>
+        {
+            await db.Database.ExecuteSqlRawAsync("UPDATE users SET deleted_at = {0} WHERE id = {1}", DateTime.UtcNow, deep);
+            await db.Database.ExecuteSqlRawAsync("UPDATE users SET status = 'ACTIVE' WHERE id = {0}", disabled);
+        });
+        await AssertPagesAreTheWalkAsync(admin, tenant);
+
+        var created = await app.CreateUserIdAsync(tenant, "anchor-api@example.com");
+        await (await admin.DeleteAsync($"/api/v1/tenants/{tenant}/users/{rows[2500].Id}?confirm_email=anchor2500@example.com")).ShouldBeAsync(204);
+        await AssertPagesAreTheWalkAsync(admin, tenant);
+        Assert.Contains(created, IdsOf(await ListAsync(admin, tenant, "per_page=1")));
+    }
+
+    /// <summary>Pages around and past every anchor, both orders, with and without a status filter, against one ORDER BY of all live users.</summary>
+    private async Task AssertPagesAreTheWalkAsync(HttpClient admin, string tenant)
+    {
+        foreach (var status in new string?[] { null, "DISABLED" })
+        {
+            foreach (var descending in new[] { true, false })
+            {
+                UserStatus? wanted = status is null ? null : Enum.Parse<UserStatus>(status, ignoreCase: true);
+                var walk = await app.DbAsync(db =>
+                {
+                    var live = db.Users.Where(u => u.TenantId == tenant && u.DeletedAt == null);
+                    if (wanted is not null)
+                    {
+                        live = live.Where(u => u.Status == wanted);
+                    }
+
+                    return (descending ? live.OrderByDescending(u => u.CreatedAt).ThenByDescending(u => u.Id) : live.OrderBy(u => u.CreatedAt).ThenBy(u => u.Id))
+                        .Select(u => u.Id).ToListAsync();
+                });
+                foreach (var (page, perPage) in new[] { (1, 20), (49, 20), (50, 20), (51, 20), (52, 20), (100, 20), (101, 20), (130, 20), (131, 20), (10, 100), (11, 100), (26, 100), (27, 100) })
+                {
+                    var query = $"sort_order={(descending ? "desc" : "asc")}&page={page}&per_page={perPage}" + (status is null ? "" : "&status=" + status);
+                    var json = await ListAsync(admin, tenant, query);
+                    Assert.True(walk.Skip((page - 1) * perPage).Take(perPage).SequenceEqual(IdsOf(json)), $"{query}: {json.ToJsonString()[..Math.Min(300, json.ToJsonString().Length)]}");
+                    Assert.Equal(walk.Count, TotalOf(json));
+                }
+            }
+        }
     }
 
     // ---- the machinery is in place ----

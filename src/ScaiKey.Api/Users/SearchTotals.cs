@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using ScaiKey.Data;
 
@@ -14,10 +13,6 @@ internal sealed class SearchTotals : IDisposable
 {
     public const int Capacity = 10_000;
 
-    private static readonly Func<ScaiKeyDbContext, string, CancellationToken, Task<long>> Version =
-        EF.CompileAsyncQuery((ScaiKeyDbContext db, string tenantId, CancellationToken ct) =>
-            db.TenantDirectoryVersions.AsNoTracking().Where(v => v.TenantId == tenantId).Select(v => v.Version).FirstOrDefault());
-
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = Capacity, CompactionPercentage = 0.25 });
 
     public async Task<int> CountAsync(ScaiKeyDbContext db, string tenantId, UserListFilter filter, Func<CancellationToken, Task<int>> count, CancellationToken ct)
@@ -30,7 +25,7 @@ internal sealed class SearchTotals : IDisposable
 
         // The version is read before counting: a change committed in between raises it, so the total stored below
         // can only be filed under a version that is already out of date, never a stale total under a current one.
-        var version = await Version(db, tenantId, ct);
+        var version = await DirectoryVersion.ReadAsync(db, tenantId, ct);
         var key = new Key(tenantId, term, filter.Status);
         if (_cache.TryGetValue(key, out Entry? cached) && cached is not null && cached.Version == version)
         {

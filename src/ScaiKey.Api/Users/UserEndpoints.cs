@@ -97,7 +97,10 @@ internal static class UserEndpoints
             users = reads.Filter(filter, searchInOrder: true).Where(u => u.TenantId == tenant.Id);
         }
 
-        var items = await reads.PageAsync(users, sortBy, sortOrder == "desc", paging, reads.ProjectListItems, ct);
+        var descending = sortOrder == "desc";
+        var (from, skip) = await http.RequestServices.GetRequiredService<PageAnchors>()
+            .SeekAsync(db, tenant.Id, filter, users, sortBy, descending, paging.Offset, ct);
+        var items = await reads.PageAsync(from, sortBy, descending, skip, paging.PerPage, reads.ProjectListItems, ct);
         return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }
 

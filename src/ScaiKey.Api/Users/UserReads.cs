@@ -163,7 +163,12 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
         if (term is not null && (sqlite || !indexed))
         {
             // The meaning stays instr()/strpos() on the lower-cased text; on SQLite the trigram index only narrows.
-            users = users.Where(u => u.SearchText.Contains(term));
+            // IndexOf, not Contains: Npgsql writes Contains as LIKE, which the planner may answer from the trigram
+            // index after all (sorting every match) when its estimate of a term's frequency is low, undoing the walk
+            // ScanInOrderAsync chose from exact counts (22 ms instead of 1 ms for a 1 % term among a million users).
+#pragma warning disable CA2249 // Translated to SQL, where the two differ as said above.
+            users = users.Where(u => u.SearchText.IndexOf(term) >= 0);
+#pragma warning restore CA2249
         }
 
         if (filter.Status is { } status)
@@ -239,12 +244,18 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
     /// One page in two steps: the page's ids, sorted and offset where only the sort's index is read (for the
     /// index-backed sorts an index-only scan, so page 500 does not read 10,000 rows), then those rows projected.
     /// </summary>
-    public async Task<List<T>> PageAsync<T>(
+    public Task<List<T>> PageAsync<T>(
         IQueryable<User> users, string sortBy, bool descending, PageRequest paging, Func<IQueryable<User>, IQueryable<T>> project,
+        CancellationToken ct) =>
+        PageAsync(users, sortBy, descending, paging.Offset, paging.PerPage, project, ct);
+
+    /// <summary>As above, from <paramref name="skip"/> rows into <paramref name="users"/> (which may start at a <see cref="PageAnchors"/> anchor).</summary>
+    public async Task<List<T>> PageAsync<T>(
+        IQueryable<User> users, string sortBy, bool descending, int skip, int take, Func<IQueryable<User>, IQueryable<T>> project,
         CancellationToken ct)
     {
         // The ids come from the caller's scoped query, so the second step needs no scope of its own.
-        var ids = Sort(users, sortBy, descending).Skip(paging.Offset).Take(paging.PerPage).Select(u => u.Id);
+        var ids = Sort(users, sortBy, descending).Skip(skip).Take(take).Select(u => u.Id);
         return await project(Sort(db.Users.AsNoTracking().Where(u => ids.Contains(u.Id)), sortBy, descending)).ToListAsync(ct);
     }
 
