@@ -7,7 +7,8 @@ public static class SqliteDatabase
 {
     public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, string connectionString) =>
         ScaiKeyDbContext.ApplyCommonOptions(builder.UseSqlite(connectionString,
-            sqlite => sqlite.MigrationsAssembly(typeof(SqliteDatabase).Assembly.GetName().Name)));
+            sqlite => sqlite.MigrationsAssembly(typeof(SqliteDatabase).Assembly.GetName().Name)))
+            .AddInterceptors(SqliteBusyTimeout.Instance);
 }
 
 // Used by `dotnet ef migrations add` only; the connection is never opened.

@@ -1,11 +1,33 @@
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using ScaiKey.Data;
 using ScaiKey.Data.Postgres;
+using ScaiKey.Data.Sqlite;
 
 namespace ScaiKey.Api.Tests;
 
-/// <summary>The connection settings the service adds for PostgreSQL, and that an operator's own settings win.</summary>
-public sealed class PostgresDefaultsTests
+/// <summary>The connection settings the service adds for each database, and that an operator's own settings win.</summary>
+public sealed class DatabaseDefaultsTests
 {
+    [Fact]
+    public async Task Sqlite_connections_wait_for_the_write_lock_inside_sqlite()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"scaikey-defaults-{Guid.NewGuid():N}.db");
+        try
+        {
+            var options = (DbContextOptions<ScaiKeyDbContext>)SqliteDatabase.Configure(new DbContextOptionsBuilder<ScaiKeyDbContext>(), $"Data Source={file};Pooling=False").Options;
+            await using var db = new ScaiKeyDbContext(options);
+            await db.Database.OpenConnectionAsync();
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout";
+            Assert.Equal(30_000L, await command.ExecuteScalarAsync());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Fact]
     public void A_plain_connection_string_gets_auto_prepare_no_reset_and_generic_plans()
     {
