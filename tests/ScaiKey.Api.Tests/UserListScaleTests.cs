@@ -374,5 +374,13 @@ public sealed class UserListScaleTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
             ? ["users_count_insert", "users_count_delete", "users_count_update", "users_count_truncate", "ix_users_search_text_trgm"]
             : ["users_count_insert", "users_count_delete", "users_count_update", "users_search_insert", "users_search_delete", "users_search_update", "user_search"];
         Assert.All(expected, name => Assert.Contains(name, names));
+
+        if (TestDatabase.IsPostgres)
+        {
+            // A search walking the default order reads only this index (migration SearchWalkIndex).
+            var definition = await app.DbAsync(db => db.Database.SqlQueryRaw<string>(
+                "SELECT indexdef AS \"Value\" FROM pg_indexes WHERE indexname = 'ix_users_tenant_id_created_at_id'").SingleAsync());
+            Assert.Contains("INCLUDE (search_text)", definition, StringComparison.Ordinal);
+        }
     }
 }
