@@ -246,6 +246,9 @@ internal sealed class UserRowReader : IDisposable
             try
             {
                 connection.Open();
+
+                // As the context's connections (SqliteBusyTimeout): SQLite, not a 150 ms sleep, waits out a busy moment.
+                SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, 30_000);
                 var command = connection.CreateCommand();
                 command.CommandText = text;
                 var lease = new SqliteLease(connection, command);
