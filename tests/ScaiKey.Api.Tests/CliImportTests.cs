@@ -23,6 +23,28 @@ public sealed class CliImportTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         app.DbAsync(db => db.Users.AsNoTracking().Where(u => u.TenantId == tenant).OrderBy(u => u.EmailNormalized).ToListAsync());
 
     [Fact]
+    public async Task On_postgres_an_import_ends_with_vacuum_analyze_of_users()
+    {
+        if (!TestDatabase.IsPostgres)
+        {
+            // SQLite has no visibility map or planner statistics for a bulk load to leave behind.
+            return;
+        }
+
+        Task<long> VacuumsAsync() => app.DbAsync(db => db.Database.SqlQueryRaw<long>(
+            "SELECT vacuum_count AS \"Value\" FROM pg_stat_user_tables WHERE relname = 'users'").SingleAsync());
+        var tenant = await app.CreateTenantAsync();
+        var file = Path.Combine(app.WorkFolder(), "vacuum.jsonl");
+        await File.WriteAllTextAsync(file, "{\"email\": \"vacuum1@example.com\"}\n{\"email\": \"vacuum2@example.com\"}\n");
+        var before = await VacuumsAsync();
+
+        var result = await app.RunCliAsync(["import", "--tenant", tenant, file]);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.True(await VacuumsAsync() > before, "users was not vacuumed after the import");
+    }
+
+    [Fact]
     public async Task Csv_rows_become_users_the_API_lists_and_reads()
     {
         var tenant = await app.CreateTenantAsync();

@@ -222,6 +222,8 @@ internal static class ImportCommand
             {
                 await FlushAsync();
             }
+
+            await writer.FinishAsync(ct);
         }
         catch (Exception ex) when (ex is DbException or DbUpdateException or InvalidOperationException { InnerException: DbException })
         {

@@ -85,6 +85,8 @@ internal static class SeedCommand
                     progress.Report(done);
                 }
             }
+
+            await writer.FinishAsync(ct);
         }
 
         progress.Finish();

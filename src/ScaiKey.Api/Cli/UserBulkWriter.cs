@@ -89,6 +89,19 @@ internal sealed class UserBulkWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// After the last batch. On PostgreSQL, VACUUM (ANALYZE) of users: a bulk load leaves the planner's statistics
+    /// and the visibility map behind, so until autovacuum comes by, index-only scans (list pages, search walks)
+    /// fetch every heap row and plans rest on the counts from before the load. SQLite keeps no such state.
+    /// </summary>
+    public async Task FinishAsync(CancellationToken ct)
+    {
+        if (_postgres)
+        {
+            await _db.Database.ExecuteSqlRawAsync("VACUUM (ANALYZE) users", ct);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_userInsert is not null)
