@@ -29,8 +29,8 @@ internal sealed class PageAnchors : IDisposable
         ScaiKeyDbContext db, string tenantId, UserListFilter filter, IQueryable<User> users, string sortBy, bool descending, int offset,
         CancellationToken ct)
     {
-        // Only what the version covers: group and OU membership and MFA enrolment change without raising it.
-        if (offset < Stride || sortBy != "created_at" || filter is not { Search: null, OuIds: null, GroupIds: null, MfaEnabled: null })
+        // Only what the version covers (UserListFilter.OnlySearchAndStatus), and no search at all.
+        if (offset < Stride || sortBy != "created_at" || filter.Search is not null || !filter.OnlySearchAndStatus)
         {
             return (users, offset);
         }

@@ -17,8 +17,8 @@ internal sealed class SearchTotals : IDisposable
 
     public async Task<int> CountAsync(ScaiKeyDbContext db, string tenantId, UserListFilter filter, Func<CancellationToken, Task<int>> count, CancellationToken ct)
     {
-        // Only what the version covers: group and OU membership and MFA enrolment change without raising it.
-        if (UserReads.SearchTerm(filter.Search) is not { } term || filter is not { OuIds: null, GroupIds: null, MfaEnabled: null })
+        // Only what the version covers (UserListFilter.OnlySearchAndStatus).
+        if (UserReads.SearchTerm(filter.Search) is not { } term || !filter.OnlySearchAndStatus)
         {
             return await count(ct);
         }

@@ -63,7 +63,8 @@ internal static class UserEndpoints
         return group;
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    private static async Task<IResult> ListAsync(
+        HttpContext http, ScaiKeyDbContext db, UserReads reads, SearchTotals searchTotals, PageAnchors anchors, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var paging = PageRequest.Read(http, errors);
@@ -89,7 +90,6 @@ internal static class UserEndpoints
         var filter = new UserListFilter(search, status, ouIds, groupIds, mfa);
         var users = reads.Filter(filter).Where(u => u.TenantId == tenant.Id);
         var counts = db.TenantUserCounts.Where(c => c.TenantId == tenant.Id);
-        var searchTotals = http.RequestServices.GetRequiredService<SearchTotals>();
         var total = await UserReads.TotalAsync(users, counts, filter, ct,
             count => searchTotals.CountAsync(db, tenant.Id, filter, count, ct));
         if (await UserReads.ScanInOrderAsync(counts, filter, sortBy, paging, total, ct))
@@ -98,8 +98,7 @@ internal static class UserEndpoints
         }
 
         var descending = sortOrder == "desc";
-        var (from, skip) = await http.RequestServices.GetRequiredService<PageAnchors>()
-            .SeekAsync(db, tenant.Id, filter, users, sortBy, descending, paging.Offset, ct);
+        var (from, skip) = await anchors.SeekAsync(db, tenant.Id, filter, users, sortBy, descending, paging.Offset, ct);
         var items = await reads.PageAsync(from, sortBy, descending, skip, paging.PerPage, reads.ProjectListItems, ct);
         return TypedResults.Ok(Envelope.Page(http, items, paging, total));
     }

@@ -19,7 +19,14 @@ internal enum UserIncludes
 }
 
 internal sealed record UserListFilter(
-    string? Search, UserStatus? Status, IReadOnlyList<string>? OuIds, IReadOnlyList<string>? GroupIds, bool? MfaEnabled);
+    string? Search, UserStatus? Status, IReadOnlyList<string>? OuIds, IReadOnlyList<string>? GroupIds, bool? MfaEnabled)
+{
+    /// <summary>
+    /// Narrowed by nothing but a search term and a status: what the trigger-kept counters and the tenant's directory
+    /// version account for (group and OU membership and MFA enrolment change without touching either).
+    /// </summary>
+    public bool OnlySearchAndStatus => OuIds is null && GroupIds is null && MfaEnabled is null;
+}
 
 /// <summary>Read side of the directory: projections straight to response records, always filtered by tenant.</summary>
 internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
@@ -203,14 +210,9 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
         IQueryable<User> users, IQueryable<TenantUserCount> counts, UserListFilter filter, CancellationToken ct,
         Func<Func<CancellationToken, Task<int>>, Task<int>>? cachedCount = null)
     {
-        if (SearchTerm(filter.Search) is null && filter is { OuIds: null, GroupIds: null, MfaEnabled: null })
+        if (SearchTerm(filter.Search) is null && filter.OnlySearchAndStatus)
         {
-            if (filter.Status is { } status)
-            {
-                counts = counts.Where(c => c.Status == status);
-            }
-
-            return checked((int)await counts.AsNoTracking().SumAsync(c => c.LiveUsers, ct));
+            return checked((int)await LiveUsersAsync(counts, filter.Status, ct));
         }
 
         return cachedCount is null ? await users.CountAsync(ct) : await cachedCount(users.CountAsync);
@@ -226,19 +228,18 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
         IQueryable<TenantUserCount> counts, UserListFilter filter, string sortBy, PageRequest paging, int matches, CancellationToken ct)
     {
         if (SearchTerm(filter.Search) is null || sortBy != "created_at" || matches == 0
-            || filter is not { OuIds: null, GroupIds: null, MfaEnabled: null })
+            || !filter.OnlySearchAndStatus)
         {
             return false;
         }
 
-        if (filter.Status is { } status)
-        {
-            counts = counts.Where(c => c.Status == status);
-        }
-
-        var live = await counts.AsNoTracking().SumAsync(c => c.LiveUsers, ct);
+        var live = await LiveUsersAsync(counts, filter.Status, ct);
         return (double)(paging.Offset + paging.PerPage) * live < (double)matches * matches;
     }
+
+    /// <summary>Live users in the counters' scope, of one status or all, from the trigger-kept counters.</summary>
+    private static Task<long> LiveUsersAsync(IQueryable<TenantUserCount> counts, UserStatus? status, CancellationToken ct) =>
+        (status is { } only ? counts.Where(c => c.Status == only) : counts).AsNoTracking().SumAsync(c => c.LiveUsers, ct);
 
     /// <summary>
     /// One page in two steps: the page's ids, sorted and offset where only the sort's index is read (for the
