@@ -11,10 +11,11 @@ namespace ScaiKey.Data.Sqlite;
 /// second one 150 ms and a thread-pool thread. With a busy timeout, SQLite's own handler retries within a few
 /// milliseconds of the lock coming free (it sleeps 1, 2, 5, 10... ms), up to the same 30 s the commands allow.
 /// </summary>
-internal sealed class SqliteBusyTimeout : DbConnectionInterceptor
+public sealed class SqliteBusyTimeout : DbConnectionInterceptor
 {
     public static readonly SqliteBusyTimeout Instance = new();
 
+    /// <summary>As long as a command may run (Microsoft.Data.Sqlite's default command timeout).</summary>
     private const int Milliseconds = 30_000;
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
@@ -25,7 +26,9 @@ internal sealed class SqliteBusyTimeout : DbConnectionInterceptor
         return Task.CompletedTask;
     }
 
-    // A pooled handle keeps the setting, so this is one C call per open, no statement.
-    private static void Apply(DbConnection connection) =>
-        raw.sqlite3_busy_timeout(((SqliteConnection)connection).Handle, Milliseconds);
+    private static void Apply(DbConnection connection) => Apply((SqliteConnection)connection);
+
+    /// <summary>Sets the wait on an open connection; for connections opened outside EF Core as well.</summary>
+    /// <remarks>One C call, no statement; a pooled handle keeps it.</remarks>
+    public static void Apply(SqliteConnection connection) => raw.sqlite3_busy_timeout(connection.Handle, Milliseconds);
 }

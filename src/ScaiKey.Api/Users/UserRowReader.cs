@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Data.Sqlite;
 
 namespace ScaiKey.Api.Users;
 
@@ -73,8 +74,8 @@ internal sealed class UserRowReader : IDisposable
             await using var command = db.Database.GetDbConnection().CreateCommand();
             command.CommandText = statement.Text;
             command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-            command.Parameters.Add(Parameter(command, statement.Sqlite ? "@t" : null, tenantId));
-            command.Parameters.Add(Parameter(command, statement.Sqlite ? "@u" : null, userId));
+            command.Parameters.Add(Parameter(command, statement.Sqlite ? Statement.SqliteTenant : null, tenantId));
+            command.Parameters.Add(Parameter(command, statement.Sqlite ? Statement.SqliteUser : null, userId));
             await using var reader = await command.ExecuteReaderAsync(ct);
             return Read(reader, statement);
         }
@@ -167,6 +168,10 @@ internal sealed class UserRowReader : IDisposable
 
     private sealed class Statement
     {
+        // SQLite's parameters are named; PostgreSQL's are positional ($1, $2), which Npgsql sends without rewriting.
+        public const string SqliteTenant = "@t";
+        public const string SqliteUser = "@u";
+
         public required string Text { get; init; }
 
         public required bool Sqlite { get; init; }
@@ -183,7 +188,7 @@ internal sealed class UserRowReader : IDisposable
             var groups = db.Model.FindEntityType(typeof(Group))!;
             var units = db.Model.FindEntityType(typeof(OrganizationalUnit))!;
             string U(string property) => "u." + Column(users, property);
-            var (tenant, user) = sqlite ? ("@t", "@u") : ("$1", "$2");
+            var (tenant, user) = sqlite ? (SqliteTenant, SqliteUser) : ("$1", "$2");
 
             // Same shape as the EF query it replaces (UserReads.GetAsync before): a row per direct group, or one row
             // with NULL group columns.
@@ -230,8 +235,8 @@ internal sealed class UserRowReader : IDisposable
         {
             _connection = connection;
             Command = command;
-            Tenant = command.Parameters.Add("@t", SqliteType.Text);
-            User = command.Parameters.Add("@u", SqliteType.Text);
+            Tenant = command.Parameters.Add(Statement.SqliteTenant, SqliteType.Text);
+            User = command.Parameters.Add(Statement.SqliteUser, SqliteType.Text);
         }
 
         public SqliteCommand Command { get; }
@@ -247,8 +252,8 @@ internal sealed class UserRowReader : IDisposable
             {
                 connection.Open();
 
-                // As the context's connections (SqliteBusyTimeout): SQLite, not a 150 ms sleep, waits out a busy moment.
-                SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, 30_000);
+                // As the context's connections: SQLite, not a 150 ms sleep, waits out a busy moment.
+                SqliteBusyTimeout.Apply(connection);
                 var command = connection.CreateCommand();
                 command.CommandText = text;
                 var lease = new SqliteLease(connection, command);
