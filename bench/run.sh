@@ -3,7 +3,8 @@
 #
 #   T1  client-credential token: POST /connect/token grant_type=client_credentials, client_secret_basic
 #   T2  password sign-in:        POST /connect/token grant_type=password (WEB application, username = email)
-#   H1  bare Argon2id hashes/s with the service's parameters (bench/ScaiKey.Bench, 2 threads)
+#   H1  bare Argon2id hashes/s with the service's parameters and hasher (bench/ScaiKey.Bench, 2 threads)
+#   H1-libsodium  the same with libsodium's crypto_pwhash_str, for reference (not a target)
 #   S5, S6 (ES256)               better-auth sign-in and oidc-provider client-credential token, from ../shared/bench
 #
 # Prints "NAME req/s p50_ms p99_ms" per scenario and repeat, then medians and a ratio table.
@@ -122,6 +123,10 @@ for ((REPEAT = 1; REPEAT <= REPEATS; REPEAT++)); do
     echo "$H1_LINE"
     set -- $(head -1 <<<"$H1_LINE")
     echo "H1 $REPEAT $2 $3 $4" >>"$LINES"
+    H1L_LINE="$(dotnet "$WORK/hash/ScaiKey.Bench.dll" "$THREADS" "$H1_SECONDS" libsodium)"
+    echo "$H1L_LINE"
+    set -- $(head -1 <<<"$H1L_LINE")
+    echo "H1-libsodium $REPEAT $2 $3 $4" >>"$LINES"
     if [ "$PEERS" = "1" ]; then
         seed=0; [ "$REPEAT" -gt 1 ] && seed=1
         # Their own ports: PORT may be set in this environment for something else.
@@ -144,10 +149,11 @@ for name, values in rows.items():
     print("MEDIAN %s %.1f %.2f %.2f (min %.1f, n=%d)" % (name, med[name], statistics.median(v[1] for v in values),
           statistics.median(v[2] for v in values), min(v[0] for v in values), len(values)))
 print("# ratios (medians of this run)   value   target")
-for a, b, target, label in [("T1", "S6-ES256", ">= 1.5", "T1/S6-ES256"), ("T2", "S5", ">= 3", "T2/S5"), ("T2", "H1", ">= 0.85", "T2/H1")]:
+for a, b, target, label in [("T1", "S6-ES256", ">= 1.5", "T1/S6-ES256"), ("T2", "S5", ">= 3", "T2/S5"), ("T2", "H1", ">= 0.85", "T2/H1"),
+                          ("T2", "H1-libsodium", "(reference)", "T2/H1-libsodium"), ("H1", "H1-libsodium", "(reference)", "H1/H1-libsodium")]:
     if a in med and b in med and med[b] > 0:
-        print("RATIO %-12s %7.2f   %s" % (label, med[a] / med[b], target))
+        print("RATIO %-16s %7.2f   %s" % (label, med[a] / med[b], target))
     else:
-        print("RATIO %-12s     n/a   %s (%s or %s not measured)" % (label, target, a, b))
+        print("RATIO %-16s     n/a   %s (%s or %s not measured)" % (label, target, a, b))
 EOF
 note "raw output in $WORK/results"

@@ -19,7 +19,7 @@ internal enum ForeignHashKind
 /// sign-in re-hashes the password with our Argon2id (NeedsRehash is true for all of them). Accepted formats:
 /// <list type="bullet">
 /// <item>PHC Argon2id / Argon2i, version 19: <c>$argon2id$v=19$m=&lt;KiB&gt;,t=&lt;passes&gt;,p=&lt;lanes&gt;$&lt;b64 salt&gt;$&lt;b64 hash&gt;</c>.
-/// libsodium only computes one lane, so any other p goes through the managed Konscious implementation.</item>
+/// Computed by Security/Argon2.cs (any number of lanes).</item>
 /// <item>bcrypt: <c>$2a$</c>, <c>$2b$</c>, <c>$2y$</c> with cost 4-16 (BCrypt.Net-Next).</item>
 /// <item>PBKDF2-SHA256 / SHA512 in three spellings: PHC-like <c>$pbkdf2-sha256$i=&lt;iter&gt;,l=&lt;len&gt;$&lt;b64 salt&gt;$&lt;b64 hash&gt;</c>
 /// (<c>l</c> optional), passlib <c>$pbkdf2-sha256$&lt;iter&gt;$&lt;ab64 salt&gt;$&lt;ab64 hash&gt;</c>, and Django
@@ -61,7 +61,7 @@ internal static partial class ForeignPasswordHashes
     }
 
     /// <summary>Argon2 parameters libsodium can verify itself: Argon2id with exactly one lane.</summary>
-    public static bool IsLibsodiumArgon2id(string hash) => ParseArgon2(hash) is { IsArgon2id: true, Lanes: 1 };
+    public static bool IsOneLaneArgon2id(string hash) => ParseArgon2(hash) is { IsArgon2id: true, Lanes: 1 };
 
     public static bool Verify(string hash, string password)
     {
@@ -99,23 +99,14 @@ internal static partial class ForeignPasswordHashes
 
     private static bool VerifyArgon2(Argon2Params p, byte[] password)
     {
-        Konscious.Security.Cryptography.Argon2 argon = p.IsArgon2id
-            ? new Konscious.Security.Cryptography.Argon2id(password)
-            : new Konscious.Security.Cryptography.Argon2i(password);
-        using (argon)
-        {
-            argon.Salt = p.Salt;
-            argon.MemorySize = p.MemoryKiB;
-            argon.Iterations = p.Passes;
-            argon.DegreeOfParallelism = p.Lanes;
-            var derived = argon.GetBytes(p.Hash.Length);
-            return CryptographicOperations.FixedTimeEquals(derived, p.Hash);
-        }
+        var derived = new byte[p.Hash.Length];
+        Argon2.Hash(p.IsArgon2id ? Argon2Type.Id : Argon2Type.I, p.MemoryKiB, p.Passes, p.Lanes, password, p.Salt, derived);
+        return CryptographicOperations.FixedTimeEquals(derived, p.Hash);
     }
 
     private static Argon2Params? ParseArgon2(string hash)
     {
-        var m = Argon2().Match(hash);
+        var m = Argon2Phc().Match(hash);
         if (!m.Success)
         {
             return null;
@@ -220,7 +211,7 @@ internal static partial class ForeignPasswordHashes
     }
 
     [GeneratedRegex(@"^\$(?<kind>argon2id|argon2i)\$v=19\$m=(?<m>[0-9]{1,9}),t=(?<t>[0-9]{1,9}),p=(?<p>[0-9]{1,9})\$(?<salt>[A-Za-z0-9+/]+={0,2})\$(?<hash>[A-Za-z0-9+/]+={0,2})$")]
-    private static partial Regex Argon2();
+    private static partial Regex Argon2Phc();
 
     [GeneratedRegex(@"^\$2[aby]\$(0[4-9]|1[0-6])\$[./A-Za-z0-9]{53}$")]
     private static partial Regex Bcrypt();
