@@ -58,6 +58,7 @@ builder.Services.AddSingleton(_ => AttemptLimiter.FromConfiguration(configuratio
 builder.Services.AddScoped<Idempotency>();
 builder.Services.AddScoped<UserReads>();
 builder.Services.AddSingleton<UserRowReader>();
+builder.Services.AddSingleton<SignInStatements>();
 builder.Services.AddSingleton<SearchTotals>();
 builder.Services.AddSingleton<PageAnchors>();
 builder.Services.AddScoped<UserCommands>();

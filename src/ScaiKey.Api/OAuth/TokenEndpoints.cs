@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -68,9 +69,9 @@ internal static class TokenEndpoints
     /// <summary>The resource-owner password grant: username is the email, the tenant is the application's.</summary>
     private static async Task<IResult> PasswordAsync(HttpContext http, OpenIddictRequest request, ScaiKeyDbContext db, SignInService signIn, CancellationToken ct)
     {
-        var application = await db.Applications.AsNoTracking().Where(a => a.ClientId == request.ClientId)
-            .Select(a => new { a.TenantId }).FirstOrDefaultAsync(ct);
-        var tenant = application is null ? null : await TenantLookup.FindAsync(db, application.TenantId, ct);
+        var cache = http.RequestServices.GetRequiredService<IMemoryCache>();
+        var tenantId = await ClientTenantAsync(db, cache, request.ClientId!, ct);
+        var tenant = tenantId is null ? null : await TenantLookup.FindCachedAsync(db, cache, tenantId, ct);
         if (tenant is null || string.IsNullOrEmpty(request.Username) || string.IsNullOrEmpty(request.Password))
         {
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.");
@@ -96,11 +97,34 @@ internal static class TokenEndpoints
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "A password change is required before signing in; use the hosted sign-in page.");
         }
 
-        var (sessionId, grantId) = await signIn.StartSessionAsync(result, http, request.ClientId!, ct);
-        var principal = await signIn.BuildPrincipalAsync(tenant.Id, result.UserId!, sessionId, grantId!, 0, request.GetScopes(), ct);
-        return principal is null
-            ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.")
-            : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        if (await signIn.StartSessionAsync(result, http, request.ClientId!, ct) is not var (sessionId, grantId))
+        {
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.");
+        }
+
+        var principal = await signIn.BuildPrincipalAsync(tenant.Id, result.User!, sessionId, grantId!, 0, request.GetScopes(), ct);
+        return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// The tenant of an application, remembered as long as the client itself is (an application never changes
+    /// tenant, and a deleted one fails client authentication first). Unknown clients are not remembered.
+    /// </summary>
+    private static async Task<string?> ClientTenantAsync(ScaiKeyDbContext db, IMemoryCache cache, string clientId, CancellationToken ct)
+    {
+        var key = "client-tenant:" + clientId;
+        if (cache.TryGetValue(key, out string? cached) && cached is not null)
+        {
+            return cached;
+        }
+
+        var tenantId = await db.Applications.AsNoTracking().Where(a => a.ClientId == clientId).Select(a => a.TenantId).FirstOrDefaultAsync(ct);
+        if (tenantId is not null)
+        {
+            cache.Set(key, tenantId, ScaiKeyApplicationManager.CacheLifetime);
+        }
+
+        return tenantId;
     }
 
     /// <summary>

@@ -157,7 +157,12 @@ internal static class HostedPages
             return Again(StatusCodes.Status200OK, result.Describe());
         }
 
-        var (sessionId, _) = await signIn.StartSessionAsync(result, http, grantClientId: null, ct);
+        if (await signIn.StartSessionAsync(result, http, grantClientId: null, ct) is not var (sessionId, _))
+        {
+            // Disabled, locked or deleted between the check and the session: as if the password were wrong.
+            return Again(StatusCodes.Status200OK, new SignInResult(SignInOutcome.InvalidCredentials).Describe());
+        }
+
         await SignInCookies.SignInAsync(http, tenant.Id, result.UserId!, sessionId);
         if (result.PasswordChangeRequired)
         {

@@ -33,6 +33,9 @@ internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null
 
     internal string? UpgradedHash { get; init; }
 
+    /// <summary>What the user's tokens say, read with the password hash, so the password grant needs no second read.</summary>
+    internal PrincipalUser? User { get; init; }
+
     /// <summary>What a user is told; only a caller who knew the password learns more than "invalid credentials".</summary>
     public string Describe() => Outcome switch
     {
@@ -48,17 +51,15 @@ internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null
 /// sessions, token grants, and the claims a user's tokens carry.
 /// </summary>
 internal sealed class SignInService(
-    ScaiKeyDbContext db, UserReads reads, PasswordHasher hasher, HashingGate hashing, AuditLog audit, TimeProvider time, RevocationCache revocations)
+    ScaiKeyDbContext db, UserReads reads, SignInStatements statements, PasswordHasher hasher, HashingGate hashing, AuditLog audit,
+    TimeProvider time, RevocationCache revocations)
 {
     public const string SystemActor = "SYSTEM";
 
     public async Task<SignInResult> CheckPasswordAsync(TenantContext tenant, string email, string password, CancellationToken ct)
     {
         var normalized = email.Trim().ToLowerInvariant();
-        var user = await db.Users.AsNoTracking()
-            .Where(u => u.TenantId == tenant.Id && u.EmailNormalized == normalized && u.DeletedAt == null)
-            .Select(u => new { u.Id, u.PasswordHash, u.Status, u.LockedAt, u.RequirePasswordChange })
-            .FirstOrDefaultAsync(ct);
+        var user = await statements.FindUserAsync(db, tenant.Id, normalized, ct);
         if (user?.PasswordHash is null)
         {
             await hashing.RunAsync(() => hasher.Verify(hasher.DummyHash, password), ct);
@@ -97,6 +98,7 @@ internal sealed class SignInService(
         return new SignInResult(SignInOutcome.Success, user.Id, user.RequirePasswordChange)
         {
             TenantId = tenant.Id,
+            User = user.Principal,
             UpgradedHash = hasher.NeedsRehash(user.PasswordHash) ? await hashing.RunAsync(() => hasher.Hash(password), ct) : null,
         };
     }
@@ -193,35 +195,18 @@ internal sealed class SignInService(
     /// <summary>
     /// A new sign-in session after a successful password check, committed together with the check's outcome
     /// (counter reset, last_login_at, re-hash) and, for the password grant, the token grant: one transaction.
+    /// Null when the user was disabled, locked or deleted since the check.
     /// </summary>
-    public async Task<(string SessionId, string? GrantId)> StartSessionAsync(
+    public async Task<(string SessionId, string? GrantId)?> StartSessionAsync(
         SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct)
     {
-        var now = time.UtcNow();
         var userAgent = http.Request.Headers.UserAgent.ToString();
-        var session = new UserSession
-        {
-            Id = Ids.New(),
-            TenantId = result.TenantId!,
-            UserId = result.UserId!,
-            UserAgent = userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, 500)],
-            IpAddress = http.Connection.RemoteIpAddress?.ToString(),
-            CreatedAt = now,
-            LastSeenAt = now,
-        };
-        db.UserSessions.Add(session);
-        TokenGrant? grant = null;
-        if (grantClientId is not null)
-        {
-            grant = NewGrant(session.TenantId, session.UserId, session.Id, grantClientId, codeRedeemed: true, now);
-            db.TokenGrants.Add(grant);
-        }
-
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        await WriteSuccessAsync(result, now, ct);
-        await db.SaveChangesAsync(ct);
-        await transaction.CommitAsync(ct);
-        return (session.Id, grant?.Id);
+        var session = new NewSession(
+            result.TenantId!, result.UserId!, Ids.New(),
+            userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, 500)],
+            http.Connection.RemoteIpAddress?.ToString(), time.UtcNow(), result.UpgradedHash,
+            grantClientId is null ? null : Ids.New(), grantClientId);
+        return await statements.StartSessionAsync(db, session, ct) ? (session.SessionId, session.GrantId) : null;
     }
 
     /// <summary>A token chain for one client within a session; <paramref name="codeRedeemed"/> when no code precedes it.</summary>
@@ -254,15 +239,26 @@ internal sealed class SignInService(
         var user = await db.Users.AsNoTracking()
             .Where(u => u.Id == userId && u.TenantId == tenantId && u.DeletedAt == null && u.Status == UserStatus.Active)
             .Where(u => db.UserSessions.Any(s => s.Id == sessionId && s.UserId == userId && s.RevokedAt == null))
-            .Select(u => new { u.Id, u.Email, u.EmailVerified, u.FirstName, u.LastName, u.DisplayName, u.Locale, u.Timezone })
+            .Select(u => new PrincipalUser(u.Id, u.Email, u.EmailVerified, u.FirstName, u.LastName, u.DisplayName, u.Locale, u.Timezone))
             .FirstOrDefaultAsync(ct);
-        if (user is null)
-        {
-            return null;
-        }
+        return user is null ? null : await BuildPrincipalAsync(tenantId, user, sessionId, grantId, generation, scopes, ct);
+    }
 
+    /// <summary>
+    /// The principal for a session just started by <see cref="StartSessionAsync"/>, from the row its password check
+    /// read: the session's transaction re-checked that the user is still ACTIVE and not deleted.
+    /// </summary>
+    public Task<ClaimsPrincipal> BuildPrincipalAsync(
+        string tenantId, PrincipalUser user, string sessionId, string grantId, int generation, IEnumerable<string> scopes, CancellationToken ct)
+    {
         var granted = scopes.Where(s => s is Scopes.OpenId or Scopes.Email or Scopes.Profile or Scopes.OfflineAccess or OAuthSetup.GroupsScope)
             .Distinct(StringComparer.Ordinal).ToList();
+        return BuildPrincipalAsync(tenantId, user, sessionId, grantId, generation, granted, ct);
+    }
+
+    private async Task<ClaimsPrincipal> BuildPrincipalAsync(
+        string tenantId, PrincipalUser user, string sessionId, string grantId, int generation, List<string> granted, CancellationToken ct)
+    {
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, user.Id);
         identity.SetClaim(ScaiKeyClaims.PrincipalType, PrincipalTypes.User);
@@ -292,7 +288,7 @@ internal sealed class SignInService(
 
         if (granted.Contains(OAuthSetup.GroupsScope))
         {
-            var groups = await reads.GroupsAsync(tenantId, userId, ct);
+            var groups = await reads.GroupsAsync(tenantId, user.Id, ct);
             identity.SetClaims("groups", [.. groups.Select(g => g.Name).Order(StringComparer.Ordinal)]);
         }
 

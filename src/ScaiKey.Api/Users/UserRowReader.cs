@@ -1,13 +1,12 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using ScaiKey.Api.Infrastructure;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
-using ScaiKey.Data.Sqlite;
+using static ScaiKey.Api.Infrastructure.ModelSql;
 
 namespace ScaiKey.Api.Users;
 
@@ -35,35 +34,34 @@ internal sealed class UserRowReader : IDisposable
 {
     private const int UserColumns = 23;
 
-    // Beyond this many idle connections, a connection is closed when returned: each holds its own page cache.
-    private static readonly int MaxIdle = Math.Max(4, Environment.ProcessorCount * 2);
-
-    private readonly ConcurrentQueue<SqliteLease> _idle = new();
+    private readonly SqlitePreparedPool<PreparedRead> _sqlite;
     private readonly Lock _init = new();
     private Statement? _statement;
-    private int _idleCount;
+
+    public UserRowReader() => _sqlite = new(connection => new PreparedRead(connection, _statement!.Text));
 
     public async Task<(UserRow Row, List<DirectGroup> Groups)?> ReadAsync(ScaiKeyDbContext db, string tenantId, string userId, CancellationToken ct)
     {
         var statement = _statement ?? Initialize(db);
         if (statement.Sqlite && db.Database.CurrentTransaction is null)
         {
-            var lease = RentSqlite(db, statement);
+            var prepared = _sqlite.Rent(db.Database.GetConnectionString()!);
             (UserRow, List<DirectGroup>)? result;
             try
             {
-                lease.Tenant.Value = tenantId;
-                lease.User.Value = userId;
-                using var reader = lease.Command.ExecuteReader();
+                var read = prepared.Statements;
+                read.Tenant.Value = tenantId;
+                read.User.Value = userId;
+                using var reader = read.Command.ExecuteReader();
                 result = Read(reader, statement);
             }
             catch
             {
-                lease.Dispose();
+                prepared.Dispose();
                 throw;
             }
 
-            ReturnSqlite(lease);
+            _sqlite.Return(prepared);
             return result;
         }
 
@@ -74,8 +72,8 @@ internal sealed class UserRowReader : IDisposable
             await using var command = db.Database.GetDbConnection().CreateCommand();
             command.CommandText = statement.Text;
             command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-            command.Parameters.Add(Parameter(command, statement.Sqlite ? Statement.SqliteTenant : null, tenantId));
-            command.Parameters.Add(Parameter(command, statement.Sqlite ? Statement.SqliteUser : null, userId));
+            ModelSql.Add(command, 1, tenantId);
+            ModelSql.Add(command, 2, userId);
             await using var reader = await command.ExecuteReaderAsync(ct);
             return Read(reader, statement);
         }
@@ -83,18 +81,6 @@ internal sealed class UserRowReader : IDisposable
         {
             await db.Database.CloseConnectionAsync();
         }
-    }
-
-    private static DbParameter Parameter(DbCommand command, string? name, string value)
-    {
-        var parameter = command.CreateParameter();
-        if (name is not null)
-        {
-            parameter.ParameterName = name;
-        }
-
-        parameter.Value = value;
-        return parameter;
     }
 
     private static (UserRow Row, List<DirectGroup> Groups)? Read(DbDataReader reader, Statement statement)
@@ -120,36 +106,6 @@ internal sealed class UserRowReader : IDisposable
         return row is null ? null : (row, groups);
     }
 
-    private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    // Stored as UTC everywhere; SQLite hands timestamps back as Unspecified.
-    private static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
-
-    private static DateTime? NullableUtc(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : Utc(reader.GetDateTime(ordinal));
-
-    private SqliteLease RentSqlite(ScaiKeyDbContext db, Statement statement)
-    {
-        if (_idle.TryDequeue(out var lease))
-        {
-            Interlocked.Decrement(ref _idleCount);
-            return lease;
-        }
-
-        return SqliteLease.Open(db.Database.GetConnectionString()!, statement.Text);
-    }
-
-    private void ReturnSqlite(SqliteLease lease)
-    {
-        if (Interlocked.Increment(ref _idleCount) <= MaxIdle)
-        {
-            _idle.Enqueue(lease);
-            return;
-        }
-
-        Interlocked.Decrement(ref _idleCount);
-        lease.Dispose();
-    }
-
     private Statement Initialize(ScaiKeyDbContext db)
     {
         lock (_init)
@@ -158,20 +114,10 @@ internal sealed class UserRowReader : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        while (_idle.TryDequeue(out var lease))
-        {
-            lease.Dispose();
-        }
-    }
+    public void Dispose() => _sqlite.Dispose();
 
     private sealed class Statement
     {
-        // SQLite's parameters are named; PostgreSQL's are positional ($1, $2), which Npgsql sends without rewriting.
-        public const string SqliteTenant = "@t";
-        public const string SqliteUser = "@u";
-
         public required string Text { get; init; }
 
         public required bool Sqlite { get; init; }
@@ -182,16 +128,14 @@ internal sealed class UserRowReader : IDisposable
 
         public static Statement From(ScaiKeyDbContext db)
         {
-            var sqlite = db.Database.IsSqlite();
             var users = db.Model.FindEntityType(typeof(User))!;
             var members = db.Model.FindEntityType(typeof(GroupMember))!;
             var groups = db.Model.FindEntityType(typeof(Group))!;
             var units = db.Model.FindEntityType(typeof(OrganizationalUnit))!;
             string U(string property) => "u." + Column(users, property);
-            var (tenant, user) = sqlite ? (SqliteTenant, SqliteUser) : ("$1", "$2");
 
             // Same shape as the EF query it replaces (UserReads.GetAsync before): a row per direct group, or one row
-            // with NULL group columns.
+            // with NULL group columns. $1 is the tenant, $2 the user.
             var text = $"""
                 SELECT {U(nameof(User.Id))}, {U(nameof(User.TenantId))}, {U(nameof(User.Email))}, {U(nameof(User.Username))},
                        {U(nameof(User.FirstName))}, {U(nameof(User.LastName))}, {U(nameof(User.DisplayName))}, {U(nameof(User.Phone))},
@@ -204,39 +148,31 @@ internal sealed class UserRowReader : IDisposable
                        {U(nameof(User.LastLoginAt))}, {U(nameof(User.PasswordChangedAt))}, {U(nameof(User.Version))},
                        g.{Column(groups, nameof(Group.Id))}, g.{Column(groups, nameof(Group.Name))}, g.{Column(groups, nameof(Group.ParentGroupId))}
                 FROM {Table(users)} AS u
-                LEFT JOIN {Table(members)} AS m ON m.{Column(members, nameof(GroupMember.TenantId))} = {tenant}
+                LEFT JOIN {Table(members)} AS m ON m.{Column(members, nameof(GroupMember.TenantId))} = $1
                      AND m.{Column(members, nameof(GroupMember.UserId))} = {U(nameof(User.Id))}
                 LEFT JOIN {Table(groups)} AS g ON g.{Column(groups, nameof(Group.Id))} = m.{Column(members, nameof(GroupMember.GroupId))}
-                WHERE {U(nameof(User.TenantId))} = {tenant} AND {U(nameof(User.Id))} = {user} AND {U(nameof(User.DeletedAt))} IS NULL
+                WHERE {U(nameof(User.TenantId))} = $1 AND {U(nameof(User.Id))} = $2 AND {U(nameof(User.DeletedAt))} IS NULL
                 """;
             return new Statement
             {
                 Text = text,
-                Sqlite = sqlite,
-                Status = users.FindProperty(nameof(User.Status))!.GetTypeMapping().Converter!,
-                IdentitySource = users.FindProperty(nameof(User.IdentitySource))!.GetTypeMapping().Converter!,
+                Sqlite = db.Database.IsSqlite(),
+                Status = Converter(users, nameof(User.Status)),
+                IdentitySource = Converter(users, nameof(User.IdentitySource)),
             };
         }
-
-        private static string Table(IEntityType entity) => Quote(entity.GetTableName()!);
-
-        private static string Column(IEntityType entity, string property) =>
-            Quote(entity.FindProperty(property)!.GetColumnName(StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema()))!);
-
-        private static string Quote(string name) => "\"" + name + "\"";
     }
 
-    /// <summary>A connection of this reader's own, open, with the statement prepared on it.</summary>
-    private sealed class SqliteLease : IDisposable
+    /// <summary>The statement prepared on one of the reader's own SQLite connections.</summary>
+    private sealed class PreparedRead : IDisposable
     {
-        private readonly SqliteConnection _connection;
-
-        private SqliteLease(SqliteConnection connection, SqliteCommand command)
+        public PreparedRead(SqliteConnection connection, string text)
         {
-            _connection = connection;
-            Command = command;
-            Tenant = command.Parameters.Add(Statement.SqliteTenant, SqliteType.Text);
-            User = command.Parameters.Add(Statement.SqliteUser, SqliteType.Text);
+            Command = connection.CreateCommand();
+            Command.CommandText = text;
+            Tenant = (SqliteParameter)ModelSql.Add(Command, 1, null);
+            User = (SqliteParameter)ModelSql.Add(Command, 2, null);
+            Command.Prepare();
         }
 
         public SqliteCommand Command { get; }
@@ -245,32 +181,6 @@ internal sealed class UserRowReader : IDisposable
 
         public SqliteParameter User { get; }
 
-        public static SqliteLease Open(string connectionString, string text)
-        {
-            var connection = new SqliteConnection(connectionString);
-            try
-            {
-                connection.Open();
-
-                // As the context's connections: SQLite, not a 150 ms sleep, waits out a busy moment.
-                SqliteBusyTimeout.Apply(connection);
-                var command = connection.CreateCommand();
-                command.CommandText = text;
-                var lease = new SqliteLease(connection, command);
-                command.Prepare();
-                return lease;
-            }
-            catch
-            {
-                connection.Dispose();
-                throw;
-            }
-        }
-
-        public void Dispose()
-        {
-            Command.Dispose();
-            _connection.Dispose();
-        }
+        public void Dispose() => Command.Dispose();
     }
 }

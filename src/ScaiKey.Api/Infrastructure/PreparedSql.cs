@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using ScaiKey.Data.Sqlite;
+
+namespace ScaiKey.Api.Infrastructure;
+
+/// <summary>
+/// Names and values for the few statements written by hand on the hottest routes (GET user, password sign-in),
+/// taken from the EF model so they follow its tables, columns and converters. Parameters are written $1, $2, ...:
+/// PostgreSQL reads them as positional, SQLite as names.
+/// </summary>
+internal static class ModelSql
+{
+    public static string Table(IEntityType entity) => Quote(entity.GetTableName()!);
+
+    public static string Column(IEntityType entity, string property) =>
+        Quote(entity.FindProperty(property)!.GetColumnName(StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema()))!);
+
+    public static ValueConverter Converter(IEntityType entity, string property) =>
+        entity.FindProperty(property)!.GetTypeMapping().Converter!;
+
+    /// <summary>Adds parameter $<paramref name="position"/> (1-based): named on SQLite, positional on PostgreSQL.</summary>
+    public static DbParameter Add(DbCommand command, int position, object? value)
+    {
+        var parameter = command.CreateParameter();
+        if (command is SqliteCommand)
+        {
+            parameter.ParameterName = "$" + position.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+        return parameter;
+    }
+
+    public static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    // Stored as UTC everywhere; SQLite hands timestamps back as Unspecified.
+    public static DateTime Utc(DateTime value) => DateTime.SpecifyKind(value, DateTimeKind.Utc);
+
+    public static DateTime? NullableUtc(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : Utc(reader.GetDateTime(ordinal));
+
+    private static string Quote(string name) => "\"" + name + "\"";
+}
+
+/// <summary>
+/// SQLite connections a component keeps open for itself, each with the component's statements prepared on it
+/// (<typeparamref name="TStatements"/>, made once per connection). EF opens a pooled connection per query, which
+/// re-registers its functions, and Microsoft.Data.Sqlite keeps no statement cache across commands, so on the
+/// hottest routes opening and parsing cost several times the statements themselves. WAL readers never block the
+/// writer. Beyond a few idle connections per core, a returned connection is closed: each holds its own page cache.
+/// </summary>
+internal sealed class SqlitePreparedPool<TStatements>(Func<SqliteConnection, TStatements> prepare) : IDisposable
+    where TStatements : class, IDisposable
+{
+    private static readonly int MaxIdle = Math.Max(4, Environment.ProcessorCount * 2);
+
+    private readonly ConcurrentQueue<Prepared> _idle = new();
+    private int _idleCount;
+
+    public Prepared Rent(string connectionString)
+    {
+        if (_idle.TryDequeue(out var prepared))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            return prepared;
+        }
+
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+
+            // As the context's connections: SQLite, not a 150 ms sleep, waits out a busy moment.
+            SqliteBusyTimeout.Apply(connection);
+            return new Prepared(connection, prepare(connection));
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Keeps a connection for the next caller; one that failed is disposed instead, not returned.</summary>
+    public void Return(Prepared prepared)
+    {
+        if (Interlocked.Increment(ref _idleCount) <= MaxIdle)
+        {
+            _idle.Enqueue(prepared);
+            return;
+        }
+
+        Interlocked.Decrement(ref _idleCount);
+        prepared.Dispose();
+    }
+
+    public void Dispose()
+    {
+        while (_idle.TryDequeue(out var prepared))
+        {
+            prepared.Dispose();
+        }
+    }
+
+    internal sealed class Prepared(SqliteConnection connection, TStatements statements) : IDisposable
+    {
+        public SqliteConnection Connection { get; } = connection;
+
+        public TStatements Statements { get; } = statements;
+
+        public void Dispose()
+        {
+            Statements.Dispose();
+            Connection.Dispose();
+        }
+    }
+}

@@ -1,0 +1,350 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+using static ScaiKey.Api.Infrastructure.ModelSql;
+
+namespace ScaiKey.Api.SignIn;
+
+/// <summary>What a user's tokens say about them (standard claims).</summary>
+internal sealed record PrincipalUser(
+    string Id, string Email, bool EmailVerified, string? FirstName, string? LastName, string? DisplayName, string Locale, string Timezone);
+
+/// <summary>A live user found by email for a password check, with what its tokens will say.</summary>
+internal sealed record SignInUser(string? PasswordHash, UserStatus Status, DateTime? LockedAt, bool RequirePasswordChange, PrincipalUser Principal)
+{
+    public string Id => Principal.Id;
+}
+
+/// <summary>A successful password check to commit: the user's row, a new session and, for the password grant, its token grant.</summary>
+internal sealed record NewSession(
+    string TenantId, string UserId, string SessionId, string? UserAgent, string? IpAddress, DateTime Now, string? UpgradedHash,
+    string? GrantId, string? GrantClientId);
+
+/// <summary>
+/// The password sign-in's reads and writes by plain ADO.NET: the user by email, then one transaction with the
+/// user's row (counter reset, last_login_at, re-hash), the session and the token grant. Besides the hash, a
+/// sign-in was mostly EF Core's pipeline and SQLite parsing the same statements again (the sign-in bench's
+/// T2/H1 target), so on SQLite they stay prepared on connections of this class's own, and its own writes queue
+/// in the process for SQLite's single writer instead of meeting in SQLite's busy handler, which sleeps
+/// milliseconds at a time. PostgreSQL runs them on the context's connection, where Npgsql keeps them prepared.
+/// Everything else about sign-in (failures, lockout, unlock) stays on EF: it is rarer and has more to do.
+/// </summary>
+internal sealed class SignInStatements : IDisposable
+{
+    private readonly SqlitePreparedPool<Prepared> _sqlite;
+    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
+    private readonly Lock _init = new();
+    private Texts? _texts;
+
+    public SignInStatements() => _sqlite = new(connection => new Prepared(connection, _texts!));
+
+    public async Task<SignInUser?> FindUserAsync(ScaiKeyDbContext db, string tenantId, string emailNormalized, CancellationToken ct)
+    {
+        var texts = _texts ?? Initialize(db);
+        if (texts.Sqlite && db.Database.CurrentTransaction is null)
+        {
+            var prepared = _sqlite.Rent(db.Database.GetConnectionString()!);
+            SignInUser? user;
+            try
+            {
+                var find = prepared.Statements.Find;
+                find.Parameters[0].Value = tenantId;
+                find.Parameters[1].Value = emailNormalized;
+                using var reader = find.ExecuteReader();
+                user = Read(reader, texts);
+            }
+            catch
+            {
+                prepared.Dispose();
+                throw;
+            }
+
+            _sqlite.Return(prepared);
+            return user;
+        }
+
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = Command(db, texts.Find, tenantId, emailNormalized);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return Read(reader, texts);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>
+    /// Commits a successful check with its session (and grant), or nothing and false when the user is no longer
+    /// ACTIVE or was deleted since the check: no session, so no token, for a user disabled mid-sign-in.
+    /// </summary>
+    public async Task<bool> StartSessionAsync(ScaiKeyDbContext db, NewSession session, CancellationToken ct)
+    {
+        var texts = _texts ?? Initialize(db);
+        var values = Values(texts, session);
+        if (texts.Sqlite && db.Database.CurrentTransaction is null)
+        {
+            await _sqliteWriter.WaitAsync(ct);
+            try
+            {
+                var prepared = _sqlite.Rent(db.Database.GetConnectionString()!);
+                bool started;
+                try
+                {
+                    started = Write(prepared.Connection, prepared.Statements, session.GrantId is not null, values);
+                }
+                catch
+                {
+                    prepared.Dispose();
+                    throw;
+                }
+
+                _sqlite.Return(prepared);
+                return started;
+            }
+            finally
+            {
+                _sqliteWriter.Release();
+            }
+        }
+
+        var owned = db.Database.CurrentTransaction is null;
+        var transaction = db.Database.CurrentTransaction ?? await db.Database.BeginTransactionAsync(ct);
+        try
+        {
+            await using (var update = Command(db, texts.Update, values.Update))
+            {
+                if (await update.ExecuteNonQueryAsync(ct) != 1)
+                {
+                    if (owned)
+                    {
+                        await transaction.RollbackAsync(ct);
+                    }
+
+                    return false;
+                }
+            }
+
+            await using (var insert = Command(db, texts.InsertSession, values.Session))
+            {
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+
+            if (session.GrantId is not null)
+            {
+                await using var insert = Command(db, texts.InsertGrant, values.Grant);
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+
+            if (owned)
+            {
+                await transaction.CommitAsync(ct);
+            }
+
+            return true;
+        }
+        finally
+        {
+            if (owned)
+            {
+                await transaction.DisposeAsync();
+            }
+        }
+    }
+
+    private static bool Write(SqliteConnection connection, Prepared statements, bool withGrant, (object?[] Update, object?[] Session, object?[] Grant) values)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        if (Run(statements.Update, transaction, values.Update) != 1)
+        {
+            transaction.Rollback();
+            return false;
+        }
+
+        Run(statements.InsertSession, transaction, values.Session);
+        if (withGrant)
+        {
+            Run(statements.InsertGrant, transaction, values.Grant);
+        }
+
+        transaction.Commit();
+        return true;
+    }
+
+    private static int Run(SqliteCommand command, SqliteTransaction transaction, object?[] values)
+    {
+        command.Transaction = transaction;
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+
+        return command.ExecuteNonQuery();
+    }
+
+    private static DbCommand Command(ScaiKeyDbContext db, string text, params object?[] values)
+    {
+        var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = text;
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        for (var i = 0; i < values.Length; i++)
+        {
+            Add(command, i + 1, values[i]);
+        }
+
+        return command;
+    }
+
+    private static (object?[] Update, object?[] Session, object?[] Grant) Values(Texts texts, NewSession s) => (
+        [s.UserId, s.TenantId, s.Now, s.UpgradedHash, texts.Active],
+        [s.SessionId, s.TenantId, s.UserId, s.UserAgent, s.IpAddress, s.Now],
+        [s.GrantId, s.TenantId, s.UserId, s.SessionId, s.GrantClientId, s.Now]);
+
+    private static SignInUser? Read(DbDataReader reader, Texts texts)
+    {
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var principal = new PrincipalUser(
+            reader.GetString(0), reader.GetString(5), reader.GetBoolean(6), NullableString(reader, 7), NullableString(reader, 8),
+            NullableString(reader, 9), reader.GetString(10), reader.GetString(11));
+        return new SignInUser(
+            NullableString(reader, 1), (UserStatus)texts.Status.ConvertFromProvider(reader.GetString(2))!, NullableUtc(reader, 3),
+            reader.GetBoolean(4), principal);
+    }
+
+    private Texts Initialize(ScaiKeyDbContext db)
+    {
+        lock (_init)
+        {
+            return _texts ??= Texts.From(db);
+        }
+    }
+
+    public void Dispose()
+    {
+        _sqlite.Dispose();
+        _sqliteWriter.Dispose();
+    }
+
+    private sealed class Texts
+    {
+        public required bool Sqlite { get; init; }
+
+        public required string Find { get; init; }
+
+        public required string Update { get; init; }
+
+        public required string InsertSession { get; init; }
+
+        public required string InsertGrant { get; init; }
+
+        public required ValueConverter Status { get; init; }
+
+        public required object Active { get; init; }
+
+        public static Texts From(ScaiKeyDbContext db)
+        {
+            var users = db.Model.FindEntityType(typeof(User))!;
+            var sessions = db.Model.FindEntityType(typeof(UserSession))!;
+            var grants = db.Model.FindEntityType(typeof(TokenGrant))!;
+            string U(string property) => Column(users, property);
+            string S(string property) => Column(sessions, property);
+            string G(string property) => Column(grants, property);
+            var status = Converter(users, nameof(User.Status));
+            return new Texts
+            {
+                Sqlite = db.Database.IsSqlite(),
+                Status = status,
+                Active = status.ConvertToProvider(UserStatus.Active)!,
+
+                // $1 tenant, $2 normalized email. The columns are read in this order by Read.
+                Find = $"""
+                    SELECT {U(nameof(User.Id))}, {U(nameof(User.PasswordHash))}, {U(nameof(User.Status))}, {U(nameof(User.LockedAt))},
+                           {U(nameof(User.RequirePasswordChange))}, {U(nameof(User.Email))}, {U(nameof(User.EmailVerified))},
+                           {U(nameof(User.FirstName))}, {U(nameof(User.LastName))}, {U(nameof(User.DisplayName))},
+                           {U(nameof(User.Locale))}, {U(nameof(User.Timezone))}
+                    FROM {Table(users)}
+                    WHERE {U(nameof(User.TenantId))} = $1 AND {U(nameof(User.EmailNormalized))} = $2 AND {U(nameof(User.DeletedAt))} IS NULL
+                    LIMIT 1
+                    """,
+
+                // $1 user, $2 tenant, $3 now, $4 the re-hashed password or NULL, $5 ACTIVE.
+                Update = $"""
+                    UPDATE {Table(users)}
+                    SET {U(nameof(User.FailedLoginAttempts))} = 0, {U(nameof(User.LastLoginAt))} = $3,
+                        {U(nameof(User.PasswordHash))} = COALESCE($4, {U(nameof(User.PasswordHash))})
+                    WHERE {U(nameof(User.Id))} = $1 AND {U(nameof(User.TenantId))} = $2 AND {U(nameof(User.Status))} = $5
+                          AND {U(nameof(User.DeletedAt))} IS NULL
+                    """,
+
+                // $1 session, $2 tenant, $3 user, $4 user agent, $5 IP address, $6 now.
+                InsertSession = $"""
+                    INSERT INTO {Table(sessions)} ({S(nameof(UserSession.Id))}, {S(nameof(UserSession.TenantId))}, {S(nameof(UserSession.UserId))},
+                        {S(nameof(UserSession.UserAgent))}, {S(nameof(UserSession.IpAddress))}, {S(nameof(UserSession.CreatedAt))},
+                        {S(nameof(UserSession.LastSeenAt))}, {S(nameof(UserSession.RevokedAt))})
+                    VALUES ($1, $2, $3, $4, $5, $6, $6, NULL)
+                    """,
+
+                // $1 grant, $2 tenant, $3 user, $4 session, $5 client, $6 now. No code precedes a password grant's tokens.
+                InsertGrant = $"""
+                    INSERT INTO {Table(grants)} ({G(nameof(TokenGrant.Id))}, {G(nameof(TokenGrant.TenantId))}, {G(nameof(TokenGrant.UserId))},
+                        {G(nameof(TokenGrant.SessionId))}, {G(nameof(TokenGrant.ClientId))}, {G(nameof(TokenGrant.RefreshGeneration))},
+                        {G(nameof(TokenGrant.CreatedAt))}, {G(nameof(TokenGrant.CodeRedeemedAt))}, {G(nameof(TokenGrant.LastRefreshedAt))},
+                        {G(nameof(TokenGrant.RevokedAt))}, {G(nameof(TokenGrant.RevokedReason))})
+                    VALUES ($1, $2, $3, $4, $5, 0, $6, $6, NULL, NULL, NULL)
+                    """,
+            };
+        }
+    }
+
+    /// <summary>The four statements, prepared on one of this class's own SQLite connections.</summary>
+    private sealed class Prepared : IDisposable
+    {
+        public Prepared(SqliteConnection connection, Texts texts)
+        {
+            Find = Prepare(connection, texts.Find, 2);
+            Update = Prepare(connection, texts.Update, 5);
+            InsertSession = Prepare(connection, texts.InsertSession, 6);
+            InsertGrant = Prepare(connection, texts.InsertGrant, 6);
+        }
+
+        public SqliteCommand Find { get; }
+
+        public SqliteCommand Update { get; }
+
+        public SqliteCommand InsertSession { get; }
+
+        public SqliteCommand InsertGrant { get; }
+
+        private static SqliteCommand Prepare(SqliteConnection connection, string text, int parameters)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = text;
+            for (var i = 1; i <= parameters; i++)
+            {
+                Add(command, i, null);
+            }
+
+            command.Prepare();
+            return command;
+        }
+
+        public void Dispose()
+        {
+            Find.Dispose();
+            Update.Dispose();
+            InsertSession.Dispose();
+            InsertGrant.Dispose();
+        }
+    }
+}

@@ -1,0 +1,156 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using ScaiKey.Api.SignIn;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.Tests;
+
+/// <summary>
+/// The password sign-in's hand-written statements (SignIn/SignInStatements.cs) against what EF reads and writes:
+/// the user they find is the one EF finds, the rows they write read back through EF field by field, and a user
+/// disabled, locked or deleted between the password check and the session gets neither a session nor a grant.
+/// On SQLite they run on the statements' own prepared connections, on PostgreSQL on the context's.
+/// </summary>
+public sealed class SignInStatementsTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
+{
+    private SignInStatements Statements => app.Host.Services.GetRequiredService<SignInStatements>();
+
+    [Fact]
+    public async Task The_user_found_by_email_is_the_one_ef_reads_with_every_claim_field()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var created = await app.CreateUserAsync(tenant, new
+        {
+            email = "Grace.Hopper@Example.com",
+            password = "Quartz-Lantern-93!",
+            first_name = "Grace",
+            last_name = "Hopper",
+            display_name = "Amazing Grace",
+            locale = "en-US",
+            timezone = "America/New_York",
+            require_password_change = true,
+        });
+        var userId = created["id"]!.GetValue<string>();
+        await app.DbAsync(db => db.Users.Where(u => u.Id == userId)
+            .ExecuteUpdateAsync(s => s.SetProperty(u => u.LockedAt, new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc))));
+
+        var found = await app.DbAsync(db => Statements.FindUserAsync(db, tenant, "grace.hopper@example.com", CancellationToken.None));
+        var expected = await app.DbAsync(db => db.Users.AsNoTracking().SingleAsync(u => u.Id == userId));
+
+        Assert.NotNull(found);
+        Assert.Equal(
+            new PrincipalUser(expected.Id, expected.Email, expected.EmailVerified, expected.FirstName, expected.LastName, expected.DisplayName,
+                expected.Locale, expected.Timezone),
+            found.Principal);
+        Assert.Equal(expected.PasswordHash, found.PasswordHash);
+        Assert.Equal(expected.Status, found.Status);
+        Assert.Equal(expected.LockedAt, found.LockedAt);
+        Assert.Equal(DateTimeKind.Utc, found.LockedAt!.Value.Kind);
+        Assert.True(found.RequirePasswordChange);
+        Assert.Equal("Amazing Grace", found.Principal.DisplayName);
+
+        // Another tenant's user with the same email, and a deleted one, are not found.
+        var other = await app.CreateTenantAsync();
+        Assert.Null(await app.DbAsync(db => Statements.FindUserAsync(db, other, "grace.hopper@example.com", CancellationToken.None)));
+        await app.DbAsync(db => db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.DeletedAt, DateTime.UtcNow)));
+        Assert.Null(await app.DbAsync(db => Statements.FindUserAsync(db, tenant, "grace.hopper@example.com", CancellationToken.None)));
+    }
+
+    [Fact]
+    public async Task A_started_session_writes_what_ef_reads_back_and_resets_the_user_row()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var userId = await app.CreateUserIdAsync(tenant, "ada@example.com", "Quartz-Lantern-93!");
+        await app.DbAsync(db => db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLoginAttempts, 3)));
+        // Microseconds: what PostgreSQL keeps of a timestamp.
+        var now = new DateTime(2026, 11, 28, 14, 30, 15, 123, DateTimeKind.Utc).AddTicks(4560);
+        var session = new NewSession(tenant, userId, Guid.NewGuid().ToString(), "Agent/1.0", "203.0.113.7", now,
+            "$argon2id$v=19$m=19456,t=2,p=1$upgraded$hash", Guid.NewGuid().ToString(), "client-1");
+
+        Assert.True(await app.DbAsync(db => Statements.StartSessionAsync(db, session, CancellationToken.None)));
+
+        var (user, stored, grant) = await app.DbAsync(async db => (
+            await db.Users.AsNoTracking().SingleAsync(u => u.Id == userId),
+            await db.UserSessions.AsNoTracking().SingleAsync(s => s.Id == session.SessionId),
+            await db.TokenGrants.AsNoTracking().SingleAsync(g => g.Id == session.GrantId)));
+        Assert.Equal(0, user.FailedLoginAttempts);
+        Assert.Equal(now, user.LastLoginAt);
+        Assert.Equal(session.UpgradedHash, user.PasswordHash);
+        Assert.Equal((tenant, userId, "Agent/1.0", "203.0.113.7", now, now, (DateTime?)null),
+            (stored.TenantId, stored.UserId, stored.UserAgent, stored.IpAddress, stored.CreatedAt, stored.LastSeenAt, stored.RevokedAt));
+        Assert.Equal((tenant, userId, session.SessionId, "client-1", 0, now, (DateTime?)now, (DateTime?)null, (DateTime?)null, (string?)null),
+            (grant.TenantId, grant.UserId, grant.SessionId, grant.ClientId, grant.RefreshGeneration, grant.CreatedAt, grant.CodeRedeemedAt,
+                grant.LastRefreshedAt, grant.RevokedAt, grant.RevokedReason));
+
+        // Without a re-hash the stored hash stays; without a client no grant is written (the hosted pages' sign-in).
+        var second = session with { SessionId = Guid.NewGuid().ToString(), UpgradedHash = null, GrantId = null, GrantClientId = null };
+        Assert.True(await app.DbAsync(db => Statements.StartSessionAsync(db, second, CancellationToken.None)));
+        Assert.Equal(session.UpgradedHash, await app.DbAsync(db => db.Users.Where(u => u.Id == userId).Select(u => u.PasswordHash).SingleAsync()));
+        Assert.Equal(1, await app.DbAsync(db => db.TokenGrants.CountAsync(g => g.SessionId == second.SessionId || g.UserId == userId)));
+        Assert.True(await app.DbAsync(db => db.UserSessions.AnyAsync(s => s.Id == second.SessionId)));
+    }
+
+    [Theory]
+    [InlineData("DISABLED")]
+    [InlineData("LOCKED")]
+    [InlineData("DELETED")]
+    public async Task A_user_no_longer_active_gets_no_session_no_grant_and_an_unchanged_row(string change)
+    {
+        var tenant = await app.CreateTenantAsync();
+        var userId = await app.CreateUserIdAsync(tenant, $"{change.ToLowerInvariant()}@example.com", "Quartz-Lantern-93!");
+        await app.DbAsync(db => db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLoginAttempts, 2)));
+        await app.DbAsync(db => change switch
+        {
+            "DISABLED" => db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.Status, UserStatus.Disabled)),
+            "LOCKED" => db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.Status, UserStatus.Locked)),
+            _ => db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.DeletedAt, DateTime.UtcNow)),
+        });
+        var session = new NewSession(tenant, userId, Guid.NewGuid().ToString(), null, null, DateTime.UtcNow, "$argon2id$new",
+            Guid.NewGuid().ToString(), "client-1");
+
+        Assert.False(await app.DbAsync(db => Statements.StartSessionAsync(db, session, CancellationToken.None)));
+
+        Assert.False(await app.DbAsync(db => db.UserSessions.AnyAsync(s => s.UserId == userId)));
+        Assert.False(await app.DbAsync(db => db.TokenGrants.AnyAsync(g => g.UserId == userId)));
+        var user = await app.DbAsync(db => db.Users.AsNoTracking().SingleAsync(u => u.Id == userId));
+        Assert.Equal(2, user.FailedLoginAttempts);
+        Assert.Null(user.LastLoginAt);
+        Assert.NotEqual("$argon2id$new", user.PasswordHash);
+    }
+
+    [Fact]
+    public async Task Inside_a_callers_transaction_the_statements_see_and_join_its_writes()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var userId = await app.CreateUserIdAsync(tenant, "tx@example.com", "Quartz-Lantern-93!");
+        var session = new NewSession(tenant, userId, Guid.NewGuid().ToString(), null, null, DateTime.UtcNow, null, null, null);
+        await app.DbAsync(async db =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.FirstName, "Inside"));
+            var found = await Statements.FindUserAsync(db, tenant, "tx@example.com", CancellationToken.None);
+            Assert.Equal("Inside", found!.Principal.FirstName);
+            Assert.True(await Statements.StartSessionAsync(db, session, CancellationToken.None));
+            await transaction.RollbackAsync();
+        });
+
+        Assert.False(await app.DbAsync(db => db.UserSessions.AnyAsync(s => s.Id == session.SessionId)));
+        Assert.Null(await app.DbAsync(db => db.Users.Where(u => u.Id == userId).Select(u => u.FirstName).SingleAsync()));
+    }
+
+    [Fact]
+    public async Task Concurrent_sign_ins_each_get_their_own_session()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var userId = await app.CreateUserIdAsync(tenant, "many@example.com", "Quartz-Lantern-93!");
+        var sessions = Enumerable.Range(0, 24).Select(_ => new NewSession(tenant, userId, Guid.NewGuid().ToString(), null, null,
+            DateTime.UtcNow, null, Guid.NewGuid().ToString(), "client-1")).ToList();
+
+        var started = await Task.WhenAll(sessions.Select(s => Task.Run(() => app.DbAsync(db => Statements.StartSessionAsync(db, s, CancellationToken.None)))));
+
+        Assert.All(started, Assert.True);
+        Assert.Equal(24, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId)));
+        Assert.Equal(24, await app.DbAsync(db => db.TokenGrants.CountAsync(g => g.UserId == userId)));
+    }
+}
