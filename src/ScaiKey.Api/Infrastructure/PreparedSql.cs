@@ -3,7 +3,9 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using ScaiKey.Data;
 using ScaiKey.Data.Sqlite;
 
 namespace ScaiKey.Api.Infrastructure;
@@ -37,6 +39,39 @@ internal static class ModelSql
         return parameter;
     }
 
+    /// <summary>
+    /// Runs a read on the context's own connection, in its transaction if one is open (a transaction's uncommitted
+    /// writes are invisible to any other connection).
+    /// </summary>
+    public static async Task<T> ReadOnContextAsync<T>(ScaiKeyDbContext db, string text, Func<DbDataReader, T> read, CancellationToken ct, params object?[] values)
+    {
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = OnContext(db, text, values);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return read(reader);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>A command on the context's connection, in its transaction if one is open, with $1.. set to <paramref name="values"/>.</summary>
+    public static DbCommand OnContext(ScaiKeyDbContext db, string text, params object?[] values)
+    {
+        var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = text;
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        for (var i = 0; i < values.Length; i++)
+        {
+            Add(command, i + 1, values[i]);
+        }
+
+        return command;
+    }
+
     public static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     // Stored as UTC everywhere; SQLite hands timestamps back as Unspecified.
@@ -62,7 +97,7 @@ internal sealed class SqlitePreparedPool<TStatements>(Func<SqliteConnection, TSt
     private readonly ConcurrentQueue<Prepared> _idle = new();
     private int _idleCount;
 
-    public Prepared Rent(string connectionString)
+    private Prepared Rent(string connectionString)
     {
         if (_idle.TryDequeue(out var prepared))
         {
@@ -86,8 +121,26 @@ internal sealed class SqlitePreparedPool<TStatements>(Func<SqliteConnection, TSt
         }
     }
 
-    /// <summary>Keeps a connection for the next caller; one that failed is disposed instead, not returned.</summary>
-    public void Return(Prepared prepared)
+    /// <summary>Runs <paramref name="work"/> on a pooled connection; one whose work failed is closed, not kept.</summary>
+    public T Run<T>(string connectionString, Func<Prepared, T> work)
+    {
+        var prepared = Rent(connectionString);
+        T result;
+        try
+        {
+            result = work(prepared);
+        }
+        catch
+        {
+            prepared.Dispose();
+            throw;
+        }
+
+        Return(prepared);
+        return result;
+    }
+
+    private void Return(Prepared prepared)
     {
         if (Interlocked.Increment(ref _idleCount) <= MaxIdle)
         {

@@ -48,37 +48,17 @@ internal sealed class SignInStatements : IDisposable
         var texts = _texts ?? Initialize(db);
         if (texts.Sqlite && db.Database.CurrentTransaction is null)
         {
-            var prepared = _sqlite.Rent(db.Database.GetConnectionString()!);
-            SignInUser? user;
-            try
+            return _sqlite.Run(db.Database.GetConnectionString()!, prepared =>
             {
                 var find = prepared.Statements.Find;
                 find.Parameters[0].Value = tenantId;
                 find.Parameters[1].Value = emailNormalized;
                 using var reader = find.ExecuteReader();
-                user = Read(reader, texts);
-            }
-            catch
-            {
-                prepared.Dispose();
-                throw;
-            }
-
-            _sqlite.Return(prepared);
-            return user;
+                return Read(reader, texts);
+            });
         }
 
-        await db.Database.OpenConnectionAsync(ct);
-        try
-        {
-            await using var command = Command(db, texts.Find, tenantId, emailNormalized);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            return Read(reader, texts);
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+        return await ReadOnContextAsync(db, texts.Find, reader => Read(reader, texts), ct, tenantId, emailNormalized);
     }
 
     /// <summary>
@@ -94,20 +74,8 @@ internal sealed class SignInStatements : IDisposable
             await _sqliteWriter.WaitAsync(ct);
             try
             {
-                var prepared = _sqlite.Rent(db.Database.GetConnectionString()!);
-                bool started;
-                try
-                {
-                    started = Write(prepared.Connection, prepared.Statements, session.GrantId is not null, values);
-                }
-                catch
-                {
-                    prepared.Dispose();
-                    throw;
-                }
-
-                _sqlite.Return(prepared);
-                return started;
+                return _sqlite.Run(db.Database.GetConnectionString()!,
+                    prepared => Write(prepared.Connection, prepared.Statements, session.GrantId is not null, values));
             }
             finally
             {
@@ -119,7 +87,7 @@ internal sealed class SignInStatements : IDisposable
         var transaction = db.Database.CurrentTransaction ?? await db.Database.BeginTransactionAsync(ct);
         try
         {
-            await using (var update = Command(db, texts.Update, values.Update))
+            await using (var update = OnContext(db, texts.Update, values.Update))
             {
                 if (await update.ExecuteNonQueryAsync(ct) != 1)
                 {
@@ -132,14 +100,14 @@ internal sealed class SignInStatements : IDisposable
                 }
             }
 
-            await using (var insert = Command(db, texts.InsertSession, values.Session))
+            await using (var insert = OnContext(db, texts.InsertSession, values.Session))
             {
                 await insert.ExecuteNonQueryAsync(ct);
             }
 
             if (session.GrantId is not null)
             {
-                await using var insert = Command(db, texts.InsertGrant, values.Grant);
+                await using var insert = OnContext(db, texts.InsertGrant, values.Grant);
                 await insert.ExecuteNonQueryAsync(ct);
             }
 
@@ -187,19 +155,6 @@ internal sealed class SignInStatements : IDisposable
         }
 
         return command.ExecuteNonQuery();
-    }
-
-    private static DbCommand Command(ScaiKeyDbContext db, string text, params object?[] values)
-    {
-        var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = text;
-        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-        for (var i = 0; i < values.Length; i++)
-        {
-            Add(command, i + 1, values[i]);
-        }
-
-        return command;
     }
 
     private static (object?[] Update, object?[] Session, object?[] Grant) Values(Texts texts, NewSession s) => (

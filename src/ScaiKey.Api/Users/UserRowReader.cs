@@ -45,42 +45,18 @@ internal sealed class UserRowReader : IDisposable
         var statement = _statement ?? Initialize(db);
         if (statement.Sqlite && db.Database.CurrentTransaction is null)
         {
-            var prepared = _sqlite.Rent(db.Database.GetConnectionString()!);
-            (UserRow, List<DirectGroup>)? result;
-            try
+            return _sqlite.Run(db.Database.GetConnectionString()!, prepared =>
             {
                 var read = prepared.Statements;
                 read.Tenant.Value = tenantId;
                 read.User.Value = userId;
                 using var reader = read.Command.ExecuteReader();
-                result = Read(reader, statement);
-            }
-            catch
-            {
-                prepared.Dispose();
-                throw;
-            }
-
-            _sqlite.Return(prepared);
-            return result;
+                return Read(reader, statement);
+            });
         }
 
         // Inside a transaction the read must see its writes, so it runs on the context's connection, in it.
-        await db.Database.OpenConnectionAsync(ct);
-        try
-        {
-            await using var command = db.Database.GetDbConnection().CreateCommand();
-            command.CommandText = statement.Text;
-            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
-            ModelSql.Add(command, 1, tenantId);
-            ModelSql.Add(command, 2, userId);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            return Read(reader, statement);
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+        return await ReadOnContextAsync(db, statement.Text, reader => Read(reader, statement), ct, tenantId, userId);
     }
 
     private static (UserRow Row, List<DirectGroup> Groups)? Read(DbDataReader reader, Statement statement)

@@ -1,0 +1,78 @@
+using ScaiKey.Api.Security;
+
+namespace ScaiKey.Api.Tests;
+
+/// <summary>
+/// Password hashes run on the gate's own threads: never more at once than it has threads, in arrival order, with
+/// the caller continuing elsewhere; a request abandoned while it waits costs no hash; failures reach the caller.
+/// </summary>
+public sealed class HashingGateTests
+{
+    [Fact]
+    public async Task No_more_hashes_run_at_once_than_the_gate_has_threads_and_they_start_in_arrival_order()
+    {
+        using var gate = new HashingGate(2);
+        var running = 0;
+        var most = 0;
+        var started = new List<int>();
+        var tasks = Enumerable.Range(0, 12).Select(i => gate.RunAsync(() =>
+        {
+            lock (started)
+            {
+                started.Add(i);
+                most = Math.Max(most, ++running);
+            }
+
+            Thread.Sleep(20);
+            lock (started)
+            {
+                running--;
+            }
+
+            return i;
+        }, CancellationToken.None)).ToList();
+
+        Assert.Equal(Enumerable.Range(0, 12), await Task.WhenAll(tasks));
+        Assert.Equal(2, most);
+
+        // Two threads take from one queue in order, so each job starts no later than two places after its turn.
+        Assert.All(started.Select((job, position) => (job, position)), p => Assert.InRange(p.job - p.position, -1, 1));
+    }
+
+    [Fact]
+    public async Task The_caller_continues_off_the_hashing_thread()
+    {
+        using var gate = new HashingGate(1);
+        var hashingThread = await gate.RunAsync(() => Environment.CurrentManagedThreadId, CancellationToken.None);
+        var continuedOn = await gate.RunAsync(() => 0, CancellationToken.None).ContinueWith(
+            _ => Environment.CurrentManagedThreadId, TaskContinuationOptions.ExecuteSynchronously);
+
+        Assert.NotEqual(hashingThread, continuedOn);
+    }
+
+    [Fact]
+    public async Task A_request_cancelled_while_it_waits_costs_no_hash_and_sees_the_cancellation()
+    {
+        using var gate = new HashingGate(1);
+        using var release = new ManualResetEventSlim();
+        var busy = gate.RunAsync(() => release.Wait(TimeSpan.FromSeconds(10)), CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        var ran = false;
+        var waiting = gate.RunAsync(() => ran = true, cancel.Token);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        release.Set();
+        Assert.True(await busy);
+        await gate.RunAsync(() => true, CancellationToken.None);
+        Assert.False(ran);
+    }
+
+    [Fact]
+    public async Task A_failing_hash_fails_its_caller_and_the_gate_goes_on()
+    {
+        using var gate = new HashingGate(1);
+        await Assert.ThrowsAsync<FormatException>(() => gate.RunAsync<int>(() => throw new FormatException("bad hash"), CancellationToken.None));
+        Assert.Equal(7, await gate.RunAsync(() => 7, CancellationToken.None));
+    }
+}
