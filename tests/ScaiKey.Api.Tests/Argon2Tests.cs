@@ -64,6 +64,27 @@ public sealed class Argon2Tests
     }
 
     [Fact]
+    public void Hashes_stored_before_by_libsodium_verify_and_ours_verify_with_libsodium()
+    {
+        // Every password hash stored before this code existed was libsodium's crypto_pwhash_str string.
+        var hasher = new PasswordHasher();
+        var password = "Correct-Horse-7";
+        var stored = new char[Geralt.Argon2id.HashSize];
+        Geralt.Argon2id.ComputeHash(stored, Encoding.UTF8.GetBytes(password), PasswordHasher.DefaultIterations, PasswordHasher.DefaultMemoryBytes);
+        var libsodiums = new string(stored).TrimEnd('\0');
+        Assert.True(hasher.Verify(libsodiums, password));
+        Assert.False(hasher.Verify(libsodiums, password + "!"));
+        Assert.False(hasher.NeedsRehash(libsodiums));
+
+        var ours = hasher.Hash(password);
+        Assert.StartsWith("$argon2id$v=19$m=19456,t=2,p=1$", ours);
+        Assert.Equal(libsodiums.Length, ours.Length);
+        Assert.True(Geralt.Argon2id.VerifyHash(ours, Encoding.UTF8.GetBytes(password)));
+        Assert.False(Geralt.Argon2id.VerifyHash(ours, Encoding.UTF8.GetBytes(password + "!")));
+        Assert.True(hasher.Verify(ours, password));
+    }
+
+    [Fact]
     public void Blake2b_equals_libsodium_for_every_length_and_input_size_around_block_edges()
     {
         foreach (var inputLength in new[] { 0, 1, 3, 4, 64, 127, 128, 129, 255, 256, 257, 1024, 1100 })
