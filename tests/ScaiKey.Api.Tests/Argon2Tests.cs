@@ -145,5 +145,24 @@ public sealed class Argon2Tests
         Assert.Equal(Convert.ToHexString(portable), Convert.ToHexString(vector));
     }
 
+    [Fact]
+    public void Memory_is_reused_and_a_few_hashes_of_another_size_do_not_leave_every_later_hash_allocating()
+    {
+        var pool = new Argon2Memory(maxIdle: 2);
+        var password = Encoding.UTF8.GetBytes("Correct-Horse-7");
+        var salt = Fill(16, 7);
+        var tag = new byte[32];
+        void Hash(int memoryKiB) => Argon2.Hash(Argon2Type.Id, memoryKiB, 1, 1, password, salt, tag, pool: pool);
+
+        // Two imported hashes of other sizes fill the idle list first; then the usual size comes, again and again.
+        Hash(512);
+        Hash(256);
+        Assert.Equal(2, pool.Allocations);
+        Hash(1024);
+        Hash(1024);
+        Hash(1024);
+        Assert.Equal(3, pool.Allocations);
+    }
+
     private static byte[] Fill(int length, byte value) => Enumerable.Repeat(value, length).ToArray();
 }

@@ -39,7 +39,8 @@ internal static unsafe class Argon2
 
     /// <summary>
     /// Computes an Argon2 tag into <paramref name="tag"/> (its length is the tag length, 4 bytes or more);
-    /// <paramref name="portable"/> runs the word-by-word path even where the vector path could.
+    /// <paramref name="portable"/> runs the word-by-word path even where the vector path could; <paramref name="pool"/>
+    /// is where the block memory comes from (the process-wide one unless a test brings its own).
     /// </summary>
     public static void Hash(
         Argon2Type type,
@@ -51,7 +52,8 @@ internal static unsafe class Argon2
         Span<byte> tag,
         ReadOnlySpan<byte> secret = default,
         ReadOnlySpan<byte> associatedData = default,
-        bool portable = false)
+        bool portable = false,
+        Argon2Memory? pool = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(lanes, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(lanes, 0xFFFFFF);
@@ -81,7 +83,7 @@ internal static unsafe class Argon2
         blake.Update(associatedData);
         blake.Final(h0[..Blake2b.MaxDigestBytes]);
 
-        using var memory = Argon2Memory.Rent((nuint)instance.Blocks * BlockBytes);
+        using var memory = (pool ?? Argon2Memory.Shared).Rent((nuint)instance.Blocks * BlockBytes);
         instance.Memory = (ulong*)memory.Pointer;
         try
         {

@@ -4,37 +4,43 @@ namespace ScaiKey.Api.Security;
 
 /// <summary>
 /// Argon2's block memory, kept between hashes: at most one idle buffer per core (hashes run at most one per core,
-/// see <see cref="HashingGate"/>), so the service holds 19 MiB per core once it has signed users in. Buffers over
-/// 64 MiB (only imported hashes can ask for those) are never kept. Buffers are wiped when returned, as libsodium
-/// wipes its own, and asked for transparent huge pages where Linux offers them (a 19 MiB random walk otherwise
-/// misses the TLB on most reads).
+/// see <see cref="HashingGate"/>), so the service holds 19 MiB per core once it has signed users in. When the idle
+/// list is full, the oldest buffer makes room, so a few imported hashes of another size cannot leave every later
+/// sign-in allocating afresh. Buffers over 64 MiB (only imported hashes can ask for those) are never kept. Buffers
+/// are wiped when returned, as libsodium wipes its own, and asked for transparent huge pages where Linux offers them
+/// (a 19 MiB random walk otherwise misses the TLB on most reads).
 /// </summary>
-internal static unsafe partial class Argon2Memory
+internal sealed unsafe partial class Argon2Memory(int maxIdle)
 {
     private const nuint HugePage = 2 * 1024 * 1024;
     private const int MadviseHugePage = 14;
     private const nuint MaxKeptBytes = 64 * 1024 * 1024;
 
-    private static readonly Lock Gate = new();
-    private static readonly List<Lease> Idle = [];
+    private readonly Lock _gate = new();
+    private readonly List<Lease> _idle = [];
+    private int _allocations;
 
-    private static readonly int MaxIdle = Environment.ProcessorCount;
+    public static Argon2Memory Shared { get; } = new(Environment.ProcessorCount);
 
-    public static Lease Rent(nuint bytes)
+    /// <summary>How many buffers were allocated rather than reused (for tests).</summary>
+    public int Allocations => Volatile.Read(ref _allocations);
+
+    public Lease Rent(nuint bytes)
     {
-        lock (Gate)
+        lock (_gate)
         {
-            for (var i = Idle.Count - 1; i >= 0; i--)
+            for (var i = _idle.Count - 1; i >= 0; i--)
             {
-                if (Idle[i].Bytes == bytes)
+                if (_idle[i].Bytes == bytes)
                 {
-                    var lease = Idle[i];
-                    Idle.RemoveAt(i);
+                    var lease = _idle[i];
+                    _idle.RemoveAt(i);
                     return lease;
                 }
             }
         }
 
+        Interlocked.Increment(ref _allocations);
         var size = (bytes + HugePage - 1) & ~(HugePage - 1);
         var pointer = NativeMemory.AlignedAlloc(size, HugePage);
         if (OperatingSystem.IsLinux())
@@ -43,33 +49,45 @@ internal static unsafe partial class Argon2Memory
             _ = Madvise(pointer, size, MadviseHugePage);
         }
 
-        return new Lease(pointer, bytes);
+        return new Lease(this, pointer, bytes);
     }
 
-    private static void Return(Lease lease)
+    private void Return(Lease lease)
     {
         NativeMemory.Clear(lease.Pointer, lease.Bytes);
-        lock (Gate)
+        if (maxIdle <= 0 || lease.Bytes > MaxKeptBytes)
         {
-            if (Idle.Count < MaxIdle && lease.Bytes <= MaxKeptBytes)
-            {
-                Idle.Add(lease);
-                return;
-            }
+            NativeMemory.AlignedFree(lease.Pointer);
+            return;
         }
 
-        NativeMemory.AlignedFree(lease.Pointer);
+        Lease? evicted = null;
+        lock (_gate)
+        {
+            if (_idle.Count >= maxIdle)
+            {
+                evicted = _idle[0];
+                _idle.RemoveAt(0);
+            }
+
+            _idle.Add(lease);
+        }
+
+        if (evicted is { } old)
+        {
+            NativeMemory.AlignedFree(old.Pointer);
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Madvise(void* address, nuint length, int advice);
 
-    internal readonly struct Lease(void* pointer, nuint bytes) : IDisposable
+    internal readonly struct Lease(Argon2Memory owner, void* pointer, nuint bytes) : IDisposable
     {
         public void* Pointer { get; } = pointer;
 
         public nuint Bytes { get; } = bytes;
 
-        public void Dispose() => Return(this);
+        public void Dispose() => owner.Return(this);
     }
 }
