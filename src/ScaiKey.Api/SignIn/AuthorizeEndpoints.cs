@@ -69,7 +69,7 @@ internal static class AuthorizeEndpoints
                 : Results.Redirect(HostedPages.ChangePasswordUrl(http, tenant.Slug, await ReturnUrlAsync(http)));
         }
 
-        var grantId = await signIn.StartGrantAsync(tenant.Id, user.UserId, user.SessionId, request.ClientId!, codeRedeemed: false, ct);
+        var grantId = await signIn.StartGrantAsync(tenant.Id, user.UserId, user.SessionId, request.ClientId!, ct);
         var principal = await signIn.BuildPrincipalAsync(tenant.Id, user.UserId, user.SessionId, grantId, 0, request.GetScopes(), ct);
         if (principal is null)
         {

@@ -209,25 +209,22 @@ internal sealed class SignInService(
         return await statements.StartSessionAsync(db, session, ct) ? (session.SessionId, session.GrantId) : null;
     }
 
-    /// <summary>A token chain for one client within a session; <paramref name="codeRedeemed"/> when no code precedes it.</summary>
-    public async Task<string> StartGrantAsync(string tenantId, string userId, string sessionId, string clientId, bool codeRedeemed, CancellationToken ct)
+    /// <summary>A token chain for one client within a session, before its authorization code is redeemed.</summary>
+    public async Task<string> StartGrantAsync(string tenantId, string userId, string sessionId, string clientId, CancellationToken ct)
     {
-        var grant = NewGrant(tenantId, userId, sessionId, clientId, codeRedeemed, time.UtcNow());
+        var grant = new TokenGrant
+        {
+            Id = Ids.New(),
+            TenantId = tenantId,
+            UserId = userId,
+            SessionId = sessionId,
+            ClientId = clientId,
+            CreatedAt = time.UtcNow(),
+        };
         db.TokenGrants.Add(grant);
         await db.SaveChangesAsync(ct);
         return grant.Id;
     }
-
-    private static TokenGrant NewGrant(string tenantId, string userId, string sessionId, string clientId, bool codeRedeemed, DateTime now) => new()
-    {
-        Id = Ids.New(),
-        TenantId = tenantId,
-        UserId = userId,
-        SessionId = sessionId,
-        ClientId = clientId,
-        CreatedAt = now,
-        CodeRedeemedAt = codeRedeemed ? now : null,
-    };
 
     /// <summary>
     /// The principal a user's tokens are made from, read fresh from the directory, or null when the user may no
@@ -248,17 +245,11 @@ internal sealed class SignInService(
     /// The principal for a session just started by <see cref="StartSessionAsync"/>, from the row its password check
     /// read: the session's transaction re-checked that the user is still ACTIVE and not deleted.
     /// </summary>
-    public Task<ClaimsPrincipal> BuildPrincipalAsync(
+    public async Task<ClaimsPrincipal> BuildPrincipalAsync(
         string tenantId, PrincipalUser user, string sessionId, string grantId, int generation, IEnumerable<string> scopes, CancellationToken ct)
     {
         var granted = scopes.Where(s => s is Scopes.OpenId or Scopes.Email or Scopes.Profile or Scopes.OfflineAccess or OAuthSetup.GroupsScope)
             .Distinct(StringComparer.Ordinal).ToList();
-        return BuildPrincipalAsync(tenantId, user, sessionId, grantId, generation, granted, ct);
-    }
-
-    private async Task<ClaimsPrincipal> BuildPrincipalAsync(
-        string tenantId, PrincipalUser user, string sessionId, string grantId, int generation, List<string> granted, CancellationToken ct)
-    {
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, user.Id);
         identity.SetClaim(ScaiKeyClaims.PrincipalType, PrincipalTypes.User);
