@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using ScaiKey.Api.SignIn;
@@ -152,5 +153,36 @@ public sealed class SignInStatementsTests(ScaiKeyApp app) : IClassFixture<ScaiKe
         Assert.All(started, Assert.True);
         Assert.Equal(24, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId)));
         Assert.Equal(24, await app.DbAsync(db => db.TokenGrants.CountAsync(g => g.UserId == userId)));
+    }
+
+    [Fact]
+    public async Task A_session_commit_does_not_wait_for_the_disk_unless_configured_durable()
+    {
+        var sqlite = app.Database.Provider == "Sqlite";
+        Assert.Equal(sqlite ? "1" : "off", await app.DbAsync(db => CommitSettingAsync(db, Statements)));
+
+        var durable = app.StartHost(b => b.UseSetting("ScaiKey:SignIn:DurableSessionCommits", "true"));
+        try
+        {
+            using var scope = durable.Services.CreateScope();
+            var db = scope.ServiceProvider.GetRequiredService<ScaiKeyDbContext>();
+            Assert.Equal(sqlite ? "2" : "on", await CommitSettingAsync(db, durable.Services.GetRequiredService<SignInStatements>()));
+        }
+        finally
+        {
+            await app.StopHostAsync(durable);
+        }
+    }
+
+    /// <summary>On PostgreSQL from a session that waits for the disk, whatever the test server's own default.</summary>
+    private static async Task<string> CommitSettingAsync(ScaiKeyDbContext db, SignInStatements statements)
+    {
+        if (db.Database.IsNpgsql())
+        {
+            await db.Database.OpenConnectionAsync();
+            await db.Database.ExecuteSqlRawAsync("SET synchronous_commit = on");
+        }
+
+        return await statements.SessionCommitSettingAsync(db, CancellationToken.None);
     }
 }

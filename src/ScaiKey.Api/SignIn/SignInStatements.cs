@@ -33,15 +33,38 @@ internal sealed record NewSession(
 /// in the process for SQLite's single writer instead of meeting in SQLite's busy handler, which sleeps
 /// milliseconds at a time. PostgreSQL runs them on the context's connection, where Npgsql keeps them prepared.
 /// Everything else about sign-in (failures, lockout, unlock) stays on EF: it is rarer and has more to do.
+/// <para>
+/// The session commit does not wait for the disk unless <c>ScaiKey:SignIn:DurableSessionCommits</c> is set
+/// (SQLite: <c>synchronous=NORMAL</c> on these connections, WAL; PostgreSQL: <c>synchronous_commit=off</c> for
+/// the transaction). Either database stays consistent; a power cut can lose only the last sign-ins' commits, so
+/// those users sign in again, and any later durable commit (a failure count, a lockout, a revocation, an admin
+/// change) makes every sign-in before it durable too, as both logs are written in order. The wait was a sixth of
+/// a sign-in's cost beyond the hash (docs/performance.md).
+/// </para>
 /// </summary>
 internal sealed class SignInStatements : IDisposable
 {
     private readonly SqlitePreparedPool<Prepared> _sqlite;
     private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
     private readonly Lock _init = new();
+    private readonly bool _durableCommits;
     private Texts? _texts;
 
-    public SignInStatements() => _sqlite = new(connection => new Prepared(connection, _texts!));
+    public SignInStatements(IConfiguration configuration)
+    {
+        _durableCommits = configuration.GetValue("ScaiKey:SignIn:DurableSessionCommits", false);
+        _sqlite = new(connection =>
+        {
+            if (!_durableCommits)
+            {
+                using var pragma = connection.CreateCommand();
+                pragma.CommandText = "PRAGMA synchronous=NORMAL";
+                pragma.ExecuteNonQuery();
+            }
+
+            return new Prepared(connection, _texts!);
+        });
+    }
 
     public async Task<SignInUser?> FindUserAsync(ScaiKeyDbContext db, string tenantId, string emailNormalized, CancellationToken ct)
     {
@@ -87,6 +110,12 @@ internal sealed class SignInStatements : IDisposable
         var transaction = db.Database.CurrentTransaction ?? await db.Database.BeginTransactionAsync(ct);
         try
         {
+            // A caller's transaction has its own writes to keep durable.
+            if (owned)
+            {
+                await RelaxCommitAsync(db, ct);
+            }
+
             await using (var update = OnContext(db, texts.Update, values.Update))
             {
                 if (await update.ExecuteNonQueryAsync(ct) != 1)
@@ -125,6 +154,40 @@ internal sealed class SignInStatements : IDisposable
                 await transaction.DisposeAsync();
             }
         }
+    }
+
+    private async Task RelaxCommitAsync(ScaiKeyDbContext db, CancellationToken ct)
+    {
+        if (!_durableCommits)
+        {
+            await using var relax = OnContext(db, "SET LOCAL synchronous_commit = off");
+            await relax.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// What a session commit runs with: SQLite's <c>synchronous</c> on these connections (1 NORMAL, 2 FULL) or
+    /// PostgreSQL's <c>synchronous_commit</c> inside the commit's transaction (<c>off</c>, <c>on</c>).
+    /// </summary>
+    internal async Task<string> SessionCommitSettingAsync(ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var texts = _texts ?? Initialize(db);
+        if (texts.Sqlite)
+        {
+            return _sqlite.Run(db.Database.GetConnectionString()!, prepared =>
+            {
+                using var read = prepared.Connection.CreateCommand();
+                read.CommandText = "PRAGMA synchronous";
+                return Convert.ToString(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture)!;
+            });
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await RelaxCommitAsync(db, ct);
+        await using var show = OnContext(db, "SHOW synchronous_commit");
+        var setting = (string)(await show.ExecuteScalarAsync(ct))!;
+        await transaction.RollbackAsync(ct);
+        return setting;
     }
 
     private static bool Write(SqliteConnection connection, Prepared statements, bool withGrant, (object?[] Update, object?[] Session, object?[] Grant) values)
