@@ -67,6 +67,23 @@ duration_seconds() { python3 -c "import re,sys; v,u=re.fullmatch(r'([0-9.]+)([sm
 # run_wrk NAME SCRIPT [wrk args...]: prints "NAME req/s p50 p99" and a detail line, records "NAME REPEAT req/s p50 p99"
 # in $LINES. The lua scripts find the shared report code through BENCH_LUA_LIB. Returns 1 when wrk gave no result,
 # 2 when there were errors or non-2xx answers.
+# Waits, at most SETTLE_MAX (10) seconds, until the machine is quiet: dirty pages written back and the CPUs at
+# least 90 % idle over half a second. Otherwise what one scenario leaves behind (a peer's database pages still
+# being written back, a stopping process) is measured in the next one. SETTLE=0 skips it.
+settle() {
+    [ "${SETTLE:-1}" = "0" ] && return 0
+    sync
+    local deadline=$((SECONDS + ${SETTLE_MAX:-10})) a b i total idle
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        read -ra a < /proc/stat; sleep 0.5; read -ra b < /proc/stat
+        total=0
+        for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+        idle=$((b[4] - a[4] + b[5] - a[5]))
+        [ "$total" -gt 0 ] && [ $((idle * 100 / total)) -ge 90 ] && return 0
+    done
+    note "settle: the machine was not quiet within ${SETTLE_MAX:-10}s; measuring anyway"
+}
+
 run_wrk() {
     local name="$1" script="$2"; shift 2
     local out="${WRK_OUT_DIR:-$WORK/results}/$name.r$REPEAT.txt"

@@ -120,21 +120,21 @@ fi
 
 for ((REPEAT = 1; REPEAT <= REPEATS; REPEAT++)); do
     note "--- repeat $REPEAT/$REPEATS ---"
-    run_wrk T1 "$HERE/lua/t1_client_credentials.lua" -H "$T1_AUTH"
-    [ "$RUN_T2" = "1" ] && run_wrk T2 "$HERE/lua/t2_password.lua" -H "$T2_AUTH"
-    H1_LINE="$(dotnet "$WORK/hash/ScaiKey.Bench.dll" "$THREADS" "$H1_SECONDS")"
+    settle; run_wrk T1 "$HERE/lua/t1_client_credentials.lua" -H "$T1_AUTH"
+    [ "$RUN_T2" = "1" ] && settle && run_wrk T2 "$HERE/lua/t2_password.lua" -H "$T2_AUTH"
+    settle; H1_LINE="$(dotnet "$WORK/hash/ScaiKey.Bench.dll" "$THREADS" "$H1_SECONDS")"
     echo "$H1_LINE"
     set -- $(head -1 <<<"$H1_LINE")
     echo "H1 $REPEAT $2 $3 $4" >>"$LINES"
-    H1L_LINE="$(dotnet "$WORK/hash/ScaiKey.Bench.dll" "$THREADS" "$H1_SECONDS" libsodium)"
+    settle; H1L_LINE="$(dotnet "$WORK/hash/ScaiKey.Bench.dll" "$THREADS" "$H1_SECONDS" libsodium)"
     echo "$H1L_LINE"
     set -- $(head -1 <<<"$H1L_LINE")
     echo "H1-libsodium $REPEAT $2 $3 $4" >>"$LINES"
     if [ "$PEERS" = "1" ]; then
         seed=0; [ "$REPEAT" -gt 1 ] && seed=1
         # Their own ports: PORT may be set in this environment for something else.
-        run_peer better-auth S5 PORT=4100 N="$PEER_N" SKIP_SEED="$seed"
-        run_peer oidc-provider S6=S6-ES256 PORT=4200 KEY_ALG=ES256
+        settle; run_peer better-auth S5 PORT=4100 N="$PEER_N" SKIP_SEED="$seed"
+        settle; run_peer oidc-provider S6=S6-ES256 PORT=4200 KEY_ALG=ES256
     fi
 done
 stop_server
