@@ -64,9 +64,6 @@ start_service() {
 server_cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 duration_seconds() { python3 -c "import re,sys; v,u=re.fullmatch(r'([0-9.]+)([smh]?)', sys.argv[1]).groups(); print(float(v)*{'':1,'s':1,'m':60,'h':3600}[u])" "$DURATION"; }
 
-# run_wrk NAME SCRIPT [wrk args...]: prints "NAME req/s p50 p99" and a detail line, records "NAME REPEAT req/s p50 p99"
-# in $LINES. The lua scripts find the shared report code through BENCH_LUA_LIB. Returns 1 when wrk gave no result,
-# 2 when there were errors or non-2xx answers.
 # Waits, at most SETTLE_MAX (10) seconds, until the machine is quiet: dirty pages written back and the CPUs at
 # least 90 % idle over half a second. Otherwise what one scenario leaves behind (a peer's database pages still
 # being written back, a stopping process) is measured in the next one. SETTLE=0 skips it.
@@ -84,6 +81,9 @@ settle() {
     note "settle: the machine was not quiet within ${SETTLE_MAX:-10}s; measuring anyway"
 }
 
+# run_wrk NAME SCRIPT [wrk args...]: prints "NAME req/s p50 p99" and a detail line, records "NAME REPEAT req/s p50 p99"
+# in $LINES. The lua scripts find the shared report code through BENCH_LUA_LIB. Returns 1 when wrk gave no result,
+# 2 when there were errors or non-2xx answers.
 run_wrk() {
     local name="$1" script="$2"; shift 2
     local out="${WRK_OUT_DIR:-$WORK/results}/$name.r$REPEAT.txt"

@@ -38,8 +38,8 @@ internal sealed record NewSession(
 /// (SQLite: <c>synchronous=NORMAL</c> on these connections, WAL; PostgreSQL: <c>synchronous_commit=off</c> for
 /// the transaction). Either database stays consistent; a power cut can lose only the last sign-ins' commits, so
 /// those users sign in again, and any later durable commit (a failure count, a lockout, a revocation, an admin
-/// change) makes every sign-in before it durable too, as both logs are written in order. The wait was a sixth of
-/// a sign-in's cost beyond the hash (docs/performance.md).
+/// change) makes every sign-in before it durable too, as both logs are written in order. The wait was about 15 %
+/// of a sign-in's CPU beyond the hash (docs/performance.md).
 /// </para>
 /// </summary>
 internal sealed class SignInStatements : IDisposable
