@@ -28,6 +28,7 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     public DbSet<AdminClient> AdminClients => Set<AdminClient>();
     public DbSet<Application> Applications => Set<Application>();
     public DbSet<ApplicationAssignment> ApplicationAssignments => Set<ApplicationAssignment>();
+    public DbSet<UserConsent> UserConsents => Set<UserConsent>();
     public DbSet<IdentityProvider> IdentityProviders => Set<IdentityProvider>();
     public DbSet<FederatedIdentity> FederatedIdentities => Set<FederatedIdentity>();
 

@@ -383,6 +383,10 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasColumnType("character varying(36)")
                         .HasColumnName("id");
 
+                    b.Property<bool>("AssignmentRequired")
+                        .HasColumnType("boolean")
+                        .HasColumnName("assignment_required");
+
                     b.Property<string>("ClientId")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -390,9 +394,17 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("client_id");
 
+                    b.Property<bool>("ConsentRequired")
+                        .HasColumnType("boolean")
+                        .HasColumnName("consent_required");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<bool>("FirstParty")
+                        .HasColumnType("boolean")
+                        .HasColumnName("first_party");
 
                     b.Property<string>("GrantTypesJson")
                         .IsRequired()
@@ -1397,6 +1409,9 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.HasKey("Id")
                         .HasName("pk_token_grants");
 
+                    b.HasIndex("ClientId")
+                        .HasDatabaseName("ix_token_grants_client_id");
+
                     b.HasIndex("SessionId")
                         .HasDatabaseName("ix_token_grants_session_id");
 
@@ -1677,6 +1692,63 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.ToTable("user_action_tokens", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.UserConsent", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ApplicationId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("application_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ScopesJson")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("scopes_json");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_user_consents");
+
+                    b.HasIndex("ApplicationId")
+                        .HasDatabaseName("ix_user_consents_application_id");
+
+                    b.HasIndex("UserId", "ApplicationId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_user_consents_user_id_application_id");
+
+                    b.ToTable("user_consents", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.UserSession", b =>
                 {
                     b.Property<string>("Id")
@@ -1947,6 +2019,23 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_user_action_tokens_users_user_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.UserConsent", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.Application", null)
+                        .WithMany()
+                        .HasForeignKey("ApplicationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_user_consents_applications_application_id");
+
+                    b.HasOne("ScaiKey.Data.Entities.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_user_consents_users_user_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.UserSession", b =>

@@ -34,6 +34,22 @@ internal sealed class ApplicationConfiguration : IEntityTypeConfiguration<Applic
     }
 }
 
+internal sealed class UserConsentConfiguration : IEntityTypeConfiguration<UserConsent>
+{
+    public void Configure(EntityTypeBuilder<UserConsent> b)
+    {
+        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
+        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.ApplicationId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.ScopesJson).HasMaxLength(4_000);
+        b.HasIndex(x => new { x.UserId, x.ApplicationId }).IsUnique();
+        b.HasIndex(x => x.ApplicationId);
+        b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
+        b.HasOne<Application>().WithMany().HasForeignKey(x => x.ApplicationId).OnDelete(DeleteBehavior.Cascade);
+    }
+}
+
 internal sealed class ApplicationAssignmentConfiguration : IEntityTypeConfiguration<ApplicationAssignment>
 {
     public void Configure(EntityTypeBuilder<ApplicationAssignment> b)

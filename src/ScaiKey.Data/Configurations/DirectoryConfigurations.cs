@@ -182,6 +182,9 @@ internal sealed class TokenGrantConfiguration : IEntityTypeConfiguration<TokenGr
         b.Property(x => x.RevokedReason).HasMaxLength(64);
         b.HasIndex(x => new { x.UserId, x.RevokedAt });
         b.HasIndex(x => x.SessionId);
+
+        // Deleting an application revokes every grant made to its client.
+        b.HasIndex(x => x.ClientId);
         b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
         b.HasOne<UserSession>().WithMany().HasForeignKey(x => x.SessionId).OnDelete(DeleteBehavior.Cascade);
     }

@@ -26,8 +26,32 @@ public sealed class Application
     // JSON arrays of strings; read and written whole.
     public required string RedirectUrisJson { get; set; }
     public required string GrantTypesJson { get; set; }
+
+    // Marked by a tenant admin: the tenant's own application, which may ask for the `account` scope and skips consent
+    // by default.
+    public bool FirstParty { get; set; }
+
+    // Whether users are asked to consent to the scopes the application requests (remembered per user).
+    public bool ConsentRequired { get; set; }
+
+    // When true, only users assigned to the application (directly or through a group) get codes or tokens.
+    public bool AssignmentRequired { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? UpdatedAt { get; set; }
+}
+
+/// <summary>A user's consent to an application's scopes, remembered until the user or an admin revokes it.</summary>
+public sealed class UserConsent
+{
+    public required string Id { get; set; }
+    public required string TenantId { get; set; }
+    public required string UserId { get; set; }
+    public required string ApplicationId { get; set; }
+
+    // JSON array of the scopes consented to; a request for more asks again.
+    public required string ScopesJson { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
 }
 
 /// <summary>Assigns a user, or every member of a group and its nested groups, to an application.</summary>
