@@ -70,7 +70,7 @@ internal sealed class ImportValidator(
             }
         }
 
-        var email = HasError(errors, "email") ? null : input.Email.ToLowerInvariant();
+        var email = HasError(errors, "email") ? null : Users.EmailAddresses.Normalize(input.Email);
         if (email is not null && emails.TryGetValue(email, out var emailLine))
         {
             errors.ValueError(["body", "email"], emailLine == 0

@@ -111,7 +111,7 @@ internal sealed class Bootstrap(
             db.Tenants.Add(tenant);
         }
 
-        var normalized = email.Trim().ToLowerInvariant();
+        var normalized = Users.EmailAddresses.Normalize(email);
         var user = new User
         {
             Id = Ids.New(),

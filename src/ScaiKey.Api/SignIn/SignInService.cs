@@ -58,7 +58,7 @@ internal sealed class SignInService(
 
     public async Task<SignInResult> CheckPasswordAsync(TenantContext tenant, string email, string password, CancellationToken ct)
     {
-        var normalized = email.Trim().ToLowerInvariant();
+        var normalized = EmailAddresses.Normalize(email);
         var user = await statements.FindUserAsync(db, tenant.Id, normalized, ct);
         if (user?.PasswordHash is null)
         {

@@ -73,7 +73,7 @@ internal sealed class UserCommands(
             return errors.ToResult();
         }
 
-        var normalizedEmail = input.Email.ToLowerInvariant();
+        var normalizedEmail = EmailAddresses.Normalize(input.Email);
         var normalizedUsername = input.Username?.ToLowerInvariant();
         if (await ConflictAsync(tenant.Id, null, normalizedEmail, normalizedUsername, ct) is { } conflict)
         {
@@ -162,7 +162,7 @@ internal sealed class UserCommands(
             changed.Add(field);
         }
 
-        Apply("email", patch.Email, user.Email, v => { user.Email = v!; user.EmailNormalized = v!.ToLowerInvariant(); }, nullable: false);
+        Apply("email", patch.Email, user.Email, v => { user.Email = v!; user.EmailNormalized = EmailAddresses.Normalize(v!); }, nullable: false);
         Apply("username", patch.Username, user.Username, v => { user.Username = v; user.UsernameNormalized = v?.ToLowerInvariant(); });
         Apply("first_name", patch.FirstName, user.FirstName, v => user.FirstName = v);
         Apply("last_name", patch.LastName, user.LastName, v => user.LastName = v);

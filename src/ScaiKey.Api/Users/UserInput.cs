@@ -177,7 +177,7 @@ internal static class UserInput
             Id = Ids.New(),
             TenantId = tenant.Id,
             Email = input.Email,
-            EmailNormalized = input.Email.ToLowerInvariant(),
+            EmailNormalized = EmailAddresses.Normalize(input.Email),
             Username = input.Username,
             UsernameNormalized = input.Username?.ToLowerInvariant(),
             FirstName = input.FirstName,
