@@ -1,8 +1,8 @@
-using Microsoft.AspNetCore.Authorization;
 using OpenIddict.Validation.AspNetCore;
 using ScaiKey.Api.Access;
 using ScaiKey.Api.Applications;
 using ScaiKey.Api.Audit;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Email;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Groups;
@@ -47,9 +47,8 @@ builder.Services.AddScaiKeyCore(configuration);
 builder.Services.AddScaiKeyOAuth(configuration);
 builder.Services.AddScaiKeyBearerAuthentication();
 builder.Services.AddScaiKeySignInCookies();
-builder.Services.AddAuthorizationBuilder()
-    .SetFallbackPolicy(new AuthorizationPolicyBuilder(BearerAuthenticationHandler.SchemeName)
-        .RequireAuthenticatedUser().Build());
+builder.Services.AddScaiKeyAuthorization();
+builder.Services.AddScaiKeyConsoleClient();
 builder.Services.AddScoped<Caller>();
 builder.Services.AddScoped<AuditLog>();
 builder.Services.AddScoped<EmailOutbox>();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using OpenIddict.Abstractions;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
@@ -35,7 +36,7 @@ internal static class AdminClientEndpoints
 
     public static RouteGroupBuilder MapAdminClients(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/clients").WithTags("Admin Clients").AddEndpointFilter(AdminScope.FilterAsync);
+        var group = app.MapGroup("/api/v1/admin/clients").WithTags("Admin Clients").RequireAuthorization(ScaiKeyPolicies.AdminScope);
         group.MapPost("", CreateAsync).WithSummary("Create Admin Client")
             .WithDescription("Creates a client without any role; grant it roles with /api/v1/admin/role-assignments.")
             .AcceptsJson<AdminClientCreate>().Returns<ApiResponse<AdminClientCreatedResponse>>(StatusCodes.Status201Created).ReturnsProblems(403, 413);

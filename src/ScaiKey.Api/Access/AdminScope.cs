@@ -1,6 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using ScaiKey.Api.Errors;
-using ScaiKey.Api.Security;
 using ScaiKey.Data;
 
 namespace ScaiKey.Api.Access;
@@ -17,23 +15,11 @@ internal sealed record AdminScope(IReadOnlySet<string>? Partners)
 
     public bool Covers(string? partnerId) => Partners is null || (partnerId is not null && Partners.Contains(partnerId));
 
-    /// <summary>Route-group filter for /api/v1/admin/* routes open to platform and partner admins.</summary>
-    public static async ValueTask<object?> FilterAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        var caller = http.RequestServices.GetRequiredService<Caller>();
-        var partners = await caller.AdminPartnerScopeAsync(http.RequestAborted);
-        if (partners is { Count: 0 })
-        {
-            return Problems.Forbidden("Only platform and partner admins may use the admin API.");
-        }
-
-        http.Items[ItemKey] = new AdminScope(partners);
-        return await next(context);
-    }
+    /// <summary>Recorded by the admin-scope authorization handler for the endpoint to filter by.</summary>
+    public static void Set(HttpContext http, AdminScope scope) => http.Items[ItemKey] = scope;
 
     public static AdminScope Of(HttpContext http) =>
-        http.Items[ItemKey] as AdminScope ?? throw new InvalidOperationException("The admin scope filter did not run for this route.");
+        http.Items[ItemKey] as AdminScope ?? throw new InvalidOperationException("The admin-scope policy did not run for this route.");
 
     /// <summary>Whether the tenant lies in scope; a tenant that does not exist lies outside every partner's.</summary>
     public async Task<bool> CoversTenantAsync(ScaiKeyDbContext db, string tenantId, CancellationToken ct) =>

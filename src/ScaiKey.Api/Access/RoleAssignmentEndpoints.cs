@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
@@ -37,7 +38,7 @@ internal static class RoleAssignmentEndpoints
 
     public static RouteGroupBuilder MapRoleAssignments(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/role-assignments").WithTags("Role Assignments").AddEndpointFilter(AdminScope.FilterAsync);
+        var group = app.MapGroup("/api/v1/admin/role-assignments").WithTags("Role Assignments").RequireAuthorization(ScaiKeyPolicies.AdminScope);
         group.MapPost("", CreateAsync).WithSummary("Create Role Assignment")
             .AcceptsJson<RoleAssignmentCreate>().Returns<ApiResponse<RoleAssignmentResponse>>(StatusCodes.Status201Created).ReturnsProblems(403, 409, 413);
         group.MapGet("", ListAsync).WithSummary("List Role Assignments")

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using ScaiKey.Api.Errors;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
 
@@ -48,29 +47,8 @@ internal static class RoleCoverage
             .Select(r => new RoleGrant(r.Role, r.PartnerId, r.TenantId))
             .ToListAsync(ct);
 
-    /// <summary>
-    /// Endpoint filter for routes that change a user ({user_id}): 403 when the user holds roles the caller does not
-    /// cover. Users the caller cannot see are left to the handler, which answers 404.
-    /// </summary>
-    public static async ValueTask<object?> UserFilterAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        if (http.GetRouteValue("user_id") is string userId)
-        {
-            var db = http.RequestServices.GetRequiredService<ScaiKeyDbContext>();
-            var caller = http.RequestServices.GetRequiredService<Caller>();
-            var grants = await GrantsOfAsync(db, PrincipalTypes.User, userId, http.RequestAborted);
-            if (grants.Count > 0 && await VisibleAsync(http, db, caller, userId) && !await CoversAsync(db, caller, grants, http.RequestAborted))
-            {
-                return Problems.Forbidden("This user holds roles beyond yours; only someone who holds them may change this user.");
-            }
-        }
-
-        return await next(context);
-    }
-
     /// <summary>Whether the handler would find the user; if not, its 404 must not be pre-empted by a 403 that reveals it.</summary>
-    private static async Task<bool> VisibleAsync(HttpContext http, ScaiKeyDbContext db, Caller caller, string userId)
+    public static async Task<bool> VisibleAsync(HttpContext http, ScaiKeyDbContext db, Caller caller, string userId)
     {
         var user = await db.Users.AsNoTracking().Where(u => u.Id == userId && u.DeletedAt == null)
             .Select(u => new { u.TenantId, Partner = db.Tenants.Where(t => t.Id == u.TenantId).Select(t => t.PartnerId).FirstOrDefault() })

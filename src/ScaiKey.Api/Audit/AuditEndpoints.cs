@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
 using ScaiKey.Api.OpenApi;
@@ -39,7 +40,7 @@ internal static class AuditEndpoints
     /// </summary>
     public static RouteGroupBuilder MapAdminAudit(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/audit-events").WithTags("Audit").AddEndpointFilter(PlatformAdminFilter.InvokeAsync);
+        var group = app.MapGroup("/api/v1/admin/audit-events").WithTags("Audit").RequireAuthorization(ScaiKeyPolicies.Platform);
         group.MapGet("", ListAllAsync).WithSummary("List All Audit Events")
             .WithQuery(TenantFilter, Action, TargetId, ActorId, Since, PageRequest.PageParameter, PageRequest.PerPageParameter)
             .Returns<PaginatedResponse<AuditEventResponse>>();

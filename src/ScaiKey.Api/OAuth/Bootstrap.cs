@@ -18,12 +18,14 @@ internal sealed class Bootstrap(
     IOpenIddictApplicationManager applications,
     PasswordHasher hasher,
     IConfiguration configuration,
+    Microsoft.Extensions.Options.IOptions<ConsoleClientOptions> consoleClient,
     ILogger<Bootstrap> logger)
 {
     public const string PlatformTenantSlug = "platform";
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        await ConsoleClient.EnsureAsync(applications, consoleClient.Value, cancellationToken);
         if (await db.RoleAssignments.AnyAsync(r => r.Role == Roles.PlatformAdmin, cancellationToken))
         {
             return;

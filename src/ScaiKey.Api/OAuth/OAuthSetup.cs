@@ -20,6 +20,15 @@ internal static class OAuthSetup
     /// <summary>Scope that asks for the user's group names in the ID token and userinfo.</summary>
     public const string GroupsScope = "groups";
 
+    /// <summary>
+    /// The management API in the user's name, with the user's admin roles. Only the built-in console client
+    /// (<see cref="ConsoleClient"/>) may ask for it; a token carrying it has the API as its audience.
+    /// </summary>
+    public const string AdminScope = "scaikey.admin";
+
+    /// <summary>The user's own account (the self-service API); only applications marked first_party may ask for it.</summary>
+    public const string AccountScope = "account";
+
     public static IServiceCollection AddScaiKeyOAuth(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<SigningKeyStore>();
@@ -44,7 +53,7 @@ internal static class OAuthSetup
                     .RequireProofKeyForCodeExchange()
                     .AllowRefreshTokenFlow()
                     .AllowPasswordFlow();
-                server.RegisterScopes(Scopes.OpenId, Scopes.Email, Scopes.Profile, Scopes.OfflineAccess, GroupsScope);
+                server.RegisterScopes(Scopes.OpenId, Scopes.Email, Scopes.Profile, Scopes.OfflineAccess, GroupsScope, AdminScope, AccountScope);
                 server.DisableAccessTokenEncryption();
 
                 // PKCE with S256 only: "plain" would hand the verifier to anyone who sees the authorization request.

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using OpenIddict.Server;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
@@ -42,7 +43,7 @@ internal static class SigningKeyEndpoints
 
     public static RouteGroupBuilder MapSigningKeys(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/signing-keys").WithTags("Signing Keys").AddEndpointFilter(PlatformOnlyAsync);
+        var group = app.MapGroup("/api/v1/admin/signing-keys").WithTags("Signing Keys").RequireAuthorization(ScaiKeyPolicies.Platform);
         group.MapGet("", ListAsync).WithSummary("List Signing Keys")
             .WithDescription("Every token key, newest first, with its state. Key material is never returned.")
             .Returns<ApiResponse<IReadOnlyList<SigningKeyResponse>>>().ReturnsProblems(403);
@@ -53,15 +54,6 @@ internal static class SigningKeyEndpoints
                 "lifetime plus that interval, so every token they signed expires first.")
             .Returns<ApiResponse<SigningKeyResponse>>(StatusCodes.Status201Created).ReturnsProblems(403);
         return group;
-    }
-
-    /// <summary>Rotation changes what every tenant's tokens are signed with: for platform admins alone.</summary>
-    private static async ValueTask<object?> PlatformOnlyAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var caller = context.HttpContext.RequestServices.GetRequiredService<Caller>();
-        return await caller.IsPlatformAdminAsync(context.HttpContext.RequestAborted)
-            ? await next(context)
-            : Problems.Forbidden("Only platform admins may manage signing keys.");
     }
 
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, TimeProvider time, CancellationToken ct)

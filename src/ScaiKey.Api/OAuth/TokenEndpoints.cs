@@ -61,6 +61,9 @@ internal static class TokenEndpoints
         identity.SetClaim(Claims.Subject, request.ClientId);
         identity.SetClaim(ScaiKeyClaims.PrincipalType, PrincipalTypes.Client);
         identity.SetScopes(request.GetScopes());
+
+        // A client's own token is for ScaiKey's API: admin clients act there with their roles, applications with
+        // their assignments (Authorization/ManagementToken.cs).
         identity.SetResources(ScaiKeyClaims.Audience);
         identity.SetDestinations(static _ => [Destinations.AccessToken]);
         return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
@@ -102,7 +105,7 @@ internal static class TokenEndpoints
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.");
         }
 
-        var principal = await signIn.BuildPrincipalAsync(tenant.Id, result.User!, sessionId, grantId!, 0, request.GetScopes(), ct);
+        var principal = await signIn.BuildPrincipalAsync(tenant.Id, result.User!, sessionId, grantId!, 0, request.ClientId!, request.GetScopes(), ct);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
@@ -175,7 +178,7 @@ internal static class TokenEndpoints
 
         await db.UserSessions.Where(s => s.Id == sessionId && s.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSeenAt, now), ct);
-        var principal = await signIn.BuildPrincipalAsync(tenantId, userId, sessionId, grantId, nextGeneration, presented.GetScopes(), ct);
+        var principal = await signIn.BuildPrincipalAsync(tenantId, userId, sessionId, grantId, nextGeneration, request.ClientId!, presented.GetScopes(), ct);
 
         // When the user authenticated is a fact of the sign-in, not of this refresh: carry it into the new ID token.
         if (principal is not null && presented.FindFirst(Claims.AuthenticationTime) is { } authTime)

@@ -41,9 +41,7 @@ internal static class AuthorizeEndpoints
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
 
-        var tenantId = await db.Applications.AsNoTracking().Where(a => a.ClientId == request.ClientId)
-            .Select(a => a.TenantId).FirstOrDefaultAsync(ct);
-        var tenant = tenantId is null ? null : await TenantLookup.FindAsync(db, tenantId, ct);
+        var tenant = await SignInTenantAsync(db, request, ct);
         if (tenant is null)
         {
             // Admin clients are OpenIddict clients too, but belong to no tenant whose users could sign in.
@@ -70,7 +68,7 @@ internal static class AuthorizeEndpoints
         }
 
         var grantId = await signIn.StartGrantAsync(tenant.Id, user.UserId, user.SessionId, request.ClientId!, ct);
-        var principal = await signIn.BuildPrincipalAsync(tenant.Id, user.UserId, user.SessionId, grantId, 0, request.GetScopes(), ct);
+        var principal = await signIn.BuildPrincipalAsync(tenant.Id, user.UserId, user.SessionId, grantId, 0, request.ClientId!, request.GetScopes(), ct);
         if (principal is null)
         {
             // The session or the user ended between the check above and now: sign in again.
@@ -87,6 +85,23 @@ internal static class AuthorizeEndpoints
         await db.UserSessions.Where(s => s.Id == user.SessionId && s.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSeenAt, time.UtcNow()), ct);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>
+    /// Whose users sign in: an application's own tenant, or for the built-in console client the tenant its
+    /// <c>tenant</c> parameter names (the platform tenant when absent). Null for admin clients and unknown tenants.
+    /// </summary>
+    private static async Task<TenantContext?> SignInTenantAsync(ScaiKeyDbContext db, OpenIddictRequest request, CancellationToken ct)
+    {
+        if (request.ClientId == ConsoleClient.ClientId)
+        {
+            var slug = (string?)request[ConsoleClient.TenantParameter] is { Length: > 0 } named ? named.ToLowerInvariant() : Bootstrap.PlatformTenantSlug;
+            return await TenantLookup.FindBySlugAsync(db, slug, ct);
+        }
+
+        var tenantId = await db.Applications.AsNoTracking().Where(a => a.ClientId == request.ClientId)
+            .Select(a => a.TenantId).FirstOrDefaultAsync(ct);
+        return tenantId is null ? null : await TenantLookup.FindAsync(db, tenantId, ct);
     }
 
     /// <summary>

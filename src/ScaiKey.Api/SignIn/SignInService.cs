@@ -231,14 +231,14 @@ internal sealed class SignInService(
     /// longer have tokens (deleted, not ACTIVE, or its session ended).
     /// </summary>
     public async Task<ClaimsPrincipal?> BuildPrincipalAsync(
-        string tenantId, string userId, string sessionId, string grantId, int generation, IEnumerable<string> scopes, CancellationToken ct)
+        string tenantId, string userId, string sessionId, string grantId, int generation, string clientId, IEnumerable<string> scopes, CancellationToken ct)
     {
         var user = await db.Users.AsNoTracking()
             .Where(u => u.Id == userId && u.TenantId == tenantId && u.DeletedAt == null && u.Status == UserStatus.Active)
             .Where(u => db.UserSessions.Any(s => s.Id == sessionId && s.UserId == userId && s.RevokedAt == null))
             .Select(u => new PrincipalUser(u.Id, u.Email, u.EmailVerified, u.FirstName, u.LastName, u.DisplayName, u.Locale, u.Timezone))
             .FirstOrDefaultAsync(ct);
-        return user is null ? null : await BuildPrincipalAsync(tenantId, user, sessionId, grantId, generation, scopes, ct);
+        return user is null ? null : await BuildPrincipalAsync(tenantId, user, sessionId, grantId, generation, clientId, scopes, ct);
     }
 
     /// <summary>
@@ -246,9 +246,14 @@ internal sealed class SignInService(
     /// read: the session's transaction re-checked that the user is still ACTIVE and not deleted.
     /// </summary>
     public async Task<ClaimsPrincipal> BuildPrincipalAsync(
-        string tenantId, PrincipalUser user, string sessionId, string grantId, int generation, IEnumerable<string> scopes, CancellationToken ct)
+        string tenantId, PrincipalUser user, string sessionId, string grantId, int generation, string clientId, IEnumerable<string> scopes, CancellationToken ct)
     {
-        var granted = scopes.Where(s => s is Scopes.OpenId or Scopes.Email or Scopes.Profile or Scopes.OfflineAccess or OAuthSetup.GroupsScope)
+        // OpenIddict has already refused scopes the client holds no permission for (scaikey.admin: the console client
+        // only; account: first-party applications only); the console check is repeated here so that no registration
+        // mistake can ever hand a tenant application the user's admin roles.
+        var granted = scopes.Where(s => s is Scopes.OpenId or Scopes.Email or Scopes.Profile or Scopes.OfflineAccess
+                or OAuthSetup.GroupsScope or OAuthSetup.AccountScope
+                || (s == OAuthSetup.AdminScope && clientId == ConsoleClient.ClientId))
             .Distinct(StringComparer.Ordinal).ToList();
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
         identity.SetClaim(Claims.Subject, user.Id);
@@ -284,7 +289,7 @@ internal sealed class SignInService(
         }
 
         identity.SetScopes(granted);
-        identity.SetResources(ScaiKeyClaims.Audience);
+        identity.SetResources(Audiences(clientId, granted));
         identity.SetDestinations(claim => claim.Type switch
         {
             Claims.Subject => [Destinations.AccessToken, Destinations.IdentityToken],
@@ -298,4 +303,14 @@ internal sealed class SignInService(
         });
         return new ClaimsPrincipal(identity);
     }
+
+    /// <summary>
+    /// Who a user's access token is for: the application it was issued to, and ScaiKey's API only when a scope of that
+    /// API was granted (scaikey.admin to the console client, account to a first-party application). A tenant
+    /// application's ordinary user token therefore fails the API's audience check: it cannot act with the user's roles.
+    /// </summary>
+    public static IReadOnlyList<string> Audiences(string clientId, IReadOnlyCollection<string> grantedScopes) =>
+        grantedScopes.Contains(OAuthSetup.AdminScope) || grantedScopes.Contains(OAuthSetup.AccountScope)
+            ? [clientId, ScaiKeyClaims.Audience]
+            : [clientId];
 }

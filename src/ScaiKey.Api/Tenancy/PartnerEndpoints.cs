@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
@@ -25,7 +26,7 @@ internal static class PartnerEndpoints
 
     public static RouteGroupBuilder MapPartners(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/partners").WithTags("Partners").AddEndpointFilter(PlatformAdminFilter.InvokeAsync);
+        var group = app.MapGroup("/api/v1/admin/partners").WithTags("Partners").RequireAuthorization(ScaiKeyPolicies.Platform);
         group.MapPost("", CreateAsync).WithSummary("Create Partner")
             .AcceptsJson<PartnerRequest>().Returns<ApiResponse<PartnerResponse>>(StatusCodes.Status201Created).ReturnsProblems(409, 413);
         group.MapGet("", ListAsync).WithSummary("List Partners")
@@ -149,16 +150,4 @@ internal static class PartnerEndpoints
 
 
     private static PartnerResponse ToResponse(Partner p) => new(p.Id, p.Name, p.CreatedAt, p.UpdatedAt);
-}
-
-/// <summary>Platform-wide management (partners, tenants) is for platform admins.</summary>
-internal static class PlatformAdminFilter
-{
-    public static async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var caller = context.HttpContext.RequestServices.GetRequiredService<Security.Caller>();
-        return await caller.IsPlatformAdminAsync(context.HttpContext.RequestAborted)
-            ? await next(context)
-            : Problems.Forbidden("Only platform admins may manage partners and tenants.");
-    }
 }

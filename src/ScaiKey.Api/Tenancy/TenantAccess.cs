@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
-using ScaiKey.Api.Errors;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
 
@@ -25,48 +25,19 @@ internal static class TenantAccess
     private const string ItemKey = "scaikey.tenant";
 
     /// <summary>
-    /// A route group under /api/v1/tenants/{tenant_id}: every endpoint in it must declare a permission, and the
-    /// caller's grants are checked against the route's tenant before the handler runs. Handlers still filter every
-    /// query by that tenant id.
+    /// A route group under /api/v1/tenants/{tenant_id}: every endpoint in it must declare a permission
+    /// (<see cref="Requires"/>), which the tenant policy checks against the route's tenant before the handler runs
+    /// (Authorization/TenantPermission.cs). Handlers still filter every query by that tenant id.
     /// </summary>
     public static RouteGroupBuilder MapTenantGroup(this IEndpointRouteBuilder app, string suffix, string tag)
     {
         var group = app.MapGroup("/api/v1/tenants/{tenant_id}" + suffix).WithTags(tag);
-        group.AddEndpointFilter(async (context, next) =>
-        {
-            var http = context.HttpContext;
-            var required = http.GetEndpoint()?.Metadata.GetMetadata<RequiredPermission>();
-            if (required is null)
-            {
-                // Fail closed: an endpoint nobody classified is reachable by nobody.
-                return Problems.Forbidden();
-            }
-
-            var tenantId = http.GetRouteValue("tenant_id") as string ?? string.Empty;
-            var db = http.RequestServices.GetRequiredService<ScaiKeyDbContext>();
-            var caller = http.RequestServices.GetRequiredService<Caller>();
-            var tenant = await TenantLookup.FindCachedAsync(db, http.RequestServices.GetRequiredService<IMemoryCache>(), tenantId, http.RequestAborted);
-
-            // Checked before existence, so a caller without access cannot probe which tenant ids exist.
-            var application = await caller.ApplicationAsync(http.RequestAborted);
-            var allowed = application is not null
-                ? required.Applications && application.TenantId == tenantId
-                : await caller.HasTenantPermissionAsync(tenantId, tenant?.PartnerId, required.Permission, http.RequestAborted);
-            if (!allowed)
-            {
-                return Problems.Forbidden();
-            }
-
-            if (tenant is null)
-            {
-                return Problems.NotFound("Tenant not found.");
-            }
-
-            http.Items[ItemKey] = tenant;
-            return await next(context);
-        });
+        group.RequireAuthorization(ScaiKeyPolicies.Tenant);
         return group;
     }
+
+    /// <summary>Recorded by the tenant policy once the caller was found allowed and the tenant exists.</summary>
+    internal static void SetTenant(HttpContext http, TenantContext tenant) => http.Items[ItemKey] = tenant;
 
     public static RouteHandlerBuilder Requires(this RouteHandlerBuilder builder, Permission permission) =>
         builder.WithMetadata(new RequiredPermission(permission));

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Access;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
@@ -35,7 +36,7 @@ internal static partial class TenantEndpoints
 
     public static RouteGroupBuilder MapTenants(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/tenants").WithTags("Tenants").AddEndpointFilter(AdminScope.FilterAsync);
+        var group = app.MapGroup("/api/v1/admin/tenants").WithTags("Tenants").RequireAuthorization(ScaiKeyPolicies.AdminScope);
         group.MapPost("", CreateAsync).WithSummary("Create Tenant")
             .AcceptsJson<TenantRequest>().Returns<ApiResponse<TenantResponse>>(StatusCodes.Status201Created).ReturnsProblems(409, 413);
         group.MapGet("", ListAsync).WithSummary("List Tenants")

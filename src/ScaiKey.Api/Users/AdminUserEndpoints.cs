@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Access;
 using ScaiKey.Api.Errors;
@@ -26,7 +27,7 @@ internal static class AdminUserEndpoints
     public static RouteGroupBuilder MapAdminUsers(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/admin/users").WithTags("Users");
-        group.AddEndpointFilter(AdminScope.FilterAsync);
+        group.RequireAuthorization(ScaiKeyPolicies.AdminScope);
 
         group.MapGet("/", ListAsync)
             .WithSummary("List Users").WithDescription("List users with filtering.")
@@ -44,7 +45,7 @@ internal static class AdminUserEndpoints
             .WithQuery(TenantId, IdentitySourceMismatches.Fix)
             .Returns<IdentitySourceMismatchesResponse>().ReturnsProblems(409).DocumentsAuthorizationHeader();
 
-        group.MapDelete("/{user_id}", DeleteAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
+        group.MapDelete("/{user_id}", DeleteAsync).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Delete User").WithDescription("Soft delete a user.")
             .ReturnsNoContent().ReturnsProblems(404, 412).DocumentsAuthorizationHeader();
 
@@ -52,7 +53,7 @@ internal static class AdminUserEndpoints
             .WithSummary("Get User").WithDescription("Get a user by ID.")
             .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 
-        group.MapPatch("/{user_id}", UpdateAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
+        group.MapPatch("/{user_id}", UpdateAsync).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Update User").WithDescription("Update a user.")
             .AcceptsJson<UserUpdate>().Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404, 409, 412, 413).DocumentsAuthorizationHeader();
 
@@ -60,15 +61,15 @@ internal static class AdminUserEndpoints
             .WithSummary("Get User Groups").WithDescription("Get all groups a user belongs to.")
             .Returns<ApiResponse<IReadOnlyList<UserGroupMembership>>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 
-        group.MapPost("/{user_id}/mfa/disable", DisableMfaAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
+        group.MapPost("/{user_id}/mfa/disable", DisableMfaAsync).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Disable User Mfa").WithDescription("Disable MFA for a user (admin action).")
             .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 
-        group.MapPost("/{user_id}/reset-password", ResetPasswordAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
+        group.MapPost("/{user_id}/reset-password", ResetPasswordAsync).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Reset User Password").WithDescription("Reset a user's password (admin sets new password directly).")
             .AcceptsJson<AdminPasswordReset>().Returns<ApiResponse<PasswordResetResponse>>().ReturnsProblems(404, 413).DocumentsAuthorizationHeader();
 
-        group.MapPost("/{user_id}/unlock", UnlockAsync).AddEndpointFilter(RoleCoverage.UserFilterAsync)
+        group.MapPost("/{user_id}/unlock", UnlockAsync).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Unlock User").WithDescription("Unlock a locked user account and reset failed login attempts.")
             .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Access;
 using ScaiKey.Api.Applications;
 using ScaiKey.Api.Errors;
@@ -39,7 +40,7 @@ internal static class UserEndpoints
             .WithSummary("Create User").WithDescription("Create a new user in the tenant directory.")
             .AcceptsJson<UserCreate>().Returns<ApiResponse<UserResponse>>(StatusCodes.Status201Created).ReturnsProblems(404, 409, 413);
 
-        group.MapDelete("/{user_id}", DeleteAsync).Requires(Permission.UsersWrite).AddEndpointFilter(RoleCoverage.UserFilterAsync)
+        group.MapDelete("/{user_id}", DeleteAsync).Requires(Permission.UsersWrite).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Delete User").WithDescription("Delete a user (soft delete).")
             .WithQuery(ConfirmEmail).ReturnsNoContent().ReturnsProblems(404, 412);
 
@@ -48,15 +49,15 @@ internal static class UserEndpoints
             .WithDescription("Get a user by ID.\n\nAuthentication:\n- Admin users can access any user in their scope\n- Applications can access users assigned to them (directly or via group)")
             .WithQuery(Include).Returns<ApiResponse<UserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 
-        group.MapPatch("/{user_id}", UpdateAsync).Requires(Permission.UsersWrite).AddEndpointFilter(RoleCoverage.UserFilterAsync)
+        group.MapPatch("/{user_id}", UpdateAsync).Requires(Permission.UsersWrite).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Update User").WithDescription("Update a user's attributes.")
             .AcceptsJson<UserUpdate>().Returns<ApiResponse<UserResponse>>().ReturnsProblems(404, 409, 412, 413);
 
-        group.MapPost("/{user_id}/password/reset", ResetPasswordAsync).Requires(Permission.UsersSupport).AddEndpointFilter(RoleCoverage.UserFilterAsync)
+        group.MapPost("/{user_id}/password/reset", ResetPasswordAsync).Requires(Permission.UsersSupport).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Reset User Password").WithDescription("Reset a user's password (admin action).")
             .AcceptsJson<UserPasswordReset>().Returns<ApiResponse<PasswordResetResponse>>().ReturnsProblems(404, 413);
 
-        group.MapPut("/{user_id}/status", ChangeStatusAsync).Requires(Permission.UsersSupport).AddEndpointFilter(RoleCoverage.UserFilterAsync)
+        group.MapPut("/{user_id}/status", ChangeStatusAsync).Requires(Permission.UsersSupport).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Update User Status").WithDescription("Update a user's status (enable, disable, lock, unlock).")
             .AcceptsJson<UserStatusUpdate>().Returns<ApiResponse<UserResponse>>().ReturnsProblems(404, 409, 412, 413);
 
