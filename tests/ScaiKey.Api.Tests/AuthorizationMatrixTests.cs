@@ -18,17 +18,34 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
     [
         "anonymous", "platform admin", "partner admin (in)", "partner admin (out)", "tenant admin", "tenant admin (other tenant)",
         "helpdesk", "viewer", "app (assigned)", "app (not assigned)",
+        "platform admin's token to a tenant app", "partner admin's token to a tenant app", "tenant admin's token to a tenant app",
+        "platform admin (console user)", "tenant admin (console user)",
     ];
 
+    /// <summary>
+    /// The last five columns follow from the first ten: a user's token issued to a tenant application is refused on
+    /// every management route (401: its audience is the application), and a console token with scaikey.admin acts
+    /// exactly as the user's role does (the platform admin and tenant admin columns). Outside /api the three user-token
+    /// columns answer like an anonymous caller unless the row says otherwise (userinfo, which serves user tokens).
+    /// </summary>
+    private static int[] Expected(Row row)
+    {
+        var api = row.Route.Split(' ')[1].StartsWith("/api/", StringComparison.Ordinal);
+        var user = api ? 401 : row.UserToken ?? row.Expected[0];
+        return [.. row.Expected, user, user, user, api ? row.Expected[1] : user, api ? row.Expected[4] : user];
+    }
+
     private const string None = "00000000-0000-7000-8000-000000000000";
+    private const string UserPassword = "Matrix-Password-2026!";
 
     private sealed record World(
         string P, string T, string TName, string X, string XEmail, string G, string O, string A, string AssignmentA,
         string I, string F, string R, string C);
 
-    private sealed record Row(string Route, Func<World, HttpRequestMessage> Request, int[] Expected);
+    private sealed record Row(string Route, Func<World, HttpRequestMessage> Request, int[] Expected, int? UserToken = null);
 
-    // Expected answers per column: anonymous, platform, partner in, partner out, tenant admin, tenant admin out, helpdesk, viewer, app in, app out.
+    // Expected answers per column: anonymous, platform, partner in, partner out, tenant admin, tenant admin out, helpdesk, viewer, app in, app out
+    // (the user-token columns follow from these: see Expected).
     private static int[] Everyone(int s) => [s, s, s, s, s, s, s, s, s, s];
 
     private static int[] PlatformOnly(int s) => [401, s, 403, 403, 403, 403, 403, 403, 403, 403];
@@ -86,7 +103,7 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/connect/authorize", _ => "/connect/authorize", null, Everyone(400)),
         Get("/connect/logout", _ => "/connect/logout", Everyone(200)),
         Post("/connect/logout", _ => "/connect/logout", null, Everyone(400)),
-        Get("/connect/userinfo", _ => "/connect/userinfo", Everyone(401)),
+        Get("/connect/userinfo", _ => "/connect/userinfo", Everyone(401)) with { UserToken = 200 },
         Post("/connect/userinfo", _ => "/connect/userinfo", null, Everyone(400)),
         Get("/t/{slug}/login", _ => "/t/no-such-tenant/login", Everyone(404)),
         Post("/t/{slug}/login", _ => "/t/no-such-tenant/login", null, Everyone(404)),
@@ -206,7 +223,7 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         var stale = rows.Except(routes, StringComparer.Ordinal).ToList();
         Assert.True(missing.Count == 0 && stale.Count == 0,
             "routes without a row:\n  " + string.Join("\n  ", missing) + "\nrows without a route:\n  " + string.Join("\n  ", stale));
-        Assert.All(Table, r => Assert.Equal(Callers.Length, r.Expected.Length));
+        Assert.All(Table, r => Assert.Equal(Callers.Length, Expected(r).Length));
     }
 
     [Fact]
@@ -216,14 +233,15 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         var failures = new List<string>();
         foreach (var row in Table)
         {
+            var expected = Expected(row);
             for (var i = 0; i < Callers.Length; i++)
             {
                 using var request = row.Request(world);
                 using var response = await callers[i].SendAsync(request);
-                if ((int)response.StatusCode != row.Expected[i])
+                if ((int)response.StatusCode != expected[i])
                 {
                     var body = await response.Content.ReadAsStringAsync();
-                    failures.Add($"{row.Route} as {Callers[i]}: expected {row.Expected[i]}, got {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}");
+                    failures.Add($"{row.Route} as {Callers[i]}: expected {expected[i]}, got {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}");
                 }
             }
         }
@@ -273,6 +291,27 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         var r = await app.CreateAsync("/api/v1/admin/role-assignments",
             new { principal_type = "CLIENT", principal_id = viewerClient, role = "TENANT_VIEWER", tenant_id = t });
 
+        // Admins who are users of the tenant, with a token from one of its applications (the password grant)...
+        var webApp = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{t}/applications",
+            new { name = "Matrix web app", type = "WEB", redirect_uris = new[] { "https://app.example.net/cb" }, grant_types = new[] { "authorization_code", "password" } })).ReadJsonAsync(201))["data"]!;
+        async Task<HttpClient> AppUserAsync(string role, string? partnerId, string? tenantId)
+        {
+            var email = $"{role.ToLowerInvariant()}-{Guid.NewGuid():N}@example.com";
+            var userId = await app.CreateUserIdAsync(t, email, UserPassword);
+            await (await admin.PostAsJsonAsync("/api/v1/admin/role-assignments",
+                new { principal_type = "USER", principal_id = userId, role, partner_id = partnerId, tenant_id = tenantId })).ShouldBeAsync(201);
+            var form = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "password", ["username"] = email, ["password"] = UserPassword, ["scope"] = "openid email profile",
+                ["client_id"] = webApp["client_id"]!.GetValue<string>(), ["client_secret"] = webApp["client_secret"]!.GetValue<string>(),
+            });
+            var tokens = await (await app.Anonymous().PostAsync("/connect/token", form)).ReadJsonAsync(200);
+            return app.WithToken(tokens["access_token"]!.GetValue<string>());
+        }
+
+        // ...and admins who signed in through the console client.
+        var slug = (await (await admin.GetAsync($"/api/v1/admin/tenants/{t}")).ReadJsonAsync(200))["data"]!["slug"]!.GetValue<string>();
+
         HttpClient[] callers =
         [
             app.Anonymous(),
@@ -285,6 +324,11 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
             await app.ClientWithRolesAsync(("TENANT_VIEWER", null, t)),
             app.WithToken(await app.GetTokenAsync(aClient, aSecret)),
             app.WithToken(await app.GetTokenAsync(bClient, bSecret)),
+            await AppUserAsync("PLATFORM_ADMIN", null, null),
+            await AppUserAsync("PARTNER_ADMIN", p, null),
+            await AppUserAsync("TENANT_ADMIN", null, t),
+            (await ConsoleSignIn.AdminUserAsync(app, t, slug, ("PLATFORM_ADMIN", null, null))).Client,
+            (await ConsoleSignIn.AdminUserAsync(app, t, slug, ("TENANT_ADMIN", null, t))).Client,
         ];
         return (new World(p, t, tenantName, x, xEmail, g, o, a, assignment, i, f, r, c), callers);
     }
