@@ -103,8 +103,35 @@ run_wrk() {
     local warn="" rc=0
     [[ " $* " =~ \ (non2xx|connect_err|read_err|write_err|timeouts)=[1-9] ]] && { warn="  WARN: errors or non-2xx, figures not valid"; rc=2; }
     # Server CPU in cores over the run: about 2 means CPU-bound here; well below means it waits (disk, locks).
-    echo "# $name $* server_cpu_cores=$(python3 -c "print(round(($cpu_after - $cpu_before) / $(getconf CLK_TCK) / $(duration_seconds), 2))")$warn"
+    local cores; cores="$(python3 -c "print(round(($cpu_after - $cpu_before) / $(getconf CLK_TCK) / $(duration_seconds), 3))")"
+    echo "# $name $* server_cpu_cores=$cores$warn"
+    echo "$name $REPEAT $cores" >>"$CPU_LINES"
     return $rc
+}
+
+# sample_cpu PID FILE: appends "unix_seconds cpu_ticks" of PID (all its threads) every 0.1 s until it exits, so the
+# CPU a peer's server spent in one scenario can be cut out of its whole run afterwards (peer_cpu_cores).
+sample_cpu() {
+    local pid="$1" file="$2"
+    while [ -r "/proc/$pid/stat" ]; do
+        printf '%s %s\n' "$EPOCHREALTIME" "$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null)" >>"$file" || break
+        sleep 0.1
+    done
+}
+
+# peer_cpu_cores SAMPLES WRK_OUTPUT: cores the peer's server used over the DURATION that ended when wrk wrote its
+# report (the file's modification time), from the samples of sample_cpu.
+peer_cpu_cores() {
+    python3 - "$1" "$2" "$(duration_seconds)" "$(getconf CLK_TCK)" <<'PY'
+import os, sys
+samples = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
+end = os.path.getmtime(sys.argv[2]); duration = float(sys.argv[3]); hz = float(sys.argv[4])
+def at(t):
+    before = [s for s in samples if s[0] <= t]
+    return before[-1] if before else samples[0]
+(t0, c0), (t1, c1) = at(end - duration), at(end)
+print(round((c1 - c0) / hz / (t1 - t0), 3) if t1 > t0 else "nan")
+PY
 }
 
 # copy_shared_bench: a writable copy of ../shared/bench (peers and baseline) in $PEERS_DIR, made once.
@@ -139,6 +166,12 @@ run_peer() {
     env "$@" RESULTS_DIR="$WORK/results/peers-r$REPEAT" DURATION="$DURATION" THREADS="$THREADS" CONNS="$CONNS" WARMUP="$WARMUP" \
         "$PEERS_DIR/peers/$dir/bench.sh" 2>&1 | tee -a "$WORK/results/$dir.log" | while IFS= read -r line; do
         case "$line" in
+            "# "*" server pid="[0-9]*)
+                # Sample the peer's server CPU for the per-core comparison (stops when the server does).
+                local pid="${line#*server pid=}"; pid="${pid%% *}"
+                sample_cpu "$pid" "$WORK/results/peers-r$REPEAT/$dir.cpu" &
+                echo "$line"
+                ;;
             "S"[0-9]" "[0-9]*)
                 local id="${line%% *}" as="" r
                 for r in $record; do
@@ -148,6 +181,12 @@ run_peer() {
                     echo "$as ${line#* }"
                     set -- $line
                     echo "$as $REPEAT $2 $3 $4" >>"$LINES"
+                    local wrk_out="$WORK/results/peers-r$REPEAT/$id.txt" samples="$WORK/results/peers-r$REPEAT/$dir.cpu"
+                    if [ -f "$wrk_out" ] && [ -s "$samples" ]; then
+                        local cores; cores="$(peer_cpu_cores "$samples" "$wrk_out")"
+                        echo "# $as server_cpu_cores=$cores"
+                        echo "$as $REPEAT $cores" >>"$CPU_LINES"
+                    fi
                 else
                     echo "$line"
                 fi

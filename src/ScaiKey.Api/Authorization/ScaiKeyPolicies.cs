@@ -56,8 +56,20 @@ internal sealed class UnclassifiedEndpointRequirement : IAuthorizationRequiremen
 
 internal sealed class UnclassifiedEndpointHandler : AuthorizationHandler<UnclassifiedEndpointRequirement>
 {
+    // Routing's own answer for a known path with another method (HttpMethodMatcherPolicy); it reaches nothing.
+    private const string MethodNotAllowedEndpoint = "405 HTTP Method Not Supported";
+
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, UnclassifiedEndpointRequirement requirement)
     {
+        // No endpoint (404) or routing's 405: there is nothing to protect, and the caller (authenticated: anonymous
+        // callers are challenged first) deserves the true status rather than a 403.
+        var endpoint = (context.Resource as HttpContext)?.GetEndpoint();
+        if (context.Resource is HttpContext && (endpoint is null || endpoint.DisplayName == MethodNotAllowedEndpoint))
+        {
+            context.Succeed(requirement);
+            return Task.CompletedTask;
+        }
+
         context.Fail(new AuthorizationFailureReason(this, "This route declares no authorization policy, so nobody may call it."));
         return Task.CompletedTask;
     }
