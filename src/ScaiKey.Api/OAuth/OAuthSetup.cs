@@ -44,7 +44,7 @@ internal static class OAuthSetup
                     .RequireProofKeyForCodeExchange()
                     .AllowRefreshTokenFlow()
                     .AllowPasswordFlow();
-                server.RegisterScopes(Scopes.OpenId, Scopes.Email, Scopes.Profile, Scopes.OfflineAccess, GroupsScope);
+                server.RegisterScopes(Scopes.OpenId, Scopes.Email, Scopes.Profile, Scopes.OfflineAccess, GroupsScope, "account");
                 server.DisableAccessTokenEncryption();
 
                 // PKCE with S256 only: "plain" would hand the verifier to anyone who sees the authorization request.
