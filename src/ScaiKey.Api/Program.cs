@@ -92,6 +92,7 @@ app.MapApplications();
 app.MapUsers();
 app.MapIdentityProviders();
 app.MapFederatedIdentities();
+ScaiKey.Api.Consents.ConsentEndpoints.MapConsents(app);
 app.MapAdminUsers();
 app.MapAudit();
 app.MapAdminAudit();

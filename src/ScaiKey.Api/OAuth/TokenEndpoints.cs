@@ -6,10 +6,12 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
+using ScaiKey.Api.Applications;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Tenancy;
+using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -48,8 +50,8 @@ internal static class TokenEndpoints
             var presented = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             return presented is null
                 ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant is not valid.")
-                : await ContinueAsync(request, presented, db, signIn, services.GetRequiredService<TimeProvider>(),
-                    services.GetRequiredService<RevocationCache>(), ct);
+                : await ContinueAsync(request, presented, db, signIn, services.GetRequiredService<UserReads>(),
+                    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<RevocationCache>(), ct);
         }
 
         return Refuse(OpenIddictConstants.Errors.UnsupportedGrantType, "This grant type is not supported.");
@@ -89,6 +91,13 @@ internal static class TokenEndpoints
         if (result.Outcome != SignInOutcome.Success)
         {
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, result.Describe());
+        }
+
+        // Told only to a caller who knew the password, like the account's status.
+        var application = await ApplicationSignIn.FindAsync(db, request.ClientId, ct);
+        if (!await ApplicationSignIn.AdmitsAsync(db, http.RequestServices.GetRequiredService<UserReads>(), application, result.UserId!, ct))
+        {
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user is not assigned to this application.");
         }
 
         if (result.PasswordChangeRequired)
@@ -133,7 +142,7 @@ internal static class TokenEndpoints
     /// (the thief or the client) finds every token of the chain dead.
     /// </summary>
     private static async Task<IResult> ContinueAsync(
-        OpenIddictRequest request, ClaimsPrincipal presented, ScaiKeyDbContext db, SignInService signIn, TimeProvider time,
+        OpenIddictRequest request, ClaimsPrincipal presented, ScaiKeyDbContext db, SignInService signIn, UserReads reads, TimeProvider time,
         RevocationCache revocations, CancellationToken ct)
     {
         var tenantId = presented.GetClaim(ScaiKeyClaims.TenantId);
@@ -143,6 +152,13 @@ internal static class TokenEndpoints
         if (tenantId is null || userId is null || sessionId is null || grantId is null)
         {
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant is not valid.");
+        }
+
+        // An application that admits only assigned users stops renewing the tokens of a user unassigned since the
+        // sign-in. The grant stays as it is: assigned again, the same refresh token works again.
+        if (!await ApplicationSignIn.AdmitsAsync(db, reads, await ApplicationSignIn.FindAsync(db, request.ClientId, ct), userId, ct))
+        {
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user is not assigned to this application.");
         }
 
         var now = time.UtcNow();
