@@ -22,10 +22,8 @@ public sealed class PromptTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 
         var refused = await browser.GetAsync(client.AuthorizeUrl(Pkce.Create(), extra: "&prompt=" + prompt));
         var body = await refused.Content.ReadAsStringAsync();
-        var location = refused.Headers.Location?.ToString() ?? string.Empty;
-        Assert.True(body.Contains("invalid_request", StringComparison.Ordinal) || location.Contains("error=invalid_request", StringComparison.Ordinal),
-            $"{(int)refused.StatusCode} {location}\n{body}");
-        Assert.DoesNotContain("code=", location, StringComparison.Ordinal);
+        Assert.True(refused.StatusCode == System.Net.HttpStatusCode.BadRequest && refused.Headers.Location is null
+            && body.Contains("error:invalid_request", StringComparison.Ordinal), $"{(int)refused.StatusCode} {refused.Headers.Location}\n{body}");
 
         // Control: prompt=none alone, signed in, gets a code.
         await client.CodeFromAsync(await browser.GetAsync(client.AuthorizeUrl(Pkce.Create(), extra: "&prompt=none")), expectedState: "state-1");

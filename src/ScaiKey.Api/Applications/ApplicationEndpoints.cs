@@ -217,7 +217,7 @@ internal static class ApplicationEndpoints
 
     private static async Task<IResult> UpdateAsync(
         [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager clients,
-        AuditLog audit, TimeProvider time, CancellationToken ct)
+        AuditLog audit, IMemoryCache cache, TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
         if (bound.Failure is not null)
@@ -307,6 +307,9 @@ internal static class ApplicationEndpoints
             audit.Record("application.updated", TargetType, entity.Id, tenantId, changed);
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
+
+            // Sign-in reads the settings (consent, assignment) through a short cache; this instance applies them at once.
+            ApplicationSignIn.Evict(cache, entity.ClientId);
         }
 
         return TypedResults.Ok(Envelope.Of(http, ToResponse(entity)));
@@ -337,6 +340,7 @@ internal static class ApplicationEndpoints
 
         // After the commit, so no request can cache the old binding again in between.
         Caller.Evict(cache, PrincipalTypes.Client, entity.ClientId);
+        ApplicationSignIn.Evict(cache, entity.ClientId);
         return TypedResults.NoContent();
     }
 

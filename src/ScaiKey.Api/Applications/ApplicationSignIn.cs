@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
@@ -15,11 +17,36 @@ namespace ScaiKey.Api.Applications;
 /// </summary>
 internal static class ApplicationSignIn
 {
-    /// <summary>The application row behind an OAuth client id, or null (the built-in client, or an admin client).</summary>
-    public static Task<Application?> FindAsync(ScaiKeyDbContext db, string? clientId, CancellationToken ct) =>
-        clientId is null
-            ? Task.FromResult<Application?>(null)
-            : db.Applications.AsNoTracking().FirstOrDefaultAsync(a => a.ClientId == clientId, ct);
+    /// <summary>
+    /// The application row behind an OAuth client id, or null (the built-in client, or an admin client). Every
+    /// password grant, refresh and authorization request reads it, so it is kept for as long as a tenant is
+    /// (<see cref="TenantLookup.CacheLifetime"/>); this instance forgets it at once when the application changes.
+    /// </summary>
+    public static async Task<Application?> FindAsync(ScaiKeyDbContext db, IMemoryCache cache, string? clientId, CancellationToken ct)
+    {
+        if (clientId is null)
+        {
+            return null;
+        }
+
+        if (cache.TryGetValue(CacheKey(clientId), out Application? cached) && cached is not null)
+        {
+            return cached;
+        }
+
+        var row = await db.Applications.AsNoTracking().FirstOrDefaultAsync(a => a.ClientId == clientId, ct);
+        if (row is not null)
+        {
+            cache.Set(CacheKey(clientId), row, TenantLookup.CacheLifetime);
+        }
+
+        return row;
+    }
+
+    /// <summary>After a PATCH or delete of the application, committed.</summary>
+    public static void Evict(IMemoryCache cache, string clientId) => cache.Remove(CacheKey(clientId));
+
+    private static string CacheKey(string clientId) => "client-application:" + clientId;
 
     /// <summary>
     /// False when the application admits only assigned users and this user is assigned neither directly nor

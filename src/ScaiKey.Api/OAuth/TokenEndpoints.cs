@@ -50,8 +50,8 @@ internal static class TokenEndpoints
             var presented = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             return presented is null
                 ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant is not valid.")
-                : await ContinueAsync(request, presented, db, signIn, services.GetRequiredService<UserReads>(),
-                    services.GetRequiredService<TimeProvider>(), services.GetRequiredService<RevocationCache>(), ct);
+                : await ContinueAsync(request, presented, db, signIn, services, services.GetRequiredService<TimeProvider>(),
+                    services.GetRequiredService<RevocationCache>(), ct);
         }
 
         return Refuse(OpenIddictConstants.Errors.UnsupportedGrantType, "This grant type is not supported.");
@@ -94,7 +94,7 @@ internal static class TokenEndpoints
         }
 
         // Told only to a caller who knew the password, like the account's status.
-        var application = await ApplicationSignIn.FindAsync(db, request.ClientId, ct);
+        var application = await ApplicationSignIn.FindAsync(db, cache, request.ClientId, ct);
         if (!await ApplicationSignIn.AdmitsAsync(db, http.RequestServices.GetRequiredService<UserReads>(), application, result.UserId!, ct))
         {
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user is not assigned to this application.");
@@ -142,8 +142,8 @@ internal static class TokenEndpoints
     /// (the thief or the client) finds every token of the chain dead.
     /// </summary>
     private static async Task<IResult> ContinueAsync(
-        OpenIddictRequest request, ClaimsPrincipal presented, ScaiKeyDbContext db, SignInService signIn, UserReads reads, TimeProvider time,
-        RevocationCache revocations, CancellationToken ct)
+        OpenIddictRequest request, ClaimsPrincipal presented, ScaiKeyDbContext db, SignInService signIn, IServiceProvider services,
+        TimeProvider time, RevocationCache revocations, CancellationToken ct)
     {
         var tenantId = presented.GetClaim(ScaiKeyClaims.TenantId);
         var userId = presented.GetClaim(Claims.Subject);
@@ -156,7 +156,8 @@ internal static class TokenEndpoints
 
         // An application that admits only assigned users stops renewing the tokens of a user unassigned since the
         // sign-in. The grant stays as it is: assigned again, the same refresh token works again.
-        if (!await ApplicationSignIn.AdmitsAsync(db, reads, await ApplicationSignIn.FindAsync(db, request.ClientId, ct), userId, ct))
+        var application = await ApplicationSignIn.FindAsync(db, services.GetRequiredService<IMemoryCache>(), request.ClientId, ct);
+        if (!await ApplicationSignIn.AdmitsAsync(db, services.GetRequiredService<UserReads>(), application, userId, ct))
         {
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user is not assigned to this application.");
         }

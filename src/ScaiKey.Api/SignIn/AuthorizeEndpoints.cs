@@ -2,6 +2,7 @@ using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Primitives;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -158,7 +159,7 @@ internal static class AuthorizeEndpoints
             return Refuse(OpenIddictConstants.Errors.AccessDenied, "The user did not allow the application access.");
         }
 
-        var application = await ApplicationSignIn.FindAsync(db, request.ClientId, ct);
+        var application = await ApplicationSignIn.FindAsync(db, http.RequestServices.GetRequiredService<IMemoryCache>(), request.ClientId, ct);
         if (!await ApplicationSignIn.AdmitsAsync(db, reads, application, userId, ct))
         {
             return Refuse(OpenIddictConstants.Errors.AccessDenied, "The user is not assigned to this application.");
