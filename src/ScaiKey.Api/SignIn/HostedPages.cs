@@ -15,7 +15,8 @@ namespace ScaiKey.Api.SignIn;
 
 /// <summary>
 /// The tenant's hosted pages under /t/{slug}: login, the forced password change, the pages behind password-reset
-/// and invitation links, and the consent page (<see cref="ConsentPages"/>). Server-rendered HTML without scripts or external assets, under a strict CSP.
+/// and invitation links, and the consent page (<see cref="ConsentPages"/>). Server-rendered HTML without scripts or
+/// external assets, under a strict CSP.
 /// </summary>
 internal static class HostedPages
 {
@@ -445,13 +446,13 @@ internal static class HostedPages
 
     // ---- shared ----
 
-    internal static TenantContext Tenant(HttpContext http) =>
+    public static TenantContext Tenant(HttpContext http) =>
         http.Items[TenantItem] as TenantContext ?? throw new InvalidOperationException("No tenant was resolved for this page.");
 
-    internal static FormContext Form(HttpContext http, FormProtection forms, TenantContext tenant, string page, IReadOnlyList<string> errors) =>
+    public static FormContext Form(HttpContext http, FormProtection forms, TenantContext tenant, string page, IReadOnlyList<string> errors) =>
         new(tenant.Name, $"{http.Request.PathBase}/t/{tenant.Slug}/{page}", forms.IssueToken(http), errors);
 
-    internal static string PageUrl(HttpContext http, string slug, string page, string? returnUrl) =>
+    public static string PageUrl(HttpContext http, string slug, string page, string? returnUrl) =>
         $"{http.Request.PathBase}/t/{slug}/{page}" + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
 
     private static List<string> NewPasswordErrors(TenantContext tenant, string email, string password, string confirmation)
@@ -491,7 +492,7 @@ internal static class HostedPages
     /// redirect URI would be blocked by form-action 'self' alone. Only the origin of a redirect URI registered for
     /// the named client of this tenant is added; OpenIddict will still match the full URI exactly.
     /// </summary>
-    internal static async Task<bool> AcceptReturnUrlAsync(HttpContext http, ScaiKeyDbContext db, TenantContext tenant, string returnUrl, CancellationToken ct)
+    public static async Task<bool> AcceptReturnUrlAsync(HttpContext http, ScaiKeyDbContext db, TenantContext tenant, string returnUrl, CancellationToken ct)
     {
         if (!IsAuthorizeReturnUrl(http, returnUrl))
         {
@@ -530,7 +531,7 @@ internal static class HostedPages
         return hint is { Length: > 0 and <= 320 } ? hint : null;
     }
 
-    internal static async Task<IFormCollection?> ReadFormAsync(HttpContext http, CancellationToken ct)
+    public static async Task<IFormCollection?> ReadFormAsync(HttpContext http, CancellationToken ct)
     {
         if (!http.Request.HasFormContentType)
         {
@@ -554,17 +555,17 @@ internal static class HostedPages
     private static IResult InvalidLink(TenantContext tenant) =>
         Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Link not valid", InvalidLinkText));
 
-    internal static IResult BadReturnUrl(TenantContext tenant) =>
+    public static IResult BadReturnUrl(TenantContext tenant) =>
         Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue",
             "This sign-in address is not valid. Start again from the application you want to use."));
 
-    internal static IResult BadForm(TenantContext tenant) =>
+    public static IResult BadForm(TenantContext tenant) =>
         Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue", "The form could not be read. Please try again."));
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     /// <summary>303: the browser follows a form POST with a GET.</summary>
-    internal static IResult SeeOther(string url) => new SeeOtherResult(url);
+    public static IResult SeeOther(string url) => new SeeOtherResult(url);
 
     private sealed class SeeOtherResult(string url) : IResult
     {
