@@ -91,6 +91,7 @@ app.MapApplications();
 app.MapUsers();
 app.MapIdentityProviders();
 app.MapFederatedIdentities();
+ScaiKey.Api.Consents.ConsentEndpoints.MapConsents(app);
 app.MapAdminUsers();
 app.MapAudit();
 app.MapAdminAudit();

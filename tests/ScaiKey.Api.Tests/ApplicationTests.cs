@@ -115,6 +115,13 @@ public sealed class ApplicationTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         return app.WithToken(await app.GetTokenAsync(clientId, secret));
     }
 
+    private Task<HttpResponseMessage> PasswordGrantAsync(string clientId, string scope) =>
+        app.Anonymous().PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "password", ["username"] = "account@example.com", ["password"] = OidcTestClient.Password,
+            ["client_id"] = clientId, ["scope"] = scope,
+        }));
+
     // ---- registration ----
 
     [Fact]
@@ -417,6 +424,84 @@ public sealed class ApplicationTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         await app.GetTokenAsync(serviceClient, serviceSecret);
         Assert.Equal(["body.grant_types"], await LocsAsync(await admin.PatchAsJsonAsync($"{Apps(tenant)}/{serviceId}", new { grant_types = new[] { "password" } })));
         await (await admin.PatchAsJsonAsync($"{Apps(tenant)}/{Guid.NewGuid()}", new { name = "Ghost" })).ReadProblemAsync(404);
+    }
+
+    [Fact]
+    public async Task Sign_in_settings_default_from_first_party_are_in_every_response_and_patchable()
+    {
+        var tenant = await app.CreateTenantAsync();
+        using var admin = await app.AdminAsync();
+        static (bool, bool, bool) Settings(JsonNode data) =>
+            (data["first_party"]!.GetValue<bool>(), data["consent_required"]!.GetValue<bool>(), data["assignment_required"]!.GetValue<bool>());
+
+        var thirdParty = await CreateAppDataAsync(tenant, new { name = "Partner tool", type = "WEB", redirect_uris = new[] { WebCallback } });
+        var own = await CreateAppDataAsync(tenant, new { name = "Own portal", type = "SPA", redirect_uris = new[] { WebCallback }, first_party = true });
+        var explicitly = await CreateAppDataAsync(tenant, new
+        {
+            name = "Strict", type = "SPA", redirect_uris = new[] { WebCallback }, first_party = true, consent_required = true, assignment_required = true,
+        });
+        Assert.Equal((false, true, false), Settings(thirdParty));
+        Assert.Equal((true, false, false), Settings(own));
+        Assert.Equal((true, true, true), Settings(explicitly));
+
+        var path = $"{Apps(tenant)}/{own["id"]}";
+        Assert.Equal((true, false, false), Settings((await (await admin.GetAsync(path)).ReadJsonAsync(200))["data"]!));
+        var listed = (await (await admin.GetAsync(Apps(tenant))).ReadJsonAsync(200))["data"]!.AsArray();
+        Assert.All(listed, a => Assert.NotNull(a!["assignment_required"]));
+
+        // PATCH changes only what it names: dropping first_party leaves consent_required as it was.
+        var patched = (await (await admin.PatchAsJsonAsync(path, new { first_party = false })).ReadJsonAsync(200))["data"]!;
+        Assert.Equal((false, false, false), Settings(patched));
+        patched = (await (await admin.PatchAsJsonAsync(path, new { consent_required = true, assignment_required = true })).ReadJsonAsync(200))["data"]!;
+        Assert.Equal((false, true, true), Settings(patched));
+        var audit = (await AuditAsync(tenant, "application.updated")).Select(e => Strings(e["changes"])).ToList();
+        Assert.Contains(audit, c => c.SequenceEqual(["first_party"]));
+        Assert.Contains(audit, c => c.Order().SequenceEqual(["assignment_required", "consent_required"]));
+
+        // Booleans only, on create and PATCH; null is not "absent".
+        foreach (var field in new[] { "first_party", "consent_required", "assignment_required" })
+        {
+            Assert.Equal([$"body.{field}|bool_type"], await (await admin.PostAsync(Apps(tenant), HttpAssertions.Json(
+                $$"""{"name": "Typed", "type": "SERVICE", "{{field}}": "yes"}"""))).ReadValidationErrorsAsync());
+            Assert.Equal([$"body.{field}|bool_type"], await (await admin.PatchAsync(path, HttpAssertions.Json($$"""{"{{field}}": null}"""))).ReadValidationErrorsAsync());
+        }
+
+        Assert.Equal((false, true, true), Settings((await (await admin.GetAsync(path)).ReadJsonAsync(200))["data"]!));
+    }
+
+    [Fact]
+    public async Task Only_first_party_applications_are_permitted_the_account_scope()
+    {
+        var client = await OidcTestClient.CreateAsync(app, firstParty: true, grantTypes: ["authorization_code", "password"]);
+        await client.CreateUserAsync(app, "account@example.com");
+        using var admin = await app.AdminAsync();
+        var path = $"{Apps(client.TenantId)}/{client.ApplicationId}";
+        Assert.Contains("scp:account", (await OpenIddictClientAsync(client.ClientId))!.Permissions);
+        using var browser = client.Browser(app);
+        var allowed = await browser.GetAsync(client.AuthorizeUrl(Pkce.Create(), scope: "openid account"));
+        Assert.StartsWith($"/t/{client.Slug}/login?", allowed.Headers.Location!.OriginalString, StringComparison.Ordinal);
+
+        // No longer first-party: the permission goes, and OpenIddict refuses the scope before any page (OpenIddict 7
+        // says invalid_request, ID2051 "not allowed to use the specified scope", at both endpoints).
+        await (await admin.PatchAsJsonAsync(path, new { first_party = false })).ShouldBeAsync(200);
+        Assert.DoesNotContain("scp:account", (await OpenIddictClientAsync(client.ClientId))!.Permissions);
+        var refused = await browser.GetAsync(client.AuthorizeUrl(Pkce.Create(), scope: "openid account"));
+        var body = await refused.Content.ReadAsStringAsync();
+        Assert.True(refused.StatusCode == System.Net.HttpStatusCode.BadRequest && refused.Headers.Location is null
+            && body.Contains("error:invalid_request", StringComparison.Ordinal) && body.Contains("ID2051", StringComparison.Ordinal),
+            $"{(int)refused.StatusCode} {refused.Headers.Location}\n{body}");
+        var token = await (await PasswordGrantAsync(client.ClientId, "openid account")).ReadJsonAsync(400);
+        Assert.Equal("invalid_request", token["error"]!.GetValue<string>());
+        Assert.Contains("ID2051", token["error_uri"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // First-party again: back, and the same token request succeeds.
+        await (await admin.PatchAsJsonAsync(path, new { first_party = true })).ShouldBeAsync(200);
+        Assert.Contains("scp:account", (await OpenIddictClientAsync(client.ClientId))!.Permissions);
+        await (await PasswordGrantAsync(client.ClientId, "openid account")).ShouldBeAsync(200);
+
+        // A service never gets it: it has no user whose account it could manage.
+        var service = await CreateAppDataAsync(client.TenantId, new { name = "Own service", type = "SERVICE", first_party = true });
+        Assert.DoesNotContain("scp:account", (await OpenIddictClientAsync(service["client_id"]!.GetValue<string>()))!.Permissions);
     }
 
     [Fact]
@@ -758,7 +843,7 @@ public sealed class ApplicationTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 
         var expected = new Dictionary<string, string[]>
         {
-            ["application.created"] = ["grant_types", "name", "redirect_uris", "type"],
+            ["application.created"] = ["assignment_required", "consent_required", "first_party", "grant_types", "name", "redirect_uris", "type"],
             ["application.updated"] = ["name"],
             ["application.secret_rotated"] = ["client_secret"],
             ["application.assignment_created"] = ["assignments"],

@@ -113,6 +113,8 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/t/{slug}/reset-password", _ => "/t/no-such-tenant/reset-password", null, Everyone(404)),
         Get("/t/{slug}/accept-invitation", _ => "/t/no-such-tenant/accept-invitation", Everyone(404)),
         Post("/t/{slug}/accept-invitation", _ => "/t/no-such-tenant/accept-invitation", null, Everyone(404)),
+        Get("/t/{slug}/consent", _ => "/t/no-such-tenant/consent", Everyone(404)),
+        Post("/t/{slug}/consent", _ => "/t/no-such-tenant/consent", null, Everyone(404)),
 
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),
@@ -158,6 +160,10 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/api/v1/tenants/{tenant_id}/users/{user_id}/federated-identities", w => $"/api/v1/tenants/{w.T}/users/{w.X}/federated-identities", "{}", TenantAdmin(422)),
         Get("/api/v1/tenants/{tenant_id}/users/{user_id}/federated-identities", w => $"/api/v1/tenants/{w.T}/users/{w.X}/federated-identities", TenantRead(200)),
         Delete("/api/v1/tenants/{tenant_id}/users/{user_id}/federated-identities/{federated_identity_id}", w => $"/api/v1/tenants/{w.T}/users/{w.X}/federated-identities/{None}", TenantAdmin(404)),
+
+        // Consents a user gave on the consent page: read with the directory, revoked by those who may change users.
+        Get("/api/v1/tenants/{tenant_id}/users/{user_id}/consents", w => $"/api/v1/tenants/{w.T}/users/{w.X}/consents", TenantRead(200)),
+        Delete("/api/v1/tenants/{tenant_id}/users/{user_id}/consents/{consent_id}", w => $"/api/v1/tenants/{w.T}/users/{w.X}/consents/{None}", TenantAdmin(404)),
 
         // Applications.
         Post("/api/v1/tenants/{tenant_id}/applications", w => $"/api/v1/tenants/{w.T}/applications", "{}", TenantAdmin(422)),

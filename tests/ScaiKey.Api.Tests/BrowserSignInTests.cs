@@ -10,8 +10,8 @@ using Microsoft.Playwright;
 namespace ScaiKey.Api.Tests;
 
 /// <summary>
-/// Signs in through the hosted login page in a real headless Chromium (Debian's, driven by Playwright): the page's
-/// labels, form, CSP and cookies as a browser really treats them, then the code exchanged like a client would.
+/// Signs in through the hosted login and consent pages in a real headless Chromium (Debian's, driven by Playwright):
+/// the pages' labels, forms, CSP and cookies as a browser really treats them, then the code exchanged like a client would.
 /// </summary>
 public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 {
@@ -22,7 +22,7 @@ public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
     {
         // The client's redirect URI: a loopback listener that answers "signed in" and remembers what it was sent.
         using var callback = new LoopbackCallback();
-        var client = await OidcTestClient.CreateAsync(app, redirectUri: callback.RedirectUri);
+        var client = await OidcTestClient.CreateAsync(app, redirectUri: callback.RedirectUri, consentRequired: true);
         var userId = await client.CreateUserAsync(app, "browser@example.com", first: "Brow", last: "Ser");
 
         // A second instance on the same database, on a real port: a browser cannot reach the in-memory test server.
@@ -63,12 +63,20 @@ public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
 
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync(OidcTestClient.Password);
 
+        // The application asks for consent: signed in, the browser lands on the consent page, which lists the scopes.
+        var consent = page.WaitForURLAsync(url => url.StartsWith($"{baseUrl}/t/{client.Slug}/consent?", StringComparison.Ordinal),
+            new() { Timeout = 30_000 });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await consent;
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Allow Dashboard?" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Listitem).Filter(new() { HasText = "See your email address" })).ToBeVisibleAsync();
+
         // Commit: the redirect to the client was followed; the client's page need not finish loading. The wait starts
         // before the click: started after a fast redirect chain, it found the URL already there and waited for a
         // commit that had passed.
         var reached = page.WaitForURLAsync(url => url.StartsWith(callback.RedirectUri, StringComparison.Ordinal),
             new() { Timeout = 30_000, WaitUntil = WaitUntilState.Commit });
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Allow" }).ClickAsync();
         try
         {
             await reached;

@@ -475,16 +475,31 @@ internal sealed record OidcTestClient(string TenantId, string TenantName, string
     public const string Password = "Quartz-Lantern-93!";
     public const string Scope = "openid email profile offline_access groups";
 
-    public static async Task<OidcTestClient> CreateAsync(ScaiKeyApp app, string redirectUri = "http://127.0.0.1:5173/callback", object? settings = null)
+    /// <summary>The application's id (for assignments and consents).</summary>
+    public string ApplicationId { get; init; } = string.Empty;
+
+    /// <summary>
+    /// A new tenant and its SPA application. It asks no consent unless <paramref name="consentRequired"/>: the
+    /// consent page is the subject of ConsentTests only; <paramref name="grantTypes"/> null keeps the SPA default.
+    /// </summary>
+    public static async Task<OidcTestClient> CreateAsync(
+        ScaiKeyApp app, string redirectUri = "http://127.0.0.1:5173/callback", object? settings = null, bool consentRequired = false,
+        bool assignmentRequired = false, bool firstParty = false, string[]? grantTypes = null)
     {
         var name = "Tenant " + Guid.NewGuid().ToString("N")[..8];
         var tenantId = await app.CreateTenantAsync(name, settings);
         using var admin = await app.AdminAsync();
         var tenant = await (await admin.GetAsync($"/api/v1/admin/tenants/{tenantId}")).ReadJsonAsync(200);
-        var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/applications",
-            new { name = "Dashboard", type = "SPA", redirect_uris = new[] { redirectUri } })).ReadJsonAsync(201);
+        var created = await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/applications", new
+        {
+            name = "Dashboard", type = "SPA", redirect_uris = new[] { redirectUri }, grant_types = grantTypes ?? ["authorization_code", "refresh_token"],
+            consent_required = consentRequired, assignment_required = assignmentRequired, first_party = firstParty,
+        })).ReadJsonAsync(201);
         return new OidcTestClient(tenantId, name, tenant["data"]!["slug"]!.GetValue<string>(),
-            created["data"]!["client_id"]!.GetValue<string>(), redirectUri);
+            created["data"]!["client_id"]!.GetValue<string>(), redirectUri)
+        {
+            ApplicationId = created["data"]!["id"]!.GetValue<string>(),
+        };
     }
 
     public async Task<string> CreateUserAsync(ScaiKeyApp app, string email, string? first = null, string? last = null) =>

@@ -55,7 +55,9 @@ internal static class ApplicationEndpoints
 
     // ---- body reading: shapes here, rules across fields once the resulting state is known ----
 
-    private sealed record Input(Optional<string> Name, ApplicationType? Type, List<string>? RedirectUris, List<string>? GrantTypes);
+    private sealed record Input(
+        Optional<string> Name, ApplicationType? Type, List<string>? RedirectUris, List<string>? GrantTypes,
+        bool? FirstParty, bool? ConsentRequired, bool? AssignmentRequired);
 
     private static Input Read(BodyReader r, bool create)
     {
@@ -94,7 +96,12 @@ internal static class ApplicationEndpoints
             }
         }
 
-        return new Input(name.Value is null ? name : new(true, name.Value.Trim()), type, redirectUris, grantTypes);
+        // Booleans only: null is refused like any other wrong type (bool_type), so "absent" is the only way to mean "leave it".
+        var firstParty = r.OptionalBool("first_party").Value;
+        var consentRequired = r.OptionalBool("consent_required").Value;
+        var assignmentRequired = r.OptionalBool("assignment_required").Value;
+        return new Input(name.Value is null ? name : new(true, name.Value.Trim()), type, redirectUris, grantTypes,
+            firstParty, consentRequired, assignmentRequired);
     }
 
     /// <summary>A list of strings, or null when absent; also null when an item was invalid (indexes would no longer match).</summary>
@@ -135,6 +142,7 @@ internal static class ApplicationEndpoints
 
         var tenantId = http.Tenant().Id;
         var secret = ApplicationRules.IsConfidential(type) ? SecretGenerator.Token(32) : null;
+        var firstParty = input.FirstParty ?? false;
         var entity = new Application
         {
             Id = Ids.New(),
@@ -144,6 +152,11 @@ internal static class ApplicationEndpoints
             ClientId = ClientIdPrefix + SecretGenerator.Token(18),
             RedirectUrisJson = ApplicationRules.WriteList(redirectUris),
             GrantTypesJson = ApplicationRules.WriteList(grants),
+
+            // The tenant's own applications need not ask its users; anyone else's must, unless the admin says otherwise.
+            FirstParty = firstParty,
+            ConsentRequired = input.ConsentRequired ?? !firstParty,
+            AssignmentRequired = input.AssignmentRequired ?? false,
             CreatedAt = time.UtcNow(),
         };
         var descriptor = new OpenIddictApplicationDescriptor
@@ -152,13 +165,14 @@ internal static class ApplicationEndpoints
             ClientSecret = secret,
             ClientType = ApplicationRules.ClientTypeOf(type),
         };
-        ApplicationRules.Apply(descriptor, entity.Name, type, redirectUris, grants);
+        ApplicationRules.Apply(descriptor, entity.Name, type, redirectUris, grants, entity.FirstParty);
 
         // OpenIddict saves through the same DbContext: one transaction holds its client, our row and the audit event.
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         await clients.CreateAsync(descriptor, ct);
         db.Applications.Add(entity);
-        audit.Record("application.created", TargetType, entity.Id, tenantId, ["name", "type", "redirect_uris", "grant_types"]);
+        audit.Record("application.created", TargetType, entity.Id, tenantId,
+            ["name", "type", "redirect_uris", "grant_types", "first_party", "consent_required", "assignment_required"]);
         if (await db.SaveOrConflictAsync("An application with this client id already exists; retry.", ct) is { } conflict)
         {
             return conflict;
@@ -167,7 +181,7 @@ internal static class ApplicationEndpoints
         await transaction.CommitAsync(ct);
         var r = ToResponse(entity);
         var created = new ApplicationCreatedResponse(r.Id, r.TenantId, r.Name, r.Type, r.ClientId, r.ClientType, r.RedirectUris, r.GrantTypes,
-            r.CreatedAt, r.UpdatedAt, secret);
+            r.FirstParty, r.ConsentRequired, r.AssignmentRequired, r.CreatedAt, r.UpdatedAt, secret);
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/applications/{entity.Id}", Envelope.Of(http, created));
     }
 
@@ -203,7 +217,7 @@ internal static class ApplicationEndpoints
 
     private static async Task<IResult> UpdateAsync(
         [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager clients,
-        AuditLog audit, TimeProvider time, CancellationToken ct)
+        AuditLog audit, IMemoryCache cache, TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
         if (bound.Failure is not null)
@@ -261,19 +275,41 @@ internal static class ApplicationEndpoints
             changed.Add("grant_types");
         }
 
+        if (input.FirstParty is { } firstParty && firstParty != entity.FirstParty)
+        {
+            entity.FirstParty = firstParty;
+            changed.Add("first_party");
+        }
+
+        // No default follows first_party on PATCH: consent_required changes only when given.
+        if (input.ConsentRequired is { } consentRequired && consentRequired != entity.ConsentRequired)
+        {
+            entity.ConsentRequired = consentRequired;
+            changed.Add("consent_required");
+        }
+
+        if (input.AssignmentRequired is { } assignmentRequired && assignmentRequired != entity.AssignmentRequired)
+        {
+            entity.AssignmentRequired = assignmentRequired;
+            changed.Add("assignment_required");
+        }
+
         if (changed.Count > 0)
         {
             var client = await clients.FindByClientIdAsync(entity.ClientId, ct)
                 ?? throw new InvalidOperationException($"The OpenIddict client of application {entity.Id} is missing.");
             var descriptor = new OpenIddictApplicationDescriptor();
             await clients.PopulateAsync(descriptor, client, ct);
-            ApplicationRules.Apply(descriptor, entity.Name, type, redirectUris, grants);
+            ApplicationRules.Apply(descriptor, entity.Name, type, redirectUris, grants, entity.FirstParty);
             await clients.UpdateAsync(client, descriptor, ct);
 
             entity.UpdatedAt = time.UtcNow();
             audit.Record("application.updated", TargetType, entity.Id, tenantId, changed);
             await db.SaveChangesAsync(ct);
             await transaction.CommitAsync(ct);
+
+            // Sign-in reads the settings (consent, assignment) through a short cache; this instance applies them at once.
+            ApplicationSignIn.Evict(cache, entity.ClientId);
         }
 
         return TypedResults.Ok(Envelope.Of(http, ToResponse(entity)));
@@ -304,6 +340,7 @@ internal static class ApplicationEndpoints
 
         // After the commit, so no request can cache the old binding again in between.
         Caller.Evict(cache, PrincipalTypes.Client, entity.ClientId);
+        ApplicationSignIn.Evict(cache, entity.ClientId);
         return TypedResults.NoContent();
     }
 
@@ -494,7 +531,8 @@ internal static class ApplicationEndpoints
     {
         var type = ApplicationRules.Parse(a.Type);
         return new ApplicationResponse(a.Id, a.TenantId, a.Name, type, a.ClientId, ApplicationRules.ClientTypeOf(type),
-            ApplicationRules.ReadList(a.RedirectUrisJson), ApplicationRules.ReadList(a.GrantTypesJson), a.CreatedAt, a.UpdatedAt);
+            ApplicationRules.ReadList(a.RedirectUrisJson), ApplicationRules.ReadList(a.GrantTypesJson), a.FirstParty, a.ConsentRequired,
+            a.AssignmentRequired, a.CreatedAt, a.UpdatedAt);
     }
 
     private static ApplicationAssignmentResponse ToResponse(ApplicationAssignment a) => new(a.Id, a.ApplicationId, a.UserId, a.GroupId, a.CreatedAt);

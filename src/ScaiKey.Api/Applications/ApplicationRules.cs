@@ -39,6 +39,9 @@ internal static class ApplicationRules
 
     public static readonly string[] TypeNames = Choices.Of<ApplicationType>();
 
+    /// <summary>The scope of the self-service account API, which only first-party applications may request.</summary>
+    public const string AccountScope = "account";
+
     private static readonly string[] LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
 
     public static bool IsConfidential(ApplicationType type) => type is ApplicationType.Service or ApplicationType.Web;
@@ -181,7 +184,9 @@ internal static class ApplicationRules
     }
 
     /// <summary>Sets what the token and authorization endpoints enforce; the client id, type and secret are left alone.</summary>
-    public static void Apply(OpenIddictApplicationDescriptor descriptor, string name, ApplicationType type, IReadOnlyList<string> redirectUris, IReadOnlyList<string> grants)
+    public static void Apply(
+        OpenIddictApplicationDescriptor descriptor, string name, ApplicationType type, IReadOnlyList<string> redirectUris, IReadOnlyList<string> grants,
+        bool firstParty)
     {
         descriptor.DisplayName = name;
         descriptor.ApplicationType = type == ApplicationType.Native ? ApplicationTypes.Native : ApplicationTypes.Web;
@@ -197,6 +202,13 @@ internal static class ApplicationRules
             descriptor.Permissions.Add(Permissions.Scopes.Email);
             descriptor.Permissions.Add(Permissions.Scopes.Profile);
             descriptor.Permissions.Add(Permissions.Prefixes.Scope + OAuth.OAuthSetup.GroupsScope);
+
+            // The self-service account API trusts only the tenant's own applications; for any other client OpenIddict
+            // answers invalid_scope. Rebuilt with every write, so clearing first_party takes the permission away.
+            if (firstParty)
+            {
+                descriptor.Permissions.Add(Permissions.Prefixes.Scope + AccountScope);
+            }
 
             // A client that holds user tokens may end them (RFC 7009) and ask whether they still stand (RFC 7662).
             descriptor.Permissions.Add(Permissions.Endpoints.Revocation);

@@ -6,10 +6,12 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
+using ScaiKey.Api.Applications;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Tenancy;
+using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -48,7 +50,7 @@ internal static class TokenEndpoints
             var presented = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             return presented is null
                 ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant is not valid.")
-                : await ContinueAsync(request, presented, db, signIn, services.GetRequiredService<TimeProvider>(),
+                : await ContinueAsync(request, presented, db, signIn, services, services.GetRequiredService<TimeProvider>(),
                     services.GetRequiredService<RevocationCache>(), ct);
         }
 
@@ -94,6 +96,13 @@ internal static class TokenEndpoints
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, result.Describe());
         }
 
+        // Told only to a caller who knew the password, like the account's status.
+        var application = await ApplicationSignIn.FindAsync(db, cache, request.ClientId, ct);
+        if (!await ApplicationSignIn.AdmitsAsync(db, http.RequestServices.GetRequiredService<UserReads>(), application, result.UserId!, ct))
+        {
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user is not assigned to this application.");
+        }
+
         if (result.PasswordChangeRequired)
         {
             await signIn.RecordSuccessAsync(result, ct);
@@ -136,8 +145,8 @@ internal static class TokenEndpoints
     /// (the thief or the client) finds every token of the chain dead.
     /// </summary>
     private static async Task<IResult> ContinueAsync(
-        OpenIddictRequest request, ClaimsPrincipal presented, ScaiKeyDbContext db, SignInService signIn, TimeProvider time,
-        RevocationCache revocations, CancellationToken ct)
+        OpenIddictRequest request, ClaimsPrincipal presented, ScaiKeyDbContext db, SignInService signIn, IServiceProvider services,
+        TimeProvider time, RevocationCache revocations, CancellationToken ct)
     {
         var tenantId = presented.GetClaim(ScaiKeyClaims.TenantId);
         var userId = presented.GetClaim(Claims.Subject);
@@ -146,6 +155,14 @@ internal static class TokenEndpoints
         if (tenantId is null || userId is null || sessionId is null || grantId is null)
         {
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant is not valid.");
+        }
+
+        // An application that admits only assigned users stops renewing the tokens of a user unassigned since the
+        // sign-in. The grant stays as it is: assigned again, the same refresh token works again.
+        var application = await ApplicationSignIn.FindAsync(db, services.GetRequiredService<IMemoryCache>(), request.ClientId, ct);
+        if (!await ApplicationSignIn.AdmitsAsync(db, services.GetRequiredService<UserReads>(), application, userId, ct))
+        {
+            return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user is not assigned to this application.");
         }
 
         var now = time.UtcNow();

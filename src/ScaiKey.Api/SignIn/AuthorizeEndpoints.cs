@@ -2,13 +2,16 @@ using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Primitives;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
+using ScaiKey.Api.Applications;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
+using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
@@ -32,11 +35,12 @@ internal static class AuthorizeEndpoints
     }
 
     /// <summary>
-    /// Issues a code for the browser's signed-in user, or sends the browser to the tenant's login page first.
-    /// There is no consent step: every application is registered by the tenant's own administrators for the
-    /// tenant's users (first-party), so the administrator's registration is the consent.
+    /// Issues a code for the browser's signed-in user, or sends the browser to the tenant's login page, the forced
+    /// password change or the consent page first (OpenID Connect Core 1.0 §3.1.2.1 for prompt and max_age; with
+    /// prompt=none each of those is an error to the client instead).
     /// </summary>
-    private static async Task<IResult> AuthorizeAsync(HttpContext http, ScaiKeyDbContext db, SignInService signIn, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> AuthorizeAsync(
+        HttpContext http, ScaiKeyDbContext db, SignInService signIn, UserReads reads, TimeProvider time, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
@@ -50,21 +54,28 @@ internal static class AuthorizeEndpoints
 
         var user = await SignInCookies.SignedInUserAsync(http, db, tenant.Id, ct);
         var now = time.GetUtcNow();
+
+        // max_age=0 means "authenticate now", like prompt=login, hence <=.
         var mustAuthenticate = user is null
             || request.HasPromptValue(PromptValues.Login)
-            || (request.MaxAge is { } maxAge && user.AuthenticatedAt.AddSeconds(maxAge) < now);
+            || (request.MaxAge is { } maxAge && user.AuthenticatedAt.AddSeconds(maxAge) <= now);
         if (mustAuthenticate)
         {
             return request.HasPromptValue(PromptValues.None)
-                ? Refuse(OpenIddictConstants.Errors.LoginRequired, "The user is not signed in.")
-                : Results.Redirect(HostedPages.LoginUrl(http, tenant.Slug, await ReturnUrlAsync(http)));
+                ? Refuse(OpenIddictConstants.Errors.LoginRequired, "The user is not signed in, or not recently enough.")
+                : Results.Redirect(HostedPages.LoginUrl(http, tenant.Slug, await ReturnUrlAsync(http, PromptValues.Login)));
         }
 
         if (user!.RequirePasswordChange)
         {
             return request.HasPromptValue(PromptValues.None)
                 ? Refuse(OpenIddictConstants.Errors.InteractionRequired, "The user must change their password first.")
-                : Results.Redirect(HostedPages.ChangePasswordUrl(http, tenant.Slug, await ReturnUrlAsync(http)));
+                : Results.Redirect(HostedPages.ChangePasswordUrl(http, tenant.Slug, await ReturnUrlAsync(http, PromptValues.Login)));
+        }
+
+        if (await CheckApplicationAsync(http, db, reads, request, tenant.Slug, user.UserId, ct) is { } refusal)
+        {
+            return refusal;
         }
 
         var grantId = await signIn.StartGrantAsync(tenant.Id, user.UserId, user.SessionId, request.ClientId!, ct);
@@ -72,7 +83,7 @@ internal static class AuthorizeEndpoints
         if (principal is null)
         {
             // The session or the user ended between the check above and now: sign in again.
-            return Results.Redirect(HostedPages.LoginUrl(http, tenant.Slug, await ReturnUrlAsync(http)));
+            return Results.Redirect(HostedPages.LoginUrl(http, tenant.Slug, await ReturnUrlAsync(http, PromptValues.Login)));
         }
 
         // auth_time lets the client enforce its own max_age; the nonce is copied into the ID token by OpenIddict.
@@ -151,16 +162,65 @@ internal static class AuthorizeEndpoints
     }
 
     /// <summary>
-    /// This request as a GET URL to come back to after the login page: the same parameters, less prompt and max_age,
-    /// which the fresh sign-in has just satisfied (kept, they would send the browser back to the login page forever).
+    /// What the application asks of the signed-in user beyond signing in: the user's refusal on the consent page,
+    /// assignment (access_denied), and consent when required and not yet given for every requested scope, or asked
+    /// again with prompt=consent (the consent page; consent_required with prompt=none). Null: a code may be issued.
     /// </summary>
-    private static async Task<string> ReturnUrlAsync(HttpContext http)
+    private static async Task<IResult?> CheckApplicationAsync(
+        HttpContext http, ScaiKeyDbContext db, UserReads reads, OpenIddictRequest request, string slug, string userId, CancellationToken ct)
+    {
+        if ((string?)request.GetParameter(ConsentPages.DecisionParameter) == ConsentPages.Denied)
+        {
+            return Refuse(OpenIddictConstants.Errors.AccessDenied, "The user did not allow the application access.");
+        }
+
+        var application = await ApplicationSignIn.FindAsync(db, http.RequestServices.GetRequiredService<IMemoryCache>(), request.ClientId, ct);
+        if (!await ApplicationSignIn.AdmitsAsync(db, reads, application, userId, ct))
+        {
+            return Refuse(OpenIddictConstants.Errors.AccessDenied, "The user is not assigned to this application.");
+        }
+
+        if (!await ApplicationSignIn.NeedsConsentAsync(db, application, userId, request.GetScopes(), request.HasPromptValue(PromptValues.Consent), ct))
+        {
+            return null;
+        }
+
+        return request.HasPromptValue(PromptValues.None)
+            ? Refuse(OpenIddictConstants.Errors.ConsentRequired, "The user has not allowed this application access yet.")
+            : Results.Redirect(ConsentPages.Url(http, slug, await ReturnUrlAsync(http, PromptValues.Consent)));
+    }
+
+    /// <summary>
+    /// This request as a GET URL to come back to after a hosted page: the same parameters, less max_age and the
+    /// prompt value the page has just satisfied (kept, they would send the browser back to the same page forever).
+    /// Other prompt values stay: prompt="login consent" still shows the consent page after the login page.
+    /// </summary>
+    private static async Task<string> ReturnUrlAsync(HttpContext http, string satisfied)
     {
         IEnumerable<KeyValuePair<string, StringValues>> parameters = http.Request.HasFormContentType
             ? await http.Request.ReadFormAsync(http.RequestAborted)
             : http.Request.Query;
-        var query = new QueryBuilder(parameters.Where(p => p.Key is not (Parameters.Prompt or Parameters.MaxAge)));
-        return http.Request.PathBase + "/" + OAuthSetup.AuthorizePath + query.ToQueryString();
+        var kept = new List<KeyValuePair<string, string>>();
+        foreach (var (name, values) in parameters)
+        {
+            if (name == Parameters.MaxAge)
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                var remaining = name == Parameters.Prompt
+                    ? string.Join(' ', (value ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(v => v != satisfied))
+                    : value ?? string.Empty;
+                if (name != Parameters.Prompt || remaining.Length > 0)
+                {
+                    kept.Add(new(name, remaining));
+                }
+            }
+        }
+
+        return http.Request.PathBase + "/" + OAuthSetup.AuthorizePath + new QueryBuilder(kept).ToQueryString();
     }
 
     // An OAuth error, which OpenIddict returns to the client's (validated) redirect URI.

@@ -30,6 +30,9 @@ internal static class HostedPageHtml
         .errors p, .errors ul { margin: 0; }
         .errors ul { padding-left: 1.25rem; }
         .account { overflow-wrap: anywhere; }
+        button.secondary { margin-top: 0.75rem; background: transparent; color: CanvasText; border: 1px solid CanvasText; }
+        .scopes { padding-left: 1.25rem; }
+        .scopes li { margin: 0.25rem 0; }
         """;
 
     public static string Login(FormContext form, string? email, string? returnUrl) => Document(form.TenantName, "Sign in", body =>
@@ -59,6 +62,29 @@ internal static class HostedPageHtml
             Field(body, "new_password", "New password", "password", "new-password", null, form.Errors.Count > 0, passwordHint);
             Field(body, "confirm_password", "Confirm new password", "password", "new-password", null, form.Errors.Count > 0, hint: null);
             body.Append("<button type=\"submit\">").Append(Encode(buttonText)).Append("</button>\n</form>\n");
+        });
+
+    /// <summary>
+    /// Asks the signed-in user to let an application have the listed permissions (already in plain words); Allow
+    /// and Deny are two submit buttons of one form, told apart by the decision field.
+    /// </summary>
+    public static string Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
+        Document(form.TenantName, $"Allow {applicationName}?", body =>
+        {
+            body.Append("<p class=\"account\">Signed in as <strong>").Append(Encode(account)).Append("</strong></p>\n");
+            Errors(body, form.Errors);
+            body.Append("<p id=\"scopes-intro\"><strong>").Append(Encode(applicationName)).Append("</strong> would like to:</p>\n");
+            body.Append("<ul class=\"scopes\" aria-labelledby=\"scopes-intro\">\n");
+            foreach (var permission in permissions)
+            {
+                body.Append("<li>").Append(Encode(permission)).Append("</li>\n");
+            }
+
+            body.Append("</ul>\n<p class=\"hint\">If you allow, this is remembered for this application until an administrator withdraws it.</p>\n");
+            FormStart(body, form);
+            Hidden(body, "return_url", returnUrl);
+            body.Append("<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\n");
+            body.Append("<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>\n</form>\n");
         });
 
     /// <summary>A page that only tells something: signed in, signed out, a dead link, an unknown tenant.</summary>

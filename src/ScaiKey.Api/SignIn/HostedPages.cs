@@ -14,8 +14,9 @@ using ScaiKey.Data.Entities;
 namespace ScaiKey.Api.SignIn;
 
 /// <summary>
-/// The tenant's hosted pages under /t/{slug}: login, the forced password change, and the pages behind password-reset
-/// and invitation links. Server-rendered HTML without scripts or external assets, under a strict CSP.
+/// The tenant's hosted pages under /t/{slug}: login, the forced password change, the pages behind password-reset
+/// and invitation links, and the consent page (<see cref="ConsentPages"/>). Server-rendered HTML without scripts or
+/// external assets, under a strict CSP.
 /// </summary>
 internal static class HostedPages
 {
@@ -65,6 +66,7 @@ internal static class HostedPages
             SetPasswordPageAsync(http, db, forms, time, InvitationPurpose, ct));
         pages.MapPost("/accept-invitation", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
             SetPasswordAsync(http, services, InvitationPurpose, ct));
+        pages.MapConsentPages();
     }
 
     public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
@@ -444,13 +446,13 @@ internal static class HostedPages
 
     // ---- shared ----
 
-    private static TenantContext Tenant(HttpContext http) =>
+    public static TenantContext Tenant(HttpContext http) =>
         http.Items[TenantItem] as TenantContext ?? throw new InvalidOperationException("No tenant was resolved for this page.");
 
-    private static FormContext Form(HttpContext http, FormProtection forms, TenantContext tenant, string page, IReadOnlyList<string> errors) =>
+    public static FormContext Form(HttpContext http, FormProtection forms, TenantContext tenant, string page, IReadOnlyList<string> errors) =>
         new(tenant.Name, $"{http.Request.PathBase}/t/{tenant.Slug}/{page}", forms.IssueToken(http), errors);
 
-    private static string PageUrl(HttpContext http, string slug, string page, string? returnUrl) =>
+    public static string PageUrl(HttpContext http, string slug, string page, string? returnUrl) =>
         $"{http.Request.PathBase}/t/{slug}/{page}" + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
 
     private static List<string> NewPasswordErrors(TenantContext tenant, string email, string password, string confirmation)
@@ -490,7 +492,7 @@ internal static class HostedPages
     /// redirect URI would be blocked by form-action 'self' alone. Only the origin of a redirect URI registered for
     /// the named client of this tenant is added; OpenIddict will still match the full URI exactly.
     /// </summary>
-    private static async Task<bool> AcceptReturnUrlAsync(HttpContext http, ScaiKeyDbContext db, TenantContext tenant, string returnUrl, CancellationToken ct)
+    public static async Task<bool> AcceptReturnUrlAsync(HttpContext http, ScaiKeyDbContext db, TenantContext tenant, string returnUrl, CancellationToken ct)
     {
         if (!IsAuthorizeReturnUrl(http, returnUrl))
         {
@@ -498,8 +500,9 @@ internal static class HostedPages
         }
 
         var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[returnUrl.IndexOf('?', StringComparison.Ordinal)..]);
-        var clientId = query[OpenIddict.Abstractions.OpenIddictConstants.Parameters.ClientId].ToString();
-        var redirectUri = query[OpenIddict.Abstractions.OpenIddictConstants.Parameters.RedirectUri].ToString();
+        // GetValueOrDefault: a return URL without one of them is not refused here (the endpoint will), nor a 500.
+        var clientId = query.GetValueOrDefault(OpenIddict.Abstractions.OpenIddictConstants.Parameters.ClientId).ToString();
+        var redirectUri = query.GetValueOrDefault(OpenIddict.Abstractions.OpenIddictConstants.Parameters.RedirectUri).ToString();
         if (clientId.Length == 0 || redirectUri.Length == 0)
         {
             return true;
@@ -528,7 +531,7 @@ internal static class HostedPages
         return hint is { Length: > 0 and <= 320 } ? hint : null;
     }
 
-    private static async Task<IFormCollection?> ReadFormAsync(HttpContext http, CancellationToken ct)
+    public static async Task<IFormCollection?> ReadFormAsync(HttpContext http, CancellationToken ct)
     {
         if (!http.Request.HasFormContentType)
         {
@@ -552,17 +555,17 @@ internal static class HostedPages
     private static IResult InvalidLink(TenantContext tenant) =>
         Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Link not valid", InvalidLinkText));
 
-    private static IResult BadReturnUrl(TenantContext tenant) =>
+    public static IResult BadReturnUrl(TenantContext tenant) =>
         Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue",
             "This sign-in address is not valid. Start again from the application you want to use."));
 
-    private static IResult BadForm(TenantContext tenant) =>
+    public static IResult BadForm(TenantContext tenant) =>
         Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue", "The form could not be read. Please try again."));
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     /// <summary>303: the browser follows a form POST with a GET.</summary>
-    private static IResult SeeOther(string url) => new SeeOtherResult(url);
+    public static IResult SeeOther(string url) => new SeeOtherResult(url);
 
     private sealed class SeeOtherResult(string url) : IResult
     {
