@@ -29,7 +29,8 @@ public sealed class TokenAudienceTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
     }
 
     /// <summary>A WEB application of the tenant, as a tenant admin would register it: its own redirect URI, the code flow and the password grant.</summary>
-    private async Task<(string ClientId, string Secret, string RedirectUri)> TenantApplicationAsync(string tenantId, string redirectUri = "https://attacker.example.net/cb")
+    private async Task<(string ClientId, string Secret, string RedirectUri)> TenantApplicationAsync(
+        string tenantId, string redirectUri = "https://attacker.example.net/cb", bool firstParty = false)
     {
         using var admin = await app.AdminAsync();
         var data = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/applications", new
@@ -38,6 +39,8 @@ public sealed class TokenAudienceTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
             type = "WEB",
             redirect_uris = new[] { redirectUri },
             grant_types = new[] { "authorization_code", "refresh_token", "password" },
+            first_party = firstParty,
+            consent_required = false,
         })).ReadJsonAsync(201))["data"]!;
         return (data["client_id"]!.GetValue<string>(), data["client_secret"]!.GetValue<string>(), redirectUri);
     }
@@ -110,11 +113,66 @@ public sealed class TokenAudienceTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         using var kept = app.WithToken(refreshed["access_token"]!.GetValue<string>());
         await (await kept.GetAsync("/api/v1/admin/tenants")).ReadProblemAsync(401);
 
+        // Even marked first-party by its tenant admin (who can), the application's account-scope token is for the
+        // account API only: every management route refuses it.
+        var (trusted, trustedSecret, trustedRedirect) = await TenantApplicationAsync(tenant, "https://attacker.example.net/cb2", firstParty: true);
+        var again = Pkce.Create();
+        var accountLink = "/connect/authorize?" + string.Join('&', $"client_id={trusted}", "response_type=code",
+            $"redirect_uri={Uri.EscapeDataString(trustedRedirect)}", "scope=openid%20account", "state=s",
+            $"code_challenge={again.Challenge}", "code_challenge_method=S256");
+        var accountCode = QueryHelpers.ParseQuery((await browser.GetAsync(accountLink)).Headers.Location?.Query ?? string.Empty)["code"].ToString();
+        var accountTokens = await (await ConfidentialTokenAsync(trusted, trustedSecret, new()
+        {
+            ["grant_type"] = "authorization_code", ["code"] = accountCode, ["redirect_uri"] = trustedRedirect, ["code_verifier"] = again.Verifier,
+        })).ReadJsonAsync(200);
+        Assert.Equal([trusted, "scaikey-api"], Audiences(accountTokens["access_token"]!.GetValue<string>()));
+        using var account = app.WithToken(accountTokens["access_token"]!.GetValue<string>());
+        foreach (var path in new[] { "/api/v1/admin/tenants", "/api/v1/admin/partners", $"/api/v1/tenants/{tenant}/users", "/api/v1/admin/signing-keys" })
+        {
+            var refused = await (await account.GetAsync(path)).ReadProblemAsync(403);
+            Assert.Contains("scaikey.admin", refused["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
         // Control: the same user through the console client, with the admin scope, is a platform admin at the API.
         var console = await ConsoleSignIn.TokensAsync(app, slug, "root@example.com", Password);
         Assert.Contains("scaikey-api", Audiences(console["access_token"]!.GetValue<string>()));
         using var real = app.WithToken(console["access_token"]!.GetValue<string>());
         await (await real.GetAsync("/api/v1/admin/tenants")).ShouldBeAsync(200);
+    }
+
+    [Fact]
+    public async Task An_application_no_longer_first_party_stops_getting_the_account_scope_on_refresh()
+    {
+        var (tenant, _) = await TenantAsync();
+        await app.CreateUserIdAsync(tenant, "acct@example.com", Password);
+        var (client, secret, _) = await TenantApplicationAsync(tenant, "https://first.example.net/cb", firstParty: true);
+        var tokens = await (await ConfidentialTokenAsync(client, secret, new()
+        {
+            ["grant_type"] = "password", ["username"] = "acct@example.com", ["password"] = Password, ["scope"] = "openid offline_access account",
+        })).ReadJsonAsync(200);
+        Assert.Equal([client, "scaikey-api"], Audiences(tokens["access_token"]!.GetValue<string>()));
+
+        // Control: refreshed while first-party, the account scope stays.
+        var kept = await (await ConfidentialTokenAsync(client, secret, new()
+        {
+            ["grant_type"] = "refresh_token", ["refresh_token"] = tokens["refresh_token"]!.GetValue<string>(),
+        })).ReadJsonAsync(200);
+        Assert.Contains("account", Jwt.Payload(kept["access_token"]!.GetValue<string>())["scope"]!.GetValue<string>().Split(' '));
+
+        using (var admin = await app.AdminAsync())
+        {
+            var appId = (await (await admin.GetAsync($"/api/v1/tenants/{tenant}/applications")).ReadJsonAsync(200))["data"]!.AsArray()
+                .Single(a => a!["client_id"]!.GetValue<string>() == client)!["id"]!.GetValue<string>();
+            await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/applications/{appId}", new { first_party = false })).ShouldBeAsync(200);
+        }
+
+        var narrowed = await (await ConfidentialTokenAsync(client, secret, new()
+        {
+            ["grant_type"] = "refresh_token", ["refresh_token"] = kept["refresh_token"]!.GetValue<string>(),
+        })).ReadJsonAsync(200);
+        var payload = Jwt.Payload(narrowed["access_token"]!.GetValue<string>());
+        Assert.DoesNotContain("account", payload["scope"]?.GetValue<string>().Split(' ') ?? []);
+        Assert.Equal([client], Audiences(narrowed["access_token"]!.GetValue<string>()));
     }
 
     [Fact]

@@ -195,7 +195,10 @@ internal static class TokenEndpoints
 
         await db.UserSessions.Where(s => s.Id == sessionId && s.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSeenAt, now), ct);
-        var principal = await signIn.BuildPrincipalAsync(tenantId, userId, sessionId, grantId, nextGeneration, request.ClientId!, presented.GetScopes(), ct);
+        // The scopes of the sign-in, less account once the application is no longer first-party: a refresh token
+        // outlives the tenant admin's decision, and OpenIddict checks permissions only for scopes a request names.
+        var scopes = presented.GetScopes().Where(s => s != OAuthSetup.AccountScope || application is { FirstParty: true });
+        var principal = await signIn.BuildPrincipalAsync(tenantId, userId, sessionId, grantId, nextGeneration, request.ClientId!, scopes, ct);
 
         // When the user authenticated is a fact of the sign-in, not of this refresh: carry it into the new ID token.
         if (principal is not null && presented.FindFirst(Claims.AuthenticationTime) is { } authTime)
