@@ -65,6 +65,7 @@ builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();
 builder.Services.AddSingleton<RevocationCache>();
+builder.Services.AddSingleton<ClientRegistrationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();
 
 var app = builder.Build();
