@@ -44,6 +44,8 @@ foreach (var category in new[]
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = JsonBody.MaxBytes);
 builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
 builder.Services.AddScaiKeyCore(configuration);
+builder.Services.AddScaiKeyForwardedHeaders(configuration);
+builder.Services.AddScaiKeyTransportSecurity(configuration);
 builder.Services.AddScaiKeyOAuth(configuration);
 builder.Services.AddScaiKeyBearerAuthentication();
 builder.Services.AddScaiKeySignInCookies();
@@ -64,6 +66,7 @@ builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();
 builder.Services.AddSingleton<RevocationCache>();
+builder.Services.AddSingleton<ClientRegistrationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();
 
 var app = builder.Build();
@@ -74,6 +77,9 @@ await using (var scope = app.Services.CreateAsyncScope())
     await scope.ServiceProvider.GetRequiredService<Bootstrap>().RunAsync(CancellationToken.None);
 }
 
+// First: everything after it (limits, sessions, audit, HSTS, cookies, URLs) sees the client, not the proxy.
+app.UseScaiKeyForwardedHeaders();
+app.UseHsts();
 app.UseMiddleware<RequestIdMiddleware>();
 app.UseMiddleware<ErrorHandlingMiddleware>();
 app.UseScaiKeyAuthentication();

@@ -634,7 +634,8 @@ public sealed class ApplicationTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         using var admin = await app.AdminAsync();
         await (await admin.DeleteAsync($"{Apps(tenant)}/{id}")).ShouldBeAsync(204);
 
-        await (await service.GetAsync($"/api/v1/tenants/{tenant}/users/{user}")).ReadProblemAsync(403);
+        // Refused as a revoked token (401), not merely without an application binding.
+        await (await service.GetAsync($"/api/v1/tenants/{tenant}/users/{user}")).ReadProblemAsync(401);
         var token = await RequestTokenAsync(clientId, secret);
         Assert.False(token.IsSuccessStatusCode, await token.Content.ReadAsStringAsync());
         Assert.Null(await OpenIddictClientAsync(clientId));

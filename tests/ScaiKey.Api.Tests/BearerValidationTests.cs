@@ -96,9 +96,14 @@ public sealed class BearerValidationTests(ScaiKeyApp app) : IClassFixture<ScaiKe
     [Fact]
     public async Task A_valid_token_of_a_principal_without_roles_is_403_not_401()
     {
-        using var client = app.WithToken(CraftFor("nobody-client"));
+        var (_, clientId, _) = await app.CreateAdminClientAsync();
+        using var client = app.WithToken(CraftFor(clientId));
         var response = await client.GetAsync(ProtectedPath);
         await response.ReadProblemAsync(403);
+
+        // A client that does not exist (or was deleted) holds no valid token at all.
+        using var nobody = app.WithToken(CraftFor("nobody-client"));
+        await (await nobody.GetAsync(ProtectedPath)).ReadProblemAsync(401);
     }
 
     private string CraftFor(string subject)

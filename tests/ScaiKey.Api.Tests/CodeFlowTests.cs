@@ -359,7 +359,9 @@ public sealed class CodeFlowTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         Assert.Null(evil.Headers.Location);
         Assert.Null(await app.DbAsync(db => db.UserSessions.Where(s => s.UserId == userId).Select(s => s.RevokedAt).SingleAsync()));
 
-        var page = await browser.GetAsync("/connect/logout");
+        // Without an id_token_hint the user confirms first (RP-Initiated Logout, section 2; see LogoutConfirmationTests).
+        var confirm = await (await browser.GetAsync("/connect/logout")).Content.ReadAsStringAsync();
+        var page = await browser.PostAsync("/connect/logout", Forms.From(confirm));
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("You have been signed out.", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HostedPagesTests.ContentSecurityPolicy, page.Headers.GetValues("Content-Security-Policy").Single());

@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Caching.Memory;
 using OpenIddict.Abstractions;
 using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Audit;
@@ -190,7 +189,7 @@ internal static class AdminClientEndpoints
 
     private static async Task<IResult> DeleteAsync(
         [FromRoute(Name = "id")] string id, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager applications,
-        AuditLog audit, IMemoryCache cache, Caller caller, CancellationToken ct)
+        AuditLog audit, Caller caller, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var client = await LockVisibleAsync(http, db, id, ct);
@@ -222,7 +221,9 @@ internal static class AdminClientEndpoints
         audit.Record("admin_client.deleted", "admin_client", client.Id, null);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
-        Caller.Evict(cache, PrincipalTypes.Client, client.ClientId);
+
+        // After the commit: its tokens are refused from now on (401), on this instance at once.
+        SignIn.ClientRevocation.ForgetDeleted(http.RequestServices, client.ClientId);
         return TypedResults.NoContent();
     }
 

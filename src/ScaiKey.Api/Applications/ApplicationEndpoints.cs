@@ -35,7 +35,7 @@ internal static class ApplicationEndpoints
         group.MapPatch("/{application_id}", UpdateAsync).Requires(Permission.DirectoryWrite).WithSummary("Update Application")
             .AcceptsJson<ApplicationUpdate>().Returns<ApiResponse<ApplicationResponse>>().ReturnsProblems(404, 409, 413);
         group.MapDelete("/{application_id}", DeleteAsync).Requires(Permission.DirectoryWrite).WithSummary("Delete Application")
-            .WithDescription("Deletes the client and its assignments; its access tokens stop working at once.")
+            .WithDescription("Deletes the client and its assignments; its own tokens and its users' access and refresh tokens stop working at once.")
             .ReturnsNoContent().ReturnsProblems(404);
         group.MapPost("/{application_id}/secret", RotateSecretAsync).Requires(Permission.DirectoryWrite).WithSummary("Rotate Application Secret")
             .WithDescription("Replaces the secret of a confidential application (409 for public ones) and returns the new one, only in this response. The old secret stops working at once.")
@@ -317,7 +317,7 @@ internal static class ApplicationEndpoints
 
     private static async Task<IResult> DeleteAsync(
         [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager clients,
-        AuditLog audit, IMemoryCache cache, CancellationToken ct)
+        AuditLog audit, TimeProvider time, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -332,15 +332,17 @@ internal static class ApplicationEndpoints
             await clients.DeleteAsync(client, ct);
         }
 
+        await SignIn.ClientRevocation.RevokeGrantsAsync(db, tenantId, entity.ClientId, time.UtcNow(), ct);
+
         // Assignments go with the row (foreign-key cascade).
         db.Applications.Remove(entity);
         audit.Record("application.deleted", TargetType, entity.Id, tenantId);
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
 
-        // After the commit, so no request can cache the old binding again in between.
-        Caller.Evict(cache, PrincipalTypes.Client, entity.ClientId);
-        ApplicationSignIn.Evict(cache, entity.ClientId);
+        // After the commit, so no request can cache the old binding, registration or grants again in between.
+        SignIn.ClientRevocation.ForgetDeleted(http.RequestServices, entity.ClientId);
+        ApplicationSignIn.Evict(http.RequestServices.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(), entity.ClientId);
         return TypedResults.NoContent();
     }
 

@@ -45,6 +45,7 @@ internal static class OAuthSetup
                     .SetIntrospectionEndpointUris(IntrospectPath)
                     .SetRevocationEndpointUris(RevokePath);
                 server.AddEventHandler(ScaiKey.Api.SignIn.GrantRevocationHandler.Descriptor);
+                server.AddEventHandler(ScaiKey.Api.SignIn.IntrospectionRevocationHandler.Descriptor);
                 server.AddEventHandler(SigningKeyHandlers.SignWithCurrentKey.Descriptor);
                 server.AddEventHandler(SigningKeyHandlers.PublishKeys.Descriptor);
                 server.AddEventHandler(SigningKeyHandlers.ServerAcceptsPublishedKeys.Descriptor);

@@ -14,7 +14,8 @@ namespace ScaiKey.Api.Security;
 /// The API's authentication scheme: OpenIddict validates a bearer token the first time this instance sees it, and
 /// the validated principal is kept until the token expires, so a caller's next requests skip parsing and the
 /// signature check. What can change during a token's life is still checked on every request: a user token's user,
-/// session and grant (<see cref="UserTokenRevocation"/>), and roles and applications (<see cref="Caller"/>).
+/// session and grant, a client token's client (<see cref="TokenRevocation"/>), and roles and applications
+/// (<see cref="Caller"/>).
 /// Challenges and refusals are OpenIddict's, so error responses are the same either way.
 /// </summary>
 internal sealed class BearerAuthenticationHandler(
@@ -36,7 +37,9 @@ internal sealed class BearerAuthenticationHandler(
 
         if (tokens.TryGet(token, time.GetUtcNow()) is { } cached)
         {
-            if (!await UserTokenRevocation.IsRevokedAsync(cached, Context.RequestServices, Context.RequestAborted))
+            // A user token's user, session and grant, and a client token's client (deleted applications and admin
+            // clients end their tokens at once: 401 like any revoked token, not 403 from a missing role).
+            if (!await TokenRevocation.IsRevokedAsync(cached, Context.RequestServices, Context.RequestAborted))
             {
                 return AuthenticateResult.Success(new AuthenticationTicket(cached, SchemeName));
             }

@@ -29,9 +29,6 @@ internal static class AuthorizeEndpoints
         app.MapMethods("/" + OAuthSetup.AuthorizePath, [HttpMethods.Get, HttpMethods.Post], AuthorizeAsync)
             .AllowAnonymous()
             .ExcludeFromDescription();
-        app.MapMethods("/" + OAuthSetup.LogoutPath, [HttpMethods.Get, HttpMethods.Post], LogoutAsync)
-            .AllowAnonymous()
-            .ExcludeFromDescription();
     }
 
     /// <summary>
@@ -113,52 +110,6 @@ internal static class AuthorizeEndpoints
         var tenantId = await db.Applications.AsNoTracking().Where(a => a.ClientId == request.ClientId)
             .Select(a => a.TenantId).FirstOrDefaultAsync(ct);
         return tenantId is null ? null : await TenantLookup.FindAsync(db, tenantId, ct);
-    }
-
-    /// <summary>
-    /// Ends the browser's sign-in session: the session row and every token grant made from it are revoked, so the
-    /// applications' access and refresh tokens from it stop working too, and the cookie is removed. OpenIddict then
-    /// redirects to the validated post_logout_redirect_uri; without one, the browser gets a "signed out" page.
-    /// </summary>
-    private static async Task<IResult> LogoutAsync(HttpContext http, ScaiKeyDbContext db, RevocationCache revocations, TimeProvider time, CancellationToken ct)
-    {
-        var request = http.GetOpenIddictServerRequest()
-            ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
-
-        var cookie = await SignInCookies.ReadAsync(http);
-        var (userId, sessionId) = (cookie?.UserId, cookie?.SessionId);
-        if (sessionId is null)
-        {
-            // A POST from the application's site arrives without the Lax cookie; an ID token that names its session
-            // (validated by OpenIddict as id_token_hint) identifies it instead.
-            var hint = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
-            (userId, sessionId) = (hint?.GetClaim(Claims.Subject), hint?.GetClaim(ScaiKeyClaims.SessionId));
-        }
-
-        if (userId is not null && sessionId is not null)
-        {
-            var now = time.UtcNow();
-            await db.UserSessions.Where(s => s.Id == sessionId && s.UserId == userId && s.RevokedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
-            await db.TokenGrants.Where(g => g.SessionId == sessionId && g.UserId == userId && g.RevokedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(g => g.RevokedAt, now).SetProperty(g => g.RevokedReason, "signed_out"), ct);
-            revocations.EvictUser(userId);
-        }
-
-        if (cookie is not null)
-        {
-            await SignInCookies.SignOutAsync(http);
-        }
-
-        if (request.PostLogoutRedirectUri is not null)
-        {
-            return Results.SignOut(properties: null, [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
-        }
-
-        var tenant = cookie is null ? null : await TenantLookup.FindAsync(db, cookie.TenantId, ct);
-        HostedPages.SetSecurityHeaders(http.Response);
-        return HostedPages.Page(StatusCodes.Status200OK,
-            HostedPageHtml.Message(tenant?.Name, "Signed out", "You have been signed out. You can close this window."));
     }
 
     /// <summary>

@@ -99,6 +99,32 @@ internal static class HostedPageHtml
             }
         });
 
+    /// <summary>
+    /// The logout confirmation (RP-Initiated Logout, section 2): the end-session request's own parameters go back as
+    /// hidden fields, so the POST is validated like the original request.
+    /// </summary>
+    public static string LogoutConfirmation(
+        string? tenantName, string? applicationName, string action, string formToken, IEnumerable<KeyValuePair<string, string>> parameters,
+        IReadOnlyList<string> errors) =>
+        Document(tenantName, "Sign out?", body =>
+        {
+            var account = tenantName is null ? "your account" : tenantName;
+            var question = applicationName is null
+                ? $"Do you want to sign out of {account}?"
+                : $"{applicationName} asks to sign you out of {account}. Do you want to sign out?";
+            body.Append("<p>").Append(Encode(question)).Append("</p>\n");
+            Errors(body, errors);
+            FormStart(body, new FormContext(tenantName ?? string.Empty, action, formToken, errors));
+            foreach (var (name, value) in parameters)
+            {
+                Hidden(body, name, value);
+            }
+
+            Hidden(body, LogoutEndpoints.ConfirmField, "yes");
+            body.Append("<button type=\"submit\">Sign out</button>\n</form>\n");
+            body.Append("<p class=\"hint\">If you did not ask to sign out, close this window.</p>\n");
+        });
+
     private static string Document(string? tenantName, string heading, Action<StringBuilder> content)
     {
         var html = new StringBuilder(4096);

@@ -35,6 +35,7 @@ internal static class HostedPages
     public static void MapHostedSignIn(this IEndpointRouteBuilder app)
     {
         app.MapAuthorizeEndpoints();
+        app.MapLogoutEndpoint();
         app.MapUserinfoEndpoint();
 
         var pages = app.MapGroup("/t/{slug}").AllowAnonymous().ExcludeFromDescription();

@@ -18,11 +18,20 @@ internal sealed class RevocationCache(IMemoryCache cache)
     // Bumped on every local revocation; part of the cache key, so stale answers are never read again.
     private readonly ConcurrentDictionary<string, int> _epochs = new(StringComparer.Ordinal);
 
+    // Bumped when many users' grants end at once (an application deleted): every cached answer is dropped.
+    private int _globalEpoch;
+
+    /// <summary>Call after the transaction that revoked something of the user has committed, never before or inside it.</summary>
     public void EvictUser(string userId) => _epochs.AddOrUpdate(userId, 1, (_, epoch) => epoch + 1);
+
+    /// <summary>Forgets every answer of this instance (after a commit that revoked the grants of many users).</summary>
+    public void EvictAll() => Interlocked.Increment(ref _globalEpoch);
 
     public async Task<bool> IsActiveAsync(ScaiKeyDbContext db, string userId, string sessionId, string grantId, CancellationToken ct)
     {
-        var key = $"revocation:{userId}:{_epochs.GetValueOrDefault(userId)}:{sessionId}:{grantId}";
+        // The epochs are read before the database: an answer read before a commit lands under the old epoch, and the
+        // eviction after the commit makes it unreachable (an eviction before the commit would not).
+        var key = $"revocation:{Volatile.Read(ref _globalEpoch)}:{userId}:{_epochs.GetValueOrDefault(userId)}:{sessionId}:{grantId}";
         if (cache.TryGetValue(key, out bool active))
         {
             return active;

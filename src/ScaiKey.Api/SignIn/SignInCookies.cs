@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
+using ScaiKey.Api.Http;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
@@ -36,7 +37,7 @@ internal static class SignInCookies
         services.AddSingleton<SignInTicketFormat>();
         services.AddAuthentication().AddCookie(Scheme);
         services.AddOptions<CookieAuthenticationOptions>(Scheme)
-            .Configure<SignInTicketFormat, IConfiguration>((options, format, configuration) =>
+            .Configure<SignInTicketFormat, IConfiguration, PublicOrigin>((options, format, configuration, origin) =>
             {
                 options.Cookie.Name = CookieName;
                 options.Cookie.HttpOnly = true;
@@ -44,7 +45,9 @@ internal static class SignInCookies
                 // Lax, not Strict: the authorization endpoint is reached by a top-level redirect from the client's
                 // site, and must see the cookie then to skip the login page.
                 options.Cookie.SameSite = SameSiteMode.Lax;
-                options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+
+                // With an https issuer, always Secure: behind a TLS-terminating proxy the request itself may say http.
+                options.Cookie.SecurePolicy = origin.IsHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
                 options.Cookie.Path = "/";
                 options.ExpireTimeSpan = TimeSpan.FromHours(configuration.GetValue("ScaiKey:SignIn:CookieHours", DefaultCookieHours));
                 options.SlidingExpiration = false;
@@ -179,15 +182,21 @@ internal sealed class SignInTicketFormat(KeyRing keyRing) : ISecureDataFormat<Au
 /// cookie (Strict) nor a token matching it. Built on the key ring rather than ASP.NET antiforgery, whose Data
 /// Protection keys would differ between instances: a form served by one instance posts fine to another.
 /// </summary>
-internal sealed class FormProtection(KeyRing keyRing)
+internal sealed class FormProtection(KeyRing keyRing, PublicOrigin origin)
 {
     public const string CookieName = "scaikey_form";
     public const string FieldName = "form_token";
 
     private readonly byte[] _key = keyRing.DeriveKey("scaikey:hosted-form-token");
 
-    /// <summary>The token to embed in a form; gives the browser its secret cookie first if it has none.</summary>
-    public string IssueToken(HttpContext http)
+    /// <summary>The token to embed in a hosted page's form; gives the browser its secret cookie first if it has none.</summary>
+    public string IssueToken(HttpContext http) => IssueToken(http, http.Request.PathBase + "/t/");
+
+    /// <summary>
+    /// The same for a form that posts under <paramref name="cookiePath"/> (the logout confirmation posts to
+    /// /connect/logout); the secret cookie is sent only there, as it is only to the hosted pages otherwise.
+    /// </summary>
+    public string IssueToken(HttpContext http, string cookiePath)
     {
         var secret = http.Request.Cookies[CookieName];
         if (!IsWellFormedSecret(secret))
@@ -197,8 +206,8 @@ internal sealed class FormProtection(KeyRing keyRing)
             {
                 HttpOnly = true,
                 SameSite = SameSiteMode.Strict,
-                Secure = http.Request.IsHttps,
-                Path = http.Request.PathBase + "/t/",
+                Secure = origin.IsHttps || http.Request.IsHttps,
+                Path = cookiePath,
                 IsEssential = true,
             });
         }

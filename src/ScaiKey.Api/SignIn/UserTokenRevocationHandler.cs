@@ -9,10 +9,11 @@ namespace ScaiKey.Api.SignIn;
 
 /// <summary>
 /// A user's access token is a self-contained JWT; this rejects one whose user, session or token grant was revoked
-/// since (disable, lock, terminate_sessions, reset, MFA disable, delete, refresh-token reuse), so it stops
-/// working on this API at once rather than when it expires.
+/// since (disable, lock, terminate_sessions, reset, MFA disable, delete, refresh-token reuse, application delete),
+/// and a client-credential token whose client was deleted, so it stops working on this API at once rather than
+/// when it expires.
 /// </summary>
-internal sealed class UserTokenRevocationHandler(ScaiKeyDbContext db, RevocationCache revocations) : IOpenIddictValidationHandler<ProcessAuthenticationContext>
+internal sealed class UserTokenRevocationHandler(IServiceProvider services) : IOpenIddictValidationHandler<ProcessAuthenticationContext>
 {
     public static OpenIddictValidationHandlerDescriptor Descriptor { get; } =
         OpenIddictValidationHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
@@ -24,11 +25,31 @@ internal sealed class UserTokenRevocationHandler(ScaiKeyDbContext db, Revocation
     public async ValueTask HandleAsync(ProcessAuthenticationContext context)
     {
         if (context.AccessTokenPrincipal is { } principal
-            && await UserTokenRevocation.IsRevokedAsync(principal, db, revocations, context.CancellationToken))
+            && await TokenRevocation.IsRevokedAsync(principal, services, context.CancellationToken))
         {
             context.Reject(OpenIddictConstants.Errors.InvalidToken, "The access token has been revoked.");
         }
     }
+}
+
+/// <summary>What the API checks on every request beyond the token itself; introspection asks the same.</summary>
+internal static class TokenRevocation
+{
+    /// <summary>
+    /// Whether a validated token is refused now: a user token whose user, session or grant was revoked, or a
+    /// client-credential token whose client no longer exists. Tokens of neither kind have nothing to revoke.
+    /// </summary>
+    public static ValueTask<bool> IsRevokedAsync(ClaimsPrincipal principal, IServiceProvider services, CancellationToken ct) =>
+        principal.GetClaim(ScaiKeyClaims.PrincipalType) switch
+        {
+            PrincipalTypes.User => UserTokenRevocation.IsRevokedAsync(principal, services, ct),
+            PrincipalTypes.Client => ClientGoneAsync(principal, services, ct),
+            _ => ValueTask.FromResult(false),
+        };
+
+    private static async ValueTask<bool> ClientGoneAsync(ClaimsPrincipal principal, IServiceProvider services, CancellationToken ct) =>
+        principal.GetClaim(OpenIddictConstants.Claims.Subject) is not { } clientId
+        || !await services.GetRequiredService<ClientRegistrationCache>().ExistsAsync(services, clientId, ct);
 }
 
 internal static class UserTokenRevocation

@@ -300,6 +300,7 @@ internal sealed class UserCommands(
 
         await db.RoleAssignments.Where(r => r.PrincipalType == PrincipalTypes.User && r.PrincipalId == user.Id).ExecuteDeleteAsync(ct);
         await transaction.CommitAsync(ct);
+        revocations.EvictUser(user.Id);
 
         // Its roles end now on this instance, not when the cached grants expire.
         Caller.Evict(http.RequestServices.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(), PrincipalTypes.User, user.Id);
@@ -361,6 +362,7 @@ internal sealed class UserCommands(
         }
 
         await transaction.CommitAsync(ct);
+        revocations.EvictUser(user.Id);
         return await RespondAsync<T>(http, tenantId, userId, ct);
     }
 
@@ -467,6 +469,7 @@ internal sealed class UserCommands(
         }
 
         await transaction.CommitAsync(ct);
+        revocations.EvictUser(user.Id);
         return null;
     }
 
@@ -485,16 +488,24 @@ internal sealed class UserCommands(
         }
 
         await transaction.CommitAsync(ct);
+        if (revoke)
+        {
+            revocations.EvictUser(user.Id);
+        }
+
         return await RespondAsync<T>(http, user.TenantId, user.Id, ct);
     }
 
-    /// <summary>Ends every session and makes access tokens issued until now worthless for this user.</summary>
+    /// <summary>
+    /// Ends every session and makes access tokens issued until now worthless for this user. Inside the caller's
+    /// transaction; the caller evicts the revocation cache after its commit (an eviction before it let a request in
+    /// between cache "still active" again, see docs/decisions.md).
+    /// </summary>
     private async Task RevokeAsync(User user, CancellationToken ct)
     {
         var now = Now;
         user.TokensRevokedAt = now;
         await SignIn.SignInService.RevokeSessionsAsync(db, user.TenantId, user.Id, now, "sessions_revoked", exceptSessionId: null, ct);
-        revocations.EvictUser(user.Id);
     }
 
     private async Task<IResult> RespondAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
