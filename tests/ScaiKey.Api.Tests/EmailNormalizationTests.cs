@@ -126,6 +126,20 @@ public sealed class EmailNormalizationTests(ScaiKeyApp app) : IClassFixture<Scai
         }
     }
 
+    [Fact]
+    public async Task A_search_in_either_normal_form_finds_the_user()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var id = (await app.CreateUserAsync(tenant, new { email = "m" + Nfd + "ller@example.com", last_name = "Go" + Nfd + "del" /* "Goüdel", decomposed */ }))["id"]!.GetValue<string>();
+        await app.CreateUserIdAsync(tenant, "muller@example.com");
+        using var admin = await app.AdminAsync();
+        foreach (var term in new[] { "M" + Nfc + "ller", "m" + Nfd + "ller", "go" + Nfc + "del", "GO" + Nfd + "DEL" })
+        {
+            var page = await (await admin.GetAsync($"/api/v1/tenants/{tenant}/users?search={Uri.EscapeDataString(term)}")).ReadJsonAsync(200);
+            Assert.Equal([id], page["data"]!.AsArray().Select(u => u!["id"]!.GetValue<string>()));
+        }
+    }
+
     // ---- the one-time step for keys written by the earlier rule ----
 
     /// <summary>A live user whose stored email and key are what the earlier rule (trim + lower case) wrote.</summary>
