@@ -201,6 +201,12 @@ public sealed class EmailNormalizationTests(ScaiKeyApp app) : IClassFixture<Scai
         Assert.Contains($"tenant {tenant}: user {loser} is the same mailbox as user {winner}", step.Report, StringComparison.Ordinal);
         Assert.DoesNotContain("cher", step.Report, StringComparison.Ordinal);
 
+        // The operator reads the same report from the command line.
+        var cli = await app.RunCliAsync(["data-steps"]);
+        Assert.Equal(0, cli.ExitCode);
+        Assert.Contains($"{EmailNormalizationStep.Name}: completed", cli.Out, StringComparison.Ordinal);
+        Assert.Contains($"tenant {tenant}: user {loser} is the same mailbox as user {winner}", cli.Out, StringComparison.Ordinal);
+
         // The step is done: a later start leaves even a fresh old-style key alone and reports nothing again.
         var late = await LegacyUserAsync(tenant, "late@b" + Nfc + "cher.de");
         app.StartHost();
