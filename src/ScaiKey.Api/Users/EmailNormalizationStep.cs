@@ -17,7 +17,8 @@ internal sealed record EmailCollision(string TenantId, string UserId, string Oth
 /// <summary>
 /// Brings <c>users.email_normalized</c> written by the earlier rule (trim + lower case) to
 /// <see cref="EmailAddresses.Normalize"/> (NFC, IDNA ASCII domain) once, after the schema migrations: EF cannot run
-/// .NET's IDNA inside SQL. It streams all users in id order in batches and updates only rows whose key changes.
+/// .NET's IDNA inside SQL. It streams all users in id order in batches and updates only rows whose key changes, a batch's
+/// updates in one transaction.
 /// Where a live user's new key is already held by another live user of its tenant it neither fails nor merges: that
 /// row keeps its old key, and the collision is an audit event (<c>user.email_collision</c> on the user, naming the
 /// other user), a warning log line with ids only, and a line in the step's report (<c>data_steps.report</c>).
@@ -39,6 +40,8 @@ internal sealed class EmailNormalizationStep(ScaiKeyDbContext db, TimeProvider t
 
     private sealed record Row(string Id, string TenantId, string Email, string EmailNormalized, bool Deleted);
 
+    private sealed record Change(Row Row, string Key);
+
     /// <summary>Runs the step unless it is done or another instance holds it; null when it did not run.</summary>
     public async Task<EmailNormalizationReport?> RunAsync(CancellationToken ct)
     {
@@ -50,11 +53,17 @@ internal sealed class EmailNormalizationStep(ScaiKeyDbContext db, TimeProvider t
         long scanned = 0, renormalized = 0;
         var collisions = new List<EmailCollision>();
         string? after = null;
+        var renewed = time.GetTimestamp();
         while (true)
         {
-            var batch = await db.Users.AsNoTracking()
-                .Where(u => after == null || string.Compare(u.Id, after) > 0)
-                .OrderBy(u => u.Id).Take(BatchSize)
+            // Keyset paging: the id condition only when there is one, so the index seek is not hidden behind an OR.
+            var users = db.Users.AsNoTracking();
+            if (after is not null)
+            {
+                users = users.Where(u => string.Compare(u.Id, after) > 0);
+            }
+
+            var batch = await users.OrderBy(u => u.Id).Take(BatchSize)
                 .Select(u => new Row(u.Id, u.TenantId, u.Email, u.EmailNormalized, u.DeletedAt != null))
                 .ToListAsync(ct);
             if (batch.Count == 0)
@@ -64,29 +73,30 @@ internal sealed class EmailNormalizationStep(ScaiKeyDbContext db, TimeProvider t
 
             scanned += batch.Count;
             after = batch[^1].Id;
-            foreach (var row in batch)
+            var changes = batch.Select(row => new Change(row, EmailAddresses.Normalize(row.Email)))
+                .Where(c => c.Key != c.Row.EmailNormalized).ToList();
+            if (changes.Count > 0)
             {
-                var normalized = EmailAddresses.Normalize(row.Email);
-                if (normalized == row.EmailNormalized)
+                var found = await ApplyAsync(changes, ct);
+                foreach (var collision in found)
                 {
-                    continue;
-                }
-
-                if (await RenormalizeAsync(row, normalized, ct) is { } collision)
-                {
-                    collisions.Add(collision);
                     await RecordAsync(collision, ct);
                 }
-                else
-                {
-                    renormalized++;
-                }
+
+                collisions.AddRange(found);
+                renormalized += changes.Count - found.Count;
             }
 
-            if (!await RenewAsync(ct))
+            // Renewed well within the lease, not per batch: each renewal is a commit.
+            if (time.GetElapsedTime(renewed) > Lease / 5)
             {
-                logger.LogWarning("Email normalization: another instance took over the step after user {UserId}; this one stops.", after);
-                return null;
+                if (!await RenewAsync(ct))
+                {
+                    logger.LogWarning("Email normalization: another instance took over the step after user {UserId}; this one stops.", after);
+                    return null;
+                }
+
+                renewed = time.GetTimestamp();
             }
         }
 
@@ -164,6 +174,71 @@ internal sealed class EmailNormalizationStep(ScaiKeyDbContext db, TimeProvider t
         await db.DataSteps.Where(s => s.Name == Name && s.ClaimedBy == _owner && s.CompletedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.ClaimedAt, time.UtcNow()), ct) == 1;
 
+    /// <summary>
+    /// One batch's changes: holders of the new keys are read in one query, collisions decided in memory (the key's
+    /// holder, else the first row by id), and the rest written in one transaction. A unique violation there means a
+    /// live user took a key meanwhile; the batch is then redone row by row, each write on its own.
+    /// </summary>
+    private async Task<List<EmailCollision>> ApplyAsync(List<Change> changes, CancellationToken ct)
+    {
+        var live = changes.Where(c => !c.Row.Deleted).ToList();
+        var tenants = live.Select(c => c.Row.TenantId).Distinct().ToList();
+        var keys = live.Select(c => c.Key).Distinct().ToList();
+        var holders = keys.Count == 0 ? [] : await db.Users.AsNoTracking()
+            .Where(u => u.DeletedAt == null && tenants.Contains(u.TenantId) && keys.Contains(u.EmailNormalized))
+            .Select(u => new { u.TenantId, u.EmailNormalized, u.Id }).ToListAsync(ct);
+        var taken = holders.GroupBy(h => (h.TenantId, h.EmailNormalized))
+            .ToDictionary(g => g.Key, g => g.Select(h => h.Id).Min(StringComparer.Ordinal)!);
+
+        var collisions = new List<EmailCollision>();
+        var writes = new List<Change>();
+        foreach (var change in changes)
+        {
+            if (!change.Row.Deleted && taken.TryGetValue((change.Row.TenantId, change.Key), out var holder) && holder != change.Row.Id)
+            {
+                collisions.Add(new EmailCollision(change.Row.TenantId, change.Row.Id, holder));
+                continue;
+            }
+
+            if (!change.Row.Deleted)
+            {
+                taken[(change.Row.TenantId, change.Key)] = change.Row.Id;
+            }
+
+            writes.Add(change);
+        }
+
+        try
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            foreach (var change in writes)
+            {
+                await WriteAsync(change, ct);
+            }
+
+            await transaction.CommitAsync(ct);
+            return collisions;
+        }
+        catch (Exception ex) when (IsUniqueViolation(ex))
+        {
+            collisions.Clear();
+            foreach (var change in changes)
+            {
+                if (await RenormalizeAsync(change.Row, change.Key, ct) is { } collision)
+                {
+                    collisions.Add(collision);
+                }
+            }
+
+            return collisions;
+        }
+    }
+
+    // Conditional on the old key: a PATCH that changed the email meanwhile already wrote the new rule's key.
+    private Task<int> WriteAsync(Change change, CancellationToken ct) =>
+        db.Users.Where(u => u.Id == change.Row.Id && u.TenantId == change.Row.TenantId && u.EmailNormalized == change.Row.EmailNormalized)
+            .ExecuteUpdateAsync(s => s.SetProperty(u => u.EmailNormalized, change.Key), ct);
+
     /// <summary>Writes the new key unless another live user of the tenant holds it; the collision otherwise.</summary>
     private async Task<EmailCollision?> RenormalizeAsync(Row row, string normalized, CancellationToken ct)
     {
@@ -174,9 +249,7 @@ internal sealed class EmailNormalizationStep(ScaiKeyDbContext db, TimeProvider t
 
         try
         {
-            // Conditional on the old key: a PATCH that changed the email meanwhile already wrote the new rule's key.
-            await db.Users.Where(u => u.Id == row.Id && u.TenantId == row.TenantId && u.EmailNormalized == row.EmailNormalized)
-                .ExecuteUpdateAsync(s => s.SetProperty(u => u.EmailNormalized, normalized), ct);
+            await WriteAsync(new Change(row, normalized), ct);
             return null;
         }
         catch (Exception ex) when (IsUniqueViolation(ex))
