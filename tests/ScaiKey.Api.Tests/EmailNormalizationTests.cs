@@ -140,6 +140,31 @@ public sealed class EmailNormalizationTests(ScaiKeyApp app) : IClassFixture<Scai
         }
     }
 
+    [Fact]
+    public async Task Import_refuses_another_spelling_of_a_mailbox_in_the_file_or_the_tenant()
+    {
+        var tenant = await app.CreateTenantAsync();
+        await app.CreateUserIdAsync(tenant, "taken@b" + Nfc + "cher.de");
+        var folder = app.WorkFolder();
+        var file = Path.Combine(folder, "idn.jsonl");
+        await File.WriteAllLinesAsync(file,
+        [
+            System.Text.Json.JsonSerializer.Serialize(new { email = "new@b" + Nfc + "cher.de" }),     // 1 ok
+            System.Text.Json.JsonSerializer.Serialize(new { email = "NEW@xn--bcher-kva.de" }),         // 2 same mailbox as line 1
+            System.Text.Json.JsonSerializer.Serialize(new { email = "taken@xn--bcher-kva.de" }),       // 3 same mailbox as a user
+            System.Text.Json.JsonSerializer.Serialize(new { email = "other@xn--bcher-kva.de" }),       // 4 ok (control)
+        ]);
+
+        var result = await app.RunCliAsync(["import", "--tenant", tenant, "--errors", Path.Combine(folder, "report.jsonl"), file]);
+        Assert.Equal(ScaiKey.Api.Cli.CliRunner.CompletedWithRejectedRows, result.ExitCode);
+        var report = CliHarness.ErrorReport(Path.Combine(folder, "report.jsonl"));
+        Assert.Equal([2, 3], report.Select(r => r["line"]!.GetValue<int>()).ToArray());
+        Assert.Contains("line 1", report[0]["detail"]![0]!["msg"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("already exists", report[1]["detail"]![0]!["msg"]!.GetValue<string>(), StringComparison.Ordinal);
+        var keys = await app.DbAsync(db => db.Users.AsNoTracking().Where(u => u.TenantId == tenant).Select(u => u.EmailNormalized).OrderBy(k => k).ToListAsync());
+        Assert.Equal(["new@xn--bcher-kva.de", "other@xn--bcher-kva.de", "taken@xn--bcher-kva.de"], keys);
+    }
+
     // ---- the one-time step for keys written by the earlier rule ----
 
     /// <summary>A live user whose stored email and key are what the earlier rule (trim + lower case) wrote.</summary>
