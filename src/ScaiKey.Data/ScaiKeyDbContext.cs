@@ -31,6 +31,7 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     public DbSet<UserConsent> UserConsents => Set<UserConsent>();
     public DbSet<IdentityProvider> IdentityProviders => Set<IdentityProvider>();
     public DbSet<FederatedIdentity> FederatedIdentities => Set<FederatedIdentity>();
+    public DbSet<DataStep> DataSteps => Set<DataStep>();
 
     /// <summary>Options every provider shares: snake_case names and the OpenIddict entity sets.</summary>
     public static DbContextOptionsBuilder ApplyCommonOptions(DbContextOptionsBuilder builder)

@@ -355,6 +355,96 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
     }
 
     [Fact]
+    public async Task Keys_a_type_declares_secret_are_sealed_even_when_their_name_does_not_say_so()
+    {
+        var tenant = await app.CreateTenantAsync();
+        using var admin = await app.AdminAsync();
+        var bodies = new List<string>();
+        async Task<JsonNode> Read(HttpResponseMessage response, int status)
+        {
+            bodies.Add(await response.Content.ReadAsStringAsync());
+            return await response.ReadJsonAsync(status);
+        }
+
+        static List<string> SecretFields(JsonNode json) => json["data"]!["secret_fields"]!.AsArray().Select(s => s!.GetValue<string>()).ToList();
+
+        var ldapCreated = await Read(await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers", new
+        {
+            name = Unique("OpenLDAP"),
+            type = "LDAP",
+            config = new Dictionary<string, string>
+            {
+                ["url"] = "ldaps://ldap.example.com", ["base_dn"] = "dc=example,dc=com", ["bind_dn"] = "cn=reader",
+                ["bind_pw"] = "bind-pw-Qa61", ["pwd"] = "pwd-Qa62",
+            },
+        }), 201);
+        var ldap = Id(ldapCreated);
+        Assert.Equal(["bind_pw", "pwd"], SecretFields(ldapCreated));
+        Assert.Equal(["url", "base_dn", "bind_dn"], ldapCreated["data"]!["config"]!.AsObject().Select(p => p.Key));
+        Assert.Equal("dc=example,dc=com", ldapCreated["data"]!["config"]!["base_dn"]!.GetValue<string>());
+
+        var samlCreated = await Read(await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers", new
+        {
+            name = Unique("Shibboleth"),
+            type = "SAML",
+            config = new Dictionary<string, string>
+            {
+                ["entity_id"] = "urn:example:idp", ["sso_url"] = "https://idp.example.com/sso", ["sp_private_key"] = PrivateKey,
+                ["passphrase"] = "passphrase-Qa63",
+            },
+        }), 201);
+        var saml = Id(samlCreated);
+        Assert.Equal(["passphrase", "sp_private_key"], SecretFields(samlCreated));
+
+        await Read(await admin.GetAsync($"/api/v1/tenants/{tenant}/identity-providers/{ldap}"), 200);
+        await Read(await admin.GetAsync($"/api/v1/tenants/{tenant}/identity-providers/{saml}"), 200);
+        await Read(await admin.GetAsync($"/api/v1/tenants/{tenant}/identity-providers"), 200);
+        var patched = await Read(await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers/{ldap}",
+            new { config = new { bind_pw = "bind-pw-rotated-Qa64", bindPw = "bind-pw-camel-Qa65" } }), 200);
+        Assert.Equal(["bindPw", "bind_pw", "pwd"], SecretFields(patched));
+        var samlPatched = await Read(await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers/{saml}",
+            new { config = new { passphrase = "passphrase-rotated-Qa66" } }), 200);
+        Assert.Equal(["passphrase", "sp_private_key"], SecretFields(samlPatched));
+
+        string[] secrets = ["bind-pw-Qa61", "pwd-Qa62", "passphrase-Qa63", "bind-pw-rotated-Qa64", "bind-pw-camel-Qa65", "passphrase-rotated-Qa66"];
+        var stored = await app.DbAsync(db => db.IdentityProviders.AsNoTracking().Where(p => p.Id == ldap || p.Id == saml).ToListAsync());
+        foreach (var secret in secrets)
+        {
+            Assert.DoesNotContain(bodies, b => b.Contains(secret, StringComparison.Ordinal));
+            Assert.DoesNotContain(stored, p => p.ConfigJson.Contains(secret, StringComparison.Ordinal));
+        }
+
+        var keyRing = app.Host.Services.GetRequiredService<KeyRing>();
+        var ldapSecrets = IdentityProviderConfig.Open(keyRing, ldap, stored.Single(p => p.Id == ldap).SealedSecrets);
+        Assert.Equal("bind-pw-rotated-Qa64", ldapSecrets["bind_pw"]!.GetValue<string>());
+        Assert.Equal("pwd-Qa62", ldapSecrets["pwd"]!.GetValue<string>());
+        Assert.Equal("passphrase-rotated-Qa66",
+            IdentityProviderConfig.Open(keyRing, saml, stored.Single(p => p.Id == saml).SealedSecrets)["passphrase"]!.GetValue<string>());
+
+        // Nested under a plain key, a declared secret could only be stored in clear, so it is refused.
+        Assert.Equal(["body.config.extra|value_error"], await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers/{ldap}",
+            new { config = new { extra = new { pwd = "nested" } } })).ReadValidationErrorsAsync());
+    }
+
+    [Theory]
+    [InlineData("LDAP", "bind_pw", true)]
+    [InlineData("LDAP", "BindPw", true)]
+    [InlineData("LDAP", "pwd", true)]
+    [InlineData("LDAP", "ldap_default_authtok", true)]
+    [InlineData("SAML", "passphrase", true)]
+    [InlineData("SAML", "decryption_key", true)]
+    [InlineData("OIDC", "client_secret", true)]
+    [InlineData("OIDC", "api_token", true)]
+    [InlineData("LDAP", "base_dn", false)]
+    [InlineData("LDAP", "bind_dn", false)]
+    [InlineData("SAML", "entity_id", false)]
+    [InlineData("SAML", "x509cert", false)]
+    [InlineData("OIDC", "client_id", false)]
+    [InlineData(null, "passphrase", true)]
+    public void Secret_keys_are_declared_per_type_with_the_name_rule_as_a_second_net(string? type, string name, bool secret) =>
+        Assert.Equal(secret, IdentityProviderConfig.IsSecret(type, name));
+
+    [Fact]
     public async Task Secret_named_keys_stored_in_clear_by_an_older_rule_are_hidden_and_sealed_on_the_next_change()
     {
         var tenant = await app.CreateTenantAsync();

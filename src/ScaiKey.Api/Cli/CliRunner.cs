@@ -23,7 +23,7 @@ internal sealed class CliHooks
 }
 
 /// <summary>
-/// The `scaikey` commands (import, export, seed), run inside the service executable with the service's own
+/// The `scaikey` commands (import, export, seed, data-steps), run inside the service executable with the service's own
 /// configuration and database setup, without starting the web server.
 /// </summary>
 internal static class CliRunner
@@ -33,7 +33,7 @@ internal static class CliRunner
     public const int Usage = 2;
     public const int CompletedWithRejectedRows = 3;
 
-    private static readonly string[] Commands = ["import", "export", "seed", "help"];
+    private static readonly string[] Commands = ["import", "export", "seed", "data-steps", "help"];
 
     public static bool IsCommand(string[] args) => args.Length > 0 && Commands.Contains(args[0], StringComparer.Ordinal);
 
@@ -109,6 +109,7 @@ internal static class CliRunner
                 "import" => await ImportCommand.RunAsync(parsed, services, console, hooks, ct),
                 "export" => await ExportCommand.RunAsync(parsed, services, console, ct),
                 "seed" => await SeedCommand.RunAsync(parsed, services, console, ct),
+                "data-steps" => await DataStepsCommand.RunAsync(parsed, services, console, ct),
                 _ => Usage,
             };
         }
@@ -144,6 +145,11 @@ internal static class CliRunner
               N new tenants, the first with M users, the others with K (default 1000), with varied deterministic
               names. --password sets ONE Argon2id hash shared by every seeded user (hashing a million passwords
               separately would take hours). Prints {"tenants":[{"id","slug","users"},...]} on stdout.
+
+          scaikey data-steps
+              The one-time data steps run after the migrations and what each reported, e.g. email addresses that
+              became the same mailbox under the IDNA/NFC rule (by user id; see also the user.email_collision
+              audit events).
 
         Progress goes to stderr.
 

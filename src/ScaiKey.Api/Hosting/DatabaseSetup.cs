@@ -71,5 +71,12 @@ internal static class DatabaseSetup
             // WAL lets readers run while one writer commits; the setting is stored in the database file.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
         }
+
+        // One-time data steps need the schema they write to; without automatic migrations an operator may start
+        // an instance before applying them, and the step then waits for a start after that.
+        if (!(await db.Database.GetPendingMigrationsAsync()).Any())
+        {
+            await ActivatorUtilities.CreateInstance<Users.EmailNormalizationStep>(scope.ServiceProvider).RunAsync(CancellationToken.None);
+        }
     }
 }

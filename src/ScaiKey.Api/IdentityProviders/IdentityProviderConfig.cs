@@ -9,7 +9,7 @@ namespace ScaiKey.Api.IdentityProviders;
 
 /// <summary>
 /// The <c>config</c> object of an identity provider: required keys per type, write-only secrets, size limit.
-/// Secret-valued keys (see <see cref="IsSecret"/>) are sealed under the key ring apart from the rest and never
+/// Secret-valued keys (see <see cref="IsSecret(string?, string)"/>: declared by the type, or secret-named) are sealed under the key ring apart from the rest and never
 /// returned; responses name them in secret_fields.
 /// </summary>
 internal static class IdentityProviderConfig
@@ -21,8 +21,49 @@ internal static class IdentityProviderConfig
 
     private static readonly string[] PublicNames = ["client_id", "entity_id", "issuer", "base_dn", "url", "sso_url"];
 
+    // The keys each type declares secret, as the software people copy their settings from names them (Keycloak's
+    // identity-provider and user-federation settings, OpenLDAP's ldap.conf and sssd, python-saml and pysaml2),
+    // compared without case, '_' or '-' (bind_pw = bindPw = bind-pw). A declared key is secret whatever the name
+    // rule below says: `bind_pw`, `pwd`, `passphrase` or `authtok` contain none of its words.
+    private static readonly Dictionary<string, HashSet<string>> DeclaredSecrets = new(StringComparer.Ordinal)
+    {
+        ["OIDC"] = Canonical(
+            "client_secret", "client_private_key", "private_key", "private_key_jwt", "private_jwk", "jwk", "client_assertion_key",
+            "signing_key", "decryption_key", "encryption_key", "token", "refresh_token", "access_token", "api_key"),
+        ["SAML"] = Canonical(
+            "sp_private_key", "private_key", "private_key_new", "sp_private_key_new", "passphrase", "key_passphrase",
+            "private_key_passphrase", "key_file_passphrase", "signing_key", "decryption_key", "encryption_key", "sp_key",
+            "signing_private_key", "encryption_private_key"),
+        ["LDAP"] = Canonical(
+            "bind_password", "bind_pw", "bindpw", "bind_credential", "bind_credentials", "bind_secret", "pwd", "pw", "password",
+            "passwd", "credentials", "secret", "authtok", "ldap_default_authtok", "default_authtok", "rootpw",
+            "keystore_password", "truststore_password", "tls_key", "tls_key_password", "client_key", "client_key_password"),
+    };
+
+    /// <summary>The keys a provider type declares secret (in their compared form: lower case, no '_' or '-').</summary>
+    public static IReadOnlyCollection<string> DeclaredSecretKeys(string type) =>
+        DeclaredSecrets.TryGetValue(type, out var keys) ? keys : [];
+
     /// <summary>
-    /// Whether a top-level key holds a secret: its lower-cased name contains secret, password, passwd, credential,
+    /// Whether a top-level key of a provider of <paramref name="type"/> holds a secret: the type declares it secret,
+    /// or its name says so (<see cref="IsSecret(string)"/>, the second net). With no type (a PATCH body before the
+    /// provider is read), a key any type declares counts, so the body checks err towards secret.
+    /// </summary>
+    public static bool IsSecret(string? type, string key)
+    {
+        var canonical = CanonicalName(key);
+        var declared = type is null
+            ? DeclaredSecrets.Values.Any(keys => keys.Contains(canonical))
+            : DeclaredSecrets.TryGetValue(type, out var keys) && keys.Contains(canonical);
+        return declared || IsSecret(key);
+    }
+
+    private static HashSet<string> Canonical(params string[] keys) => keys.Select(CanonicalName).ToHashSet(StringComparer.Ordinal);
+
+    private static string CanonicalName(string key) => key.Replace("_", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal).ToLowerInvariant();
+
+    /// <summary>
+    /// The name rule: whether a top-level key holds a secret because its lower-cased name contains secret, password, passwd, credential,
     /// token, private or key, and it is neither one of the required public identifiers nor a name ending in _url or
     /// _id (URLs and identifiers are public, e.g. token_url or signing_key_id). Erring towards secret only makes a
     /// value write-only; erring the other way would show it to every directory reader.
@@ -46,7 +87,7 @@ internal static class IdentityProviderConfig
     /// be written back as JSON gets past it. Secrets must be strings and must be top-level keys, so none can hide
     /// inside a nested object in plain text.
     /// </summary>
-    public static Dictionary<string, JsonNode?>? Read(BodyReader r, string field)
+    public static Dictionary<string, JsonNode?>? Read(BodyReader r, string field, string? type)
     {
         var raw = r.RawObject(field);
         if (raw is not { } config)
@@ -76,7 +117,7 @@ internal static class IdentityProviderConfig
             {
                 entries[property.Name] = null;
             }
-            else if (IsSecret(property.Name))
+            else if (IsSecret(type, property.Name))
             {
                 if (property.Value.ValueKind != JsonValueKind.String)
                 {
@@ -87,7 +128,7 @@ internal static class IdentityProviderConfig
                     entries[property.Name] = value;
                 }
             }
-            else if (NestedSecretKey(value) is { } nested)
+            else if (NestedSecretKey(type, value) is { } nested)
             {
                 r.Errors.ValueError(keyLoc, $"secret values must be top-level keys of config so that they are stored sealed (found nested key '{nested}')");
             }
@@ -142,16 +183,16 @@ internal static class IdentityProviderConfig
 
     /// <summary>
     /// A stored provider's settings and secrets. Keys kept in clear by an older, narrower secret rule (a secret
-    /// name, or a value with a secret-named key inside) are moved to the secrets: never shown, and sealed by the
+    /// name, a key its type now declares secret, or a value with such a key inside) are moved to the secrets: never shown, and sealed by the
     /// next change to the provider.
     /// </summary>
-    public static (JsonObject Plain, JsonObject Secrets) Load(KeyRing keyRing, string providerId, string configJson, string? sealedSecrets)
+    public static (JsonObject Plain, JsonObject Secrets) Load(KeyRing keyRing, string providerId, string type, string configJson, string? sealedSecrets)
     {
         var plain = Parse(configJson);
         var secrets = Open(keyRing, providerId, sealedSecrets);
         foreach (var (key, value) in plain.ToList())
         {
-            if (IsSecret(key) || NestedSecretKey(value) is not null)
+            if (IsSecret(type, key) || NestedSecretKey(type, value) is not null)
             {
                 plain.Remove(key);
                 if (!secrets.ContainsKey(key))
@@ -214,19 +255,19 @@ internal static class IdentityProviderConfig
         }
     }
 
-    private static string? NestedSecretKey(JsonNode? node)
+    private static string? NestedSecretKey(string? type, JsonNode? node)
     {
         switch (node)
         {
             case JsonObject obj:
                 foreach (var (key, value) in obj)
                 {
-                    if (IsSecret(key))
+                    if (IsSecret(type, key))
                     {
                         return key;
                     }
 
-                    if (NestedSecretKey(value) is { } nested)
+                    if (NestedSecretKey(type, value) is { } nested)
                     {
                         return nested;
                     }
@@ -234,7 +275,7 @@ internal static class IdentityProviderConfig
 
                 return null;
             case JsonArray array:
-                return array.Select(NestedSecretKey).FirstOrDefault(n => n is not null);
+                return array.Select(item => NestedSecretKey(type, item)).FirstOrDefault(n => n is not null);
             default:
                 return null;
         }

@@ -23,9 +23,11 @@ internal enum IdentityProviderType
 }
 
 [Description("Register an external identity provider. config needs, by type: OIDC issuer (https URL) and client_id; "
-    + "SAML entity_id and sso_url (https URL); LDAP url (ldap:// or ldaps://) and base_dn. Top-level keys whose name contains "
-    + "'secret', 'password', 'passwd', 'credential', 'token', 'private' or 'key' (in any case) are secrets: write-only, stored "
-    + "sealed, never returned. Names ending in _url or _id, and issuer, base_dn and url, are never secrets.")]
+    + "SAML entity_id and sso_url (https URL); LDAP url (ldap:// or ldaps://) and base_dn. Secrets: the keys each type declares "
+    + "(OIDC client_secret, private_key, ...; SAML sp_private_key, passphrase, signing_key, ...; LDAP bind_password, bind_pw, "
+    + "bind_credential, pwd, password, ...; compared without case, '_' or '-'), and any other top-level key whose name contains "
+    + "'secret', 'password', 'passwd', 'credential', 'token', 'private' or 'key' (in any case) unless it ends in _url or _id "
+    + "or is issuer, base_dn or url. Secrets are write-only, stored sealed, never returned.")]
 internal sealed record IdentityProviderCreate(string Name, IdentityProviderType Type, JsonObject Config);
 
 [Description("Change an identity provider. config is merged key by key: a key set to null is removed, absent keys "
@@ -91,7 +93,7 @@ internal static class IdentityProviderEndpoints
         }
 
         errorsBefore = r.Errors.Items.Count;
-        var config = IdentityProviderConfig.Read(r, "config");
+        var config = IdentityProviderConfig.Read(r, "config", type.Value);
         if (create && config is null && r.Errors.Items.Count == errorsBefore)
         {
             r.Errors.Missing(r.Loc("config"));
@@ -100,7 +102,7 @@ internal static class IdentityProviderEndpoints
         // On create the whole configuration is known here, so its rules join the other field errors in one 422.
         if (create && type.Value is { } t && config is not null)
         {
-            var (plain, secrets) = Split(config);
+            var (plain, secrets) = Split(t, config);
             IdentityProviderConfig.Validate(t, plain, r.Errors);
             IdentityProviderConfig.CheckSize(plain, secrets, r.Errors);
         }
@@ -109,14 +111,14 @@ internal static class IdentityProviderEndpoints
     }
 
     /// <summary>A create body's config as plain settings and secrets; null values mean "not set".</summary>
-    private static (JsonObject Plain, JsonObject Secrets) Split(Dictionary<string, JsonNode?> config)
+    private static (JsonObject Plain, JsonObject Secrets) Split(string type, Dictionary<string, JsonNode?> config)
     {
         JsonObject plain = [], secrets = [];
         foreach (var (key, value) in config)
         {
             if (value is not null)
             {
-                (IdentityProviderConfig.IsSecret(key) ? secrets : plain)[key] = value.DeepClone();
+                (IdentityProviderConfig.IsSecret(type, key) ? secrets : plain)[key] = value.DeepClone();
             }
         }
 
@@ -133,7 +135,7 @@ internal static class IdentityProviderEndpoints
 
         var tenantId = http.Tenant().Id;
         var input = bound.Value!;
-        var (plain, secrets) = Split(input.Config!);
+        var (plain, secrets) = Split(input.Type.Value!, input.Config!);
         var id = Ids.New();
         var entity = new IdentityProvider
         {
@@ -216,12 +218,12 @@ internal static class IdentityProviderEndpoints
             changed.Add("name");
         }
 
-        var (plain, secrets) = IdentityProviderConfig.Load(keyRing, entity.Id, entity.ConfigJson, entity.SealedSecrets);
+        var (plain, secrets) = IdentityProviderConfig.Load(keyRing, entity.Id, entity.Type, entity.ConfigJson, entity.SealedSecrets);
         var configChanged = false;
         foreach (var (key, value) in input.Config ?? [])
         {
             // A key lives in one of the two objects; one kept as a secret by Load may come back as a plain value.
-            var secret = IdentityProviderConfig.IsSecret(key);
+            var secret = IdentityProviderConfig.IsSecret(entity.Type, key);
             var (target, other) = secret ? (secrets, plain) : (plain, secrets);
             target.TryGetPropertyValue(key, out var current);
             if (value is null ? !target.ContainsKey(key) && !other.ContainsKey(key) : !other.ContainsKey(key) && JsonNode.DeepEquals(current, value))
@@ -308,7 +310,7 @@ internal static class IdentityProviderEndpoints
 
     private static IdentityProviderResponse ToResponse(KeyRing keyRing, IdentityProvider p)
     {
-        var (plain, secrets) = IdentityProviderConfig.Load(keyRing, p.Id, p.ConfigJson, p.SealedSecrets);
+        var (plain, secrets) = IdentityProviderConfig.Load(keyRing, p.Id, p.Type, p.ConfigJson, p.SealedSecrets);
         return ToResponse(p, plain, secrets);
     }
 

@@ -127,9 +127,12 @@ internal sealed class Bootstrap(
             IdentitySource = IdentitySource.Local,
             PasswordHash = hasher.Hash(password),
             PasswordChangedAt = TimeProvider.System.UtcNow(),
-            SearchText = normalized,
+            SearchText = string.Empty,
             CreatedAt = TimeProvider.System.UtcNow(),
         };
+
+        // Searched as shown (a Unicode domain), not by its IDNA key.
+        user.SearchText = Users.UserInput.SearchText(user);
         db.Users.Add(user);
         db.RoleAssignments.Add(new RoleAssignment
         {

@@ -16,10 +16,14 @@ internal static partial class FieldRules
 
     private static readonly IdnMapping Idn = new() { AllowUnassigned = false, UseStd3AsciiRules = true };
 
-    /// <summary>Checks an address and returns its normal form (domain lower-cased, local part kept).</summary>
+    /// <summary>
+    /// Checks an address and returns the form stored as <c>email</c>: Unicode NFC (as email-validator does first, so
+    /// a decomposed ü is one letter), domain lower-cased and kept as typed (Unicode or xn--), local part kept.
+    /// </summary>
     public static string? EmailError(string value, out string normalized)
     {
         normalized = value;
+        value = EmailAddresses.Nfc(value);
         if (value.Length == 0)
         {
             return "An email address cannot be empty.";

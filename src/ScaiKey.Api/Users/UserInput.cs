@@ -165,9 +165,10 @@ internal static class UserInput
     public static JsonObject? ParseAttributes(string? json) =>
         json is null ? null : JsonNode.Parse(json) as JsonObject;
 
+    // NFC like the search term (UserReads.SearchTerm), so composed and decomposed letters find each other.
     public static string SearchText(User user) =>
-        string.Join('\n', new[] { user.Email, user.Username, user.FirstName, user.LastName, user.DisplayName }
-            .Where(s => !string.IsNullOrEmpty(s))).ToLowerInvariant();
+        EmailAddresses.Nfc(string.Join('\n', new[] { user.Email, user.Username, user.FirstName, user.LastName, user.DisplayName }
+            .Where(s => !string.IsNullOrEmpty(s)))).ToLowerInvariant();
 
     /// <summary>The users row a create writes, for the API and the bulk import alike.</summary>
     public static User NewUser(TenantContext tenant, UserCreate input, string? passwordHash, DateTime now)

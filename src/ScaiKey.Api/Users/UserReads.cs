@@ -260,8 +260,12 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
         return await project(Sort(db.Users.AsNoTracking().Where(u => ids.Contains(u.Id)), sortBy, descending)).ToListAsync(ct);
     }
 
-    /// <summary>The search term as matched: trimmed and lower-cased like search_text; null when there is none.</summary>
-    internal static string? SearchTerm(string? search) => search?.Trim().ToLowerInvariant() is { Length: > 0 } term ? term : null;
+    /// <summary>
+    /// The search term as matched: trimmed, NFC (stored emails are NFC, so a decomposed ü finds a composed one) and
+    /// lower-cased like search_text; null when there is none.
+    /// </summary>
+    internal static string? SearchTerm(string? search) =>
+        search is null ? null : EmailAddresses.Nfc(search.Trim()).ToLowerInvariant() is { Length: > 0 } term ? term : null;
 
     /// <summary>The term as one FTS5 string (a phrase of its trigrams): double quotes doubled, nothing else special.</summary>
     private static string FtsPhrase(string term) => "\"" + term.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";

@@ -606,6 +606,40 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.ToTable("audit_events", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.DataStep", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(100)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime>("ClaimedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("claimed_at");
+
+                    b.Property<string>("ClaimedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("claimed_by");
+
+                    b.Property<DateTime?>("CompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completed_at");
+
+                    b.Property<string>("Report")
+                        .IsUnicode(true)
+                        .HasColumnType("text")
+                        .HasColumnName("report");
+
+                    b.HasKey("Name")
+                        .HasName("pk_data_steps");
+
+                    b.ToTable("data_steps", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.EmailOutboxMessage", b =>
                 {
                     b.Property<string>("Id")

@@ -601,6 +601,40 @@ namespace ScaiKey.Data.Sqlite.Migrations
                     b.ToTable("audit_events", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.DataStep", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(100)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime>("ClaimedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("claimed_at");
+
+                    b.Property<string>("ClaimedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("claimed_by");
+
+                    b.Property<DateTime?>("CompletedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("completed_at");
+
+                    b.Property<string>("Report")
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("report");
+
+                    b.HasKey("Name")
+                        .HasName("pk_data_steps");
+
+                    b.ToTable("data_steps", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.EmailOutboxMessage", b =>
                 {
                     b.Property<string>("Id")

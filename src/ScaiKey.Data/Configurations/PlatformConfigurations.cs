@@ -74,3 +74,13 @@ internal sealed class RoleAssignmentConfiguration : IEntityTypeConfiguration<Rol
         b.HasIndex(x => x.PartnerId);
     }
 }
+
+internal sealed class DataStepConfiguration : IEntityTypeConfiguration<DataStep>
+{
+    public void Configure(EntityTypeBuilder<DataStep> b)
+    {
+        b.HasKey(x => x.Name);
+        b.Property(x => x.Name).HasMaxLength(100);
+        b.Property(x => x.ClaimedBy).HasMaxLength(200);
+    }
+}

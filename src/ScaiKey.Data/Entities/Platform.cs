@@ -58,3 +58,19 @@ public sealed class RoleAssignment
     public string? TenantId { get; set; }
     public DateTime CreatedAt { get; set; }
 }
+
+/// <summary>
+/// A one-time data step that runs after the schema migrations (code EF cannot express in SQL, e.g. renormalizing
+/// emails with .NET's IDNA). The row is the claim and the marker: an instance inserts it to run the step, renews
+/// ClaimedAt while it works, and sets CompletedAt and Report when done; a completed step never runs again.
+/// </summary>
+public sealed class DataStep
+{
+    public required string Name { get; set; }
+    public required string ClaimedBy { get; set; }
+    public DateTime ClaimedAt { get; set; }
+    public DateTime? CompletedAt { get; set; }
+
+    // What the step did, for an operator: counts and the ids it could not handle, never personal data.
+    public string? Report { get; set; }
+}
