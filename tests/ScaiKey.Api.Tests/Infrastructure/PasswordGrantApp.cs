@@ -69,7 +69,19 @@ public sealed record PasswordGrantApp(string TenantId, string ApplicationId, str
         return await (await http.SendAsync(request)).ReadJsonAsync(200);
     }
 
-    /// <summary>The API's answer to a token: 401 refused, anything else accepted (403: authenticated without a role).</summary>
+    /// <summary>
+    /// Whether a user's access token from this application still stands: userinfo's answer (200, or 401 once revoked).
+    /// The management API refuses these tokens whatever happens (their audience is the application), and userinfo makes
+    /// the same revocation check through the same cache.
+    /// </summary>
+    public async Task<int> UserTokenStatusAsync(HttpClient http, string accessToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/connect/userinfo");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        return (int)(await http.SendAsync(request)).StatusCode;
+    }
+
+    /// <summary>The API's answer to the application's own token: 401 refused, anything else accepted (403: no such right).</summary>
     public async Task<int> ApiStatusAsync(HttpClient http, string accessToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/tenants/{TenantId}/users");
