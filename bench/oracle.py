@@ -6,7 +6,7 @@ usage: oracle.py BASE CLIENT_ID CLIENT_SECRET ATTEMPTS WARMUP SCENARIO=EMAIL:PAS
 Each round sends one attempt of every scenario in a shuffled order (a scenario with several EMAIL:PASSWORD pairs
 takes them in turn), so drift on the shared machine hits all scenarios alike. The first WARMUP rounds are not
 counted. Prints per scenario "NAME n= median_ms p10_ms p90_ms status" and, against the first scenario, the
-median's deviation; exits 1 if any answer's status or body differs from the first scenario's.
+median's deviation and the median of the per-round ratios (paired, less moved by load bursts); exits 1 if any answer's status or body differs from the first scenario's.
 """
 import base64
 import http.client
@@ -40,9 +40,11 @@ def main() -> int:
 
     rng = random.Random(13)
     times = {name: [] for name, _ in scenarios}
+    rounds = []  # per counted round: {name: ms}, for the paired comparison
     answers = {name: set() for name, _ in scenarios}
     turn = {name: 0 for name, _ in scenarios}
     for round_no in range(warmup + attempts):
+        this_round = {}
         order = list(scenarios)
         rng.shuffle(order)
         for name, pairs in order:
@@ -52,6 +54,9 @@ def main() -> int:
             answers[name].add((status, content_type, payload))
             if round_no >= warmup:
                 times[name].append(elapsed)
+                this_round[name] = elapsed
+        if this_round:
+            rounds.append(this_round)
 
     reference_name = scenarios[0][0]
     reference_median = statistics.median(times[reference_name])
@@ -65,8 +70,11 @@ def main() -> int:
         same = answers[name] == reference_answer and len(answers[name]) == 1
         identical &= same
         deviation = (median - reference_median) / reference_median * 100
+        # Paired: within one round the machine's load is about the same for every scenario, so the median of the
+        # per-round ratios is far less moved by load bursts than the ratio of the medians.
+        paired = (statistics.median(r[name] / r[reference_name] for r in rounds) - 1) * 100
         print(f"ORACLE {name} n={len(t)} median_ms={median:.2f} p10_ms={p10:.2f} p90_ms={p90:.2f} status={statuses} "
-              f"same_answer={'yes' if same else 'NO'} median_vs_{reference_name}={deviation:+.1f}%")
+              f"same_answer={'yes' if same else 'NO'} median_vs_{reference_name}={deviation:+.1f}% paired_vs_{reference_name}={paired:+.1f}%")
 
     for (status, content_type, payload) in reference_answer:
         print(f"# answer: {status} {content_type} {payload.decode(errors='replace')}")

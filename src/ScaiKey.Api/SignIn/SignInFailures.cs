@@ -39,8 +39,15 @@ internal sealed class SignInFailures(
         TenantContext tenant, SignInUser? user, string normalizedEmail, string reason, DateTime now, CancellationToken ct)
     {
         var policy = tenant.Settings.LockoutPolicy;
-        var locked = false;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+
+        // A user without a password (invited, federated) has nothing to guess: counting would only let anyone who
+        // knows the address lock it. It and an unknown email still run the same statements, matching no row, so
+        // every failure costs about the same (the timing must not tell an unknown email either).
+        var countedId = user is not null && reason != SignInFailureReasons.NoPassword ? user.Id : string.Empty;
+        await db.Users.Where(u => u.Id == countedId && u.TenantId == tenant.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLoginAttempts, u => u.FailedLoginAttempts + 1), ct);
+        var locked = policy.MaxFailedAttempts > 0 && await LockAsync(tenant.Id, countedId, policy.MaxFailedAttempts, now, ct);
         if (user is null)
         {
             // No user to target: a keyed hash of the address lets an admin see repeated attempts on one address
@@ -50,15 +57,6 @@ internal sealed class SignInFailures(
         }
         else
         {
-            // A user without a password (invited, federated) has nothing to guess: counting would only let anyone
-            // who knows the address lock it.
-            if (reason != SignInFailureReasons.NoPassword)
-            {
-                await db.Users.Where(u => u.Id == user.Id && u.TenantId == tenant.Id)
-                    .ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLoginAttempts, u => u.FailedLoginAttempts + 1), ct);
-                locked = policy.MaxFailedAttempts > 0 && await LockAsync(tenant.Id, user.Id, policy.MaxFailedAttempts, now, ct);
-            }
-
             audit.RecordAs(SignInService.SystemActor, "sign_in", FailedAction, "user", user.Id, tenant.Id, reason: reason);
             if (locked)
             {
