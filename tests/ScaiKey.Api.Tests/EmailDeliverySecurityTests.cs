@@ -62,7 +62,9 @@ public sealed partial class EmailDeliveryTests
 
         await using var smtp = new TestSmtpServer(address);
         var refused = $"tls-{Guid.NewGuid():N}@example.com";
-        await using (var host = StartDeliveringHost(smtp, ("ScaiKey:Smtp:Host", address.ToString()), ("ScaiKey:Smtp:Security", "Auto")))
+        // Many attempts allowed, so a slow run cannot give the message up before the control below sends it.
+        await using (var host = StartDeliveringHost(smtp, ("ScaiKey:Smtp:Host", address.ToString()), ("ScaiKey:Smtp:Security", "Auto"),
+            ("ScaiKey:Smtp:MaxAttempts", "1000")))
         {
             await app.CreateUserAsync((await CreateTenantAsync()).Id, new { email = refused, send_welcome_email = true });
             var row = Assert.Single(await WaitForRowsAsync([refused], m => m.LastError is not null));
@@ -75,6 +77,7 @@ public sealed partial class EmailDeliveryTests
 
         // Control: the same server with None (an explicit choice of plain SMTP) gets the message.
         await using var plain = StartDeliveringHost(smtp, ("ScaiKey:Smtp:Host", address.ToString()), ("ScaiKey:Smtp:Security", "None"));
+        await WaitForRowsAsync([refused], m => m.SentAt is not null); // on a timeout, says what the row holds
         Assert.Equal([refused], (await smtp.WaitForAsync(refused)).Recipients);
         await plain.StopAsync();
     }
