@@ -55,7 +55,7 @@ builder.Services.AddScoped<Caller>();
 builder.Services.AddScoped<AuditLog>();
 builder.Services.AddScoped<EmailOutbox>();
 builder.Services.AddScaiKeyEmailDelivery(configuration);
-builder.Services.AddSingleton(_ => AttemptLimiter.FromConfiguration(configuration));
+AttemptLimiter.AddTo(builder.Services, configuration);
 builder.Services.AddScoped<Idempotency>();
 builder.Services.AddScoped<UserReads>();
 builder.Services.AddSingleton<UserRowReader>();

@@ -1,106 +1,127 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Security;
 
 namespace ScaiKey.Api.Tests;
 
-/// <summary>Unit tests for the per-IP and per-account sign-in limits and their 429 response.</summary>
+/// <summary>Unit tests for the per-IP and per-account sign-in limits (failures only) and their 429 response.</summary>
 public sealed class AttemptLimiterTests
 {
-    [Fact]
-    public void Ip_limit_refuses_the_attempt_after_the_allowance_with_a_positive_retry_after()
+    private static AttemptLimiter Limiter(int perIp, int perAccount) =>
+        new(new RateLimitOptions { PerIpPerMinute = perIp, PerAccountPerMinute = perAccount });
+
+    private static void Fail(AttemptLimiter limiter, string? ip, string tenant, string email, int times = 1)
     {
-        using var limiter = new AttemptLimiter(enabled: true, perIpPerMinute: 3, perAccountPerMinute: 100);
+        for (var i = 0; i < times; i++)
+        {
+            limiter.RecordFailure(ip, tenant, email);
+        }
+    }
+
+    [Fact]
+    public void Ip_limit_refuses_after_the_allowed_failures_with_a_positive_retry_after()
+    {
+        using var limiter = Limiter(perIp: 3, perAccount: 100);
         for (var i = 0; i < 3; i++)
         {
-            Assert.True(limiter.TryAcquire("192.0.2.1", "t1:user" + i + "@example.com", out var none));
+            Assert.False(limiter.IsRefused("192.0.2.1", "t1", "user" + i + "@example.com", out var none));
             Assert.Equal(TimeSpan.Zero, none);
+            limiter.RecordFailure("192.0.2.1", "t1", "user" + i + "@example.com");
         }
 
-        Assert.False(limiter.TryAcquire("192.0.2.1", "t1:other@example.com", out var retryAfter));
+        Assert.True(limiter.IsRefused("192.0.2.1", "t1", "other@example.com", out var retryAfter));
         Assert.True(retryAfter > TimeSpan.Zero);
         Assert.True(retryAfter <= TimeSpan.FromMinutes(1));
     }
 
     [Fact]
-    public void Account_limit_holds_across_ips_and_ignores_case()
+    public void Asking_counts_nothing_only_failures_do()
     {
-        using var limiter = new AttemptLimiter(enabled: true, perIpPerMinute: 100, perAccountPerMinute: 2);
-        Assert.True(limiter.TryAcquire("192.0.2.1", "t1:ada@example.com", out _));
-        Assert.True(limiter.TryAcquire("192.0.2.2", "t1:Ada@example.com", out _));
+        using var limiter = Limiter(perIp: 2, perAccount: 2);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.False(limiter.IsRefused("192.0.2.1", "t1", "busy@example.com", out _));
+        }
 
-        Assert.False(limiter.TryAcquire("192.0.2.3", "t1:ADA@example.com", out var retryAfter));
+        Fail(limiter, "192.0.2.1", "t1", "busy@example.com", times: 2);
+        Assert.True(limiter.IsRefused("192.0.2.1", "t1", "busy@example.com", out _));
+    }
+
+    [Fact]
+    public void Account_limit_holds_across_ips_and_every_spelling_of_the_mailbox()
+    {
+        using var limiter = Limiter(perIp: 100, perAccount: 2);
+        Fail(limiter, "192.0.2.1", "t1", "ada@example.com");
+        Fail(limiter, "192.0.2.2", "t1", " Ada@Example.COM ");
+
+        Assert.True(limiter.IsRefused("192.0.2.3", "t1", "ADA@example.com", out var retryAfter));
         Assert.True(retryAfter > TimeSpan.Zero);
+        Assert.Equal(AttemptLimiter.AccountKey("t1", "ada@example.com"), AttemptLimiter.AccountKey("t1", " ADA@EXAMPLE.com"));
     }
 
     [Fact]
     public void Partitions_are_independent()
     {
-        using var limiter = new AttemptLimiter(enabled: true, perIpPerMinute: 2, perAccountPerMinute: 2);
-        Assert.True(limiter.TryAcquire("192.0.2.1", "t1:a@example.com", out _));
-        Assert.True(limiter.TryAcquire("192.0.2.1", "t1:b@example.com", out _));
-        Assert.False(limiter.TryAcquire("192.0.2.1", "t1:c@example.com", out _));
+        using var limiter = Limiter(perIp: 2, perAccount: 2);
+        Fail(limiter, "192.0.2.1", "t1", "a@example.com");
+        Fail(limiter, "192.0.2.1", "t1", "b@example.com");
+        Assert.True(limiter.IsRefused("192.0.2.1", "t1", "c@example.com", out _));
 
         // Control: another IP, and the same account in another tenant, still have their whole allowance.
-        Assert.True(limiter.TryAcquire("192.0.2.9", "t1:c@example.com", out _));
-        Assert.True(limiter.TryAcquire("192.0.2.9", "t2:a@example.com", out _));
-        Assert.True(limiter.TryAcquire("2001:db8::1", "t2:a@example.com", out _));
-        Assert.False(limiter.TryAcquire("2001:db8::2", "t2:a@example.com", out _));
+        Assert.False(limiter.IsRefused("192.0.2.9", "t1", "c@example.com", out _));
+        Assert.False(limiter.IsRefused("192.0.2.9", "t2", "a@example.com", out _));
+        Fail(limiter, "2001:db8::1", "t2", "a@example.com", times: 2);
+        Assert.True(limiter.IsRefused("2001:db8::2", "t2", "a@example.com", out _));
     }
 
     [Fact]
-    public void Attempts_refused_by_the_ip_limit_do_not_use_up_the_account()
+    public void A_missing_ip_skips_that_limit_only()
     {
-        using var limiter = new AttemptLimiter(enabled: true, perIpPerMinute: 1, perAccountPerMinute: 2);
-        Assert.True(limiter.TryAcquire("192.0.2.66", "t1:victim@example.com", out _));
-        for (var i = 0; i < 5; i++)
-        {
-            Assert.False(limiter.TryAcquire("192.0.2.66", "t1:victim@example.com", out _));
-        }
-
-        Assert.True(limiter.TryAcquire("192.0.2.7", "t1:victim@example.com", out _));
-    }
-
-    [Fact]
-    public void Missing_ip_or_account_skips_that_limit_only()
-    {
-        using var limiter = new AttemptLimiter(enabled: true, perIpPerMinute: 1, perAccountPerMinute: 1);
-        Assert.True(limiter.TryAcquire(null, "t1:a@example.com", out _));
-        Assert.False(limiter.TryAcquire(null, "t1:a@example.com", out _));
-        Assert.True(limiter.TryAcquire("192.0.2.1", null, out _));
-        Assert.False(limiter.TryAcquire("192.0.2.1", null, out _));
-        Assert.True(limiter.TryAcquire(null, null, out _));
+        using var limiter = Limiter(perIp: 1, perAccount: 1);
+        Fail(limiter, null, "t1", "a@example.com");
+        Assert.True(limiter.IsRefused(null, "t1", "a@example.com", out _));
+        Assert.False(limiter.IsRefused(null, "t1", "b@example.com", out _));
     }
 
     [Fact]
     public void Disabled_means_always_allowed()
     {
-        using var limiter = AttemptLimiter.FromConfiguration(Configuration(("ScaiKey:RateLimits:Enabled", "false"),
-            ("ScaiKey:RateLimits:PerIpPerMinute", "1"), ("ScaiKey:RateLimits:PerAccountPerMinute", "1")));
+        using var limiter = FromConfiguration(("ScaiKey:RateLimits:Enabled", "false"),
+            ("ScaiKey:RateLimits:PerIpPerMinute", "1"), ("ScaiKey:RateLimits:PerAccountPerMinute", "1"));
         Assert.False(limiter.Enabled);
-        for (var i = 0; i < 100; i++)
-        {
-            Assert.True(limiter.TryAcquire("192.0.2.1", "t1:a@example.com", out var retryAfter));
-            Assert.Equal(TimeSpan.Zero, retryAfter);
-        }
+        Fail(limiter, "192.0.2.1", "t1", "a@example.com", times: 100);
+        Assert.False(limiter.IsRefused("192.0.2.1", "t1", "a@example.com", out var retryAfter));
+        Assert.Equal(TimeSpan.Zero, retryAfter);
     }
 
     [Fact]
     public void Configuration_sets_the_limits_and_defaults_apply()
     {
-        using var configured = AttemptLimiter.FromConfiguration(Configuration(("ScaiKey:RateLimits:PerAccountPerMinute", "1")));
+        using var configured = FromConfiguration(("ScaiKey:RateLimits:PerAccountPerMinute", "1"));
         Assert.True(configured.Enabled);
-        Assert.True(configured.TryAcquire(null, "t1:a@example.com", out _));
-        Assert.False(configured.TryAcquire(null, "t1:a@example.com", out _));
+        Fail(configured, null, "t1", "a@example.com");
+        Assert.True(configured.IsRefused(null, "t1", "a@example.com", out _));
 
-        using var defaults = AttemptLimiter.FromConfiguration(Configuration());
-        for (var i = 0; i < AttemptLimiter.DefaultPerIpPerMinute; i++)
+        using var defaults = FromConfiguration();
+        for (var i = 0; i < RateLimitOptions.DefaultPerIpPerMinute; i++)
         {
-            Assert.True(defaults.TryAcquire("192.0.2.1", null, out _));
+            Assert.False(defaults.IsRefused("192.0.2.1", "t1", $"u{i}@example.com", out _));
+            defaults.RecordFailure("192.0.2.1", "t1", $"u{i}@example.com");
         }
 
-        Assert.False(defaults.TryAcquire("192.0.2.1", null, out _));
+        Assert.True(defaults.IsRefused("192.0.2.1", "t1", "next@example.com", out _));
+    }
+
+    [Theory]
+    [InlineData("ScaiKey:RateLimits:PerIpPerMinute", "0")]
+    [InlineData("ScaiKey:RateLimits:PerAccountPerMinute", "-1")]
+    public void A_limit_below_one_is_refused_at_start(string key, string value)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => FromConfiguration((key, value)));
+        Assert.Contains("at least 1", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -123,6 +144,14 @@ public sealed class AttemptLimiterTests
         Assert.Equal(429, json["status"]!.GetValue<int>());
     }
 
-    private static IConfiguration Configuration(params (string Key, string Value)[] values) =>
-        new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+    private static AttemptLimiter FromConfiguration(params (string Key, string Value)[] values)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+        var services = new ServiceCollection();
+        AttemptLimiter.AddTo(services, configuration);
+
+        // The limiter outlives the provider in these tests; the test disposes it.
+        return services.BuildServiceProvider().GetRequiredService<AttemptLimiter>();
+    }
 }

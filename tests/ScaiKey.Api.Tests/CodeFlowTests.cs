@@ -252,7 +252,7 @@ public sealed class CodeFlowTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         var html = await (await browser.GetAsync(login)).Content.ReadAsStringAsync();
         var refused = await browser.PostAsync($"/t/{client.Slug}/login", Forms.From(html, ("email", "disabled@example.com"), ("password", OidcTestClient.Password)));
         Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
-        Assert.Contains("This account is disabled.", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("Invalid email or password.", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Empty(await app.DbAsync(db => db.UserSessions.Where(s => s.UserId == userId).ToListAsync()));
 
         // Control: the same form with an active user's credentials signs in.

@@ -194,4 +194,52 @@ public sealed class ForeignPasswordHashTests(ScaiKeyApp app) : IClassFixture<Sca
         Assert.DoesNotContain("5f4dcc3b", File.ReadAllText(file + ".errors.jsonl"), StringComparison.Ordinal); // no hash echoed
         Assert.Equal(["fine@example.com"], await app.DbAsync(db => db.Users.Where(u => u.TenantId == tenant).Select(u => u.EmailNormalized).ToListAsync()));
     }
+    [Fact]
+    public async Task Import_refuses_hashes_above_the_cost_caps_with_a_row_error_each()
+    {
+        const string Salt = "c29tZXNhbHQ";
+        const string Tag = "CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc";
+        var bcrypt = Fixed["bcrypt-openbsd"].Hash; // cost 05
+        var tooCostly = new[]
+        {
+            ($"$argon2id$v=19$m=131072,t=2,p=1${Salt}${Tag}", "m ≤ 65536 KiB"),
+            ($"$argon2id$v=19$m=19456,t=11,p=1${Salt}${Tag}", "t ≤ 10"),
+            ($"$argon2i$v=19$m=65536,t=2,p=16${Salt}${Tag}", "p ≤ 8"),
+            (bcrypt.Replace("$05$", "$15$", StringComparison.Ordinal), "cost ≤ 14"),
+            ("$pbkdf2-sha256$i=2000001,l=32$MDEyMzQ1Njc4OWFiY2RlZg$a8tU5I3Rg5Qgk8CXukbwoq7P08SjIwdmzIbzvIBDDF4", "≤ 2000000 iterations"),
+        };
+        var atTheCaps = new[]
+        {
+            $"$argon2id$v=19$m=65536,t=10,p=8${Salt}${Tag}",
+            bcrypt.Replace("$05$", "$14$", StringComparison.Ordinal),
+            "$pbkdf2-sha256$i=2000000,l=32$MDEyMzQ1Njc4OWFiY2RlZg$a8tU5I3Rg5Qgk8CXukbwoq7P08SjIwdmzIbzvIBDDF4",
+        };
+
+        var tenant = await app.CreateTenantAsync();
+        var file = Path.Combine(app.WorkFolder(), "costly-hashes.jsonl");
+        await File.WriteAllLinesAsync(file, tooCostly.Select((h, i) => JsonSerializer.Serialize(new { email = $"costly{i}@example.com", password_hash = h.Item1 }))
+            .Concat(atTheCaps.Select((h, i) => JsonSerializer.Serialize(new { email = $"capped{i}@example.com", password_hash = h }))));
+
+        var result = await app.RunCliAsync(["import", "--tenant", tenant, file]);
+        Assert.Equal(CliRunner.CompletedWithRejectedRows, result.ExitCode);
+        var report = CliHarness.ErrorReport(file + ".errors.jsonl");
+        Assert.Equal([1, 2, 3, 4, 5], report.Select(r => r["line"]!.GetValue<int>()).ToArray());
+        foreach (var (row, (_, cap)) in report.Zip(tooCostly))
+        {
+            var detail = Assert.Single(row["detail"]!.AsArray())!;
+            Assert.Equal("password_hash", detail["loc"]![0]!.GetValue<string>());
+            Assert.Equal("value_error", detail["type"]!.GetValue<string>());
+            Assert.Contains("cost above the cap", detail["msg"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Contains(cap, detail["msg"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(Tag, File.ReadAllText(file + ".errors.jsonl"), StringComparison.Ordinal); // no hash echoed
+        Assert.Equal(["capped0@example.com", "capped1@example.com", "capped2@example.com"],
+            await app.DbAsync(db => db.Users.Where(u => u.TenantId == tenant).Select(u => u.EmailNormalized).OrderBy(e => e).ToListAsync()));
+
+        // A hash above the caps that is already stored never costs a verification: it does not verify.
+        Assert.All(tooCostly, h => Assert.Null(ForeignPasswordHashes.Recognize(h.Item1)));
+        Assert.All(atTheCaps, h => Assert.Null(ForeignPasswordHashes.CostRefusal(h)));
+        Assert.False(ForeignPasswordHashes.Verify($"$argon2id$v=19$m=4194304,t=2,p=1${Salt}${Tag}", "password"));
+    }
 }

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using ScaiKey.Api.Security;
 
 namespace ScaiKey.Api.Tests;
@@ -74,5 +77,52 @@ public sealed class HashingGateTests
         using var gate = new HashingGate(1);
         await Assert.ThrowsAsync<FormatException>(() => gate.RunAsync<int>(() => throw new FormatException("bad hash"), CancellationToken.None));
         Assert.Equal(7, await gate.RunAsync(() => 7, CancellationToken.None));
+    }
+    [Fact]
+    public async Task A_full_queue_refuses_at_once_with_a_retry_after_and_takes_work_again_once_drained()
+    {
+        using var gate = new HashingGate(1, queueLimit: 2);
+        using var release = new ManualResetEventSlim();
+        using var running = new ManualResetEventSlim();
+        var held = gate.RunAsync(() =>
+        {
+            running.Set();
+            return release.Wait(TimeSpan.FromSeconds(30));
+        }, CancellationToken.None);
+        Assert.True(running.Wait(TimeSpan.FromSeconds(30)));
+        var waiting = new[] { gate.RunAsync(() => 1, CancellationToken.None), gate.RunAsync(() => 2, CancellationToken.None) };
+
+        // Refused synchronously, before the caller could wait for anything.
+        HashingQueueFullException? full = null;
+        try
+        {
+            _ = gate.RunAsync(() => 3, CancellationToken.None);
+        }
+        catch (HashingQueueFullException refused)
+        {
+            full = refused;
+        }
+
+        Assert.NotNull(full);
+        Assert.True(full.RetryAfter >= TimeSpan.FromSeconds(1));
+
+        release.Set();
+        Assert.True(await held);
+        Assert.Equal(new[] { 1, 2 }, await Task.WhenAll(waiting));
+        Assert.Equal(4, await gate.RunAsync(() => 4, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("Concurrency", "0")]
+    [InlineData("QueueLimit", "0")]
+    public void A_concurrency_or_queue_limit_below_one_is_refused_at_start(string key, string value)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("ScaiKey:PasswordHashing:" + key, value)]).Build();
+        var services = new ServiceCollection();
+        HashingGate.AddTo(services, configuration);
+        using var provider = services.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<HashingGate>());
+        Assert.Contains("at least 1", error.Message, StringComparison.Ordinal);
     }
 }

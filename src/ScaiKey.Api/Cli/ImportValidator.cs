@@ -63,6 +63,10 @@ internal sealed class ImportValidator(
             {
                 errors.ValueError(["body", ImportRows.PasswordHashField], "give either password or password_hash, not both");
             }
+            else if (ForeignPasswordHashes.CostRefusal(passwordHash) is { } tooCostly)
+            {
+                errors.ValueError(["body", ImportRows.PasswordHashField], tooCostly);
+            }
             else if (!PasswordHasher.IsSupported(passwordHash))
             {
                 errors.ValueError(["body", ImportRows.PasswordHashField],

@@ -33,8 +33,8 @@ internal sealed class OutboxDelivery(
             return;
         }
 
-        logger.LogInformation("Email delivery to {Host}:{Port} ({Security}) from {From}, polling every {Poll}",
-            settings.Host, settings.Port, settings.Security, settings.From.Address, settings.Poll);
+        logger.LogInformation("Email delivery to {Host}:{Port} ({Security}: {SocketOptions}) from {From}, polling every {Poll}",
+            settings.Host, settings.Port, settings.Security, settings.SocketOptions, settings.From.Address, settings.Poll);
         while (!stoppingToken.IsCancellationRequested)
         {
             var busy = false;

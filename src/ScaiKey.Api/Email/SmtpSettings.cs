@@ -1,3 +1,4 @@
+using System.Net;
 using MailKit.Security;
 using MimeKit;
 
@@ -14,7 +15,11 @@ internal enum SmtpSecurity
     /// <summary>TLS from the first byte (port 465).</summary>
     SslOnConnect,
 
-    /// <summary>MailKit's choice: TLS on port 465, otherwise STARTTLS when the server offers it.</summary>
+    /// <summary>
+    /// TLS whenever the server is another machine: TLS on connect on port 465, otherwise STARTTLS, required (a server
+    /// that does not offer it, or a downgrade that strips it, fails the send). Only a loopback server (localhost,
+    /// 127.0.0.0/8, ::1) may be spoken to in plain, as MailKit's own Auto would (STARTTLS when offered).
+    /// </summary>
     Auto,
 }
 
@@ -52,13 +57,41 @@ internal sealed class SmtpSettings
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Host);
 
-    public SecureSocketOptions SocketOptions => Security switch
+    public SecureSocketOptions SocketOptions => Choose(Security, Host, Port);
+
+    /// <summary>
+    /// How to connect. <see cref="SmtpSecurity.Auto"/> never falls back to plain SMTP across a network: MailKit's own
+    /// Auto (<c>StartTlsWhenAvailable</c>) sends in the clear when the STARTTLS offer is missing, which an attacker on
+    /// the path can arrange by deleting it. Plain is for <see cref="SmtpSecurity.None"/> or a loopback server.
+    /// </summary>
+    public static SecureSocketOptions Choose(SmtpSecurity security, string? host, int port) => security switch
     {
         SmtpSecurity.None => SecureSocketOptions.None,
         SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
         SmtpSecurity.SslOnConnect => SecureSocketOptions.SslOnConnect,
-        _ => SecureSocketOptions.Auto,
+        _ when IsLoopback(host) => SecureSocketOptions.Auto,
+        _ => port == 465 ? SecureSocketOptions.SslOnConnect : SecureSocketOptions.StartTls,
     };
+
+    /// <summary>
+    /// A loopback address, or a name that can only mean one (localhost and *.localhost, RFC 6761). Other names are
+    /// not resolved here: what a name resolves to can change, and a name is a network server until proven otherwise.
+    /// </summary>
+    public static bool IsLoopback(string? host)
+    {
+        if (string.IsNullOrWhiteSpace(host))
+        {
+            return false;
+        }
+
+        var name = host.Trim().TrimEnd('.');
+        if (name.Equals("localhost", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return IPAddress.TryParse(name.TrimStart('[').TrimEnd(']'), out var address) && IPAddress.IsLoopback(address);
+    }
 
     public TimeSpan RetryDelay(int failedAttempts)
     {

@@ -19,6 +19,14 @@ internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<Erro
             await Problems.WriteAsync(http, status, status == 413 ? Problems.DefaultDetail(413) : "The request could not be read.");
             return;
         }
+        catch (Security.HashingQueueFullException ex) when (!http.Response.HasStarted)
+        {
+            // Any other request that hashes (user create, password reset) when the queue is full: 503, not 500.
+            http.Response.Clear();
+            Problems.SetRetryAfter(http.Response, ex.RetryAfter);
+            await Problems.WriteAsync(http, StatusCodes.Status503ServiceUnavailable, Problems.DefaultDetail(StatusCodes.Status503ServiceUnavailable));
+            return;
+        }
         catch (Exception ex) when (!http.Response.HasStarted && !http.RequestAborted.IsCancellationRequested)
         {
             logger.LogError(ex, "Unhandled exception for {Method} {Path}", http.Request.Method, http.Request.Path);

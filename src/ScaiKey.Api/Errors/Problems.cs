@@ -12,17 +12,17 @@ internal sealed class ProblemResult(int status, string detail) : IResult
     public Task ExecuteAsync(HttpContext httpContext) => Problems.WriteAsync(httpContext, status, detail);
 }
 
-/// <summary>429 with Retry-After in whole seconds (rounded up, at least 1), so a client that obeys it is let in.</summary>
-internal sealed class TooManyRequestsResult(TimeSpan retryAfter, string detail) : IResult
+/// <summary>429 or 503 with Retry-After in whole seconds (rounded up, at least 1), so a client that obeys it is let in.</summary>
+internal sealed class RetryLaterResult(int status, TimeSpan retryAfter, string detail) : IResult
 {
-    public int StatusCode => StatusCodes.Status429TooManyRequests;
+    public int StatusCode => status;
 
     public TimeSpan RetryAfter => retryAfter;
 
     public Task ExecuteAsync(HttpContext httpContext)
     {
         Problems.SetRetryAfter(httpContext.Response, retryAfter);
-        return Problems.WriteAsync(httpContext, StatusCodes.Status429TooManyRequests, detail);
+        return Problems.WriteAsync(httpContext, status, detail);
     }
 }
 
@@ -46,8 +46,12 @@ internal static class Problems
     public static ProblemResult UnsupportedMediaType() =>
         new(StatusCodes.Status415UnsupportedMediaType, "The request body must be JSON (Content-Type: application/json).");
 
-    public static TooManyRequestsResult TooManyRequests(TimeSpan retryAfter, string detail = "Too many attempts. Wait for the time given in Retry-After, then try again.") =>
-        new(retryAfter, detail);
+    public static RetryLaterResult TooManyRequests(TimeSpan retryAfter, string detail = "Too many attempts. Wait for the time given in Retry-After, then try again.") =>
+        new(StatusCodes.Status429TooManyRequests, retryAfter, detail);
+
+    /// <summary>503 when the password hashing queue is full: refused at once rather than queued without limit.</summary>
+    public static RetryLaterResult Busy(TimeSpan retryAfter) =>
+        new(StatusCodes.Status503ServiceUnavailable, retryAfter, DefaultDetail(StatusCodes.Status503ServiceUnavailable));
 
     /// <summary>Sets Retry-After; also for responses that are not problem+json (the login page, OAuth errors).</summary>
     public static void SetRetryAfter(HttpResponse response, TimeSpan retryAfter) =>
@@ -75,6 +79,7 @@ internal static class Problems
         413 => "The request body is larger than 1 MiB.",
         415 => "The request body must be JSON (Content-Type: application/json).",
         429 => "Too many requests. Retry later.",
+        503 => "The server is busy checking passwords. Wait for the time given in Retry-After, then try again.",
         _ => "The server could not complete the request.",
     };
 
@@ -90,6 +95,7 @@ internal static class Problems
         413 => ("payload-too-large", "Payload Too Large"),
         415 => ("unsupported-media-type", "Unsupported Media Type"),
         429 => ("too-many-requests", "Too Many Requests"),
+        503 => ("service-unavailable", "Service Unavailable"),
         _ => ("internal-error", "Internal Server Error"),
     };
 }

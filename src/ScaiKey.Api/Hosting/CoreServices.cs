@@ -16,8 +16,7 @@ internal static class CoreServices
         services.AddSingleton(new PasswordHasher(
             configuration.GetValue("ScaiKey:PasswordHashing:Iterations", PasswordHasher.DefaultIterations),
             configuration.GetValue("ScaiKey:PasswordHashing:MemoryKiB", PasswordHasher.DefaultMemoryBytes / 1024) * 1024));
-        // Made by the container, so the container stops its threads when the host stops.
-        services.AddSingleton(_ => HashingGate.FromConfiguration(configuration));
+        HashingGate.AddTo(services, configuration);
         return services;
     }
 }

@@ -82,18 +82,16 @@ internal static class TokenEndpoints
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.");
         }
 
-        // Counted before the password is checked, so guessing is slowed whether or not the account exists.
-        var limiter = http.RequestServices.GetRequiredService<AttemptLimiter>();
-        var account = $"{tenant.Id}:{request.Username.Trim().ToLowerInvariant()}";
-        if (!limiter.TryAcquire(http.Connection.RemoteIpAddress?.ToString(), account, out var retryAfter))
-        {
-            return Errors.Problems.TooManyRequests(retryAfter);
-        }
-
+        // The abuse limits (failures per IP and per account) are consulted inside the check, before the hash.
         var result = await signIn.CheckPasswordAsync(tenant, request.Username, request.Password, ct);
-        if (result.Outcome != SignInOutcome.Success)
+        switch (result.Outcome)
         {
-            return Refuse(OpenIddictConstants.Errors.InvalidGrant, result.Describe());
+            case SignInOutcome.Limited:
+                return Errors.Problems.TooManyRequests(result.RetryAfter);
+            case SignInOutcome.Busy:
+                return Errors.Problems.Busy(result.RetryAfter);
+            case not SignInOutcome.Success:
+                return Refuse(OpenIddictConstants.Errors.InvalidGrant, result.Describe());
         }
 
         // Told only to a caller who knew the password, like the account's status.

@@ -1,66 +1,105 @@
 using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using ScaiKey.Api.Users;
 
 namespace ScaiKey.Api.Security;
 
-/// <summary>
-/// Abuse limits for sign-in attempts (the login page, the password grant): a sliding one-minute window per
-/// client IP, which slows one machine trying many accounts, and one per account key (e.g. "tenant:email"),
-/// which slows many machines trying one account. In memory per instance: a limit of N per minute becomes
-/// N per instance behind a load balancer, which still bounds guessing; lockout is the shared, exact defence.
-/// </summary>
-internal sealed class AttemptLimiter : IDisposable
+/// <summary>ScaiKey:RateLimits: failed sign-in attempts allowed per minute.</summary>
+internal sealed class RateLimitOptions
 {
+    public const string Section = "ScaiKey:RateLimits";
     public const int DefaultPerIpPerMinute = 60;
     public const int DefaultPerAccountPerMinute = 10;
 
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Failed attempts a minute from one client address.</summary>
+    public int PerIpPerMinute { get; set; } = DefaultPerIpPerMinute;
+
+    /// <summary>Failed attempts a minute on one account (tenant + normalized email).</summary>
+    public int PerAccountPerMinute { get; set; } = DefaultPerAccountPerMinute;
+}
+
+/// <summary>
+/// Abuse limits for sign-in attempts (the login page, the password grant): a sliding one-minute window per
+/// client IP, which slows one machine trying many accounts, and one per account, which slows many machines trying
+/// one account. Only failures are counted: an office of hundreds behind one NAT signing in at nine, or a script
+/// that signs one account in often, is not guessing and is never refused; a guesser fails nearly every time.
+/// Both buckets are consulted before the password is checked, so an attempt over the limit costs no hash.
+/// In memory per instance: a limit of N per minute becomes N per instance behind a load balancer, which still
+/// bounds guessing; lockout is the shared, exact defence.
+/// </summary>
+internal sealed class AttemptLimiter : IDisposable
+{
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
-    // Six segments: a rejected caller waits for the oldest tenth of a minute to expire, not a whole minute.
+    // Six segments: a refused caller waits for the oldest tenth of a minute to expire, not a whole minute.
     private const int SegmentsPerWindow = 6;
 
     private readonly PartitionedRateLimiter<string>? _perIp;
     private readonly PartitionedRateLimiter<string>? _perAccount;
 
-    public AttemptLimiter(bool enabled, int perIpPerMinute, int perAccountPerMinute)
+    public AttemptLimiter(RateLimitOptions options)
     {
-        if (!enabled)
+        if (!options.Enabled)
         {
             return;
         }
 
-        ArgumentOutOfRangeException.ThrowIfLessThan(perIpPerMinute, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(perAccountPerMinute, 1);
-        _perIp = Create(perIpPerMinute, StringComparer.Ordinal);
-
-        // Emails compare case-insensitively everywhere else; "Ada@" and "ada@" must share one allowance.
-        _perAccount = Create(perAccountPerMinute, StringComparer.OrdinalIgnoreCase);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PerIpPerMinute, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PerAccountPerMinute, 1);
+        _perIp = Create(options.PerIpPerMinute);
+        _perAccount = Create(options.PerAccountPerMinute);
     }
 
     public bool Enabled => _perIp is not null;
 
-    public static AttemptLimiter FromConfiguration(IConfiguration configuration) => new(
-        configuration.GetValue("ScaiKey:RateLimits:Enabled", true),
-        configuration.GetValue("ScaiKey:RateLimits:PerIpPerMinute", DefaultPerIpPerMinute),
-        configuration.GetValue("ScaiKey:RateLimits:PerAccountPerMinute", DefaultPerAccountPerMinute));
+    /// <summary>Binds and checks ScaiKey:RateLimits; a bad value stops the start.</summary>
+    public static void AddTo(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section))
+            .Validate(o => !o.Enabled || (o.PerIpPerMinute >= 1 && o.PerAccountPerMinute >= 1),
+                $"{RateLimitOptions.Section}: PerIpPerMinute and PerAccountPerMinute must be at least 1.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => new AttemptLimiter(sp.GetRequiredService<IOptions<RateLimitOptions>>().Value));
+    }
 
     /// <summary>
-    /// Counts one attempt against the IP and the account (either may be null: that limit is skipped). When the IP
-    /// is over its limit the account is not charged, so one noisy address cannot use up a victim's allowance.
+    /// The per-account bucket: the tenant and the email as the user lookup normalizes it, so every spelling of one
+    /// mailbox shares one allowance.
     /// </summary>
-    public bool TryAcquire(string? ip, string? account, out TimeSpan retryAfter)
+    public static string AccountKey(string tenantId, string email) => tenantId + ":" + EmailAddresses.Normalize(email);
+
+    /// <summary>
+    /// Whether the address (when known) or the account has used up its failures for the minute; nothing is counted.
+    /// </summary>
+    public bool IsRefused(string? ip, string tenantId, string email, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
         if (_perIp is null || _perAccount is null)
         {
-            return true;
-        }
-
-        if (!string.IsNullOrEmpty(ip) && !TryAcquire(_perIp, ip, out retryAfter))
-        {
             return false;
         }
 
-        return string.IsNullOrEmpty(account) || TryAcquire(_perAccount, account, out retryAfter);
+        return (!string.IsNullOrEmpty(ip) && IsExhausted(_perIp, ip, out retryAfter))
+            || IsExhausted(_perAccount, AccountKey(tenantId, email), out retryAfter);
+    }
+
+    /// <summary>Counts one failed attempt against the address (when known) and the account.</summary>
+    public void RecordFailure(string? ip, string tenantId, string email)
+    {
+        if (_perIp is null || _perAccount is null)
+        {
+            return;
+        }
+
+        // Concurrent failures that all passed IsRefused may find the bucket empty here: they were let in already.
+        if (!string.IsNullOrEmpty(ip))
+        {
+            _perIp.AttemptAcquire(ip).Dispose();
+        }
+
+        _perAccount.AttemptAcquire(AccountKey(tenantId, email)).Dispose();
     }
 
     public void Dispose()
@@ -69,23 +108,25 @@ internal sealed class AttemptLimiter : IDisposable
         _perAccount?.Dispose();
     }
 
-    private static bool TryAcquire(PartitionedRateLimiter<string> limiter, string key, out TimeSpan retryAfter)
+    private static bool IsExhausted(PartitionedRateLimiter<string> limiter, string key, out TimeSpan retryAfter)
     {
-        using var lease = limiter.AttemptAcquire(key);
+        // Zero permits asks whether any is left without taking one.
+        using var lease = limiter.AttemptAcquire(key, permitCount: 0);
         if (lease.IsAcquired)
         {
             retryAfter = TimeSpan.Zero;
-            return true;
+            return false;
         }
 
         // The limiter knows when the next segment frees permits; without that, a segment is the honest wait.
         retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) && after > TimeSpan.Zero
             ? after
             : Window / SegmentsPerWindow;
-        return false;
+        return true;
     }
 
-    private static PartitionedRateLimiter<string> Create(int permitsPerMinute, StringComparer keys) =>
+    // Keys are compared as they are: the account key is normalized already, an IP is one spelling.
+    private static PartitionedRateLimiter<string> Create(int permitsPerMinute) =>
         PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetSlidingWindowLimiter(key, _ => new SlidingWindowRateLimiterOptions
         {
             PermitLimit = permitsPerMinute,
@@ -93,5 +134,5 @@ internal sealed class AttemptLimiter : IDisposable
             SegmentsPerWindow = SegmentsPerWindow,
             QueueLimit = 0,
             AutoReplenishment = true,
-        }), keys);
+        }), StringComparer.Ordinal);
 }

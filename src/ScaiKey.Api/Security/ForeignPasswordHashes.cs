@@ -20,20 +20,23 @@ internal enum ForeignHashKind
 /// <list type="bullet">
 /// <item>PHC Argon2id / Argon2i, version 19: <c>$argon2id$v=19$m=&lt;KiB&gt;,t=&lt;passes&gt;,p=&lt;lanes&gt;$&lt;b64 salt&gt;$&lt;b64 hash&gt;</c>.
 /// Computed by Security/Argon2.cs (any number of lanes).</item>
-/// <item>bcrypt: <c>$2a$</c>, <c>$2b$</c>, <c>$2y$</c> with cost 4-16 (BCrypt.Net-Next).</item>
+/// <item>bcrypt: <c>$2a$</c>, <c>$2b$</c>, <c>$2y$</c> with cost 4-14 (BCrypt.Net-Next).</item>
 /// <item>PBKDF2-SHA256 / SHA512 in three spellings: PHC-like <c>$pbkdf2-sha256$i=&lt;iter&gt;,l=&lt;len&gt;$&lt;b64 salt&gt;$&lt;b64 hash&gt;</c>
 /// (<c>l</c> optional), passlib <c>$pbkdf2-sha256$&lt;iter&gt;$&lt;ab64 salt&gt;$&lt;ab64 hash&gt;</c>, and Django
 /// <c>pbkdf2_sha256$&lt;iter&gt;$&lt;salt text&gt;$&lt;b64 hash&gt;</c>; <c>sha512</c> in place of <c>sha256</c> likewise.</item>
 /// </list>
-/// Costs are capped (Argon2 m ≤ 256 MiB, t ≤ 64, p ≤ 16; PBKDF2 ≤ 10,000,000 iterations), so an imported hash
-/// cannot turn one sign-in attempt into a denial of service.
+/// Costs are capped (Argon2 m ≤ 64 MiB, the largest buffer <see cref="Argon2Memory"/> keeps, t ≤ 10, p ≤ 8;
+/// bcrypt cost ≤ 14; PBKDF2 ≤ 2,000,000 iterations), each about a second of one core at most, so an imported
+/// hash cannot turn one sign-in attempt into a denial of service. Import refuses a hash above them with its own
+/// row error (<see cref="CostRefusal"/>); one already stored never verifies (the user needs a password reset).
 /// </summary>
 internal static partial class ForeignPasswordHashes
 {
-    public const int MaxArgonMemoryKiB = 256 * 1024;
-    public const int MaxArgonPasses = 64;
-    public const int MaxArgonLanes = 16;
-    public const int MaxPbkdf2Iterations = 10_000_000;
+    public const int MaxArgonMemoryKiB = 64 * 1024;
+    public const int MaxArgonPasses = 10;
+    public const int MaxArgonLanes = 8;
+    public const int MaxBcryptCost = 14;
+    public const int MaxPbkdf2Iterations = 2_000_000;
 
     private sealed record Argon2Params(bool IsArgon2id, int MemoryKiB, int Passes, int Lanes, byte[] Salt, byte[] Hash);
 
@@ -44,36 +47,69 @@ internal static partial class ForeignPasswordHashes
     {
         if (ParseArgon2(hash) is { } argon)
         {
-            return argon.IsArgon2id ? ForeignHashKind.Argon2id : ForeignHashKind.Argon2i;
+            return WithinCaps(argon) ? argon.IsArgon2id ? ForeignHashKind.Argon2id : ForeignHashKind.Argon2i : null;
         }
 
-        if (Bcrypt().IsMatch(hash))
+        if (BcryptCost(hash) is { } cost)
         {
-            return ForeignHashKind.Bcrypt;
+            return cost <= MaxBcryptCost ? ForeignHashKind.Bcrypt : null;
         }
 
         if (ParsePbkdf2(hash) is { } pbkdf2)
         {
-            return pbkdf2.Algorithm == HashAlgorithmName.SHA512 ? ForeignHashKind.Pbkdf2Sha512 : ForeignHashKind.Pbkdf2Sha256;
+            return pbkdf2.Iterations <= MaxPbkdf2Iterations
+                ? pbkdf2.Algorithm == HashAlgorithmName.SHA512 ? ForeignHashKind.Pbkdf2Sha512 : ForeignHashKind.Pbkdf2Sha256
+                : null;
         }
 
         return null;
     }
 
-    /// <summary>Argon2 parameters libsodium can verify itself: Argon2id with exactly one lane.</summary>
-    public static bool IsOneLaneArgon2id(string hash) => ParseArgon2(hash) is { IsArgon2id: true, Lanes: 1 };
+    /// <summary>
+    /// Why a well-formed hash is refused for its cost (the row error import reports), or null when it is within the
+    /// caps or not a format we know. The message names the caps, never the hash.
+    /// </summary>
+    public static string? CostRefusal(string hash)
+    {
+        if (ParseArgon2(hash) is { } argon && !WithinCaps(argon))
+        {
+            return $"password hash cost above the cap: Argon2 allows m ≤ {MaxArgonMemoryKiB} KiB, t ≤ {MaxArgonPasses}, p ≤ {MaxArgonLanes}; "
+                + $"this hash has m={argon.MemoryKiB}, t={argon.Passes}, p={argon.Lanes}";
+        }
+
+        if (BcryptCost(hash) is > MaxBcryptCost and var cost)
+        {
+            return $"password hash cost above the cap: bcrypt allows cost ≤ {MaxBcryptCost}; this hash has cost {cost}";
+        }
+
+        if (ParsePbkdf2(hash) is { Iterations: > MaxPbkdf2Iterations } pbkdf2)
+        {
+            return $"password hash cost above the cap: PBKDF2 allows ≤ {MaxPbkdf2Iterations} iterations; this hash has {pbkdf2.Iterations}";
+        }
+
+        return null;
+    }
+
+    /// <summary>Argon2 parameters libsodium can verify itself: Argon2id with exactly one lane, within the caps.</summary>
+    public static bool IsOneLaneArgon2id(string hash) => ParseArgon2(hash) is { IsArgon2id: true, Lanes: 1 } argon && WithinCaps(argon);
 
     public static bool Verify(string hash, string password)
     {
         var bytes = Encoding.UTF8.GetBytes(password);
         try
         {
+            // A hash above the caps never verifies: it would cost more than a sign-in attempt may.
+            if (Recognize(hash) is null)
+            {
+                return false;
+            }
+
             if (ParseArgon2(hash) is { } argon)
             {
                 return VerifyArgon2(argon, bytes);
             }
 
-            if (Bcrypt().IsMatch(hash))
+            if (BcryptCost(hash) is not null)
             {
                 // bcrypt.Verify works on the string (it truncates at 72 bytes as every bcrypt does).
                 return BCrypt.Net.BCrypt.Verify(password, hash);
@@ -113,7 +149,7 @@ internal static partial class ForeignPasswordHashes
         }
 
         if (!TryInt(m.Groups["m"].Value, out var memory) || !TryInt(m.Groups["t"].Value, out var passes) || !TryInt(m.Groups["p"].Value, out var lanes)
-            || passes is < 1 or > MaxArgonPasses || lanes is < 1 or > MaxArgonLanes || memory < 8 * lanes || memory > MaxArgonMemoryKiB)
+            || passes < 1 || lanes is < 1 or > 0xFFFFFF || memory < 8 * lanes)
         {
             return null;
         }
@@ -178,13 +214,20 @@ internal static partial class ForeignPasswordHashes
             return null;
         }
 
-        if (iterations is < 1 or > MaxPbkdf2Iterations || salt is not { Length: > 0 } || digest is not { Length: >= 16 and <= 1024 })
+        if (iterations < 1 || salt is not { Length: > 0 } || digest is not { Length: >= 16 and <= 1024 })
         {
             return null;
         }
 
         return new Pbkdf2Params(algorithm, iterations, salt, digest);
     }
+
+    private static bool WithinCaps(Argon2Params p) =>
+        p.Passes <= MaxArgonPasses && p.Lanes <= MaxArgonLanes && p.MemoryKiB <= MaxArgonMemoryKiB;
+
+    /// <summary>The cost of a bcrypt string of the accepted variants, or null when it is not one.</summary>
+    private static int? BcryptCost(string hash) =>
+        Bcrypt().Match(hash) is { Success: true } m ? int.Parse(m.Groups["cost"].Value, CultureInfo.InvariantCulture) : null;
 
     private static bool TryInt(string value, out int result) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out result);
@@ -213,7 +256,7 @@ internal static partial class ForeignPasswordHashes
     [GeneratedRegex(@"^\$(?<kind>argon2id|argon2i)\$v=19\$m=(?<m>[0-9]{1,9}),t=(?<t>[0-9]{1,9}),p=(?<p>[0-9]{1,9})\$(?<salt>[A-Za-z0-9+/]+={0,2})\$(?<hash>[A-Za-z0-9+/]+={0,2})$")]
     private static partial Regex Argon2Phc();
 
-    [GeneratedRegex(@"^\$2[aby]\$(0[4-9]|1[0-6])\$[./A-Za-z0-9]{53}$")]
+    [GeneratedRegex(@"^\$2[aby]\$(?<cost>0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$")]
     private static partial Regex Bcrypt();
 
     [GeneratedRegex(@"^\$pbkdf2-(?<alg>sha256|sha512)\$i=(?<i>[0-9]{1,9})(,l=(?<l>[0-9]{1,4}))?\$(?<salt>[A-Za-z0-9+/]+={0,2})\$(?<hash>[A-Za-z0-9+/]+={0,2})$")]

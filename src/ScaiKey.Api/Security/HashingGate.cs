@@ -1,6 +1,32 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
 
 namespace ScaiKey.Api.Security;
+
+/// <summary>ScaiKey:PasswordHashing settings of the gate (Iterations and MemoryKiB of the same section belong to <see cref="PasswordHasher"/>).</summary>
+internal sealed class HashingGateOptions
+{
+    public const string Section = "ScaiKey:PasswordHashing";
+
+    /// <summary>Waiting hashes per hashing thread when <see cref="QueueLimit"/> is not set.</summary>
+    public const int DefaultQueuePerThread = 256;
+
+    /// <summary>Hashing threads; default one per core.</summary>
+    public int Concurrency { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>Hashes that may wait for a thread (running ones not counted); default 256 per thread.</summary>
+    public int? QueueLimit { get; set; }
+
+    public int EffectiveQueueLimit => QueueLimit ?? DefaultQueuePerThread * Concurrency;
+}
+
+/// <summary>The hashing queue is full: the caller answers 503 with Retry-After instead of waiting behind it.</summary>
+internal sealed class HashingQueueFullException(TimeSpan retryAfter)
+    : Exception("Too many password hashes are waiting; try again later.")
+{
+    public TimeSpan RetryAfter => retryAfter;
+}
 
 /// <summary>
 /// Password hashes run on threads of their own, one per core by default, in arrival order. Argon2id is memory-hard:
@@ -8,15 +34,27 @@ namespace ScaiKey.Api.Security;
 /// sign-in gets slower and a burst of attempts can starve the rest of the API. On threads of their own, hashes
 /// neither block the thread pool (which would add threads to make up for it) nor wait for it: a hashing thread
 /// starts the next waiting hash as soon as one ends, and the caller continues on the thread pool.
+/// <para>
+/// The queue is bounded: a flood of attempts would otherwise hold a request, its memory and its connection for
+/// every hash ahead of it, and each newcomer would wait longer than any client does. When it is full,
+/// <see cref="RunAsync{T}"/> throws <see cref="HashingQueueFullException"/> at once, with the time the queue
+/// needs to drain at the recent hash rate.
+/// </para>
 /// </summary>
 internal sealed class HashingGate : IDisposable
 {
-    private readonly BlockingCollection<Action> _jobs = new(new ConcurrentQueue<Action>());
+    private readonly BlockingCollection<Func<bool>> _jobs;
     private readonly Thread[] _threads;
 
-    public HashingGate(int slots)
+    // Recent time per hash (moving average, ticks), for Retry-After when the queue is full; races only blur it.
+    private long _averageTicks = TimeSpan.FromMilliseconds(50).Ticks;
+
+    public HashingGate(int slots, int? queueLimit = null)
     {
         _threads = new Thread[Math.Max(1, slots)];
+        QueueLimit = queueLimit ?? HashingGateOptions.DefaultQueuePerThread * _threads.Length;
+        ArgumentOutOfRangeException.ThrowIfLessThan(QueueLimit, 1);
+        _jobs = new(new ConcurrentQueue<Func<bool>>(), QueueLimit);
         for (var i = 0; i < _threads.Length; i++)
         {
             _threads[i] = new Thread(Work) { IsBackground = true, Name = $"password-hashing-{i}" };
@@ -24,9 +62,28 @@ internal sealed class HashingGate : IDisposable
         }
     }
 
-    public static HashingGate FromConfiguration(IConfiguration configuration) =>
-        new(configuration.GetValue("ScaiKey:PasswordHashing:Concurrency", Environment.ProcessorCount));
+    public HashingGate(IOptions<HashingGateOptions> options)
+        : this(options.Value.Concurrency, options.Value.EffectiveQueueLimit)
+    {
+    }
 
+    public int QueueLimit { get; }
+
+    public int Threads => _threads.Length;
+
+    /// <summary>Binds and checks ScaiKey:PasswordHashing:{Concurrency, QueueLimit}; a bad value stops the start.</summary>
+    public static void AddTo(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<HashingGateOptions>().Bind(configuration.GetSection(HashingGateOptions.Section))
+            .Validate(o => o.Concurrency >= 1 && o.EffectiveQueueLimit >= 1,
+                $"{HashingGateOptions.Section}: Concurrency and QueueLimit must be at least 1.")
+            .ValidateOnStart();
+
+        // Made by the container, so the container stops its threads when the host stops.
+        services.AddSingleton(sp => new HashingGate(sp.GetRequiredService<IOptions<HashingGateOptions>>()));
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a hashing thread; throws <see cref="HashingQueueFullException"/> when the queue is full.</summary>
     public Task<T> RunAsync<T>(Func<T> work, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
@@ -34,10 +91,11 @@ internal sealed class HashingGate : IDisposable
         // The caller's continuation must not run on the hashing thread: it would hold up the next hash.
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         var registration = ct.Register(() => completion.TrySetCanceled(ct));
-        _jobs.Add(() =>
+        var added = _jobs.TryAdd(() =>
         {
             // A request abandoned while it waited costs no hash.
-            if (!completion.Task.IsCompleted)
+            var ran = !completion.Task.IsCompleted;
+            if (ran)
             {
                 try
                 {
@@ -50,15 +108,34 @@ internal sealed class HashingGate : IDisposable
             }
 
             registration.Dispose();
-        }, CancellationToken.None);
+            return ran;
+        });
+        if (!added)
+        {
+            registration.Dispose();
+            throw new HashingQueueFullException(DrainTime());
+        }
+
         return completion.Task;
     }
+
+    /// <summary>How long the waiting hashes take at the recent rate: what a refused caller should wait.</summary>
+    public TimeSpan DrainTime() =>
+        TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, Interlocked.Read(ref _averageTicks) * Math.Max(1, _jobs.Count) / _threads.Length));
 
     private void Work()
     {
         foreach (var job in _jobs.GetConsumingEnumerable())
         {
-            job();
+            var started = Stopwatch.GetTimestamp();
+            if (!job())
+            {
+                continue;
+            }
+
+            var ticks = Stopwatch.GetElapsedTime(started).Ticks;
+            var average = Interlocked.Read(ref _averageTicks);
+            Interlocked.Exchange(ref _averageTicks, average + ((ticks - average) / 8));
         }
     }
 

@@ -17,7 +17,12 @@ internal sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIter
     private const int SaltBytes = 16;
     private const int TagBytes = 32;
 
-    private readonly string _prefix = $"$argon2id$v=19$m={memoryBytes / 1024},t={iterations},p=1$";
+    // The service's own hashes are verified under the caps imported ones are held to, so its parameters must fit them.
+    private readonly string _prefix = iterations is >= 1 and <= ForeignPasswordHashes.MaxArgonPasses
+        && memoryBytes / 1024 is >= 8 and <= ForeignPasswordHashes.MaxArgonMemoryKiB
+        ? $"$argon2id$v=19$m={memoryBytes / 1024},t={iterations},p=1$"
+        : throw new InvalidOperationException(
+            $"ScaiKey:PasswordHashing: Iterations must be 1-{ForeignPasswordHashes.MaxArgonPasses} and MemoryKiB 8-{ForeignPasswordHashes.MaxArgonMemoryKiB}.");
     private string? _dummyHash;
 
     /// <summary>

@@ -116,7 +116,7 @@ internal static class HostedPages
     }
 
     private static async Task<IResult> LoginAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, SignInService signIn, AttemptLimiter limiter, CancellationToken ct)
+        HttpContext http, ScaiKeyDbContext db, FormProtection forms, SignInService signIn, CancellationToken ct)
     {
         var tenant = Tenant(http);
         if (await ReadFormAsync(http, ct) is not { } form)
@@ -145,18 +145,21 @@ internal static class HostedPages
             return Again(StatusCodes.Status200OK, "Enter your email address and password.");
         }
 
-        // The abuse limits of issue 4 (per client IP and per account), shared with the password grant.
-        if (!limiter.TryAcquire(http.Connection.RemoteIpAddress?.ToString(), $"{tenant.Id}:{email}", out var retryAfter))
+        // The abuse limits (failures per client IP and per account, shared with the password grant) are consulted
+        // inside the check, before the hash; a full hashing queue answers at once too.
+        var result = await signIn.CheckPasswordAsync(tenant, email, password, ct);
+        if (result.Outcome is SignInOutcome.Limited or SignInOutcome.Busy)
         {
-            Problems.SetRetryAfter(http.Response, retryAfter);
+            Problems.SetRetryAfter(http.Response, result.RetryAfter);
             var seconds = http.Response.Headers.RetryAfter.ToString();
-            return Again(StatusCodes.Status429TooManyRequests, $"Too many sign-in attempts. Wait {seconds} seconds, then try again.");
+            return result.Outcome == SignInOutcome.Limited
+                ? Again(StatusCodes.Status429TooManyRequests, $"Too many sign-in attempts. Wait {seconds} seconds, then try again.")
+                : Again(StatusCodes.Status503ServiceUnavailable, $"The service is busy. Wait {seconds} seconds, then try again.");
         }
 
-        var result = await signIn.CheckPasswordAsync(tenant, email, password, ct);
         if (result.Outcome != SignInOutcome.Success)
         {
-            // Describe() is generic unless the password was right: the page never tells whether an email exists.
+            // The same page for an unknown email, a wrong password and a locked, disabled or inactive account.
             return Again(StatusCodes.Status200OK, result.Describe());
         }
 

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using ScaiKey.Api.Audit;
+using ScaiKey.Api.Email;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
@@ -18,15 +19,21 @@ internal enum SignInOutcome
 {
     Success,
 
-    // Unknown email, no password, or a wrong one: indistinguishable on purpose.
+    // Unknown email, no password, a wrong one, or an account that is not ACTIVE (locked, disabled, pending), whatever
+    // the password: indistinguishable on purpose, by answer and by work (issue 13, point 5).
     InvalidCredentials,
-    Locked,
-    Disabled,
-    NotActive,
+
+    // Too many failures from this address or on this account in the last minute: 429, nothing checked.
+    Limited,
+
+    // The password hashing queue is full: 503, nothing checked.
+    Busy,
 }
 
 internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null, bool PasswordChangeRequired = false)
 {
+    public const string InvalidMessage = "Invalid email or password.";
+
     // A successful check writes nothing yet: the counter reset, last_login_at and any re-hash are committed with
     // the session, so a sign-in costs one write transaction (contention for SQLite's single writer dominated).
     internal string? TenantId { get; init; }
@@ -36,70 +43,112 @@ internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null
     /// <summary>What the user's tokens say, read with the password hash, so the password grant needs no second read.</summary>
     internal PrincipalUser? User { get; init; }
 
-    /// <summary>What a user is told; only a caller who knew the password learns more than "invalid credentials".</summary>
-    public string Describe() => Outcome switch
-    {
-        SignInOutcome.Locked => "This account is locked. Try again later or ask an administrator to unlock it.",
-        SignInOutcome.Disabled => "This account is disabled.",
-        SignInOutcome.NotActive => "This account is not active yet.",
-        _ => "Invalid email or password.",
-    };
+    /// <summary>For <see cref="SignInOutcome.Limited"/> and <see cref="SignInOutcome.Busy"/>: when to try again.</summary>
+    internal TimeSpan RetryAfter { get; init; }
+
+    /// <summary>What a user is told of a failure: never whether the email exists or the account is locked.</summary>
+    public string Describe() => InvalidMessage;
 }
 
 /// <summary>
-/// Password sign-in for the hosted pages and the password grant: credential check with lockout and hash upgrade,
-/// sessions, token grants, and the claims a user's tokens carry.
+/// Password sign-in for the hosted pages and the password grant: abuse limits, credential check with lockout and
+/// hash upgrade, sessions, token grants, and the claims a user's tokens carry.
 /// </summary>
 internal sealed class SignInService(
     ScaiKeyDbContext db, UserReads reads, SignInStatements statements, PasswordHasher hasher, HashingGate hashing, AuditLog audit,
-    TimeProvider time, RevocationCache revocations)
+    TimeProvider time, RevocationCache revocations, AttemptLimiter limiter, EmailOutbox outbox, KeyRing keyRing,
+    IHttpContextAccessor accessor)
 {
     public const string SystemActor = "SYSTEM";
 
+    // Made on use: a primary-constructor parameter may not both initialize a field and be captured.
+    private SignInFailures Failures => new(db, audit, outbox, keyRing, revocations);
+
+    /// <summary>
+    /// Checks a password. The abuse limits are consulted first (an attempt over them costs no hash) and only a
+    /// failure is counted against them; a full hashing queue refuses at once. Every failure is counted on the
+    /// user, audited, and answered alike.
+    /// </summary>
     public async Task<SignInResult> CheckPasswordAsync(TenantContext tenant, string email, string password, CancellationToken ct)
+    {
+        var ip = accessor.HttpContext?.Connection.RemoteIpAddress?.ToString();
+        if (limiter.IsRefused(ip, tenant.Id, email, out var wait))
+        {
+            return new SignInResult(SignInOutcome.Limited) { RetryAfter = wait };
+        }
+
+        try
+        {
+            var result = await CheckAsync(tenant, email, password, ct);
+            if (result.Outcome == SignInOutcome.InvalidCredentials)
+            {
+                limiter.RecordFailure(ip, tenant.Id, email);
+            }
+
+            return result;
+        }
+        catch (HashingQueueFullException full)
+        {
+            return new SignInResult(SignInOutcome.Busy) { RetryAfter = full.RetryAfter };
+        }
+    }
+
+    private async Task<SignInResult> CheckAsync(TenantContext tenant, string email, string password, CancellationToken ct)
     {
         var normalized = EmailAddresses.Normalize(email);
         var user = await statements.FindUserAsync(db, tenant.Id, normalized, ct);
         if (user?.PasswordHash is null)
         {
             await hashing.RunAsync(() => hasher.Verify(hasher.DummyHash, password), ct);
+            await Failures.RecordAsync(tenant, user, normalized,
+                user is null ? SignInFailureReasons.UnknownEmail : SignInFailureReasons.NoPassword, time.UtcNow(), ct);
             return new SignInResult(SignInOutcome.InvalidCredentials);
         }
 
+        // The hash is verified whatever the status, so a locked or disabled account costs the same work as any other.
+        var correct = await hashing.RunAsync(() => hasher.Verify(user.PasswordHash, password), ct);
         var policy = tenant.Settings.LockoutPolicy;
         var now = time.UtcNow();
-        if (!await hashing.RunAsync(() => hasher.Verify(user.PasswordHash, password), ct))
+        var lockEnded = user.Status == UserStatus.Locked && policy.LockoutDurationMinutes > 0
+            && user.LockedAt is { } lockedAt && lockedAt.AddMinutes(policy.LockoutDurationMinutes) <= now;
+        var failure = user.Status switch
         {
-            if (user.Status == UserStatus.Active)
-            {
-                await RecordFailureAsync(tenant.Id, user.Id, policy.MaxFailedAttempts, now, ct);
-            }
-
+            UserStatus.Active => correct ? null : SignInFailureReasons.WrongPassword,
+            UserStatus.Locked => correct && lockEnded ? null : SignInFailureReasons.Locked,
+            UserStatus.Disabled => SignInFailureReasons.Disabled,
+            _ => SignInFailureReasons.NotActive,
+        };
+        if (failure is not null)
+        {
+            await Failures.RecordAsync(tenant, user, normalized, failure, now, ct);
             return new SignInResult(SignInOutcome.InvalidCredentials);
         }
 
-        switch (user.Status)
+        if (user.Status == UserStatus.Locked)
         {
-            case UserStatus.Locked when policy.LockoutDurationMinutes > 0
-                && user.LockedAt is { } lockedAt && lockedAt.AddMinutes(policy.LockoutDurationMinutes) <= now:
-                await UnlockAfterDurationAsync(tenant.Id, user.Id, lockedAt, now, ct);
-                break;
-            case UserStatus.Locked:
-                return new SignInResult(SignInOutcome.Locked, user.Id);
-            case UserStatus.Disabled:
-                return new SignInResult(SignInOutcome.Disabled, user.Id);
-            case UserStatus.Active:
-                break;
-            default:
-                return new SignInResult(SignInOutcome.NotActive, user.Id);
+            await UnlockAfterDurationAsync(tenant.Id, user.Id, user.LockedAt!.Value, now, ct);
         }
 
-        // Parameters may have changed since the hash was made; the password is at hand only now.
+        // Parameters may have changed since the hash was made; the password is at hand only now. With the hashing
+        // queue full the upgrade waits for a later sign-in rather than refusing this one.
+        string? upgraded = null;
+        if (hasher.NeedsRehash(user.PasswordHash))
+        {
+            try
+            {
+                upgraded = await hashing.RunAsync(() => hasher.Hash(password), ct);
+            }
+            catch (HashingQueueFullException)
+            {
+                // Left for a later sign-in: the old hash still verifies.
+            }
+        }
+
         return new SignInResult(SignInOutcome.Success, user.Id, user.RequirePasswordChange)
         {
             TenantId = tenant.Id,
             User = user.Principal,
-            UpgradedHash = hasher.NeedsRehash(user.PasswordHash) ? await hashing.RunAsync(() => hasher.Hash(password), ct) : null,
+            UpgradedHash = upgraded,
         };
     }
 
@@ -119,40 +168,6 @@ internal sealed class SignInService(
                 .SetProperty(u => u.FailedLoginAttempts, 0)
                 .SetProperty(u => u.LastLoginAt, now)
                 .SetProperty(u => u.PasswordHash, u => upgraded ?? u.PasswordHash), ct);
-    }
-
-    /// <summary>
-    /// Counts a failure atomically, then locks in a separate conditional update that only one request can win, so
-    /// concurrent wrong attempts lock at exactly the configured count and the lock is audited once.
-    /// </summary>
-    private async Task RecordFailureAsync(string tenantId, string userId, int maxAttempts, DateTime now, CancellationToken ct)
-    {
-        await db.Users.Where(u => u.Id == userId && u.TenantId == tenantId && u.Status == UserStatus.Active)
-            .ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLoginAttempts, u => u.FailedLoginAttempts + 1), ct);
-        if (maxAttempts <= 0)
-        {
-            return;
-        }
-
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var locked = await db.Users
-            .Where(u => u.Id == userId && u.TenantId == tenantId && u.Status == UserStatus.Active && u.FailedLoginAttempts >= maxAttempts)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(u => u.Status, UserStatus.Locked)
-                .SetProperty(u => u.StatusReason, "Too many failed sign-in attempts")
-                .SetProperty(u => u.LockedAt, now)
-                .SetProperty(u => u.TokensRevokedAt, now)
-                .SetProperty(u => u.UpdatedAt, now)
-                .SetProperty(u => u.Version, u => u.Version + 1), ct);
-        if (locked == 1)
-        {
-            await RevokeSessionsAsync(tenantId, userId, now, ct);
-            audit.RecordAs(SystemActor, "lockout", "user.locked", "user", userId, tenantId, ["status"], "Too many failed sign-in attempts");
-            await db.SaveChangesAsync(ct);
-        }
-
-        await transaction.CommitAsync(ct);
-        revocations.EvictUser(userId);
     }
 
     private async Task UnlockAfterDurationAsync(string tenantId, string userId, DateTime lockedAt, DateTime now, CancellationToken ct)

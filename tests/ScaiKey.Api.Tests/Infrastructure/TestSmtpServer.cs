@@ -16,7 +16,7 @@ public sealed record ReceivedMail(string MailFrom, IReadOnlyList<string> Recipie
 /// </summary>
 public sealed class TestSmtpServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<ReceivedMail> _received = new();
     private readonly ConcurrentQueue<(string User, string Password)> _logins = new();
@@ -26,7 +26,14 @@ public sealed class TestSmtpServer : IAsyncDisposable
     private int _refused;
 
     public TestSmtpServer()
+        : this(IPAddress.Loopback)
     {
+    }
+
+    /// <summary>A server on another local address (e.g. a network interface's, to be reached as a non-loopback host).</summary>
+    public TestSmtpServer(IPAddress address)
+    {
+        _listener = new(address, 0);
         _listener.Start();
         _acceptLoop = AcceptAsync();
     }
