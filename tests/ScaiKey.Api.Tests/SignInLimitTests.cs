@@ -116,6 +116,33 @@ public sealed class SignInLimitTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
+    public async Task Unicode_and_punycode_spellings_of_one_mailbox_share_one_bucket()
+    {
+        var host = LimitedHost();
+        try
+        {
+            var client = await SignInOracleTests.PasswordGrantClientAsync(app, maxFailures: 100);
+            await CreateUsersAsync(host, client.TenantId, ["j\u00fcrgen@b\u00fccher.de", "other@example.com"]);
+            using var http = host.CreateClient();
+            // NFC, NFD (u + combining diaeresis), the domain's punycode, and upper case: one mailbox.
+            var spellings = new[] { "j\u00fcrgen@b\u00fccher.de", "ju\u0308rgen@bu\u0308cher.de", "j\u00fcrgen@xn--bcher-kva.de", "J\u00dcRGEN@B\u00dcCHER.DE" };
+            for (var i = 0; i < 10; i++)
+            {
+                await (await client.SignInAsync(http, spellings[i % spellings.Length], WrongPassword, clientIp: $"192.0.2.{30 + i}")).ShouldBeAsync(400);
+            }
+
+            await AssertLimitedAsync(await client.SignInAsync(http, "JU\u0308RGEN@xn--bcher-kva.de", Password, clientIp: "192.0.2.201"));
+
+            // Control: another mailbox keeps its allowance.
+            await (await client.SignInAsync(http, "other@example.com", Password, clientIp: "192.0.2.201")).ReadJsonAsync(200);
+        }
+        finally
+        {
+            await app.StopHostAsync(host);
+        }
+    }
+
+    [Fact]
     public async Task Every_spelling_of_one_mailbox_shares_one_bucket_on_both_sign_in_paths()
     {
         var host = LimitedHost();
