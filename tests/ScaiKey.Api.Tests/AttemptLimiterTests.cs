@@ -154,4 +154,45 @@ public sealed class AttemptLimiterTests
         // The limiter outlives the provider in these tests; the test disposes it.
         return services.BuildServiceProvider().GetRequiredService<AttemptLimiter>();
     }
+
+    [Fact]
+    public void Attempts_still_running_count_as_failures_so_a_burst_cannot_pass_the_check_together()
+    {
+        using var limiter = Limiter(perIp: 100, perAccount: 2);
+        using var first = limiter.TryBegin("192.0.2.1", "t1", "burst@example.com", out _);
+        using var second = limiter.TryBegin("192.0.2.2", "t1", "burst@example.com", out _);
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Null(limiter.TryBegin("192.0.2.3", "t1", "BURST@example.com", out var wait));
+        Assert.True(wait > TimeSpan.Zero);
+
+        // A running attempt that succeeds gives its place back; one that fails keeps it for the minute.
+        second!.Dispose();
+        using (var third = limiter.TryBegin("192.0.2.3", "t1", "burst@example.com", out _))
+        {
+            Assert.NotNull(third);
+            third!.Failed();
+        }
+
+        first!.Failed();
+        first.Dispose();
+        Assert.Null(limiter.TryBegin("192.0.2.4", "t1", "burst@example.com", out _));
+
+        // Control: another account is not held up by them.
+        using var other = limiter.TryBegin("192.0.2.4", "t1", "calm@example.com", out _);
+        Assert.NotNull(other);
+    }
+
+    [Fact]
+    public void An_ipv6_client_is_one_bucket_per_64_and_a_mapped_ipv4_address_is_its_ipv4_bucket()
+    {
+        Assert.Equal(AttemptLimiter.IpKey("2001:db8:1:2::1"), AttemptLimiter.IpKey("2001:db8:1:2:ffff:ffff:ffff:fffe"));
+        Assert.NotEqual(AttemptLimiter.IpKey("2001:db8:1:2::1"), AttemptLimiter.IpKey("2001:db8:1:3::1"));
+        Assert.Equal("192.0.2.7", AttemptLimiter.IpKey("::ffff:192.0.2.7"));
+
+        using var limiter = Limiter(perIp: 2, perAccount: 100);
+        Fail(limiter, "2001:db8:1:2::1", "t1", "a@example.com", times: 2);
+        Assert.True(limiter.IsRefused("2001:db8:1:2::beef", "t1", "b@example.com", out _));
+        Assert.False(limiter.IsRefused("2001:db8:1:3::1", "t1", "b@example.com", out _));
+    }
 }

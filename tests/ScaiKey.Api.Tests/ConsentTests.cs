@@ -13,6 +13,33 @@ namespace ScaiKey.Api.Tests;
 /// </summary>
 public sealed class ConsentTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 {
+    [Fact]
+    public async Task Revoking_the_consent_of_a_user_with_wider_roles_needs_those_roles()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var root = await app.CreateUserIdAsync(tenant, "root-consent@example.com", "Consent-Password-2026!");
+        using var admin = await app.AdminAsync();
+        await (await admin.PostAsJsonAsync("/api/v1/admin/role-assignments", new { principal_type = "USER", principal_id = root, role = "PLATFORM_ADMIN" })).ShouldBeAsync(201);
+        var application = await app.CreateAsync($"/api/v1/tenants/{tenant}/applications",
+            new { name = "Consented", type = "SPA", redirect_uris = new[] { "http://127.0.0.1:5173/cb" } });
+        var consent = Guid.NewGuid().ToString();
+        await app.DbAsync(async db =>
+        {
+            db.UserConsents.Add(new ScaiKey.Data.Entities.UserConsent
+            {
+                Id = consent, TenantId = tenant, UserId = root, ApplicationId = application, ScopesJson = "[\"openid\"]",
+                CreatedAt = DateTime.UtcNow, UpdatedAt = DateTime.UtcNow,
+            });
+            await db.SaveChangesAsync();
+        });
+
+        using var tenantAdmin = await app.ClientWithRolesAsync(("TENANT_ADMIN", null, tenant));
+        await (await tenantAdmin.DeleteAsync($"/api/v1/tenants/{tenant}/users/{root}/consents/{consent}")).ReadProblemAsync(403);
+
+        // Control: a platform admin may.
+        await (await admin.DeleteAsync($"/api/v1/tenants/{tenant}/users/{root}/consents/{consent}")).ShouldBeAsync(204);
+    }
+
     // ---- the consent page ----
 
     [Fact]

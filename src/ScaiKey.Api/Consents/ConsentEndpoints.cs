@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Applications;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
@@ -26,7 +27,7 @@ internal static class ConsentEndpoints
         group.MapGet("", ListAsync).Requires(Permission.UsersRead).WithSummary("List User Consents")
             .WithDescription("The applications the user has allowed on the consent page, with the scopes allowed, ordered by application name.")
             .Returns<ApiResponse<IReadOnlyList<ConsentResponse>>>().ReturnsProblems(404);
-        group.MapDelete("/{consent_id}", RevokeAsync).Requires(Permission.UsersWrite).WithSummary("Revoke User Consent")
+        group.MapDelete("/{consent_id}", RevokeAsync).Requires(Permission.UsersWrite).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser).WithSummary("Revoke User Consent")
             .WithDescription("Forgets the consent, so the application must ask again, and revokes the user's token grants to that "
                 + "application: its refresh tokens fail and its access tokens stop working at once.")
             .ReturnsNoContent().ReturnsProblems(404);

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
@@ -26,7 +27,7 @@ internal static class FederatedIdentityEndpoints
     public static RouteGroupBuilder MapFederatedIdentities(this IEndpointRouteBuilder app)
     {
         var group = app.MapTenantGroup("/users/{user_id}/federated-identities", "Federated Identities");
-        group.MapPost("", CreateAsync).Requires(Permission.UsersWrite).WithSummary("Link Federated Identity")
+        group.MapPost("", CreateAsync).Requires(Permission.UsersWrite).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser).WithSummary("Link Federated Identity")
             .WithDescription("Links the user to an account at an identity provider of the tenant. An account belongs to one user, "
                 + "and a user has at most one account per provider (409 otherwise).")
             .AcceptsJson<FederatedIdentityCreate>().Returns<ApiResponse<FederatedIdentityResponse>>(StatusCodes.Status201Created)
@@ -34,7 +35,7 @@ internal static class FederatedIdentityEndpoints
         group.MapGet("", ListAsync).Requires(Permission.UsersRead).WithSummary("List Federated Identities")
             .WithDescription("The user's links to identity providers, oldest first.")
             .Returns<ApiResponse<IReadOnlyList<FederatedIdentityResponse>>>().ReturnsProblems(404);
-        group.MapDelete("/{federated_identity_id}", DeleteAsync).Requires(Permission.UsersWrite).WithSummary("Unlink Federated Identity")
+        group.MapDelete("/{federated_identity_id}", DeleteAsync).Requires(Permission.UsersWrite).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser).WithSummary("Unlink Federated Identity")
             .ReturnsNoContent().ReturnsProblems(404);
         return group;
     }

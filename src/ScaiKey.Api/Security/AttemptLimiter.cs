@@ -71,6 +71,33 @@ internal sealed class AttemptLimiter : IDisposable
     public static string AccountKey(string tenantId, string email) => tenantId + ":" + EmailAddresses.Normalize(email);
 
     /// <summary>
+    /// The per-address bucket: an IPv4 address as it is (an IPv4-mapped IPv6 address as its IPv4 form), an IPv6
+    /// address by its /64, the smallest network a client is normally given, so a host cannot walk through 2^64
+    /// buckets of its own.
+    /// </summary>
+    public static string? IpKey(string? ip)
+    {
+        if (string.IsNullOrEmpty(ip) || !System.Net.IPAddress.TryParse(ip, out var address))
+        {
+            return string.IsNullOrEmpty(ip) ? null : ip;
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4().ToString();
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new System.Net.IPAddress(bytes) + "/64";
+    }
+
+    /// <summary>
     /// Whether the address (when known) or the account has used up its failures for the minute; nothing is counted.
     /// </summary>
     public bool IsRefused(string? ip, string tenantId, string email, out TimeSpan retryAfter)
@@ -81,7 +108,8 @@ internal sealed class AttemptLimiter : IDisposable
             return false;
         }
 
-        return (!string.IsNullOrEmpty(ip) && IsExhausted(_perIp, ip, out retryAfter))
+        var ipKey = IpKey(ip);
+        return (ipKey is not null && IsExhausted(_perIp, ipKey, out retryAfter))
             || IsExhausted(_perAccount, AccountKey(tenantId, email), out retryAfter);
     }
 
@@ -93,13 +121,116 @@ internal sealed class AttemptLimiter : IDisposable
             return;
         }
 
-        // Concurrent failures that all passed IsRefused may find the bucket empty here: they were let in already.
-        if (!string.IsNullOrEmpty(ip))
+        if (IpKey(ip) is { } ipKey)
         {
-            _perIp.AttemptAcquire(ip).Dispose();
+            _perIp.AttemptAcquire(ipKey).Dispose();
         }
 
         _perAccount.AttemptAcquire(AccountKey(tenantId, email)).Dispose();
+    }
+
+    /// <summary>
+    /// Starts an attempt: refused (null) when the address or the account has no failure left for the minute once
+    /// the attempts still running are counted as failures. Failures are known only after the hash, so without this
+    /// a burst sent at once would all pass the check before any of them was counted. Dispose the lease when the
+    /// attempt ends; call <see cref="AttemptLease.Failed"/> first when it failed.
+    /// </summary>
+    public AttemptLease? TryBegin(string? ip, string tenantId, string email, out TimeSpan retryAfter)
+    {
+        retryAfter = TimeSpan.Zero;
+        if (_perIp is null || _perAccount is null)
+        {
+            return new AttemptLease(this, null, null);
+        }
+
+        var ipKey = IpKey(ip);
+        var accountKey = AccountKey(tenantId, email);
+        if (ipKey is not null && !Reserve(_perIp, _inFlightIp, ipKey, out retryAfter))
+        {
+            return null;
+        }
+
+        if (!Reserve(_perAccount, _inFlightAccount, accountKey, out retryAfter))
+        {
+            if (ipKey is not null)
+            {
+                Release(_inFlightIp, ipKey);
+            }
+
+            return null;
+        }
+
+        return new AttemptLease(this, ipKey, accountKey);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _inFlightIp = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _inFlightAccount = new(StringComparer.Ordinal);
+
+    private static bool Reserve(PartitionedRateLimiter<string> limiter, System.Collections.Concurrent.ConcurrentDictionary<string, int> inFlight, string key, out TimeSpan retryAfter)
+    {
+        if (IsExhausted(limiter, key, out retryAfter))
+        {
+            return false;
+        }
+
+        var running = inFlight.AddOrUpdate(key, 1, (_, n) => n + 1);
+        var available = limiter.GetStatistics(key)?.CurrentAvailablePermits ?? long.MaxValue;
+        if (running <= available)
+        {
+            return true;
+        }
+
+        // Every failure left is taken by attempts still running; one of them ends within a hash's time.
+        Release(inFlight, key);
+        retryAfter = TimeSpan.FromSeconds(1);
+        return false;
+    }
+
+    private static void Release(System.Collections.Concurrent.ConcurrentDictionary<string, int> inFlight, string key)
+    {
+        if (inFlight.AddOrUpdate(key, 0, (_, n) => n - 1) <= 0)
+        {
+            inFlight.TryRemove(new KeyValuePair<string, int>(key, 0));
+        }
+    }
+
+    /// <summary>One running attempt's place in its buckets.</summary>
+    internal sealed class AttemptLease(AttemptLimiter owner, string? ipKey, string? accountKey) : IDisposable
+    {
+        private bool _done;
+
+        /// <summary>Counts the attempt as a failure against the address and the account.</summary>
+        public void Failed()
+        {
+            if (ipKey is not null)
+            {
+                owner._perIp?.AttemptAcquire(ipKey).Dispose();
+            }
+
+            if (accountKey is not null)
+            {
+                owner._perAccount?.AttemptAcquire(accountKey).Dispose();
+            }
+        }
+
+        public void Dispose()
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            _done = true;
+            if (ipKey is not null)
+            {
+                Release(owner._inFlightIp, ipKey);
+            }
+
+            if (accountKey is not null)
+            {
+                Release(owner._inFlightAccount, accountKey);
+            }
+        }
     }
 
     public void Dispose()

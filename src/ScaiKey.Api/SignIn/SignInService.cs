@@ -72,7 +72,8 @@ internal sealed class SignInService(
     public async Task<SignInResult> CheckPasswordAsync(TenantContext tenant, string email, string password, CancellationToken ct)
     {
         var ip = accessor.HttpContext?.Connection.RemoteIpAddress?.ToString();
-        if (limiter.IsRefused(ip, tenant.Id, email, out var wait))
+        using var attempt = limiter.TryBegin(ip, tenant.Id, email, out var wait);
+        if (attempt is null)
         {
             return new SignInResult(SignInOutcome.Limited) { RetryAfter = wait };
         }
@@ -82,7 +83,7 @@ internal sealed class SignInService(
             var result = await CheckAsync(tenant, email, password, ct);
             if (result.Outcome == SignInOutcome.InvalidCredentials)
             {
-                limiter.RecordFailure(ip, tenant.Id, email);
+                attempt.Failed();
             }
 
             return result;
