@@ -16,6 +16,15 @@ public sealed class ReverseProxyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp
     private const string Client = "198.51.100.7";
 
     private ScaiKeyHost? _proxied;
+    private ScaiKeyHost? _rfc7239;
+
+    /// <summary>Another instance whose proxies write RFC 7239 Forwarded headers (ScaiKey:ForwardedHeaders=Forwarded).</summary>
+    private ScaiKeyHost Rfc7239Proxied => _rfc7239 ??= app.StartHost(b =>
+    {
+        TestPeer.Use(b);
+        b.UseSetting("ScaiKey:TrustedProxies", "10.0.0.0/8, 2001:db8:ffff::1");
+        b.UseSetting("ScaiKey:ForwardedHeaders", "Forwarded");
+    });
 
     /// <summary>One extra instance on the class's database, trusting 10.0.0.0/8 and one IPv6 proxy.</summary>
     private ScaiKeyHost Proxied => _proxied ??= app.StartHost(b =>
@@ -59,16 +68,25 @@ public sealed class ReverseProxyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp
     [Fact]
     public async Task Rfc7239_forwarded_counts_from_a_trusted_proxy_and_not_from_anyone_else()
     {
-        Assert.Equal(Client, await SessionAddressAsync(Proxied, "10.1.2.3", ("Forwarded", $"for={Client};proto=https;host=id.example.com")));
-        Assert.Equal("2001:db8::7", await SessionAddressAsync(Proxied, "10.1.2.3", ("Forwarded", "for=\"[2001:db8::7]:4711\"")));
-        Assert.Equal(Client, await SessionAddressAsync(Proxied, "10.1.2.3", ("Forwarded", $"for={Client}, for=10.9.9.9;proto=https")));
-        Assert.Equal("203.0.113.50", await SessionAddressAsync(Proxied, "10.1.2.3", ("Forwarded", $"for={Client}, for=203.0.113.50")));
+        Assert.Equal(Client, await SessionAddressAsync(Rfc7239Proxied, "10.1.2.3", ("Forwarded", $"for={Client};proto=https;host=id.example.com")));
+        Assert.Equal("2001:db8::7", await SessionAddressAsync(Rfc7239Proxied, "10.1.2.3", ("Forwarded", "for=\"[2001:db8::7]:4711\"")));
+        Assert.Equal(Client, await SessionAddressAsync(Rfc7239Proxied, "10.1.2.3", ("Forwarded", $"for={Client}, for=10.9.9.9;proto=https")));
+        Assert.Equal("203.0.113.50", await SessionAddressAsync(Rfc7239Proxied, "10.1.2.3", ("Forwarded", $"for={Client}, for=203.0.113.50")));
 
-        Assert.Equal("203.0.113.9", await SessionAddressAsync(Proxied, "203.0.113.9", ("Forwarded", $"for={Client}")));
+        Assert.Equal("203.0.113.9", await SessionAddressAsync(Rfc7239Proxied, "203.0.113.9", ("Forwarded", $"for={Client}")));
 
-        // Forwarded wins over X-Forwarded-For from the same trusted proxy; a malformed Forwarded is not applied at all.
-        Assert.Equal(Client, await SessionAddressAsync(Proxied, "10.1.2.3", ("Forwarded", $"for={Client}"), ("X-Forwarded-For", "192.0.2.1")));
-        Assert.Equal("10.1.2.3", await SessionAddressAsync(Proxied, "10.1.2.3", ("Forwarded", $"for={Client};for=192.0.2.1")));
+        // Only Forwarded counts here: an X-Forwarded-For beside it came from the client; a malformed Forwarded is not applied at all.
+        Assert.Equal(Client, await SessionAddressAsync(Rfc7239Proxied, "10.1.2.3", ("Forwarded", $"for={Client}"), ("X-Forwarded-For", "192.0.2.1")));
+        Assert.Equal("10.1.2.3", await SessionAddressAsync(Rfc7239Proxied, "10.1.2.3", ("Forwarded", $"for={Client};for=192.0.2.1")));
+        Assert.Equal("10.1.2.3", await SessionAddressAsync(Rfc7239Proxied, "10.1.2.3", ("X-Forwarded-For", Client)));
+    }
+
+    [Fact]
+    public async Task By_default_a_forwarded_header_the_client_wrote_is_not_believed_even_through_a_trusted_proxy()
+    {
+        // A proxy that writes X-Forwarded-For passes the client's own Forwarded header through untouched.
+        Assert.Equal(Client, await SessionAddressAsync(Proxied, "10.1.2.3", ("Forwarded", "for=192.0.2.66"), ("X-Forwarded-For", Client)));
+        Assert.Equal("10.1.2.3", await SessionAddressAsync(Proxied, "10.1.2.3", ("Forwarded", "for=192.0.2.66")));
     }
 
     [Fact]

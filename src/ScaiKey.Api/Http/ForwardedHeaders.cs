@@ -18,6 +18,16 @@ internal sealed class ProxyOptions
 
     public bool Any => Networks.Count > 0;
 
+    /// <summary>
+    /// ScaiKey:ForwardedHeaders: which one format the proxies write, <c>XForwarded</c> (default: X-Forwarded-For,
+    /// -Proto, -Host) or <c>Forwarded</c> (RFC 7239). Only that one is honoured; the other is removed even from a
+    /// trusted proxy, because most proxies append to one and pass the other through as the client sent it, so
+    /// honouring both would let the client write its own address.
+    /// </summary>
+    public bool Rfc7239 { get; init; }
+
+    public const string FormatSetting = "ScaiKey:ForwardedHeaders";
+
     /// <summary>Whether this peer is a trusted proxy. An unknown peer (no address) never is.</summary>
     public bool IsTrusted(IPAddress? address)
     {
@@ -54,7 +64,14 @@ internal sealed class ProxyOptions
                 "A network's address must have no bits set beyond its prefix length."));
         }
 
-        return new ProxyOptions { Networks = networks };
+        var format = configuration[FormatSetting];
+        var rfc7239 = format switch
+        {
+            null or "" or "XForwarded" => false,
+            "Forwarded" => true,
+            _ => throw new InvalidOperationException($"{FormatSetting}: '{format}' is neither XForwarded nor Forwarded."),
+        };
+        return new ProxyOptions { Networks = networks, Rfc7239 = rfc7239 };
     }
 
     private static System.Net.IPNetwork? Parse(string entry)
@@ -158,15 +175,20 @@ internal static class ForwardedHeaders
             return;
         }
 
-        if (headers[ForwardedHeader] is { Count: > 0 } forwarded)
+        if (!proxies.Rfc7239)
         {
-            if (Parse(forwarded) is { } elements)
-            {
-                Walk(http, proxies, elements);
-            }
-
-            RemoveForwardingHeaders(headers);
+            // X-Forwarded-* are the proxies' format: a Forwarded header came from the client, passed through.
+            headers.Remove(ForwardedHeader);
+            return;
         }
+
+        if (headers[ForwardedHeader] is { Count: > 0 } forwarded && Parse(forwarded) is { } elements)
+        {
+            Walk(http, proxies, elements);
+        }
+
+        // Forwarded is the proxies' format: X-Forwarded-* came from the client and must not be applied after it.
+        RemoveForwardingHeaders(headers);
     }
 
     private static void RemoveForwardingHeaders(IHeaderDictionary headers)
