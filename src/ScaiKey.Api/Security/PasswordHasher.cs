@@ -56,6 +56,14 @@ internal sealed class PasswordHasher(int iterations = PasswordHasher.DefaultIter
 
     public bool Verify(string hash, string password)
     {
+        // A hash that can never verify (unknown format, or costs above the caps) still costs a dummy verification:
+        // answering at once would tell a timing observer that this email has an account.
+        if (ForeignPasswordHashes.Recognize(hash) is null && !ReferenceEquals(hash, DummyHash))
+        {
+            Verify(DummyHash, password);
+            return false;
+        }
+
         // One-lane Argon2id strings (ours and imported ones) go to libsodium where this CPU has no AVX-512 (its own
         // vector code beats our portable path there); every other format, and everything on AVX-512, to
         // ForeignPasswordHashes, whose Argon2 is Security/Argon2.cs.
