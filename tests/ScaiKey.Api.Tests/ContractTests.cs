@@ -19,8 +19,8 @@ public sealed class ContractTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     {
         var document = Path.Combine(app.Database.Directory, "openapi.json");
         await File.WriteAllTextAsync(document, await LiveDocumentAsync());
-        var script = Path.Combine(RepositoryPaths.Shared, "tools", "contract-check.py");
-        var reference = Path.Combine(RepositoryPaths.Shared, "spec", "users-api.md");
+        var script = Path.Combine(RepositoryPaths.Reference, "tools", "contract-check.py");
+        var reference = Path.Combine(RepositoryPaths.Reference, "spec", "users-api.md");
         Assert.True(File.Exists(script), $"contract checker not found at {script}");
 
         var start = new ProcessStartInfo("python3", [script, "compare", reference, document])

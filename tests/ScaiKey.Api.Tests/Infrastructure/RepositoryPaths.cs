@@ -19,6 +19,9 @@ public static class RepositoryPaths
         }
     }
 
-    /// <summary>The shared specification folder that sits beside the repository (../shared).</summary>
-    public static string Shared => Path.GetFullPath(Path.Combine(Root, "..", "shared"));
+    /// <summary>
+    /// The repository's own copy of the reference (spec/) and its contract checker (tools/), taken from ../shared, so
+    /// that no test depends on anything beside the clone.
+    /// </summary>
+    public static string Reference => Path.Combine(Root, "reference");
 }
