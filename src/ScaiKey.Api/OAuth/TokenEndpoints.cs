@@ -75,8 +75,8 @@ internal static class TokenEndpoints
     private static async Task<IResult> PasswordAsync(HttpContext http, OpenIddictRequest request, ScaiKeyDbContext db, SignInService signIn, CancellationToken ct)
     {
         var cache = http.RequestServices.GetRequiredService<IMemoryCache>();
-        var tenantId = await ClientTenantAsync(db, cache, request.ClientId!, ct);
-        var tenant = tenantId is null ? null : await TenantLookup.FindCachedAsync(db, cache, tenantId, ct);
+        var application = await ApplicationSignIn.FindAsync(db, cache, request.ClientId, ct);
+        var tenant = application is null ? null : await TenantLookup.FindCachedAsync(db, cache, application.TenantId, ct);
         if (tenant is null || string.IsNullOrEmpty(request.Username) || string.IsNullOrEmpty(request.Password))
         {
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.");
@@ -95,7 +95,6 @@ internal static class TokenEndpoints
         }
 
         // Told only to a caller who knew the password, like the account's status.
-        var application = await ApplicationSignIn.FindAsync(db, cache, request.ClientId, ct);
         if (!await ApplicationSignIn.AdmitsAsync(db, http.RequestServices.GetRequiredService<UserReads>(), application, result.UserId!, ct))
         {
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user is not assigned to this application.");
@@ -114,27 +113,6 @@ internal static class TokenEndpoints
 
         var principal = await signIn.BuildPrincipalAsync(tenant.Id, result.User!, sessionId, grantId!, 0, request.ClientId!, request.GetScopes(), ct);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
-    }
-
-    /// <summary>
-    /// The tenant of an application, remembered as long as the client itself is (an application never changes
-    /// tenant, and a deleted one fails client authentication first). Unknown clients are not remembered.
-    /// </summary>
-    private static async Task<string?> ClientTenantAsync(ScaiKeyDbContext db, IMemoryCache cache, string clientId, CancellationToken ct)
-    {
-        var key = "client-tenant:" + clientId;
-        if (cache.TryGetValue(key, out string? cached) && cached is not null)
-        {
-            return cached;
-        }
-
-        var tenantId = await db.Applications.AsNoTracking().Where(a => a.ClientId == clientId).Select(a => a.TenantId).FirstOrDefaultAsync(ct);
-        if (tenantId is not null)
-        {
-            cache.Set(key, tenantId, ScaiKeyApplicationManager.CacheLifetime);
-        }
-
-        return tenantId;
     }
 
     /// <summary>

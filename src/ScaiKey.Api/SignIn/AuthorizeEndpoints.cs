@@ -42,7 +42,7 @@ internal static class AuthorizeEndpoints
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
 
-        var tenant = await SignInTenantAsync(db, request, ct);
+        var tenant = await SignInTenantAsync(db, http.RequestServices.GetRequiredService<IMemoryCache>(), request, ct);
         if (tenant is null)
         {
             // Admin clients are OpenIddict clients too, but belong to no tenant whose users could sign in.
@@ -99,7 +99,7 @@ internal static class AuthorizeEndpoints
     /// Whose users sign in: an application's own tenant, or for the built-in console client the tenant its
     /// <c>tenant</c> parameter names (the platform tenant when absent). Null for admin clients and unknown tenants.
     /// </summary>
-    private static async Task<TenantContext?> SignInTenantAsync(ScaiKeyDbContext db, OpenIddictRequest request, CancellationToken ct)
+    private static async Task<TenantContext?> SignInTenantAsync(ScaiKeyDbContext db, IMemoryCache cache, OpenIddictRequest request, CancellationToken ct)
     {
         if (request.ClientId == ConsoleClient.ClientId)
         {
@@ -107,9 +107,9 @@ internal static class AuthorizeEndpoints
             return await TenantLookup.FindBySlugAsync(db, slug, ct);
         }
 
-        var tenantId = await db.Applications.AsNoTracking().Where(a => a.ClientId == request.ClientId)
-            .Select(a => a.TenantId).FirstOrDefaultAsync(ct);
-        return tenantId is null ? null : await TenantLookup.FindAsync(db, tenantId, ct);
+        // The same cached row CheckApplicationAsync reads for consent and assignment.
+        var application = await ApplicationSignIn.FindAsync(db, cache, request.ClientId, ct);
+        return application is null ? null : await TenantLookup.FindAsync(db, application.TenantId, ct);
     }
 
     /// <summary>
