@@ -116,17 +116,24 @@ internal sealed class AttemptLimiter : IDisposable
     /// <summary>Counts one failed attempt against the address (when known) and the account.</summary>
     public void RecordFailure(string? ip, string tenantId, string email)
     {
-        if (_perIp is null || _perAccount is null)
+        if (_perIp is not null)
         {
-            return;
+            Count(IpKey(ip), AccountKey(tenantId, email));
+        }
+    }
+
+    /// <summary>One failure against the address bucket (when known) and the account bucket.</summary>
+    private void Count(string? ipKey, string? accountKey)
+    {
+        if (ipKey is not null)
+        {
+            _perIp?.AttemptAcquire(ipKey).Dispose();
         }
 
-        if (IpKey(ip) is { } ipKey)
+        if (accountKey is not null)
         {
-            _perIp.AttemptAcquire(ipKey).Dispose();
+            _perAccount?.AttemptAcquire(accountKey).Dispose();
         }
-
-        _perAccount.AttemptAcquire(AccountKey(tenantId, email)).Dispose();
     }
 
     /// <summary>
@@ -200,18 +207,7 @@ internal sealed class AttemptLimiter : IDisposable
         private bool _done;
 
         /// <summary>Counts the attempt as a failure against the address and the account.</summary>
-        public void Failed()
-        {
-            if (ipKey is not null)
-            {
-                owner._perIp?.AttemptAcquire(ipKey).Dispose();
-            }
-
-            if (accountKey is not null)
-            {
-                owner._perAccount?.AttemptAcquire(accountKey).Dispose();
-            }
-        }
+        public void Failed() => owner.Count(ipKey, accountKey);
 
         public void Dispose()
         {
