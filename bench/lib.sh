@@ -109,6 +109,22 @@ run_wrk() {
     return $rc
 }
 
+# start_bench_service: starts the published service in $WORK/app on SQLite in a fresh $WORK/data with a bootstrap
+# platform-admin client and the abuse limits off (a bench sends everything from one address, which the limits would
+# rightly stop), and sets ADMIN_TOKEN for seeding through the API.
+start_bench_service() {
+    local admin_id="bench-admin" admin_secret
+    admin_secret="$(head -c 32 /dev/urandom | base64 | tr -d '=+/')"
+    start_service "$WORK/app" "$WORK/results/scaikey.server.log" \
+        ScaiKey__DataDirectory="$WORK/data" \
+        ScaiKey__KeyEncryptionKey="$(head -c 32 /dev/urandom | base64)" \
+        ScaiKey__Bootstrap__ClientId="$admin_id" ScaiKey__Bootstrap__ClientSecret="$admin_secret" \
+        ScaiKey__RateLimits__Enabled=false
+    note "ScaiKey pid=$SERVER_PID on $BASE (Release, SQLite in $WORK/data)"
+    ADMIN_TOKEN="$(curl -fsS -u "$admin_id:$admin_secret" -d grant_type=client_credentials "$BASE/connect/token" | json 'd["access_token"]')"
+    [ -n "$ADMIN_TOKEN" ] || die "no admin token"
+}
+
 # sample_cpu PID FILE: appends "unix_seconds cpu_ticks" of PID (all its threads) every 0.1 s until it exits, so the
 # CPU a peer's server spent in one scenario can be cut out of its whole run afterwards (peer_cpu_cores).
 sample_cpu() {

@@ -31,17 +31,7 @@ trap stop_server EXIT
 
 note "run $RUN_TS host=$(hostname) cpus=$(nproc) attempts=$ATTEMPTS warm-up rounds=$WARMUP_ROUNDS"
 publish_service "$WORK/app"
-ADMIN_ID="bench-admin"
-ADMIN_SECRET="$(head -c 32 /dev/urandom | base64 | tr -d '=+/')"
-start_service "$WORK/app" "$WORK/results/scaikey.server.log" \
-    ScaiKey__DataDirectory="$WORK/data" \
-    ScaiKey__KeyEncryptionKey="$(head -c 32 /dev/urandom | base64)" \
-    ScaiKey__Bootstrap__ClientId="$ADMIN_ID" ScaiKey__Bootstrap__ClientSecret="$ADMIN_SECRET" \
-    ScaiKey__RateLimits__Enabled=false
-note "ScaiKey pid=$SERVER_PID on $BASE (Release, SQLite in $WORK/data)"
-
-ADMIN_TOKEN="$(curl -fsS -u "$ADMIN_ID:$ADMIN_SECRET" -d grant_type=client_credentials "$BASE/connect/token" | json 'd["access_token"]')"
-[ -n "$ADMIN_TOKEN" ] || die "no admin token"
+start_bench_service
 api() { curl -sS -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d "$3" "$BASE$2"; }
 TENANT="$(api POST /api/v1/admin/tenants '{"name": "Oracle Corp", "settings": {"lockout_policy": {"max_failed_attempts": 100, "lockout_duration_minutes": 0}}}' | json 'd["data"]["id"]')"
 [ -n "$TENANT" ] || die "tenant not created"

@@ -53,20 +53,9 @@ publish_service "$WORK/app"
 locked dotnet publish "$HERE/ScaiKey.Bench/ScaiKey.Bench.csproj" -c Release -o "$WORK/hash" --nologo -v q >>"$WORK/results/build.log" 2>&1 \
     || { tail -30 "$WORK/results/build.log" >&2; die "ScaiKey.Bench build failed"; }
 
-# ---- start ScaiKey on SQLite in a fresh data folder ----
-ADMIN_ID="bench-admin"
-ADMIN_SECRET="$(head -c 32 /dev/urandom | base64 | tr -d '=+/')"
-# The bench measures throughput from one address; the abuse limits would (rightly) stop it.
-start_service "$WORK/app" "$WORK/results/scaikey.server.log" \
-    ScaiKey__DataDirectory="$WORK/data" \
-    ScaiKey__KeyEncryptionKey="$(head -c 32 /dev/urandom | base64)" \
-    ScaiKey__Bootstrap__ClientId="$ADMIN_ID" ScaiKey__Bootstrap__ClientSecret="$ADMIN_SECRET" \
-    ScaiKey__RateLimits__Enabled=false
-note "ScaiKey pid=$SERVER_PID on $BASE (Release, SQLite in $WORK/data)"
-
-# ---- seed through the API: a tenant, a SERVICE application (T1), a WEB application (T2), users ----
-ADMIN_TOKEN="$(curl -fsS -u "$ADMIN_ID:$ADMIN_SECRET" -d grant_type=client_credentials "$BASE/connect/token" | json 'd["access_token"]')"
-[ -n "$ADMIN_TOKEN" ] || die "no admin token"
+# ---- start ScaiKey on SQLite in a fresh data folder, then seed through the API: a tenant, a SERVICE application (T1),
+# a WEB application (T2), users ----
+start_bench_service
 api() { curl -sS -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d "$2" "$BASE$1"; }
 TENANT="$(api /api/v1/admin/tenants '{"name": "Bench Corp"}' | json 'd["data"]["id"]')"
 [ -n "$TENANT" ] || die "tenant not created"
