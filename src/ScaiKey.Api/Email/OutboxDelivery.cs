@@ -113,9 +113,18 @@ internal sealed class OutboxDelivery(
                     client ??= await ConnectAsync(cancellationToken);
                     await client.SendAsync(mail, cancellationToken);
                 }
-                catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
-                    await RecordFailureAsync(db, message, exception, IsPermanent(exception), cancellationToken);
+                    // Stopping mid-send: give the claim back, or no instance could retry the message for the claim's
+                    // whole lease (minutes) after this one stopped.
+                    await db.EmailOutbox.Where(m => m.Id == message.Id && m.SentAt == null)
+                        .ExecuteUpdateAsync(s => s.SetProperty(m => m.ClaimedUntil, (DateTime?)null), CancellationToken.None);
+                    throw;
+                }
+                catch (Exception exception)
+                {
+                    // Written even while stopping (like a success below): a claim left behind would hold the message.
+                    await RecordFailureAsync(db, message, exception, IsPermanent(exception), CancellationToken.None);
 
                     // A refusal leaves the session usable; anything else (network, TLS, login) ends this round.
                     if (exception is SmtpCommandException && client is { IsConnected: true })
