@@ -65,6 +65,7 @@ builder.Services.AddSingleton<PageAnchors>();
 builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();
+builder.Services.AddScoped<ScaiKey.Api.Mfa.SecondFactors>();
 builder.Services.AddSingleton<RevocationCache>();
 builder.Services.AddSingleton<ClientRegistrationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();

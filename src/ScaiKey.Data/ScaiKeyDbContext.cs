@@ -19,6 +19,8 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     public DbSet<UserSession> UserSessions => Set<UserSession>();
     public DbSet<TokenGrant> TokenGrants => Set<TokenGrant>();
     public DbSet<MfaFactor> MfaFactors => Set<MfaFactor>();
+    public DbSet<MfaRecoveryCode> MfaRecoveryCodes => Set<MfaRecoveryCode>();
+    public DbSet<MfaChallenge> MfaChallenges => Set<MfaChallenge>();
     public DbSet<UserActionToken> UserActionTokens => Set<UserActionToken>();
     public DbSet<EmailOutboxMessage> EmailOutbox => Set<EmailOutboxMessage>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();

@@ -1010,6 +1010,84 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.ToTable("identity_providers", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ClientId")
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("client_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Data")
+                        .IsUnicode(true)
+                        .HasColumnType("text")
+                        .HasColumnName("data");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<int>("FailedAttempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("failed_attempts");
+
+                    b.Property<string>("Purpose")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("purpose");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("TokenHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("token_hash");
+
+                    b.Property<DateTime?>("UsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("used_at");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_mfa_challenges");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_mfa_challenges_expires_at");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_mfa_challenges_token_hash");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_mfa_challenges_user_id");
+
+                    b.ToTable("mfa_challenges", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaFactor", b =>
                 {
                     b.Property<string>("Id")
@@ -1018,9 +1096,27 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasColumnType("character varying(36)")
                         .HasColumnName("id");
 
+                    b.Property<DateTime?>("ConfirmedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("confirmed_at");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<string>("CredentialId")
+                        .HasMaxLength(1400)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(1400)")
+                        .HasColumnName("credential_id");
+
+                    b.Property<DateTime?>("LastUsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_used_at");
+
+                    b.Property<long?>("LastUsedStep")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_used_step");
 
                     b.Property<string>("Name")
                         .HasMaxLength(200)
@@ -1028,11 +1124,20 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("name");
 
+                    b.Property<byte[]>("PublicKey")
+                        .HasMaxLength(2048)
+                        .HasColumnType("bytea")
+                        .HasColumnName("public_key");
+
                     b.Property<string>("SecretEncrypted")
                         .HasMaxLength(512)
                         .IsUnicode(true)
                         .HasColumnType("character varying(512)")
                         .HasColumnName("secret_encrypted");
+
+                    b.Property<long>("SignCount")
+                        .HasColumnType("bigint")
+                        .HasColumnName("sign_count");
 
                     b.Property<string>("TenantId")
                         .IsRequired()
@@ -1061,7 +1166,57 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.HasIndex("UserId")
                         .HasDatabaseName("ix_mfa_factors_user_id");
 
+                    b.HasIndex("TenantId", "CredentialId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_mfa_factors_tenant_id_credential_id");
+
                     b.ToTable("mfa_factors", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.MfaRecoveryCode", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("CodeHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("code_hash");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<DateTime?>("UsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("used_at");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_mfa_recovery_codes");
+
+                    b.HasIndex("UserId", "CodeHash")
+                        .HasDatabaseName("ix_mfa_recovery_codes_user_id_code_hash");
+
+                    b.ToTable("mfa_recovery_codes", (string)null);
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.OrganizationalUnit", b =>
@@ -1677,6 +1832,12 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("Email")
+                        .HasMaxLength(320)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(320)")
+                        .HasColumnName("email");
+
                     b.Property<DateTime>("ExpiresAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("expires_at");
@@ -1790,6 +1951,16 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .IsUnicode(true)
                         .HasColumnType("character varying(36)")
                         .HasColumnName("id");
+
+                    b.Property<string>("Amr")
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("amr");
+
+                    b.Property<DateTime?>("AuthenticatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("authenticated_at");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
@@ -1957,6 +2128,15 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasConstraintName("fk_identity_providers_tenants_tenant_id");
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_mfa_challenges_users_user_id");
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaFactor", b =>
                 {
                     b.HasOne("ScaiKey.Data.Entities.User", null)
@@ -1965,6 +2145,16 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_mfa_factors_users_user_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.MfaRecoveryCode", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_mfa_recovery_codes_users_user_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.OrganizationalUnit", b =>

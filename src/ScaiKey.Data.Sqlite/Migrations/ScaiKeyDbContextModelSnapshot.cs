@@ -1005,6 +1005,84 @@ namespace ScaiKey.Data.Sqlite.Migrations
                     b.ToTable("identity_providers", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ClientId")
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("client_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Data")
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("data");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<int>("FailedAttempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failed_attempts");
+
+                    b.Property<string>("Purpose")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("purpose");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("TokenHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("token_hash");
+
+                    b.Property<DateTime?>("UsedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("used_at");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_mfa_challenges");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_mfa_challenges_expires_at");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_mfa_challenges_token_hash");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_mfa_challenges_user_id");
+
+                    b.ToTable("mfa_challenges", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaFactor", b =>
                 {
                     b.Property<string>("Id")
@@ -1013,9 +1091,27 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("id");
 
+                    b.Property<DateTime?>("ConfirmedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("confirmed_at");
+
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
+
+                    b.Property<string>("CredentialId")
+                        .HasMaxLength(1400)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("credential_id");
+
+                    b.Property<DateTime?>("LastUsedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_used_at");
+
+                    b.Property<long?>("LastUsedStep")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_used_step");
 
                     b.Property<string>("Name")
                         .HasMaxLength(200)
@@ -1023,11 +1119,20 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("name");
 
+                    b.Property<byte[]>("PublicKey")
+                        .HasMaxLength(2048)
+                        .HasColumnType("BLOB")
+                        .HasColumnName("public_key");
+
                     b.Property<string>("SecretEncrypted")
                         .HasMaxLength(512)
                         .IsUnicode(true)
                         .HasColumnType("TEXT")
                         .HasColumnName("secret_encrypted");
+
+                    b.Property<long>("SignCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("sign_count");
 
                     b.Property<string>("TenantId")
                         .IsRequired()
@@ -1056,7 +1161,57 @@ namespace ScaiKey.Data.Sqlite.Migrations
                     b.HasIndex("UserId")
                         .HasDatabaseName("ix_mfa_factors_user_id");
 
+                    b.HasIndex("TenantId", "CredentialId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_mfa_factors_tenant_id_credential_id");
+
                     b.ToTable("mfa_factors", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.MfaRecoveryCode", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("CodeHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("code_hash");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<DateTime?>("UsedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("used_at");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_mfa_recovery_codes");
+
+                    b.HasIndex("UserId", "CodeHash")
+                        .HasDatabaseName("ix_mfa_recovery_codes_user_id_code_hash");
+
+                    b.ToTable("mfa_recovery_codes", (string)null);
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.OrganizationalUnit", b =>
@@ -1672,6 +1827,12 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("Email")
+                        .HasMaxLength(320)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("email");
+
                     b.Property<DateTime>("ExpiresAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("expires_at");
@@ -1785,6 +1946,16 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .IsUnicode(true)
                         .HasColumnType("TEXT")
                         .HasColumnName("id");
+
+                    b.Property<string>("Amr")
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("amr");
+
+                    b.Property<DateTime?>("AuthenticatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("authenticated_at");
 
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT")
@@ -1952,6 +2123,15 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasConstraintName("fk_identity_providers_tenants_tenant_id");
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_mfa_challenges_users_user_id");
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaFactor", b =>
                 {
                     b.HasOne("ScaiKey.Data.Entities.User", null)
@@ -1960,6 +2140,16 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_mfa_factors_users_user_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.MfaRecoveryCode", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_mfa_recovery_codes_users_user_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.OrganizationalUnit", b =>

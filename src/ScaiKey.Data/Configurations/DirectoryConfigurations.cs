@@ -165,6 +165,7 @@ internal sealed class UserSessionConfiguration : IEntityTypeConfiguration<UserSe
         b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
         b.Property(x => x.UserAgent).HasMaxLength(512);
         b.Property(x => x.IpAddress).HasMaxLength(64);
+        b.Property(x => x.Amr).HasMaxLength(64);
         b.HasIndex(x => new { x.UserId, x.RevokedAt });
         b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
     }
@@ -190,21 +191,6 @@ internal sealed class TokenGrantConfiguration : IEntityTypeConfiguration<TokenGr
     }
 }
 
-internal sealed class MfaFactorConfiguration : IEntityTypeConfiguration<MfaFactor>
-{
-    public void Configure(EntityTypeBuilder<MfaFactor> b)
-    {
-        b.Property(x => x.Id).HasMaxLength(Lengths.Id);
-        b.Property(x => x.TenantId).HasMaxLength(Lengths.Id);
-        b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
-        b.Property(x => x.Type).HasMaxLength(16);
-        b.Property(x => x.Name).HasMaxLength(Lengths.Name);
-        b.Property(x => x.SecretEncrypted).HasMaxLength(512);
-        b.HasIndex(x => x.UserId);
-        b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
-    }
-}
-
 internal sealed class UserActionTokenConfiguration : IEntityTypeConfiguration<UserActionToken>
 {
     public void Configure(EntityTypeBuilder<UserActionToken> b)
@@ -214,6 +200,7 @@ internal sealed class UserActionTokenConfiguration : IEntityTypeConfiguration<Us
         b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
         b.Property(x => x.Purpose).HasMaxLength(32);
         b.Property(x => x.TokenHash).HasMaxLength(64);
+        b.Property(x => x.Email).HasMaxLength(Lengths.Email);
         b.HasIndex(x => x.TokenHash).IsUnique();
         b.HasIndex(x => new { x.UserId, x.Purpose });
         b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);

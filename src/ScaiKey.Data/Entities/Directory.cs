@@ -152,6 +152,14 @@ public sealed class UserSession
     public DateTime CreatedAt { get; set; }
     public DateTime LastSeenAt { get; set; }
     public DateTime? RevokedAt { get; set; }
+
+    // How the user proved who they are, as OpenID Connect amr values separated by spaces ("pwd", "pwd otp mfa",
+    // "hwk"); null for sessions older than MFA, which were password sign-ins.
+    public string? Amr { get; set; }
+
+    // When the user last proved who they are in this session (sign-in or step-up); null means CreatedAt. Account
+    // changes that need a recent sign-in read it.
+    public DateTime? AuthenticatedAt { get; set; }
 }
 
 /// <summary>
@@ -174,28 +182,20 @@ public sealed class TokenGrant
     public string? RevokedReason { get; set; }
 }
 
-public sealed class MfaFactor
-{
-    public required string Id { get; set; }
-    public required string TenantId { get; set; }
-    public required string UserId { get; set; }
-    public required string Type { get; set; }
-    public string? Name { get; set; }
-    public string? SecretEncrypted { get; set; }
-    public DateTime CreatedAt { get; set; }
-}
-
 public sealed class UserActionToken
 {
     public required string Id { get; set; }
     public required string TenantId { get; set; }
     public required string UserId { get; set; }
 
-    // INVITATION or PASSWORD_RESET.
+    // INVITATION, PASSWORD_RESET or EMAIL_VERIFICATION.
     public required string Purpose { get; set; }
 
     // SHA-256 of the token; the token itself only ever leaves in the email.
     public required string TokenHash { get; set; }
+
+    // EMAIL_VERIFICATION only: the address the link was sent to, so it verifies that address and no later one.
+    public string? Email { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime ExpiresAt { get; set; }
     public DateTime? UsedAt { get; set; }

@@ -1,0 +1,108 @@
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.Security;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.Mfa;
+
+internal enum SecondFactorOutcome
+{
+    Accepted,
+
+    // Not a code of any confirmed factor now, or a recovery code not in the set (or already used).
+    Wrong,
+
+    // A correct TOTP code whose time step was already used: refused like a wrong one, told apart for the audit.
+    Replayed,
+}
+
+/// <summary>What a code proved: the factor it belongs to (null for a recovery code) and the amr value it stands for.</summary>
+internal sealed record SecondFactorResult(SecondFactorOutcome Outcome, string? FactorId = null, string? Amr = null);
+
+/// <summary>
+/// The state of a user's second factors that sign-in, the account API and the admin API share: which factors count
+/// (confirmed only), checking a TOTP or recovery code exactly once, and keeping users.mfa_enabled equal to "has a
+/// confirmed factor". Every query filters by tenant.
+/// </summary>
+internal sealed class SecondFactors(ScaiKeyDbContext db, KeyRing keyRing, TimeProvider time)
+{
+    public static string SealContext(string factorId) => "mfa_factor:" + factorId;
+
+    public Task<bool> HasConfirmedFactorAsync(string tenantId, string userId, CancellationToken ct) =>
+        db.MfaFactors.AsNoTracking().AnyAsync(f => f.TenantId == tenantId && f.UserId == userId && f.ConfirmedAt != null, ct);
+
+    /// <summary>
+    /// Checks a TOTP code against the user's confirmed TOTP factors. The step is claimed with a conditional update,
+    /// so two requests racing with one code cannot both pass.
+    /// </summary>
+    public async Task<SecondFactorResult> VerifyTotpAsync(string tenantId, string userId, string code, CancellationToken ct)
+    {
+        var factors = await db.MfaFactors.AsNoTracking()
+            .Where(f => f.TenantId == tenantId && f.UserId == userId && f.Type == MfaFactorTypes.Totp && f.ConfirmedAt != null && f.SecretEncrypted != null)
+            .Select(f => new { f.Id, f.SecretEncrypted })
+            .ToListAsync(ct);
+        var now = time.UtcNow();
+        var replayed = false;
+        foreach (var factor in factors)
+        {
+            var secret = keyRing.Open(factor.SecretEncrypted!, SealContext(factor.Id));
+            if (TotpCodes.MatchStep(secret, code, now) is not { } step)
+            {
+                continue;
+            }
+
+            var claimed = await db.MfaFactors
+                .Where(f => f.Id == factor.Id && f.TenantId == tenantId && (f.LastUsedStep == null || f.LastUsedStep < step))
+                .ExecuteUpdateAsync(s => s.SetProperty(f => f.LastUsedStep, step).SetProperty(f => f.LastUsedAt, now), ct);
+            if (claimed == 1)
+            {
+                return new SecondFactorResult(SecondFactorOutcome.Accepted, factor.Id, "otp");
+            }
+
+            replayed = true;
+        }
+
+        return new SecondFactorResult(replayed ? SecondFactorOutcome.Replayed : SecondFactorOutcome.Wrong);
+    }
+
+    /// <summary>Uses up one recovery code, atomically: a code works once, whoever races with it.</summary>
+    public async Task<SecondFactorResult> UseRecoveryCodeAsync(string tenantId, string userId, string code, CancellationToken ct)
+    {
+        var hash = RecoveryCodes.Hash(code);
+        var used = await db.MfaRecoveryCodes
+            .Where(r => r.TenantId == tenantId && r.UserId == userId && r.CodeHash == hash && r.UsedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.UsedAt, time.UtcNow()), ct);
+        return used == 1
+            ? new SecondFactorResult(SecondFactorOutcome.Accepted, null, "mfa")
+            : new SecondFactorResult(SecondFactorOutcome.Wrong);
+    }
+
+    /// <summary>A new set of recovery codes; the old set stops working. Returns the codes, which are never stored.</summary>
+    public async Task<IReadOnlyList<string>> ReplaceRecoveryCodesAsync(string tenantId, string userId, CancellationToken ct)
+    {
+        var codes = RecoveryCodes.NewSet();
+        var now = time.UtcNow();
+        await db.MfaRecoveryCodes.Where(r => r.TenantId == tenantId && r.UserId == userId).ExecuteDeleteAsync(ct);
+        db.MfaRecoveryCodes.AddRange(codes.Select(c => new MfaRecoveryCode
+        {
+            Id = Ids.New(), TenantId = tenantId, UserId = userId, CodeHash = RecoveryCodes.Hash(c), CreatedAt = now,
+        }));
+        await db.SaveChangesAsync(ct);
+        return codes;
+    }
+
+    /// <summary>
+    /// Sets users.mfa_enabled to whether a confirmed factor exists, bumping the version only when it changes (the
+    /// user's representation, and so its ETag, changes with it). Call inside the transaction that changed factors.
+    /// </summary>
+    public async Task SyncMfaEnabledAsync(string tenantId, string userId, CancellationToken ct)
+    {
+        var enabled = await HasConfirmedFactorAsync(tenantId, userId, ct);
+        await db.Users.Where(u => u.Id == userId && u.TenantId == tenantId && u.MfaEnabled != enabled)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(u => u.MfaEnabled, enabled)
+                .SetProperty(u => u.UpdatedAt, time.UtcNow())
+                .SetProperty(u => u.Version, u => u.Version + 1), ct);
+    }
+}
