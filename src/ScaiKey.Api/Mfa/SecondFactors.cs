@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Audit;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
@@ -17,6 +18,9 @@ internal enum SecondFactorOutcome
     Replayed,
 }
 
+/// <summary>A TOTP enrolment in progress: what the user's authenticator app needs, shown once.</summary>
+internal sealed record TotpEnrolment(string FactorId, string Secret, string OtpAuthUri);
+
 /// <summary>What a code proved: the factor it belongs to (null for a recovery code) and the amr value it stands for.</summary>
 internal sealed record SecondFactorResult(SecondFactorOutcome Outcome, string? FactorId = null, string? Amr = null);
 
@@ -25,8 +29,10 @@ internal sealed record SecondFactorResult(SecondFactorOutcome Outcome, string? F
 /// (confirmed only), checking a TOTP or recovery code exactly once, and keeping users.mfa_enabled equal to "has a
 /// confirmed factor". Every query filters by tenant.
 /// </summary>
-internal sealed class SecondFactors(ScaiKeyDbContext db, KeyRing keyRing, TimeProvider time)
+internal sealed class SecondFactors(ScaiKeyDbContext db, KeyRing keyRing, TimeProvider time, AuditLog audit)
 {
+    public const string UserActor = "USER";
+
     public static string SealContext(string factorId) => "mfa_factor:" + factorId;
 
     public Task<bool> HasConfirmedFactorAsync(string tenantId, string userId, CancellationToken ct) =>
@@ -73,9 +79,92 @@ internal sealed class SecondFactors(ScaiKeyDbContext db, KeyRing keyRing, TimePr
         var used = await db.MfaRecoveryCodes
             .Where(r => r.TenantId == tenantId && r.UserId == userId && r.CodeHash == hash && r.UsedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.UsedAt, time.UtcNow()), ct);
-        return used == 1
-            ? new SecondFactorResult(SecondFactorOutcome.Accepted, null, "mfa")
-            : new SecondFactorResult(SecondFactorOutcome.Wrong);
+        if (used != 1)
+        {
+            return new SecondFactorResult(SecondFactorOutcome.Wrong);
+        }
+
+        audit.RecordAs(UserActor, userId, "user.mfa_recovery_code_used", "user", userId, tenantId);
+        await db.SaveChangesAsync(ct);
+        return new SecondFactorResult(SecondFactorOutcome.Accepted, null, "mfa");
+    }
+
+    /// <summary>
+    /// Starts a TOTP enrolment: an unconfirmed factor with a new secret (sealed at rest), which counts for nothing
+    /// until <see cref="ConfirmTotpAsync"/> sees a code from it. Earlier unfinished enrolments of the user are dropped.
+    /// </summary>
+    public async Task<TotpEnrolment> BeginTotpAsync(string tenantId, string userId, string? name, string issuer, string account, CancellationToken ct)
+    {
+        await db.MfaFactors.Where(f => f.TenantId == tenantId && f.UserId == userId && f.Type == MfaFactorTypes.Totp && f.ConfirmedAt == null)
+            .ExecuteDeleteAsync(ct);
+        var secret = TotpCodes.NewSecret();
+        var id = Ids.New();
+        db.MfaFactors.Add(new MfaFactor
+        {
+            Id = id, TenantId = tenantId, UserId = userId, Type = MfaFactorTypes.Totp, Name = name,
+            SecretEncrypted = keyRing.Seal(secret, SealContext(id)), CreatedAt = time.UtcNow(),
+        });
+        await db.SaveChangesAsync(ct);
+        return new TotpEnrolment(id, TotpCodes.Base32(secret), TotpCodes.OtpAuthUri(issuer, account, secret));
+    }
+
+    /// <summary>
+    /// Confirms an enrolment with a code from the authenticator: the factor starts to count, mfa_enabled follows,
+    /// and a new set of recovery codes is made (returned once). Null when the factor is not an unconfirmed TOTP
+    /// factor of this user; an empty list when the code is wrong.
+    /// </summary>
+    public async Task<IReadOnlyList<string>?> ConfirmTotpAsync(string tenantId, string userId, string factorId, string code, CancellationToken ct)
+    {
+        var factor = await db.MfaFactors
+            .FirstOrDefaultAsync(f => f.Id == factorId && f.TenantId == tenantId && f.UserId == userId && f.Type == MfaFactorTypes.Totp && f.ConfirmedAt == null, ct);
+        if (factor?.SecretEncrypted is null)
+        {
+            return null;
+        }
+
+        var now = time.UtcNow();
+        if (TotpCodes.MatchStep(keyRing.Open(factor.SecretEncrypted, SealContext(factor.Id)), code, now) is not { } step)
+        {
+            return [];
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        factor.ConfirmedAt = now;
+        factor.LastUsedAt = now;
+
+        // The code that confirmed the factor is spent: it cannot also pass a sign-in.
+        factor.LastUsedStep = step;
+        audit.RecordAs(UserActor, userId, "user.mfa_factor_enrolled", "mfa_factor", factor.Id, tenantId, ["type"]);
+        await db.SaveChangesAsync(ct);
+        var codes = await ReplaceRecoveryCodesAsync(tenantId, userId, ct);
+        await SyncMfaEnabledAsync(tenantId, userId, ct);
+        await transaction.CommitAsync(ct);
+        return codes;
+    }
+
+    /// <summary>
+    /// Removes one factor of the user. With no confirmed factor left the recovery codes go too (they recover
+    /// nothing) and mfa_enabled turns false. False when the user has no such factor.
+    /// </summary>
+    public async Task<bool> RemoveFactorAsync(string tenantId, string userId, string factorId, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        var removed = await db.MfaFactors.Where(f => f.Id == factorId && f.TenantId == tenantId && f.UserId == userId).ExecuteDeleteAsync(ct);
+        if (removed == 0)
+        {
+            return false;
+        }
+
+        if (!await HasConfirmedFactorAsync(tenantId, userId, ct))
+        {
+            await db.MfaRecoveryCodes.Where(r => r.TenantId == tenantId && r.UserId == userId).ExecuteDeleteAsync(ct);
+        }
+
+        await SyncMfaEnabledAsync(tenantId, userId, ct);
+        audit.RecordAs(UserActor, userId, "user.mfa_factor_removed", "mfa_factor", factorId, tenantId);
+        await db.SaveChangesAsync(ct);
+        await transaction.CommitAsync(ct);
+        return true;
     }
 
     /// <summary>A new set of recovery codes; the old set stops working. Returns the codes, which are never stored.</summary>
