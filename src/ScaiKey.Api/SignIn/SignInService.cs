@@ -211,17 +211,18 @@ internal sealed class SignInService(
     /// <summary>
     /// A new sign-in session after a successful password check, committed together with the check's outcome
     /// (counter reset, last_login_at, re-hash) and, for the password grant, the token grant: one transaction.
-    /// Null when the user was disabled, locked or deleted since the check.
+    /// Null when the user was disabled, locked or deleted since the check. <paramref name="amr"/>: how the user
+    /// proved who they are (OpenID Connect amr values separated by spaces), kept on the session for its tokens.
     /// </summary>
     public async Task<(string SessionId, string? GrantId)?> StartSessionAsync(
-        SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct)
+        SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct, string amr = "pwd")
     {
         var userAgent = http.Request.Headers.UserAgent.ToString();
         var session = new NewSession(
             result.TenantId!, result.UserId!, Ids.New(),
             userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, 500)],
             http.Connection.RemoteIpAddress?.ToString(), time.UtcNow(), result.UpgradedHash,
-            grantClientId is null ? null : Ids.New(), grantClientId);
+            grantClientId is null ? null : Ids.New(), grantClientId, amr);
         return await statements.StartSessionAsync(db, session, ct) ? (session.SessionId, session.GrantId) : null;
     }
 

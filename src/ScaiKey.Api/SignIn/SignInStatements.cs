@@ -23,7 +23,7 @@ internal sealed record SignInUser(string? PasswordHash, UserStatus Status, DateT
 /// <summary>A successful password check to commit: the user's row, a new session and, for the password grant, its token grant.</summary>
 internal sealed record NewSession(
     string TenantId, string UserId, string SessionId, string? UserAgent, string? IpAddress, DateTime Now, string? UpgradedHash,
-    string? GrantId, string? GrantClientId);
+    string? GrantId, string? GrantClientId, string Amr = "pwd");
 
 /// <summary>
 /// The password sign-in's reads and writes by plain ADO.NET: the user by email, then one transaction with the
@@ -222,7 +222,7 @@ internal sealed class SignInStatements : IDisposable
 
     private static (object?[] Update, object?[] Session, object?[] Grant) Values(Texts texts, NewSession s) => (
         [s.UserId, s.TenantId, s.Now, s.UpgradedHash, texts.Active],
-        [s.SessionId, s.TenantId, s.UserId, s.UserAgent, s.IpAddress, s.Now],
+        [s.SessionId, s.TenantId, s.UserId, s.UserAgent, s.IpAddress, s.Now, s.Amr],
         [s.GrantId, s.TenantId, s.UserId, s.SessionId, s.GrantClientId, s.Now]);
 
     private static SignInUser? Read(DbDataReader reader, Texts texts)
@@ -305,12 +305,13 @@ internal sealed class SignInStatements : IDisposable
                           AND {U(nameof(User.DeletedAt))} IS NULL
                     """,
 
-                // $1 session, $2 tenant, $3 user, $4 user agent, $5 IP address, $6 now.
+                // $1 session, $2 tenant, $3 user, $4 user agent, $5 IP address, $6 now, $7 amr.
                 InsertSession = $"""
                     INSERT INTO {Table(sessions)} ({S(nameof(UserSession.Id))}, {S(nameof(UserSession.TenantId))}, {S(nameof(UserSession.UserId))},
                         {S(nameof(UserSession.UserAgent))}, {S(nameof(UserSession.IpAddress))}, {S(nameof(UserSession.CreatedAt))},
-                        {S(nameof(UserSession.LastSeenAt))}, {S(nameof(UserSession.RevokedAt))})
-                    VALUES ($1, $2, $3, $4, $5, $6, $6, NULL)
+                        {S(nameof(UserSession.LastSeenAt))}, {S(nameof(UserSession.RevokedAt))}, {S(nameof(UserSession.Amr))},
+                        {S(nameof(UserSession.AuthenticatedAt))})
+                    VALUES ($1, $2, $3, $4, $5, $6, $6, NULL, $7, $6)
                     """,
 
                 // $1 grant, $2 tenant, $3 user, $4 session, $5 client, $6 now. No code precedes a password grant's tokens.
@@ -332,7 +333,7 @@ internal sealed class SignInStatements : IDisposable
         {
             Find = Prepare(connection, texts.Find, 2);
             Update = Prepare(connection, texts.Update, 5);
-            InsertSession = Prepare(connection, texts.InsertSession, 6);
+            InsertSession = Prepare(connection, texts.InsertSession, 7);
             InsertGrant = Prepare(connection, texts.InsertGrant, 6);
         }
 
