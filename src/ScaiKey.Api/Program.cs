@@ -63,6 +63,7 @@ builder.Services.AddSingleton<SignInStatements>();
 builder.Services.AddSingleton<SearchTotals>();
 builder.Services.AddSingleton<PageAnchors>();
 builder.Services.AddScoped<UserCommands>();
+builder.Services.AddScoped<AccountEmails>();
 builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();
 builder.Services.AddScoped<ScaiKey.Api.Mfa.SecondFactors>();

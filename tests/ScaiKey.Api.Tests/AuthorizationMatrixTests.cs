@@ -115,6 +115,10 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/t/{slug}/accept-invitation", _ => "/t/no-such-tenant/accept-invitation", null, Everyone(404)),
         Get("/t/{slug}/consent", _ => "/t/no-such-tenant/consent", Everyone(404)),
         Post("/t/{slug}/consent", _ => "/t/no-such-tenant/consent", null, Everyone(404)),
+        Get("/t/{slug}/forgot-password", _ => "/t/no-such-tenant/forgot-password", Everyone(404)),
+        Post("/t/{slug}/forgot-password", _ => "/t/no-such-tenant/forgot-password", null, Everyone(404)),
+        Get("/t/{slug}/verify-email", _ => "/t/no-such-tenant/verify-email", Everyone(404)),
+        Post("/t/{slug}/verify-email", _ => "/t/no-such-tenant/verify-email", null, Everyone(404)),
 
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),
@@ -154,6 +158,7 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Patch("/api/v1/tenants/{tenant_id}/users/{user_id}", w => $"/api/v1/tenants/{w.T}/users/{w.X}", _ => """{"email": 5}""", TenantAdmin(422)),
         Delete("/api/v1/tenants/{tenant_id}/users/{user_id}", w => $"/api/v1/tenants/{w.T}/users/{w.X}?confirm_email=someone-else%40example.com", TenantAdmin(422)),
         Post("/api/v1/tenants/{tenant_id}/users/{user_id}/password/reset", w => $"/api/v1/tenants/{w.T}/users/{w.X}/password/reset", """{"method": "BOGUS"}""", TenantSupport(422)),
+        Post("/api/v1/tenants/{tenant_id}/users/{user_id}/invitation", w => $"/api/v1/tenants/{w.T}/users/{None}/invitation", null, TenantSupport(404)),
         Put("/api/v1/tenants/{tenant_id}/users/{user_id}/status", w => $"/api/v1/tenants/{w.T}/users/{w.X}/status", """{"status": "PENDING_APPROVAL"}""", TenantSupport(422)),
 
         // Federated identities of a user.
@@ -195,6 +200,7 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Patch("/api/v1/admin/users/{user_id}", w => $"/api/v1/admin/users/{w.X}", _ => "{}", AdminScoped(412, 404), ifMatch: Stale),
         Delete("/api/v1/admin/users/{user_id}", w => $"/api/v1/admin/users/{w.X}", AdminScoped(412, 404), ifMatch: Stale),
         Get("/api/v1/admin/users/{user_id}/groups", w => $"/api/v1/admin/users/{w.X}/groups", AdminScoped(200, 404)),
+        Post("/api/v1/admin/users/{user_id}/invitation", _ => $"/api/v1/admin/users/{None}/invitation", null, AdminScoped(404, 404)),
         Post("/api/v1/admin/users/{user_id}/mfa/disable", w => $"/api/v1/admin/users/{w.X}/mfa/disable", null, AdminScoped(200, 404)),
         Post("/api/v1/admin/users/{user_id}/reset-password", w => $"/api/v1/admin/users/{w.X}/reset-password", "{}", AdminScoped(422, 422)),
         Post("/api/v1/admin/users/{user_id}/unlock", w => $"/api/v1/admin/users/{w.X}/unlock", null, AdminScoped(200, 404)),

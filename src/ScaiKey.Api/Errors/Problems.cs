@@ -5,11 +5,12 @@ namespace ScaiKey.Api.Errors;
 /// <summary>RFC 9457 problem body; request_id ties it to the server's logs.</summary>
 internal sealed record ProblemResponse(string Type, string Title, int Status, string Detail, string? RequestId);
 
-internal sealed class ProblemResult(int status, string detail) : IResult
+/// <summary>A problem; <paramref name="type"/> names a specific one (else the status's own type) for clients to branch on.</summary>
+internal sealed class ProblemResult(int status, string detail, string? type = null) : IResult
 {
     public int StatusCode => status;
 
-    public Task ExecuteAsync(HttpContext httpContext) => Problems.WriteAsync(httpContext, status, detail);
+    public Task ExecuteAsync(HttpContext httpContext) => Problems.WriteAsync(httpContext, status, detail, type);
 }
 
 /// <summary>429 or 503 with Retry-After in whole seconds (rounded up, at least 1), so a client that obeys it is let in.</summary>
@@ -37,6 +38,9 @@ internal static class Problems
 
     public static ProblemResult Conflict(string detail) => new(StatusCodes.Status409Conflict, detail);
 
+    /// <summary>A 409 of a named kind (urn:scaikey:problem:{type}), for a state the client can act on.</summary>
+    public static ProblemResult Conflict(string type, string detail) => new(StatusCodes.Status409Conflict, detail, type);
+
     public static ProblemResult PreconditionFailed() =>
         new(StatusCodes.Status412PreconditionFailed, "The resource was changed since you read it (If-Match does not match its ETag). Read it again and retry.");
 
@@ -57,7 +61,7 @@ internal static class Problems
     public static void SetRetryAfter(HttpResponse response, TimeSpan retryAfter) =>
         response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public static async Task WriteAsync(HttpContext http, int status, string detail)
+    public static async Task WriteAsync(HttpContext http, int status, string detail, string? type = null)
     {
         var (slug, title) = Describe(status);
         http.Response.StatusCode = status;
@@ -66,7 +70,7 @@ internal static class Problems
             http.Response.Headers.WWWAuthenticate = "Bearer";
         }
 
-        var body = new ProblemResponse("urn:scaikey:problem:" + slug, title, status, detail, http.TraceIdentifier);
+        var body = new ProblemResponse("urn:scaikey:problem:" + (type ?? slug), title, status, detail, http.TraceIdentifier);
         await http.Response.WriteAsJsonAsync(body, ApiJson.Options, ContentType);
     }
 

@@ -15,7 +15,8 @@ namespace ScaiKey.Api.SignIn;
 
 /// <summary>
 /// The tenant's hosted pages under /t/{slug}: login, the forced password change, the pages behind password-reset
-/// and invitation links, and the consent page (<see cref="ConsentPages"/>). Server-rendered HTML without scripts or
+/// and invitation links, the consent page (<see cref="ConsentPages"/>) and forgot-password and email verification
+/// (<see cref="SelfServicePages"/>). Server-rendered HTML without scripts or
 /// external assets, under a strict CSP.
 /// </summary>
 internal static class HostedPages
@@ -68,6 +69,7 @@ internal static class HostedPages
         pages.MapPost("/accept-invitation", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
             SetPasswordAsync(http, services, InvitationPurpose, ct));
         pages.MapConsentPages();
+        pages.MapSelfServicePages();
     }
 
     public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
@@ -556,7 +558,7 @@ internal static class HostedPages
     private static IResult Continue(TenantContext tenant, string returnUrl, string message) =>
         returnUrl.Length > 0 ? SeeOther(returnUrl) : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Done", message));
 
-    private static IResult InvalidLink(TenantContext tenant) =>
+    public static IResult InvalidLink(TenantContext tenant) =>
         Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Link not valid", InvalidLinkText));
 
     public static IResult BadReturnUrl(TenantContext tenant) =>

@@ -61,6 +61,12 @@ internal static class AdminUserEndpoints
             .WithSummary("Get User Groups").WithDescription("Get all groups a user belongs to.")
             .Returns<ApiResponse<IReadOnlyList<UserGroupMembership>>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
 
+        group.MapPost("/{user_id}/invitation", ResendInvitationAsync).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
+            .WithSummary("Resend User Invitation")
+            .WithDescription("Send a new invitation email to a user who has not accepted one yet; earlier invitation links stop working. "
+                + "409 (type urn:scaikey:problem:invitation-not-pending) when the user has a password or is not waiting for an invitation.")
+            .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404, 409);
+
         group.MapPost("/{user_id}/mfa/disable", DisableMfaAsync).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Disable User Mfa").WithDescription("Disable MFA for a user (admin action).")
             .Returns<ApiResponse<AdminUserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
@@ -251,7 +257,7 @@ internal static class AdminUserEndpoints
         }
 
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserCommands.UserNotFound() : await commands.UpdateAsync<AdminUserResponse>(http, tenant.Id, userId, bound.Value!, ct);
+        return tenant is null ? UserCommands.UserNotFound() : await commands.UpdateAsync<AdminUserResponse>(http, tenant, userId, bound.Value!, ct);
     }
 
     private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
@@ -272,6 +278,12 @@ internal static class AdminUserEndpoints
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
         return tenant is null ? UserCommands.UserNotFound() : await commands.DisableMfaAsync<AdminUserResponse>(http, tenant.Id, userId, ct);
+    }
+
+    private static async Task<IResult> ResendInvitationAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    {
+        var tenant = await UserTenantAsync(http, db, userId, ct);
+        return tenant is null ? UserCommands.UserNotFound() : await commands.ResendInvitationAsync<AdminUserResponse>(http, tenant, userId, ct);
     }
 
     private static async Task<IResult> UnlockAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)

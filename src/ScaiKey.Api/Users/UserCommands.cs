@@ -16,7 +16,7 @@ namespace ScaiKey.Api.Users;
 /// Write side of the directory, shared by the tenant routes and the cross-tenant admin routes. Every write
 /// re-checks the tenant in its query, honours If-Match, and commits its audit event in the same transaction.
 /// </summary>
-internal sealed class UserCommands(
+internal sealed partial class UserCommands(
     ScaiKeyDbContext db,
     UserReads reads,
     AuditLog audit,
@@ -25,12 +25,9 @@ internal sealed class UserCommands(
     HashingGate hashing,
     Idempotency idempotency,
     TimeProvider time,
-    IConfiguration configuration,
+    AccountEmails emails,
     SignIn.RevocationCache revocations)
 {
-    public static readonly TimeSpan InvitationLifetime = TimeSpan.FromDays(7);
-    public static readonly TimeSpan ResetLinkLifetime = TimeSpan.FromHours(1);
-
     private DateTime Now => time.UtcNow();
 
     public async Task<IResult> CreateAsync<T>(HttpContext http, TenantContext tenant, UserCreate input, Idempotency.Request? key, CancellationToken ct)
@@ -91,12 +88,17 @@ internal sealed class UserCommands(
             db.GroupMembers.Add(new GroupMember { GroupId = groupId, UserId = user.Id, TenantId = tenant.Id, CreatedAt = now });
         }
 
-        if (input.Password is null && input.SendWelcomeEmail)
+        if (input.SendWelcomeEmail)
         {
-            var token = IssueActionToken(user, "INVITATION", InvitationLifetime);
-            var link = AppendToken(HostedUrl(http, tenant, "accept-invitation"), token);
-            outbox.Enqueue(tenant.Id, user.Email, "invitation", $"You are invited to {tenant.Name}",
-                $"Hello,\n\nAn account was created for you at {tenant.Name}. Set your password within {InvitationLifetime.TotalDays:0} days:\n\n{link}\n\nIf you did not expect this, ignore this message.\n");
+            // Without a password the invitation verifies the address when it is accepted; with one, a verification link.
+            if (input.Password is null)
+            {
+                emails.Invite(http, tenant, user);
+            }
+            else
+            {
+                emails.SendEmailVerification(http, tenant, user);
+            }
         }
 
         audit.Record("user.created", "user", user.Id, tenant.Id, CreatedFields(input));
@@ -140,9 +142,10 @@ internal sealed class UserCommands(
         return TypedResults.Created(location, envelope);
     }
 
-    public async Task<IResult> UpdateAsync<T>(HttpContext http, string tenantId, string userId, UserInput.UserPatch patch, CancellationToken ct)
+    public async Task<IResult> UpdateAsync<T>(HttpContext http, TenantContext tenant, string userId, UserInput.UserPatch patch, CancellationToken ct)
         where T : UserResponse, new()
     {
+        var tenantId = tenant.Id;
         var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
         if (refusal is not null)
         {
@@ -162,6 +165,7 @@ internal sealed class UserCommands(
             changed.Add(field);
         }
 
+        var previousEmail = user.Email;
         Apply("email", patch.Email, user.Email, v => { user.Email = v!; user.EmailNormalized = EmailAddresses.Normalize(v!); }, nullable: false);
         Apply("username", patch.Username, user.Username, v => { user.Username = v; user.UsernameNormalized = v?.ToLowerInvariant(); });
         Apply("first_name", patch.FirstName, user.FirstName, v => user.FirstName = v);
@@ -206,10 +210,21 @@ internal sealed class UserCommands(
 
             Touch(user);
             user.SearchText = UserInput.SearchText(user);
+            await using var transaction = changed.Contains("email") ? await db.Database.BeginTransactionAsync(ct) : null;
+            if (transaction is not null)
+            {
+                await EmailChangedAsync(http, tenant, user, previousEmail, changed, ct);
+            }
+
             audit.Record("user.updated", "user", user.Id, tenantId, changed);
             if (await SaveAsync(http, ct) is { } failure)
             {
                 return failure;
+            }
+
+            if (transaction is not null)
+            {
+                await transaction.CommitAsync(ct);
             }
         }
 
@@ -384,17 +399,11 @@ internal sealed class UserCommands(
             }
 
             await using var emailTransaction = await db.Database.BeginTransactionAsync(ct);
-            await db.UserActionTokens
-                .Where(t => t.TenantId == tenant.Id && t.UserId == user.Id && t.Purpose == "PASSWORD_RESET" && t.UsedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, Now), ct);
-            var token = IssueActionToken(user, "PASSWORD_RESET", ResetLinkLifetime);
-            var link = AppendToken(input.RedirectUri ?? HostedUrl(http, tenant, "reset-password"), token);
-            outbox.Enqueue(tenant.Id, user.Email, "password_reset", $"Reset your {tenant.Name} password",
-                $"Hello,\n\nAn administrator started a password reset for your {tenant.Name} account. Choose a new password within one hour:\n\n{link}\n\nThe link works once.\n");
+            var expires = await emails.SendPasswordResetAsync(http, tenant, user, input.RedirectUri, AccountEmails.ResetRequester.Administrator, ct);
             audit.Record("user.password_reset_requested", "user", user.Id, tenant.Id, ["password_reset_link"]);
             await db.SaveChangesAsync(ct);
             await emailTransaction.CommitAsync(ct);
-            return TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "EMAIL", null, Now + ResetLinkLifetime, user.RequirePasswordChange)));
+            return TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "EMAIL", null, expires, user.RequirePasswordChange)));
         }
 
         var password = input.Method == "TEMPORARY" ? TemporaryPasswordFor(user.Email, tenant.Settings.PasswordPolicy) : input.NewPassword!;
@@ -587,32 +596,6 @@ internal sealed class UserCommands(
             : Problems.Conflict("A user with this email address already exists in this tenant.");
 
     public static ProblemResult UserNotFound() => Problems.NotFound("User not found.");
-
-    private string IssueActionToken(User user, string purpose, TimeSpan lifetime)
-    {
-        var token = SecretGenerator.Token();
-        db.UserActionTokens.Add(new UserActionToken
-        {
-            Id = Ids.New(),
-            TenantId = user.TenantId,
-            UserId = user.Id,
-            Purpose = purpose,
-            TokenHash = SecretGenerator.Sha256Hex(token),
-            CreatedAt = Now,
-            ExpiresAt = Now + lifetime,
-        });
-        return token;
-    }
-
-    private string HostedUrl(HttpContext http, TenantContext tenant, string page)
-    {
-        var issuer = configuration["ScaiKey:Issuer"];
-        var baseUrl = string.IsNullOrEmpty(issuer) ? $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}" : issuer.TrimEnd('/');
-        return $"{baseUrl}/t/{tenant.Slug}/{page}";
-    }
-
-    private static string AppendToken(string url, string token) =>
-        url + (url.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "token=" + Uri.EscapeDataString(token);
 
     private static IEnumerable<string> CreatedFields(UserCreate input)
     {

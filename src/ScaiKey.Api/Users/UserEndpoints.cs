@@ -57,6 +57,13 @@ internal static class UserEndpoints
             .WithSummary("Reset User Password").WithDescription("Reset a user's password (admin action).")
             .AcceptsJson<UserPasswordReset>().Returns<ApiResponse<PasswordResetResponse>>().ReturnsProblems(404, 413);
 
+        // A support action like a reset: it only mails the user's own address a link, and changes nothing else.
+        group.MapPost("/{user_id}/invitation", ResendInvitationAsync).Requires(Permission.UsersSupport).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
+            .WithSummary("Resend User Invitation")
+            .WithDescription("Send a new invitation email to a user who has not accepted one yet; earlier invitation links stop working. "
+                + "409 (type urn:scaikey:problem:invitation-not-pending) when the user has a password or is not waiting for an invitation.")
+            .Returns<ApiResponse<UserResponse>>().ReturnsProblems(404, 409);
+
         group.MapPut("/{user_id}/status", ChangeStatusAsync).Requires(Permission.UsersSupport).RequireAuthorization(ScaiKeyPolicies.CoversTargetUser)
             .WithSummary("Update User Status").WithDescription("Update a user's status (enable, disable, lock, unlock).")
             .AcceptsJson<UserStatusUpdate>().Returns<ApiResponse<UserResponse>>().ReturnsProblems(404, 409, 412, 413);
@@ -182,7 +189,7 @@ internal static class UserEndpoints
     private static async Task<IResult> UpdateAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, UserInput.ReadUpdate);
-        return bound.Failure ?? await commands.UpdateAsync<UserResponse>(http, http.Tenant().Id, userId, bound.Value!, ct);
+        return bound.Failure ?? await commands.UpdateAsync<UserResponse>(http, http.Tenant(), userId, bound.Value!, ct);
     }
 
     private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
@@ -208,4 +215,7 @@ internal static class UserEndpoints
         var bound = await JsonBody.BindAsync(http, UserInput.ReadPasswordReset);
         return bound.Failure ?? await commands.ResetPasswordAsync(http, http.Tenant(), userId, bound.Value!, ct);
     }
+
+    private static Task<IResult> ResendInvitationAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct) =>
+        commands.ResendInvitationAsync<UserResponse>(http, http.Tenant(), userId, ct);
 }
