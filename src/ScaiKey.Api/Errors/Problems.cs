@@ -5,11 +5,11 @@ namespace ScaiKey.Api.Errors;
 /// <summary>RFC 9457 problem body; request_id ties it to the server's logs.</summary>
 internal sealed record ProblemResponse(string Type, string Title, int Status, string Detail, string? RequestId);
 
-internal sealed class ProblemResult(int status, string detail) : IResult
+internal sealed class ProblemResult(int status, string detail, string? type = null) : IResult
 {
     public int StatusCode => status;
 
-    public Task ExecuteAsync(HttpContext httpContext) => Problems.WriteAsync(httpContext, status, detail);
+    public Task ExecuteAsync(HttpContext httpContext) => Problems.WriteAsync(httpContext, status, detail, type);
 }
 
 /// <summary>429 or 503 with Retry-After in whole seconds (rounded up, at least 1), so a client that obeys it is let in.</summary>
@@ -29,6 +29,18 @@ internal sealed class RetryLaterResult(int status, TimeSpan retryAfter, string d
 internal static class Problems
 {
     public const string ContentType = "application/problem+json";
+
+    /// <summary>
+    /// A 403 of its own kind: the caller may do this, but only with a sign-in (or step-up) in the last few minutes.
+    /// Clients tell it from a plain 403 by this type and send the user to sign in again.
+    /// </summary>
+    public const string ReauthenticationRequiredType = "reauthentication-required";
+
+    public const string ReauthenticationRequiredDetail =
+        "This change needs a recent sign-in: sign in again (or complete a step-up) and retry within 5 minutes.";
+
+    public static ProblemResult ReauthenticationRequired() =>
+        new(StatusCodes.Status403Forbidden, ReauthenticationRequiredDetail, ReauthenticationRequiredType);
 
     public static ProblemResult NotFound(string detail) => new(StatusCodes.Status404NotFound, detail);
 
@@ -57,9 +69,10 @@ internal static class Problems
     public static void SetRetryAfter(HttpResponse response, TimeSpan retryAfter) =>
         response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public static async Task WriteAsync(HttpContext http, int status, string detail)
+    public static async Task WriteAsync(HttpContext http, int status, string detail, string? type = null)
     {
         var (slug, title) = Describe(status);
+        slug = type ?? slug;
         http.Response.StatusCode = status;
         if (status == StatusCodes.Status401Unauthorized && !http.Response.Headers.ContainsKey("WWW-Authenticate"))
         {

@@ -68,6 +68,7 @@ internal static class HostedPages
         pages.MapPost("/accept-invitation", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
             SetPasswordAsync(http, services, InvitationPurpose, ct));
         pages.MapConsentPages();
+        Account.AccountPages.MapAccountPages(pages);
     }
 
     public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
@@ -486,7 +487,7 @@ internal static class HostedPages
         return hint.ToString();
     }
 
-    private static void PasswordChangedNotice(EmailOutbox outbox, TenantContext tenant, string email) =>
+    internal static void PasswordChangedNotice(EmailOutbox outbox, TenantContext tenant, string email) =>
         outbox.Enqueue(tenant.Id, email, "password_changed", $"Your {tenant.Name} password was changed",
             $"Hello,\n\nThe password of your {tenant.Name} account was just changed, and your other sessions were signed out.\nIf you did not do this, contact your administrator.\n");
 
@@ -498,6 +499,12 @@ internal static class HostedPages
     /// </summary>
     public static async Task<bool> AcceptReturnUrlAsync(HttpContext http, ScaiKeyDbContext db, TenantContext tenant, string returnUrl, CancellationToken ct)
     {
+        // The tenant's own account pages send a user to sign in (again) and expect them back.
+        if (Account.AccountPages.IsAccountReturnUrl(http, tenant, returnUrl))
+        {
+            return true;
+        }
+
         if (!IsAuthorizeReturnUrl(http, returnUrl))
         {
             return false;
