@@ -56,6 +56,25 @@ public sealed class AccountApiTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
+    public async Task The_account_routes_are_in_the_openapi_document()
+    {
+        var paths = (await (await app.Anonymous().GetAsync("/openapi.json")).ReadJsonAsync(200))["paths"]!;
+        foreach (var (path, method) in new[]
+        {
+            ("/api/v1/me", "get"), ("/api/v1/me/password", "post"), ("/api/v1/me/mfa/factors", "get"), ("/api/v1/me/mfa/totp", "post"),
+            ("/api/v1/me/mfa/totp/{factor_id}/confirm", "post"), ("/api/v1/me/mfa/recovery-codes", "post"),
+            ("/api/v1/me/mfa/factors/{factor_id}", "delete"), ("/api/v1/me/sessions", "get"), ("/api/v1/me/sessions/{session_id}", "delete"),
+        })
+        {
+            var operation = paths[path]?[method];
+            Assert.True(operation is not null, $"{method} {path} missing from /openapi.json");
+            Assert.Equal("Account", operation!["tags"]![0]!.GetValue<string>());
+            Assert.NotNull(operation["responses"]!["401"]);
+            Assert.NotNull(operation["responses"]!["403"]);
+        }
+    }
+
+    [Fact]
     public async Task A_totp_factor_counts_once_confirmed_with_a_code_from_its_secret_and_mfa_enabled_follows()
     {
         var portal = await AccountApp.CreateAsync(app);

@@ -25,7 +25,8 @@ internal static class AccountEndpoints
         var group = app.MapGroup("/api/v1/me").WithTags("Account");
         group.RequireAuthorization(ScaiKeyPolicies.Account);
 
-        group.MapGet("", GetAsync)
+        // Mapped outside the group: a group's "" child is documented with a trailing slash ("/api/v1/me/").
+        app.MapGet("/api/v1/me", GetAsync).WithTags("Account").RequireAuthorization(ScaiKeyPolicies.Account)
             .WithSummary("Get My Account").WithDescription("The signed-in user (a user token with the account scope).")
             .Returns<ApiResponse<UserResponse>>().ReturnsProblems(404);
 
