@@ -56,6 +56,26 @@ public sealed class AccountApiTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
+    public async Task An_application_that_stops_being_first_party_loses_the_account_api_for_its_live_tokens()
+    {
+        var portal = await AccountApp.CreateAsync(app);
+        var (_, email) = await portal.CreateUserAsync(app);
+        using var before = await portal.MeAsync(app, email);
+        using var after = await portal.MeAsync(app, email);
+        await (await before.GetAsync("/api/v1/me")).ShouldBeAsync(200);
+
+        using (var admin = await app.AdminAsync())
+        {
+            var appId = (await (await admin.GetAsync($"/api/v1/tenants/{portal.TenantId}/applications")).ReadJsonAsync(200))["data"]!.AsArray()
+                .Single(a => a!["client_id"]!.GetValue<string>() == portal.ClientId)!["id"]!.GetValue<string>();
+            await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{portal.TenantId}/applications/{appId}", new { first_party = false })).ShouldBeAsync(200);
+        }
+
+        // A token issued while the application was first-party, first used after: refused.
+        await (await after.GetAsync("/api/v1/me")).ReadProblemAsync(403);
+    }
+
+    [Fact]
     public async Task The_account_routes_are_in_the_openapi_document()
     {
         var paths = (await (await app.Anonymous().GetAsync("/openapi.json")).ReadJsonAsync(200))["paths"]!;
