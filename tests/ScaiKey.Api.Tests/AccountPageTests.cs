@@ -191,6 +191,34 @@ public sealed class AccountPageTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
+    public async Task Passkeys_are_listed_with_a_remove_button_and_removing_the_last_factor_turns_mfa_off()
+    {
+        var portal = await AccountApp.CreateAsync(app);
+        var (userId, email) = await portal.CreateUserAsync(app);
+        var passkey = Guid.NewGuid().ToString();
+        await app.DbAsync(async db =>
+        {
+            db.MfaFactors.Add(new ScaiKey.Data.Entities.MfaFactor
+            {
+                Id = passkey, TenantId = portal.TenantId, UserId = userId, Type = "WEBAUTHN", Name = "Laptop key",
+                CredentialId = "credential-" + passkey, PublicKey = [1, 2, 3], CreatedAt = DateTime.UtcNow, ConfirmedAt = DateTime.UtcNow,
+            });
+            await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(u => u.SetProperty(x => x.MfaEnabled, true));
+            await db.SaveChangesAsync();
+        });
+        using var browser = Browser(app.Host);
+        var page = await SignInAsync(browser, portal.Slug, email);
+        Assert.Contains("Passkey: Laptop key", page, StringComparison.Ordinal);
+        Assert.Contains($"name=\"factor_id\" value=\"{passkey}\"", page, StringComparison.Ordinal);
+
+        var removed = await HtmlAsync(await SubmitAsync(browser, portal.Slug, "factors/remove", page, ("factor_id", passkey)));
+        Assert.Contains("The factor was removed.", removed, StringComparison.Ordinal);
+        Assert.DoesNotContain("Laptop key", removed, StringComparison.Ordinal);
+        Assert.False(await app.DbAsync(db => db.Users.Where(u => u.Id == userId).Select(u => u.MfaEnabled).SingleAsync()));
+        Assert.Equal(1, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.Action == "user.mfa_factor_removed" && e.TargetId == passkey)));
+    }
+
+    [Fact]
     public async Task Ending_a_session_on_the_page_ends_its_tokens_and_a_form_without_its_token_does_nothing()
     {
         var portal = await AccountApp.CreateAsync(app);
