@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -223,6 +224,31 @@ public sealed class AccountApiTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         Assert.Equal(("USER", userId), (audit.ActorType, audit.ActorId));
         Assert.Contains(await app.DbAsync(db => db.EmailOutbox.AsNoTracking().Where(m => m.ToAddress == email).Select(m => m.Kind).ToListAsync()),
             kind => kind == "password_changed");
+    }
+
+    [Fact]
+    public async Task Guessing_the_current_password_through_a_token_meets_the_sign_in_limits()
+    {
+        var host = app.StartHost(b => b.UseSetting("ScaiKey:RateLimits:PerAccountPerMinute", "3"));
+        try
+        {
+            var portal = await AccountApp.CreateAsync(app);
+            var (_, email) = await portal.CreateUserAsync(app);
+            using var me = await portal.MeAsync(app, email, host);
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(["body.current_password|value_error"], await (await me.PostAsJsonAsync("/api/v1/me/password",
+                    new { current_password = $"Wrong-Guess-{i}!", new_password = NewPassword })).ReadValidationErrorsAsync());
+            }
+
+            var limited = await me.PostAsJsonAsync("/api/v1/me/password", new { current_password = AccountApp.Password, new_password = NewPassword });
+            await limited.ReadProblemAsync(429);
+            Assert.NotNull(limited.Headers.RetryAfter);
+        }
+        finally
+        {
+            await app.StopHostAsync(host);
+        }
     }
 
     [Fact]
