@@ -19,20 +19,23 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         "anonymous", "platform admin", "partner admin (in)", "partner admin (out)", "tenant admin", "tenant admin (other tenant)",
         "helpdesk", "viewer", "app (assigned)", "app (not assigned)",
         "platform admin's token to a tenant app", "partner admin's token to a tenant app", "tenant admin's token to a tenant app",
-        "platform admin (console user)", "tenant admin (console user)",
+        "platform admin (console user)", "tenant admin (console user)", "user's account token (first-party app)",
     ];
 
     /// <summary>
-    /// The last five columns follow from the first ten: a user's token issued to a tenant application is refused on
+    /// The last six columns follow from the first ten: a user's token issued to a tenant application is refused on
     /// every management route (401: its audience is the application), and a console token with scaikey.admin acts
     /// exactly as the user's role does (the platform admin and tenant admin columns). Outside /api the three user-token
     /// columns answer like an anonymous caller unless the row says otherwise (userinfo, which serves user tokens).
+    /// A user's account-scope token of a first-party application is refused by every management route (403) and
+    /// answers <see cref="Row.Account"/> on the account API; the account API refuses the console tokens (403).
     /// </summary>
     private static int[] Expected(Row row)
     {
         var api = row.Route.Split(' ')[1].StartsWith("/api/", StringComparison.Ordinal);
         var user = api ? 401 : row.UserToken ?? row.Expected[0];
-        return [.. row.Expected, user, user, user, api ? row.Expected[1] : user, api ? row.Expected[4] : user];
+        var account = row.Account ?? (api ? 403 : user);
+        return [.. row.Expected, user, user, user, api ? row.Expected[1] : user, api ? row.Expected[4] : user, account];
     }
 
     private const string None = "00000000-0000-7000-8000-000000000000";
@@ -42,7 +45,7 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         string P, string T, string TName, string X, string XEmail, string G, string O, string A, string AssignmentA,
         string I, string F, string R, string C);
 
-    private sealed record Row(string Route, Func<World, HttpRequestMessage> Request, int[] Expected, int? UserToken = null);
+    private sealed record Row(string Route, Func<World, HttpRequestMessage> Request, int[] Expected, int? UserToken = null, int? Account = null);
 
     // Expected answers per column: anonymous, platform, partner in, partner out, tenant admin, tenant admin out, helpdesk, viewer, app in, app out
     // (the user-token columns follow from these: see Expected).
@@ -57,6 +60,9 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
     private static int[] TenantSupport(int s) => [401, s, s, 403, s, 403, s, 403, 403, 403];
 
     private static int[] TenantAdmin(int s) => [401, s, s, 403, s, 403, 403, 403, 403, 403];
+
+    // The account API: no management caller gets in (the answer for the account token is the row's Account).
+    private static int[] AccountOnly() => [401, 403, 403, 403, 403, 403, 403, 403, 403, 403];
 
     private static HttpRequestMessage Req(HttpMethod method, string path, string? json = null, string? ifMatch = null)
     {
@@ -119,6 +125,24 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/t/{slug}/forgot-password", _ => "/t/no-such-tenant/forgot-password", null, Everyone(404)),
         Get("/t/{slug}/verify-email", _ => "/t/no-such-tenant/verify-email", Everyone(404)),
         Post("/t/{slug}/verify-email", _ => "/t/no-such-tenant/verify-email", null, Everyone(404)),
+        Get("/t/{slug}/account", _ => "/t/no-such-tenant/account", Everyone(404)),
+        Post("/t/{slug}/account/password", _ => "/t/no-such-tenant/account/password", null, Everyone(404)),
+        Post("/t/{slug}/account/totp", _ => "/t/no-such-tenant/account/totp", null, Everyone(404)),
+        Post("/t/{slug}/account/totp/confirm", _ => "/t/no-such-tenant/account/totp/confirm", null, Everyone(404)),
+        Post("/t/{slug}/account/recovery-codes", _ => "/t/no-such-tenant/account/recovery-codes", null, Everyone(404)),
+        Post("/t/{slug}/account/factors/remove", _ => "/t/no-such-tenant/account/factors/remove", null, Everyone(404)),
+        Post("/t/{slug}/account/sessions/end", _ => "/t/no-such-tenant/account/sessions/end", null, Everyone(404)),
+
+        // The signed-in user's own account: only a user's account-scope token of a first-party application.
+        Get("/api/v1/me", _ => "/api/v1/me", AccountOnly()) with { Account = 200 },
+        Post("/api/v1/me/password", _ => "/api/v1/me/password", "{}", AccountOnly()) with { Account = 422 },
+        Get("/api/v1/me/mfa/factors", _ => "/api/v1/me/mfa/factors", AccountOnly()) with { Account = 200 },
+        Post("/api/v1/me/mfa/totp", _ => "/api/v1/me/mfa/totp", BadName, AccountOnly()) with { Account = 422 },
+        Post("/api/v1/me/mfa/totp/{factor_id}/confirm", _ => $"/api/v1/me/mfa/totp/{None}/confirm", """{"code": "123456"}""", AccountOnly()) with { Account = 404 },
+        Post("/api/v1/me/mfa/recovery-codes", _ => "/api/v1/me/mfa/recovery-codes", null, AccountOnly()) with { Account = 409 },
+        Delete("/api/v1/me/mfa/factors/{factor_id}", _ => $"/api/v1/me/mfa/factors/{None}", AccountOnly()) with { Account = 404 },
+        Get("/api/v1/me/sessions", _ => "/api/v1/me/sessions", AccountOnly()) with { Account = 200 },
+        Delete("/api/v1/me/sessions/{session_id}", _ => $"/api/v1/me/sessions/{None}", AccountOnly()) with { Account = 404 },
 
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),
@@ -321,6 +345,22 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
             return app.WithToken(tokens["access_token"]!.GetValue<string>());
         }
 
+        // A plain user of the tenant with an account token of a first-party application (the account API's caller).
+        var portal = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{t}/applications",
+            new { name = "Matrix portal", type = "WEB", redirect_uris = new[] { "https://portal.example.net/cb" }, grant_types = new[] { "authorization_code", "password" }, first_party = true })).ReadJsonAsync(201))["data"]!;
+        async Task<HttpClient> AccountUserAsync()
+        {
+            var email = $"self-{Guid.NewGuid():N}@example.com";
+            await app.CreateUserIdAsync(t, email, UserPassword);
+            var form = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "password", ["username"] = email, ["password"] = UserPassword, ["scope"] = "openid account",
+                ["client_id"] = portal["client_id"]!.GetValue<string>(), ["client_secret"] = portal["client_secret"]!.GetValue<string>(),
+            });
+            var tokens = await (await app.Anonymous().PostAsync("/connect/token", form)).ReadJsonAsync(200);
+            return app.WithToken(tokens["access_token"]!.GetValue<string>());
+        }
+
         // ...and admins who signed in through the console client.
         var slug = (await (await admin.GetAsync($"/api/v1/admin/tenants/{t}")).ReadJsonAsync(200))["data"]!["slug"]!.GetValue<string>();
 
@@ -341,6 +381,7 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
             await AppUserAsync("TENANT_ADMIN", null, t),
             (await ConsoleSignIn.AdminUserAsync(app, t, slug, ("PLATFORM_ADMIN", null, null))).Client,
             (await ConsoleSignIn.AdminUserAsync(app, t, slug, ("TENANT_ADMIN", null, t))).Client,
+            await AccountUserAsync(),
         ];
         return (new World(p, t, tenantName, x, xEmail, g, o, a, assignment, i, f, r, c), callers);
     }

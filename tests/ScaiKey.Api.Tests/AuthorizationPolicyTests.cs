@@ -17,6 +17,7 @@ public sealed class AuthorizationPolicyTests(ScaiKeyApp app) : IClassFixture<Sca
     [
         ScaiKey.Api.Authorization.ScaiKeyPolicies.Platform, ScaiKey.Api.Authorization.ScaiKeyPolicies.AdminScope,
         ScaiKey.Api.Authorization.ScaiKeyPolicies.Tenant, ScaiKey.Api.Authorization.ScaiKeyPolicies.CoversTargetUser,
+        ScaiKey.Api.Authorization.ScaiKeyPolicies.Account, ScaiKey.Api.Authorization.ScaiKeyPolicies.AccountRecentSignIn,
     ];
 
     private IEnumerable<RouteEndpoint> Endpoints =>
@@ -32,6 +33,17 @@ public sealed class AuthorizationPolicyTests(ScaiKeyApp app) : IClassFixture<Sca
             Assert.Null(e.Metadata.GetMetadata<IAllowAnonymous>());
             var policies = e.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).ToList();
             Assert.True(policies.Count > 0 && policies.All(p => p is not null && Policies.Contains(p)), $"{e.RoutePattern.RawText}: {string.Join(", ", policies)}");
+        });
+
+        // The account API names the account policy, and only it names the account policies: a management route that
+        // took account tokens, or an account route that took management tokens, would fail here.
+        Assert.All(api, e =>
+        {
+            var policies = e.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).ToList();
+            var account = e.RoutePattern.RawText!.TrimStart('/').StartsWith("api/v1/me", StringComparison.Ordinal);
+            Assert.True(account
+                ? policies.Contains(ScaiKey.Api.Authorization.ScaiKeyPolicies.Account) && policies.All(p => p!.StartsWith(ScaiKey.Api.Authorization.ScaiKeyPolicies.Account, StringComparison.Ordinal))
+                : policies.All(p => !p!.StartsWith(ScaiKey.Api.Authorization.ScaiKeyPolicies.Account, StringComparison.Ordinal)), $"{e.RoutePattern.RawText}: {string.Join(", ", policies)}");
         });
 
         // Tenant routes declare the permission the tenant policy checks.

@@ -415,7 +415,7 @@ public sealed class UserReadTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
-    public async Task Include_mfa_factors_lists_factors_without_their_secrets()
+    public async Task Include_mfa_factors_lists_confirmed_factors_without_their_secrets()
     {
         var tenant = await app.CreateTenantAsync();
         var user = await app.CreateUserIdAsync(tenant);
@@ -423,7 +423,18 @@ public sealed class UserReadTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         const string Secret = "SEALED-TOTP-SECRET-7f3a9c";
         await app.DbAsync(async db =>
         {
-            db.MfaFactors.Add(new MfaFactor { Id = factor, TenantId = tenant, UserId = user, Type = "TOTP", Name = "Phone", SecretEncrypted = Secret, CreatedAt = DateTime.UtcNow });
+            db.MfaFactors.Add(new MfaFactor
+            {
+                Id = factor, TenantId = tenant, UserId = user, Type = "TOTP", Name = "Phone", SecretEncrypted = Secret, CreatedAt = DateTime.UtcNow,
+                ConfirmedAt = DateTime.UtcNow,
+            });
+
+            // An enrolment never confirmed protects nothing and is not listed.
+            db.MfaFactors.Add(new MfaFactor
+            {
+                Id = Guid.NewGuid().ToString(), TenantId = tenant, UserId = user, Type = "TOTP", Name = "Unfinished", SecretEncrypted = Secret,
+                CreatedAt = DateTime.UtcNow,
+            });
             var stored = await db.Users.FindAsync(user);
             stored!.MfaEnabled = true;
             await db.SaveChangesAsync();
@@ -438,6 +449,8 @@ public sealed class UserReadTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         Assert.Equal("TOTP", item["type"]!.GetValue<string>());
         Assert.Equal("Phone", item["name"]!.GetValue<string>());
         Assert.NotNull(item["created_at"]);
+        Assert.True(item.AsObject().ContainsKey("last_used_at"), raw);
+        Assert.Equal(["created_at", "id", "last_used_at", "name", "type"], item.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal));
         Assert.DoesNotContain(Secret, raw, StringComparison.Ordinal);
         Assert.DoesNotContain("secret", raw, StringComparison.OrdinalIgnoreCase);
         Assert.True(json["mfa_enabled"]!.GetValue<bool>());

@@ -26,6 +26,11 @@ internal sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddlewa
             return Problems.WriteAsync(context, StatusCodes.Status404NotFound, notFound.Message);
         }
 
+        if (reasons.OfType<ReauthenticationRequiredReason>().FirstOrDefault() is { } stale)
+        {
+            return Problems.WriteAsync(context, StatusCodes.Status403Forbidden, stale.Message, Problems.ReauthenticationRequiredType);
+        }
+
         var detail = reasons.FirstOrDefault()?.Message is { Length: > 0 } message ? message : Problems.DefaultDetail(StatusCodes.Status403Forbidden);
         return Problems.WriteAsync(context, StatusCodes.Status403Forbidden, detail);
     }

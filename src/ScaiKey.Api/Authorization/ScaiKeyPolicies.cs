@@ -25,6 +25,12 @@ internal static class ScaiKeyPolicies
     /// <summary>Routes that change a user ({user_id}): the caller's roles must cover every role that user holds.</summary>
     public const string CoversTargetUser = "scaikey.covers-target-user";
 
+    /// <summary>/api/v1/me: a user's own token with the account scope (first-party applications only).</summary>
+    public const string Account = "scaikey.account";
+
+    /// <summary>/api/v1/me changes that need a sign-in in the last five minutes (password, factor removal).</summary>
+    public const string AccountRecentSignIn = "scaikey.account-recent-sign-in";
+
     public static IServiceCollection AddScaiKeyAuthorization(this IServiceCollection services)
     {
         services.AddSingleton<IAuthorizationHandler, ManagementTokenHandler>();
@@ -32,6 +38,8 @@ internal static class ScaiKeyPolicies
         services.AddSingleton<IAuthorizationHandler, AdminScopeHandler>();
         services.AddSingleton<IAuthorizationHandler, TenantPermissionHandler>();
         services.AddSingleton<IAuthorizationHandler, TargetUserCoverageHandler>();
+        services.AddSingleton<IAuthorizationHandler, AccountTokenHandler>();
+        services.AddSingleton<IAuthorizationHandler, RecentSignInHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
 
         services.AddAuthorizationBuilder()
@@ -43,7 +51,10 @@ internal static class ScaiKeyPolicies
             .AddPolicy(Platform, p => p.RequireAuthenticatedUser().AddRequirements(ManagementTokenRequirement.Instance, new PlatformAdminRequirement()))
             .AddPolicy(AdminScope, p => p.RequireAuthenticatedUser().AddRequirements(ManagementTokenRequirement.Instance, new AdminScopeRequirement()))
             .AddPolicy(Tenant, p => p.RequireAuthenticatedUser().AddRequirements(ManagementTokenRequirement.Instance, new TenantPermissionRequirement()))
-            .AddPolicy(CoversTargetUser, p => p.RequireAuthenticatedUser().AddRequirements(ManagementTokenRequirement.Instance, new TargetUserCoverageRequirement()));
+            .AddPolicy(CoversTargetUser, p => p.RequireAuthenticatedUser().AddRequirements(ManagementTokenRequirement.Instance, new TargetUserCoverageRequirement()))
+            // The account API is not a management route: it does not start with ManagementTokenRequirement.
+            .AddPolicy(Account, p => p.RequireAuthenticatedUser().AddRequirements(AccountTokenRequirement.Instance))
+            .AddPolicy(AccountRecentSignIn, p => p.RequireAuthenticatedUser().AddRequirements(AccountTokenRequirement.Instance, RecentSignInRequirement.Instance));
         services.AddSingleton<IAuthorizationHandler, UnclassifiedEndpointHandler>();
         return services;
     }

@@ -31,6 +31,18 @@ internal static class Problems
 {
     public const string ContentType = "application/problem+json";
 
+    /// <summary>
+    /// A 403 of its own kind: the caller may do this, but only with a sign-in (or step-up) in the last few minutes.
+    /// Clients tell it from a plain 403 by this type and send the user to sign in again.
+    /// </summary>
+    public const string ReauthenticationRequiredType = "reauthentication-required";
+
+    public const string ReauthenticationRequiredDetail =
+        "This change needs a recent sign-in: sign in again (or complete a step-up) and retry within 5 minutes.";
+
+    public static ProblemResult ReauthenticationRequired() =>
+        new(StatusCodes.Status403Forbidden, ReauthenticationRequiredDetail, ReauthenticationRequiredType);
+
     public static ProblemResult NotFound(string detail) => new(StatusCodes.Status404NotFound, detail);
 
     public static ProblemResult Forbidden(string detail = "You are not allowed to perform this action.") =>
@@ -64,6 +76,7 @@ internal static class Problems
     public static async Task WriteAsync(HttpContext http, int status, string detail, string? type = null)
     {
         var (slug, title) = Describe(status);
+        slug = type ?? slug;
         http.Response.StatusCode = status;
         if (status == StatusCodes.Status401Unauthorized && !http.Response.Headers.ContainsKey("WWW-Authenticate"))
         {

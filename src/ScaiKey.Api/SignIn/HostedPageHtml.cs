@@ -148,7 +148,7 @@ internal static class HostedPageHtml
             body.Append("<p class=\"hint\">If you did not ask to sign out, close this window.</p>\n");
         });
 
-    private static string Document(string? tenantName, string heading, Action<StringBuilder> content)
+    internal static string Document(string? tenantName, string heading, Action<StringBuilder> content, string? extraStyle = null)
     {
         var html = new StringBuilder(4096);
         var title = tenantName is null ? heading : $"{heading} – {tenantName}";
@@ -156,7 +156,7 @@ internal static class HostedPageHtml
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .Append("<meta name=\"referrer\" content=\"no-referrer\">\n")
             .Append("<title>").Append(Encode(title)).Append("</title>\n")
-            .Append("<style>").Append(Style).Append("</style>\n</head>\n<body>\n<main>\n");
+            .Append("<style>").Append(Style).Append(extraStyle).Append("</style>\n</head>\n<body>\n<main>\n");
         if (tenantName is not null)
         {
             html.Append("<p class=\"tenant\">").Append(Encode(tenantName)).Append("</p>\n");
@@ -172,7 +172,7 @@ internal static class HostedPageHtml
     /// The error summary is always in the document (empty when there is nothing to say), as a live region, so
     /// screen readers announce it when it is filled.
     /// </summary>
-    private static void Errors(StringBuilder body, IReadOnlyList<string> errors)
+    internal static void Errors(StringBuilder body, IReadOnlyList<string> errors)
     {
         body.Append("<div id=\"").Append(ErrorRegionId).Append("\" class=\"errors\" role=\"alert\" aria-live=\"assertive\" aria-atomic=\"true\">");
         if (errors.Count == 1)
@@ -193,13 +193,13 @@ internal static class HostedPageHtml
         body.Append("</div>\n");
     }
 
-    private static void FormStart(StringBuilder body, FormContext form)
+    internal static void FormStart(StringBuilder body, FormContext form)
     {
         body.Append("<form method=\"post\" action=\"").Append(Encode(form.Action)).Append("\">\n");
         Hidden(body, FormProtection.FieldName, form.FormToken);
     }
 
-    private static void Hidden(StringBuilder body, string name, string? value)
+    internal static void Hidden(StringBuilder body, string name, string? value)
     {
         if (value is null)
         {
@@ -209,7 +209,7 @@ internal static class HostedPageHtml
         body.Append("<input type=\"hidden\" name=\"").Append(Encode(name)).Append("\" value=\"").Append(Encode(value)).Append("\">\n");
     }
 
-    private static void Field(StringBuilder body, string name, string label, string type, string autocomplete, string? value, bool invalid, string? hint)
+    internal static void Field(StringBuilder body, string name, string label, string type, string autocomplete, string? value, bool invalid, string? hint)
     {
         var describedBy = new List<string>();
         body.Append("<label for=\"").Append(name).Append("\">").Append(Encode(label)).Append("</label>\n");
@@ -256,5 +256,5 @@ internal static class HostedPageHtml
         body.Append("<p><a href=\"").Append(Encode(href)).Append("\">").Append(Encode(text)).Append("</a></p>\n");
     }
 
-    private static string Encode(string value) => HtmlEncoder.Default.Encode(value);
+    internal static string Encode(string value) => HtmlEncoder.Default.Encode(value);
 }

@@ -70,6 +70,7 @@ internal static class HostedPages
             SetPasswordAsync(http, services, InvitationPurpose, ct));
         pages.MapConsentPages();
         pages.MapSelfServicePages();
+        Account.AccountPages.MapAccountPages(pages);
     }
 
     public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
@@ -488,7 +489,7 @@ internal static class HostedPages
         return hint.ToString();
     }
 
-    private static void PasswordChangedNotice(EmailOutbox outbox, TenantContext tenant, string email) =>
+    internal static void PasswordChangedNotice(EmailOutbox outbox, TenantContext tenant, string email) =>
         outbox.Enqueue(tenant.Id, email, "password_changed", $"Your {tenant.Name} password was changed",
             $"Hello,\n\nThe password of your {tenant.Name} account was just changed, and your other sessions were signed out.\nIf you did not do this, contact your administrator.\n");
 
@@ -500,6 +501,12 @@ internal static class HostedPages
     /// </summary>
     public static async Task<bool> AcceptReturnUrlAsync(HttpContext http, ScaiKeyDbContext db, TenantContext tenant, string returnUrl, CancellationToken ct)
     {
+        // The tenant's own account pages send a user to sign in (again) and expect them back.
+        if (Account.AccountPages.IsAccountReturnUrl(http, tenant, returnUrl))
+        {
+            return true;
+        }
+
         if (!IsAuthorizeReturnUrl(http, returnUrl))
         {
             return false;
@@ -532,7 +539,14 @@ internal static class HostedPages
     /// <summary>The login hint an application passed in its authorization request, to fill in the email field.</summary>
     private static string? LoginHint(string returnUrl)
     {
-        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[returnUrl.IndexOf('?', StringComparison.Ordinal)..]);
+        // An account page return URL has no query (and no hint).
+        var start = returnUrl.IndexOf('?', StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[start..]);
         var hint = query.TryGetValue(OpenIddict.Abstractions.OpenIddictConstants.Parameters.LoginHint, out var values) ? values.ToString() : null;
         return hint is { Length: > 0 and <= 320 } ? hint : null;
     }

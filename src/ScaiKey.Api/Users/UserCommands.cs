@@ -359,18 +359,31 @@ internal sealed partial class UserCommands(
             return UserNotFound();
         }
 
+        var tenantName = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId).Select(t => t.Name).FirstOrDefaultAsync(ct) ?? "ScaiKey";
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+
+        // Every factor (unfinished enrolments too), the recovery codes that would stand in for them, and any MFA
+        // step in flight (a half-finished sign-in or enrolment must not complete against the factors just removed).
         var removed = await db.MfaFactors.Where(f => f.TenantId == tenantId && f.UserId == user.Id).ExecuteDeleteAsync(ct);
+        var codes = await db.MfaRecoveryCodes.Where(r => r.TenantId == tenantId && r.UserId == user.Id).ExecuteDeleteAsync(ct);
+        await db.MfaChallenges.Where(c => c.TenantId == tenantId && c.UserId == user.Id).ExecuteDeleteAsync(ct);
         var changed = new List<string> { "mfa_enabled", "sessions" };
         if (removed > 0)
         {
             changed.Add("mfa_factors");
         }
 
+        if (codes > 0)
+        {
+            changed.Add("mfa_recovery_codes");
+        }
+
         user.MfaEnabled = false;
         Touch(user);
         await RevokeAsync(user, ct);
         audit.Record("user.mfa_disabled", "user", user.Id, tenantId, changed);
+        outbox.Enqueue(tenantId, user.Email, "mfa_disabled", $"Two-step verification was turned off for your {tenantName} account",
+            $"Hello,\n\nAn administrator removed the second factors (authenticator apps, passkeys and recovery codes) of your {tenantName} account and signed you out everywhere.\nYou can set up two-step verification again from your account page.\nIf you did not ask for this, contact your administrator.\n");
         if (await SaveAsync(http, ct) is { } failure)
         {
             return failure;

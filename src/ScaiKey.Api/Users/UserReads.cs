@@ -87,10 +87,11 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
 
         if (includes.HasFlag(UserIncludes.MfaFactors))
         {
+            // Confirmed factors only: an unfinished enrolment protects nothing, as mfa_enabled says.
             response.MfaFactors = await db.MfaFactors.AsNoTracking()
-                .Where(f => f.TenantId == tenantId && f.UserId == userId)
-                .OrderBy(f => f.CreatedAt)
-                .Select(f => new MfaFactorResponse(f.Id, f.Type, f.Name, f.CreatedAt))
+                .Where(f => f.TenantId == tenantId && f.UserId == userId && f.ConfirmedAt != null)
+                .OrderBy(f => f.CreatedAt).ThenBy(f => f.Id)
+                .Select(f => new MfaFactorResponse(f.Id, f.Type, f.Name, f.CreatedAt, f.LastUsedAt))
                 .ToListAsync(ct);
         }
 
