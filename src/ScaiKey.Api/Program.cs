@@ -66,6 +66,7 @@ builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();
 builder.Services.AddScoped<ScaiKey.Api.Mfa.SecondFactors>();
+ScaiKey.Api.Mfa.Passkeys.PasskeyRelyingParty.AddTo(builder.Services);
 builder.Services.AddSingleton<RevocationCache>();
 builder.Services.AddSingleton<ClientRegistrationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();

@@ -5,6 +5,7 @@ using ScaiKey.Api.Audit;
 using ScaiKey.Api.Email;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.Mfa.Passkeys;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
@@ -68,6 +69,8 @@ internal static class HostedPages
         pages.MapPost("/accept-invitation", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
             SetPasswordAsync(http, services, InvitationPurpose, ct));
         pages.MapConsentPages();
+        pages.MapPasskeyPages();
+        app.MapPasskeyScript();
     }
 
     public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
@@ -85,7 +88,19 @@ internal static class HostedPages
         && value.StartsWith(http.Request.PathBase + "/" + OAuthSetup.AuthorizePath + "?", StringComparison.Ordinal)
         && value.All(c => c is > ' ' and < (char)127 && c != '\\');
 
-    /// <summary>Headers of every hosted page: nothing may run, load, frame it, or keep it.</summary>
+    /// <summary>
+    /// This tenant's own account pages (/t/{slug}/account and below, e.g. account/passkeys), which send a browser
+    /// without a sign-in to the login page and expect to be returned to: same tenant, path only, no query.
+    /// </summary>
+    public static bool IsAccountReturnUrl(HttpContext http, TenantContext tenant, string value)
+    {
+        var account = $"{http.Request.PathBase}/t/{tenant.Slug}/account";
+        return value.StartsWith(account, StringComparison.Ordinal)
+            && (value.Length == account.Length || (value[account.Length] == '/' && value[(account.Length + 1)..].All(c => char.IsAsciiLetterLower(c) || c is '-' or '/')))
+            && !value.Contains("//", StringComparison.Ordinal);
+    }
+
+    /// <summary>Headers of every hosted page: nothing may run, load, frame it, or keep it (the passkey pages load their one script).</summary>
     public static void SetSecurityHeaders(HttpResponse response)
     {
         response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
@@ -112,7 +127,8 @@ internal static class HostedPages
         }
 
         var loginHint = returnUrl.Length == 0 ? null : LoginHint(returnUrl);
-        return Page(StatusCodes.Status200OK, HostedPageHtml.Login(Form(http, forms, tenant, "login", []), loginHint, NullIfEmpty(returnUrl)));
+        return Page(StatusCodes.Status200OK,
+            HostedPageHtml.Login(Form(http, forms, tenant, "login", []), loginHint, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant)));
     }
 
     private static async Task<IResult> LoginAsync(
@@ -133,7 +149,7 @@ internal static class HostedPages
         var email = form["email"].ToString().Trim();
         var password = form["password"].ToString();
         IResult Again(int status, string error) =>
-            Page(status, HostedPageHtml.Login(Form(http, forms, tenant, "login", [error]), email, NullIfEmpty(returnUrl)));
+            Page(status, HostedPageHtml.Login(Form(http, forms, tenant, "login", [error]), email, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant)));
 
         if (!forms.IsValid(http, form))
         {
@@ -498,6 +514,11 @@ internal static class HostedPages
     /// </summary>
     public static async Task<bool> AcceptReturnUrlAsync(HttpContext http, ScaiKeyDbContext db, TenantContext tenant, string returnUrl, CancellationToken ct)
     {
+        if (IsAccountReturnUrl(http, tenant, returnUrl))
+        {
+            return true;
+        }
+
         if (!IsAuthorizeReturnUrl(http, returnUrl))
         {
             return false;
@@ -521,7 +542,7 @@ internal static class HostedPages
         {
             // https/http: the origin; a native app's private-use scheme: the scheme alone (a CSP scheme-source).
             var source = uri.Scheme is "http" or "https" ? uri.GetLeftPart(UriPartial.Authority) : uri.Scheme + ":";
-            http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy + " " + source;
+            http.Response.Headers.ContentSecurityPolicy = http.Response.Headers.ContentSecurityPolicy + " " + source;
         }
 
         return true;
