@@ -551,7 +551,14 @@ internal static class HostedPages
     /// <summary>The login hint an application passed in its authorization request, to fill in the email field.</summary>
     private static string? LoginHint(string returnUrl)
     {
-        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[returnUrl.IndexOf('?', StringComparison.Ordinal)..]);
+        // An account page's return URL has no query.
+        var start = returnUrl.IndexOf('?', StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[start..]);
         var hint = query.TryGetValue(OpenIddict.Abstractions.OpenIddictConstants.Parameters.LoginHint, out var values) ? values.ToString() : null;
         return hint is { Length: > 0 and <= 320 } ? hint : null;
     }
