@@ -118,7 +118,7 @@ public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
     }
 
     /// <summary>Runs the test only where Debian's chromium is installed (CI installs it with apt).</summary>
-    private sealed class ChromiumFactAttribute : FactAttribute
+    internal sealed class ChromiumFactAttribute : FactAttribute
     {
         public ChromiumFactAttribute()
         {
@@ -133,7 +133,7 @@ public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
     /// The smallest HTTP server a redirect needs: accepts loopback connections, records each request line's URL,
     /// and answers "signed in". It serves until disposed.
     /// </summary>
-    private sealed class LoopbackCallback : IDisposable
+    internal sealed class LoopbackCallback : IDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly CancellationTokenSource _stop = new();
