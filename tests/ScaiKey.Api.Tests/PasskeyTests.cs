@@ -1,8 +1,13 @@
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.Mfa.Passkeys;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.Tests;
@@ -208,6 +213,70 @@ public sealed class PasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         await PasskeyFlow.RefusedAsync(await PasskeyFlow.PostSignInAsync(browser, client, loginHtml, unverified, key.Get(unverifiedKey, userVerified: false)));
         Assert.Equal(1, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId && s.Amr == "hwk mfa")));
         Assert.Equal(2, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.TargetId == userId && e.Action == "user.sign_in_failed")));
+    }
+
+    [Fact]
+    public async Task As_a_second_factor_only_the_pending_users_passkey_is_accepted()
+    {
+        var client = await OidcTestClient.CreateAsync(app);
+        var adaId = await client.CreateUserAsync(app, "ada2@example.com");
+        var bobId = await client.CreateUserAsync(app, "bob2@example.com");
+        var carolId = await client.CreateUserAsync(app, "carol2@example.com");
+        using var ada = await RegisteredKeyAsync(client, "ada2@example.com");
+        using var bob = await RegisteredKeyAsync(client, "bob2@example.com");
+
+        // What the hosted MFA step will do after Ada's password: options for her passkeys, her answer checked as hers.
+        await using var scope = app.Host.Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<IHttpContextAccessor>().HttpContext =
+            new DefaultHttpContext { Request = { Scheme = "http", Host = new HostString("localhost") } };
+        var passkeys = scope.ServiceProvider.GetRequiredService<PasskeyService>();
+        var tenant = (await TenantLookup.FindBySlugAsync(scope.ServiceProvider.GetRequiredService<ScaiKeyDbContext>(), client.Slug, default))!;
+
+        var ceremony = (await passkeys.BeginAssertionAsync(tenant, adaId, default))!;
+        var options = JsonNode.Parse(ceremony.OptionsJson)!;
+        Assert.Equal("preferred", options["userVerification"]!.GetValue<string>());
+        Assert.Single(options["allowCredentials"]!.AsArray());
+        var accepted = await passkeys.CompleteAssertionAsync(tenant, ceremony.ChallengeToken, ada.Get(options), adaId, default);
+        Assert.Equal((PasskeyFailure.None, adaId, "hwk mfa"), (accepted.Failure, accepted.UserId, accepted.Amr));
+
+        // Bob's passkey answering Ada's step, and Ada's step finished as if it were Bob's, are refused.
+        ceremony = (await passkeys.BeginAssertionAsync(tenant, adaId, default))!;
+        var wrong = await passkeys.CompleteAssertionAsync(tenant, ceremony.ChallengeToken, bob.Get(JsonNode.Parse(ceremony.OptionsJson)!), adaId, default);
+        Assert.Equal(PasskeyFailure.WrongUser, wrong.Failure);
+        ceremony = (await passkeys.BeginAssertionAsync(tenant, adaId, default))!;
+        var swapped = await passkeys.CompleteAssertionAsync(tenant, ceremony.ChallengeToken, bob.Get(JsonNode.Parse(ceremony.OptionsJson)!), bobId, default);
+        Assert.Equal(PasskeyFailure.ChallengeInvalid, swapped.Failure);
+
+        // Without user verification it is one factor.
+        ceremony = (await passkeys.BeginAssertionAsync(tenant, adaId, default))!;
+        var presence = await passkeys.CompleteAssertionAsync(tenant, ceremony.ChallengeToken, ada.Get(JsonNode.Parse(ceremony.OptionsJson)!, userVerified: false), adaId, default);
+        Assert.Equal((PasskeyFailure.None, "hwk"), (presence.Failure, presence.Amr));
+
+        // A user without passkeys gets no ceremony.
+        Assert.Null(await passkeys.BeginAssertionAsync(tenant, carolId, default));
+    }
+
+    [Fact]
+    public async Task The_script_is_served_by_the_service_as_javascript_and_the_relying_party_must_be_a_host_name()
+    {
+        using var http = app.Anonymous();
+        var script = await http.GetAsync("/assets/passkeys.js");
+        await script.ShouldBeAsync(200);
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("nosniff", script.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Contains("navigator.credentials", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/assets/passkeys.js") { Headers = { { "If-None-Match", script.Headers.ETag!.Tag } } };
+        await (await http.SendAsync(again)).ShouldBeAsync(304);
+
+        static bool Valid(string? issuer, bool enabled = true, int seconds = 300) =>
+            new PasskeyOptionsValidator(new PublicOrigin { Issuer = issuer is null ? null : new Uri(issuer) })
+                .Validate(null, new PasskeyOptions { Enabled = enabled, CeremonySeconds = seconds }).Succeeded;
+        Assert.True(Valid("https://id.example.com/"));
+        Assert.True(Valid(null));
+        Assert.False(Valid("https://10.0.0.5/"));
+        Assert.False(Valid("http://[::1]:8080/"));
+        Assert.True(Valid("https://10.0.0.5/", enabled: false));
+        Assert.False(Valid("https://id.example.com/", seconds: 10));
     }
 
     /// <summary>A user of <paramref name="client"/>'s tenant signs in with the password and registers a new authenticator.</summary>

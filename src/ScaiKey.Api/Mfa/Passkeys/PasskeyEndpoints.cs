@@ -258,9 +258,10 @@ internal static class PasskeyEndpoints
         var result = await passkeys.CompleteAssertionAsync(tenant, form["challenge_token"].ToString(), form["credential"].ToString(), expectedUserId: null, ct);
         if (!result.Succeeded)
         {
-            // The audit says why; the user is told only that it did not work.
-            audit.RecordAs(SignInService.SystemActor, "sign_in", "user.sign_in_failed", result.UserId is null ? "passkey" : "user",
-                result.UserId ?? "unknown", tenant.Id, reason: "passkey_" + result.Failure.ToString().ToLowerInvariant());
+            // The audit says why; the user is told only that it did not work. Without a known passkey there is no
+            // user to name: the event targets the tenant.
+            audit.RecordAs(SignInService.SystemActor, "sign_in", "user.sign_in_failed", result.UserId is null ? "tenant" : "user",
+                result.UserId ?? tenant.Id, tenant.Id, reason: "passkey_" + result.Failure.ToString().ToLowerInvariant());
             await db.SaveChangesAsync(ct);
             return Again(StatusCodes.Status200OK, FailedText);
         }
