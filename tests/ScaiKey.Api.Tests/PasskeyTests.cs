@@ -190,7 +190,7 @@ public sealed class PasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
-    public async Task A_counter_that_does_not_go_up_or_an_answer_without_user_verification_is_refused()
+    public async Task A_counter_that_does_not_go_up_an_answer_without_user_verification_or_garbage_is_refused()
     {
         var client = await OidcTestClient.CreateAsync(app);
         var userId = await client.CreateUserAsync(app, "frances@example.com");
@@ -213,6 +213,27 @@ public sealed class PasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         await PasskeyFlow.RefusedAsync(await PasskeyFlow.PostSignInAsync(browser, client, loginHtml, unverified, key.Get(unverifiedKey, userVerified: false)));
         Assert.Equal(1, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId && s.Amr == "hwk mfa")));
         Assert.Equal(2, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.TargetId == userId && e.Action == "user.sign_in_failed")));
+
+        // Answers that are not WebAuthn at all are refused the same way, never with a server error.
+        foreach (var garbage in new[] { "not json", "{}", "{\"rawId\":\"AAAA\",\"response\":{}}", "[1,2]", new string('x', 70_000) })
+        {
+            var (token, _) = await PasskeyFlow.AssertionOptionsAsync(browser, client, loginHtml);
+            await PasskeyFlow.RefusedAsync(await PasskeyFlow.PostSignInAsync(browser, client, loginHtml, token, garbage));
+        }
+
+        using var account = client.Browser(app);
+        await PasskeyFlow.SignInWithPasswordAsync(account, client, "frances@example.com");
+        var html = await (await account.GetAsync($"/t/{client.Slug}/account/passkeys")).ReadPageAsync(200);
+        foreach (var garbage in new[] { "not json", "{}", "{\"id\":\"AAAA\",\"rawId\":\"AAAA\",\"type\":\"public-key\",\"response\":{}}" })
+        {
+            var options = await (await account.PostAsync($"/t/{client.Slug}/passkeys/registration-options",
+                new FormUrlEncodedContent(new Dictionary<string, string> { ["form_token"] = Forms.Hidden(html, "form_token") }))).ReadJsonAsync(200);
+            var refused = await account.PostAsync($"/t/{client.Slug}/account/passkeys",
+                Forms.From(html, ("challenge_token", options["challenge_token"]!.GetValue<string>()), ("credential", garbage)));
+            Assert.Contains("The passkey could not be added.", await refused.ReadPageAsync(200), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, await app.DbAsync(db => db.MfaFactors.CountAsync(f => f.UserId == userId)));
     }
 
     [Fact]

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Fido2NetLib;
 using Fido2NetLib.Objects;
-using Fido2NetLib.Serialization;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Infrastructure;
@@ -330,9 +329,7 @@ internal sealed class PasskeyService(
 
         try
         {
-            return typeof(T) == typeof(AuthenticatorAssertionRawResponse)
-                ? JsonSerializer.Deserialize(json, FidoModelSerializerContext.Default.AuthenticatorAssertionRawResponse) as T
-                : JsonSerializer.Deserialize<T>(json);
+            return JsonSerializer.Deserialize<T>(json);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or FormatException)
         {
