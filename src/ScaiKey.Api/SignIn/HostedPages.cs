@@ -16,8 +16,8 @@ namespace ScaiKey.Api.SignIn;
 
 /// <summary>
 /// The tenant's hosted pages under /t/{slug}: login, the forced password change, the pages behind password-reset
-/// and invitation links, and the consent page (<see cref="ConsentPages"/>). Server-rendered HTML without scripts or
-/// external assets, under a strict CSP.
+/// and invitation links, and the consent page (<see cref="ConsentPages"/>). Server-rendered HTML without external
+/// assets, under a strict CSP; no script but the service's own passkeys.js where passkeys are offered.
 /// </summary>
 internal static class HostedPages
 {
