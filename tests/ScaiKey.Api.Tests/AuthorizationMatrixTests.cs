@@ -96,6 +96,7 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Get("/readyz", _ => "/readyz", Everyone(200)),
         Get("/openapi.json", _ => "/openapi.json", Everyone(200)),
         Get("/docs", _ => "/docs", Everyone(200)),
+        Get("/assets/passkeys.js", _ => "/assets/passkeys.js", Everyone(200)),
         Post("/connect/token", _ => "/connect/token", null, Everyone(400)),
 
         // Sign-in: OAuth endpoints answer by OAuth rules whoever calls; hosted pages need no token (unknown tenant: 404).
@@ -115,6 +116,11 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/t/{slug}/accept-invitation", _ => "/t/no-such-tenant/accept-invitation", null, Everyone(404)),
         Get("/t/{slug}/consent", _ => "/t/no-such-tenant/consent", Everyone(404)),
         Post("/t/{slug}/consent", _ => "/t/no-such-tenant/consent", null, Everyone(404)),
+        Get("/t/{slug}/account/passkeys", _ => "/t/no-such-tenant/account/passkeys", Everyone(404)),
+        Post("/t/{slug}/account/passkeys", _ => "/t/no-such-tenant/account/passkeys", null, Everyone(404)),
+        Post("/t/{slug}/passkeys/registration-options", _ => "/t/no-such-tenant/passkeys/registration-options", null, Everyone(404)),
+        Post("/t/{slug}/passkeys/assertion-options", _ => "/t/no-such-tenant/passkeys/assertion-options", null, Everyone(404)),
+        Post("/t/{slug}/passkeys/sign-in", _ => "/t/no-such-tenant/passkeys/sign-in", null, Everyone(404)),
 
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),

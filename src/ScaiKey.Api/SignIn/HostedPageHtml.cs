@@ -172,7 +172,7 @@ internal static class HostedPageHtml
         body.Append("</div>\n");
     }
 
-    internal static void FormStart(StringBuilder body, FormContext form)
+    private static void FormStart(StringBuilder body, FormContext form)
     {
         body.Append("<form method=\"post\" action=\"").Append(Encode(form.Action)).Append("\">\n");
         Hidden(body, FormProtection.FieldName, form.FormToken);
@@ -188,7 +188,7 @@ internal static class HostedPageHtml
         body.Append("<input type=\"hidden\" name=\"").Append(Encode(name)).Append("\" value=\"").Append(Encode(value)).Append("\">\n");
     }
 
-    internal static void Field(StringBuilder body, string name, string label, string type, string autocomplete, string? value, bool invalid, string? hint)
+    private static void Field(StringBuilder body, string name, string label, string type, string autocomplete, string? value, bool invalid, string? hint)
     {
         var describedBy = new List<string>();
         body.Append("<label for=\"").Append(name).Append("\">").Append(Encode(label)).Append("</label>\n");
