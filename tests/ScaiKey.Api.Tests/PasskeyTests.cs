@@ -237,6 +237,27 @@ public sealed class PasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
+    public async Task A_disabled_users_passkey_does_not_sign_in()
+    {
+        var client = await OidcTestClient.CreateAsync(app);
+        var userId = await client.CreateUserAsync(app, "dorothy@example.com");
+        using var key = await RegisteredKeyAsync(client, "dorothy@example.com");
+        using var browser = client.Browser(app);
+        var loginHtml = await (await browser.GetAsync($"/t/{client.Slug}/login")).ReadPageAsync(200);
+        using var admin = await app.AdminAsync();
+        var status = $"/api/v1/tenants/{client.TenantId}/users/{userId}/status";
+
+        await (await admin.PutAsJsonAsync(status, new { status = "DISABLED" })).ShouldBeAsync(200);
+        await PasskeyFlow.RefusedAsync(await PasskeyFlow.SignInWithPasskeyAsync(browser, client, key, loginHtml));
+        Assert.Equal(1, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.TargetId == userId && e.Reason == "passkey_not_active")));
+
+        // Control: active again, the same passkey signs in.
+        await (await admin.PutAsJsonAsync(status, new { status = "ACTIVE" })).ShouldBeAsync(200);
+        await PasskeyFlow.SignedInAsync(await PasskeyFlow.SignInWithPasskeyAsync(browser, client, key, loginHtml));
+        Assert.Equal(1, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId && s.Amr == "hwk mfa" && s.RevokedAt == null)));
+    }
+
+    [Fact]
     public async Task As_a_second_factor_only_the_pending_users_passkey_is_accepted()
     {
         var client = await OidcTestClient.CreateAsync(app);
