@@ -207,12 +207,19 @@ public sealed class PasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         await PasskeyFlow.RefusedAsync(await PasskeyFlow.PostSignInAsync(browser, client, loginHtml, cloned, key.Get(clonedKey)));
         Assert.Equal(1, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId && s.Amr == "hwk mfa")));
 
+        // An authenticator that stopped counting (0 after counting; the next answer wraps to 0) is the same warning sign.
+        var counted = key.Counter;
+        key.Counter = uint.MaxValue;
+        var (zero, zeroKey) = await PasskeyFlow.AssertionOptionsAsync(browser, client, loginHtml);
+        await PasskeyFlow.RefusedAsync(await PasskeyFlow.PostSignInAsync(browser, client, loginHtml, zero, key.Get(zeroKey)));
+        Assert.Equal(1, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId && s.Amr == "hwk mfa")));
+
         // Presence without verification (no PIN, no biometrics) is one factor: not enough to sign in without a password.
-        key.Counter += 5;
+        key.Counter = counted + 5;
         var (unverified, unverifiedKey) = await PasskeyFlow.AssertionOptionsAsync(browser, client, loginHtml);
         await PasskeyFlow.RefusedAsync(await PasskeyFlow.PostSignInAsync(browser, client, loginHtml, unverified, key.Get(unverifiedKey, userVerified: false)));
         Assert.Equal(1, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId && s.Amr == "hwk mfa")));
-        Assert.Equal(2, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.TargetId == userId && e.Action == "user.sign_in_failed")));
+        Assert.Equal(3, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.TargetId == userId && e.Action == "user.sign_in_failed")));
 
         // Answers that are not WebAuthn at all are refused the same way, never with a server error.
         foreach (var garbage in new[] { "not json", "{}", "{\"rawId\":\"AAAA\",\"response\":{}}", "[1,2]", new string('x', 70_000) })

@@ -224,13 +224,6 @@ internal sealed class PasskeyService(
             return new PasskeyAssertionResult(PasskeyFailure.Rejected, factor.UserId);
         }
 
-        // Fido2 refuses a counter that is not above the stored one only when the new one is not zero; a counter that
-        // fell back to zero after counting is the same warning sign (WebAuthn 7.2 step 21: either is non-zero).
-        if (factor.SignCount > 0 && signCount <= factor.SignCount)
-        {
-            return new PasskeyAssertionResult(PasskeyFailure.CounterNotIncreased, factor.UserId);
-        }
-
         // Conditional on the counter read: of two answers racing with one authenticator's counter, one passes.
         var now = time.UtcNow();
         var updated = await db.MfaFactors
