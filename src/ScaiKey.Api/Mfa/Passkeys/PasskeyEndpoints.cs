@@ -79,8 +79,11 @@ internal static class PasskeyEndpoints
         return new PasskeySignIn(pages + "assertion-options", pages + "sign-in", http.Request.PathBase + ScriptPath);
     }
 
-    /// <summary>Inserts the script sources before form-action, which stays last for AcceptReturnUrlAsync to extend.</summary>
-    private static void AllowScript(HttpResponse response)
+    /// <summary>
+    /// Lets a hosted page load passkeys.js and fetch ceremony options (e.g. the MFA step's "Use a passkey"): inserts
+    /// the script sources before form-action, which stays last for AcceptReturnUrlAsync to extend.
+    /// </summary>
+    public static void AllowScript(HttpResponse response)
     {
         var policy = response.Headers.ContentSecurityPolicy.ToString();
         if (!policy.Contains(ScriptSources, StringComparison.Ordinal))
