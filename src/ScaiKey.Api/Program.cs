@@ -68,6 +68,7 @@ builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();
 builder.Services.AddScoped<ScaiKey.Api.Mfa.SecondFactors>();
 builder.Services.AddScoped<ScaiKey.Api.Account.AccountService>();
+ScaiKey.Api.Mfa.Passkeys.PasskeyRelyingParty.AddTo(builder.Services);
 builder.Services.AddSingleton<RevocationCache>();
 builder.Services.AddSingleton<ClientRegistrationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();

@@ -102,6 +102,7 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Get("/readyz", _ => "/readyz", Everyone(200)),
         Get("/openapi.json", _ => "/openapi.json", Everyone(200)),
         Get("/docs", _ => "/docs", Everyone(200)),
+        Get("/assets/passkeys.js", _ => "/assets/passkeys.js", Everyone(200)),
         Post("/connect/token", _ => "/connect/token", null, Everyone(400)),
 
         // Sign-in: OAuth endpoints answer by OAuth rules whoever calls; hosted pages need no token (unknown tenant: 404).
@@ -143,6 +144,11 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Delete("/api/v1/me/mfa/factors/{factor_id}", _ => $"/api/v1/me/mfa/factors/{None}", AccountOnly()) with { Account = 404 },
         Get("/api/v1/me/sessions", _ => "/api/v1/me/sessions", AccountOnly()) with { Account = 200 },
         Delete("/api/v1/me/sessions/{session_id}", _ => $"/api/v1/me/sessions/{None}", AccountOnly()) with { Account = 404 },
+        Get("/t/{slug}/account/passkeys", _ => "/t/no-such-tenant/account/passkeys", Everyone(404)),
+        Post("/t/{slug}/account/passkeys", _ => "/t/no-such-tenant/account/passkeys", null, Everyone(404)),
+        Post("/t/{slug}/passkeys/registration-options", _ => "/t/no-such-tenant/passkeys/registration-options", null, Everyone(404)),
+        Post("/t/{slug}/passkeys/assertion-options", _ => "/t/no-such-tenant/passkeys/assertion-options", null, Everyone(404)),
+        Post("/t/{slug}/passkeys/sign-in", _ => "/t/no-such-tenant/passkeys/sign-in", null, Everyone(404)),
 
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),

@@ -57,7 +57,7 @@ public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         // A wrong password first: the error is announced in the alert region and the email stays filled in.
         await page.GetByLabel("Email").FillAsync("browser@example.com");
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync("Not-The-Password-1");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Invalid email or password.");
         await Assertions.Expect(page.GetByLabel("Email")).ToHaveValueAsync("browser@example.com");
 
@@ -66,7 +66,7 @@ public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         // The application asks for consent: signed in, the browser lands on the consent page, which lists the scopes.
         var consent = page.WaitForURLAsync(url => url.StartsWith($"{baseUrl}/t/{client.Slug}/consent?", StringComparison.Ordinal),
             new() { Timeout = 30_000 });
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await consent;
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Allow Dashboard?" })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Listitem).Filter(new() { HasText = "See your email address" })).ToBeVisibleAsync();
@@ -118,7 +118,7 @@ public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
     }
 
     /// <summary>Runs the test only where Debian's chromium is installed (CI installs it with apt).</summary>
-    private sealed class ChromiumFactAttribute : FactAttribute
+    internal sealed class ChromiumFactAttribute : FactAttribute
     {
         public ChromiumFactAttribute()
         {
@@ -133,7 +133,7 @@ public sealed class BrowserSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
     /// The smallest HTTP server a redirect needs: accepts loopback connections, records each request line's URL,
     /// and answers "signed in". It serves until disposed.
     /// </summary>
-    private sealed class LoopbackCallback : IDisposable
+    internal sealed class LoopbackCallback : IDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
         private readonly CancellationTokenSource _stop = new();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.EntityFrameworkCore;
@@ -13,6 +14,9 @@ namespace ScaiKey.Api.Tests;
 public sealed class HostedPagesTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 {
     public const string ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'";
+
+    // The login page offers passkeys: the service's own script, and fetching the ceremony options from itself.
+    public const string LoginContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'";
     private const string NewPassword = "Velvet-Harbor-2718";
 
     [Fact]
@@ -27,9 +31,9 @@ public sealed class HostedPagesTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         // applies form-action to the redirects after the POST); nothing else may.
         foreach (var (path, status, csp) in new[]
         {
-            (login, 200, ContentSecurityPolicy + " http://127.0.0.1:5173"),
-            ($"/t/{client.Slug}/login?return_url={Uri.EscapeDataString(unregistered)}", 200, ContentSecurityPolicy),
-            ($"/t/{client.Slug}/login", 200, ContentSecurityPolicy),
+            (login, 200, LoginContentSecurityPolicy + " http://127.0.0.1:5173"),
+            ($"/t/{client.Slug}/login?return_url={Uri.EscapeDataString(unregistered)}", 200, LoginContentSecurityPolicy),
+            ($"/t/{client.Slug}/login", 200, LoginContentSecurityPolicy),
             ($"/t/{client.Slug}/reset-password?token=nope", 400, ContentSecurityPolicy),
             ("/t/no-such-tenant/login", 404, ContentSecurityPolicy),
         })
@@ -42,7 +46,8 @@ public sealed class HostedPagesTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
             Assert.Equal("no-store", response.Headers.CacheControl!.ToString());
             Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
-            Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+            var scripts = Regex.Matches(html, "<script[^>]*>", RegexOptions.IgnoreCase).Select(m => m.Value).ToList();
+            Assert.Equal(csp.Contains("script-src", StringComparison.Ordinal) ? ["<script src=\"/assets/passkeys.js\" defer>"] : [], scripts);
             Assert.DoesNotMatch("(src|href)=\"(https?:)?//", html);
             Assert.Contains("<html lang=\"en\">", html, StringComparison.Ordinal);
         }

@@ -7,8 +7,9 @@ namespace ScaiKey.Api.SignIn;
 internal sealed record FormContext(string TenantName, string Action, string FormToken, IReadOnlyList<string> Errors);
 
 /// <summary>
-/// The server-rendered HTML of the hosted pages: one document per response, inline CSS only, no scripts, no
-/// external assets (the CSP forbids them anyway). Every value is HTML-encoded where it is written.
+/// The server-rendered HTML of the hosted pages: one document per response, inline CSS only, no external assets
+/// (the CSP forbids them anyway), no scripts but the service's own passkeys.js on the pages that offer passkeys.
+/// Every value is HTML-encoded where it is written.
 /// </summary>
 internal static class HostedPageHtml
 {
@@ -21,7 +22,7 @@ internal static class HostedPageHtml
         .tenant { margin: 0 0 0.25rem; font-size: 1rem; font-weight: 600; }
         h1 { margin: 0 0 1.5rem; font-size: 1.5rem; }
         label { display: block; margin: 1rem 0 0.25rem; font-weight: 600; }
-        input[type=email], input[type=password] { box-sizing: border-box; width: 100%; padding: 0.6rem; font-size: 1rem; border: 1px solid CanvasText; border-radius: 0.25rem; background: Field; color: FieldText; }
+        input[type=email], input[type=password], input[type=text] { box-sizing: border-box; width: 100%; padding: 0.6rem; font-size: 1rem; border: 1px solid CanvasText; border-radius: 0.25rem; background: Field; color: FieldText; }
         input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid Highlight; outline-offset: 2px; }
         button { margin-top: 1.5rem; width: 100%; padding: 0.7rem; font-size: 1rem; font-weight: 600; border: 0; border-radius: 0.25rem; background: #1a56db; color: #fff; cursor: pointer; }
         .hint { margin: 0.25rem 0 0; font-size: 0.875rem; }
@@ -35,7 +36,7 @@ internal static class HostedPageHtml
         .scopes li { margin: 0.25rem 0; }
         """;
 
-    public static string Login(FormContext form, string? email, string? returnUrl) => Document(form.TenantName, "Sign in", body =>
+    public static string Login(FormContext form, string? email, string? returnUrl, Mfa.Passkeys.PasskeySignIn? passkey = null) => Document(form.TenantName, "Sign in", body =>
     {
         Errors(body, form.Errors);
         FormStart(body, form);
@@ -43,6 +44,7 @@ internal static class HostedPageHtml
         Field(body, "email", "Email", "email", "username", email, form.Errors.Count > 0, hint: null);
         Field(body, "password", "Password", "password", "current-password", null, form.Errors.Count > 0, hint: null);
         body.Append("<button type=\"submit\">Sign in</button>\n</form>\n");
+        Mfa.Passkeys.PasskeyPageHtml.SignInButton(body, passkey);
         PageLink(body, form, "forgot-password", returnUrl, "Forgot your password?");
     });
 

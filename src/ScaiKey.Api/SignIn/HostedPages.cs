@@ -5,6 +5,7 @@ using ScaiKey.Api.Audit;
 using ScaiKey.Api.Email;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.Mfa.Passkeys;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
@@ -15,9 +16,9 @@ namespace ScaiKey.Api.SignIn;
 
 /// <summary>
 /// The tenant's hosted pages under /t/{slug}: login, the forced password change, the pages behind password-reset
-/// and invitation links, the consent page (<see cref="ConsentPages"/>) and forgot-password and email verification
-/// (<see cref="SelfServicePages"/>). Server-rendered HTML without scripts or
-/// external assets, under a strict CSP.
+/// and invitation links, the consent page (<see cref="ConsentPages"/>), forgot-password and email verification
+/// (<see cref="SelfServicePages"/>). Server-rendered HTML without external assets, under a strict CSP; no script
+/// but the service's own passkeys.js where passkeys are offered.
 /// </summary>
 internal static class HostedPages
 {
@@ -71,6 +72,8 @@ internal static class HostedPages
         pages.MapConsentPages();
         pages.MapSelfServicePages();
         Account.AccountPages.MapAccountPages(pages);
+        pages.MapPasskeyPages();
+        app.MapPasskeyScript();
     }
 
     public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
@@ -88,7 +91,7 @@ internal static class HostedPages
         && value.StartsWith(http.Request.PathBase + "/" + OAuthSetup.AuthorizePath + "?", StringComparison.Ordinal)
         && value.All(c => c is > ' ' and < (char)127 && c != '\\');
 
-    /// <summary>Headers of every hosted page: nothing may run, load, frame it, or keep it.</summary>
+    /// <summary>Headers of every hosted page: nothing may run, load, frame it, or keep it (the passkey pages load their one script).</summary>
     public static void SetSecurityHeaders(HttpResponse response)
     {
         response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
@@ -115,7 +118,8 @@ internal static class HostedPages
         }
 
         var loginHint = returnUrl.Length == 0 ? null : LoginHint(returnUrl);
-        return Page(StatusCodes.Status200OK, HostedPageHtml.Login(Form(http, forms, tenant, "login", []), loginHint, NullIfEmpty(returnUrl)));
+        return Page(StatusCodes.Status200OK,
+            HostedPageHtml.Login(Form(http, forms, tenant, "login", []), loginHint, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant)));
     }
 
     private static async Task<IResult> LoginAsync(
@@ -136,7 +140,7 @@ internal static class HostedPages
         var email = form["email"].ToString().Trim();
         var password = form["password"].ToString();
         IResult Again(int status, string error) =>
-            Page(status, HostedPageHtml.Login(Form(http, forms, tenant, "login", [error]), email, NullIfEmpty(returnUrl)));
+            Page(status, HostedPageHtml.Login(Form(http, forms, tenant, "login", [error]), email, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant)));
 
         if (!forms.IsValid(http, form))
         {
@@ -530,7 +534,7 @@ internal static class HostedPages
         {
             // https/http: the origin; a native app's private-use scheme: the scheme alone (a CSP scheme-source).
             var source = uri.Scheme is "http" or "https" ? uri.GetLeftPart(UriPartial.Authority) : uri.Scheme + ":";
-            http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy + " " + source;
+            http.Response.Headers.ContentSecurityPolicy = http.Response.Headers.ContentSecurityPolicy + " " + source;
         }
 
         return true;
