@@ -66,6 +66,8 @@ builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();
 builder.Services.AddScoped<ScaiKey.Api.Mfa.SecondFactors>();
+builder.Services.AddScoped<MfaChallenges>();
+builder.Services.AddScoped<SecondFactorSignIn>();
 builder.Services.AddSingleton<RevocationCache>();
 builder.Services.AddSingleton<ClientRegistrationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();

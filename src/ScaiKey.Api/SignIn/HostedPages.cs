@@ -163,7 +163,7 @@ internal static class HostedPages
             return Again(StatusCodes.Status200OK, result.Describe());
         }
 
-        if (await signIn.StartSessionAsync(result, http, grantClientId: null, ct) is not var (sessionId, _))
+        if (await signIn.StartSessionAsync(result, http, grantClientId: null, ct) is not { SessionId: var sessionId })
         {
             // Disabled, locked or deleted between the check and the session: as if the password were wrong.
             return Again(StatusCodes.Status200OK, new SignInResult(SignInOutcome.InvalidCredentials).Describe());

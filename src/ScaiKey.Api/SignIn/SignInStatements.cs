@@ -14,16 +14,29 @@ namespace ScaiKey.Api.SignIn;
 internal sealed record PrincipalUser(
     string Id, string Email, bool EmailVerified, string? FirstName, string? LastName, string? DisplayName, string Locale, string Timezone);
 
-/// <summary>A live user found by email for a password check, with what its tokens will say.</summary>
-internal sealed record SignInUser(string? PasswordHash, UserStatus Status, DateTime? LockedAt, bool RequirePasswordChange, PrincipalUser Principal)
+/// <summary>
+/// A live user found by email for a password check, with what its tokens will say and whether a confirmed second
+/// factor exists (read in the same statement, so asking for MFA costs the sign-in no extra round trip).
+/// </summary>
+internal sealed record SignInUser(
+    string? PasswordHash, UserStatus Status, DateTime? LockedAt, bool RequirePasswordChange, PrincipalUser Principal, bool HasSecondFactor = false)
 {
     public string Id => Principal.Id;
 }
 
-/// <summary>A successful password check to commit: the user's row, a new session and, for the password grant, its token grant.</summary>
+/// <summary>
+/// A successful sign-in to commit: the user's row, a new session, for the password grant its token grant, and the
+/// <c>user.signed_in</c> audit event (<paramref name="AuditId"/>, its reason naming how the user signed in).
+/// </summary>
 internal sealed record NewSession(
     string TenantId, string UserId, string SessionId, string? UserAgent, string? IpAddress, DateTime Now, string? UpgradedHash,
-    string? GrantId, string? GrantClientId, string Amr = "pwd");
+    string? GrantId, string? GrantClientId, string Amr = "pwd", string? AuditId = null, string? RequestId = null)
+{
+    public const string SignedInAction = "user.signed_in";
+
+    /// <summary>What the audit trail says of the sign-in: the amr values and, for a grant, the client. Never a secret.</summary>
+    public string AuditReason => "amr=" + Amr + (GrantClientId is null ? string.Empty : " client=" + GrantClientId);
+}
 
 /// <summary>
 /// The password sign-in's reads and writes by plain ADO.NET: the user by email, then one transaction with the
@@ -140,6 +153,11 @@ internal sealed class SignInStatements : IDisposable
                 await insert.ExecuteNonQueryAsync(ct);
             }
 
+            await using (var audit = OnContext(db, texts.InsertAudit, values.Audit))
+            {
+                await audit.ExecuteNonQueryAsync(ct);
+            }
+
             if (owned)
             {
                 await transaction.CommitAsync(ct);
@@ -190,7 +208,8 @@ internal sealed class SignInStatements : IDisposable
         return setting;
     }
 
-    private static bool Write(SqliteConnection connection, Prepared statements, bool withGrant, (object?[] Update, object?[] Session, object?[] Grant) values)
+    private static bool Write(
+        SqliteConnection connection, Prepared statements, bool withGrant, (object?[] Update, object?[] Session, object?[] Grant, object?[] Audit) values)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
         if (Run(statements.Update, transaction, values.Update) != 1)
@@ -204,6 +223,8 @@ internal sealed class SignInStatements : IDisposable
         {
             Run(statements.InsertGrant, transaction, values.Grant);
         }
+
+        Run(statements.InsertAudit, transaction, values.Audit);
 
         transaction.Commit();
         return true;
@@ -220,10 +241,11 @@ internal sealed class SignInStatements : IDisposable
         return command.ExecuteNonQuery();
     }
 
-    private static (object?[] Update, object?[] Session, object?[] Grant) Values(Texts texts, NewSession s) => (
+    private static (object?[] Update, object?[] Session, object?[] Grant, object?[] Audit) Values(Texts texts, NewSession s) => (
         [s.UserId, s.TenantId, s.Now, s.UpgradedHash, texts.Active],
         [s.SessionId, s.TenantId, s.UserId, s.UserAgent, s.IpAddress, s.Now, s.Amr],
-        [s.GrantId, s.TenantId, s.UserId, s.SessionId, s.GrantClientId, s.Now]);
+        [s.GrantId, s.TenantId, s.UserId, s.SessionId, s.GrantClientId, s.Now],
+        [s.AuditId ?? Ids.New(), s.TenantId, s.UserId, NewSession.SignedInAction, s.AuditReason, s.RequestId, s.IpAddress, s.Now]);
 
     private static SignInUser? Read(DbDataReader reader, Texts texts)
     {
@@ -237,7 +259,7 @@ internal sealed class SignInStatements : IDisposable
             NullableString(reader, 9), reader.GetString(10), reader.GetString(11));
         return new SignInUser(
             NullableString(reader, 1), (UserStatus)texts.Status.ConvertFromProvider(reader.GetString(2))!, NullableUtc(reader, 3),
-            reader.GetBoolean(4), principal);
+            reader.GetBoolean(4), principal, reader.GetBoolean(12));
     }
 
     private Texts Initialize(ScaiKeyDbContext db)
@@ -266,6 +288,8 @@ internal sealed class SignInStatements : IDisposable
 
         public required string InsertGrant { get; init; }
 
+        public required string InsertAudit { get; init; }
+
         public required ValueConverter Status { get; init; }
 
         public required object Active { get; init; }
@@ -275,9 +299,13 @@ internal sealed class SignInStatements : IDisposable
             var users = db.Model.FindEntityType(typeof(User))!;
             var sessions = db.Model.FindEntityType(typeof(UserSession))!;
             var grants = db.Model.FindEntityType(typeof(TokenGrant))!;
+            var factors = db.Model.FindEntityType(typeof(MfaFactor))!;
+            var audit = db.Model.FindEntityType(typeof(AuditEvent))!;
             string U(string property) => Column(users, property);
             string S(string property) => Column(sessions, property);
             string G(string property) => Column(grants, property);
+            string F(string property) => Column(factors, property);
+            string A(string property) => Column(audit, property);
             var status = Converter(users, nameof(User.Status));
             return new Texts
             {
@@ -290,7 +318,9 @@ internal sealed class SignInStatements : IDisposable
                     SELECT {U(nameof(User.Id))}, {U(nameof(User.PasswordHash))}, {U(nameof(User.Status))}, {U(nameof(User.LockedAt))},
                            {U(nameof(User.RequirePasswordChange))}, {U(nameof(User.Email))}, {U(nameof(User.EmailVerified))},
                            {U(nameof(User.FirstName))}, {U(nameof(User.LastName))}, {U(nameof(User.DisplayName))},
-                           {U(nameof(User.Locale))}, {U(nameof(User.Timezone))}
+                           {U(nameof(User.Locale))}, {U(nameof(User.Timezone))},
+                           EXISTS (SELECT 1 FROM {Table(factors)} WHERE {F(nameof(MfaFactor.UserId))} = {Table(users)}.{U(nameof(User.Id))}
+                                   AND {F(nameof(MfaFactor.TenantId))} = $1 AND {F(nameof(MfaFactor.ConfirmedAt))} IS NOT NULL)
                     FROM {Table(users)}
                     WHERE {U(nameof(User.TenantId))} = $1 AND {U(nameof(User.EmailNormalized))} = $2 AND {U(nameof(User.DeletedAt))} IS NULL
                     LIMIT 1
@@ -322,11 +352,20 @@ internal sealed class SignInStatements : IDisposable
                         {G(nameof(TokenGrant.RevokedAt))}, {G(nameof(TokenGrant.RevokedReason))})
                     VALUES ($1, $2, $3, $4, $5, 0, $6, $6, NULL, NULL, NULL)
                     """,
+
+                // $1 id, $2 tenant, $3 user (actor and target), $4 action, $5 reason, $6 request id, $7 IP address, $8 now.
+                InsertAudit = $"""
+                    INSERT INTO {Table(audit)} ({A(nameof(AuditEvent.Id))}, {A(nameof(AuditEvent.TenantId))}, {A(nameof(AuditEvent.ActorType))},
+                        {A(nameof(AuditEvent.ActorId))}, {A(nameof(AuditEvent.Action))}, {A(nameof(AuditEvent.TargetType))},
+                        {A(nameof(AuditEvent.TargetId))}, {A(nameof(AuditEvent.ChangesJson))}, {A(nameof(AuditEvent.Reason))},
+                        {A(nameof(AuditEvent.RequestId))}, {A(nameof(AuditEvent.IpAddress))}, {A(nameof(AuditEvent.CreatedAt))})
+                    VALUES ($1, $2, 'USER', $3, $4, 'user', $3, NULL, $5, $6, $7, $8)
+                    """,
             };
         }
     }
 
-    /// <summary>The four statements, prepared on one of this class's own SQLite connections.</summary>
+    /// <summary>The five statements, prepared on one of this class's own SQLite connections.</summary>
     private sealed class Prepared : IDisposable
     {
         public Prepared(SqliteConnection connection, Texts texts)
@@ -335,6 +374,7 @@ internal sealed class SignInStatements : IDisposable
             Update = Prepare(connection, texts.Update, 5);
             InsertSession = Prepare(connection, texts.InsertSession, 7);
             InsertGrant = Prepare(connection, texts.InsertGrant, 6);
+            InsertAudit = Prepare(connection, texts.InsertAudit, 8);
         }
 
         public SqliteCommand Find { get; }
@@ -344,6 +384,8 @@ internal sealed class SignInStatements : IDisposable
         public SqliteCommand InsertSession { get; }
 
         public SqliteCommand InsertGrant { get; }
+
+        public SqliteCommand InsertAudit { get; }
 
         private static SqliteCommand Prepare(SqliteConnection connection, string text, int parameters)
         {
@@ -364,6 +406,7 @@ internal sealed class SignInStatements : IDisposable
             Update.Dispose();
             InsertSession.Dispose();
             InsertGrant.Dispose();
+            InsertAudit.Dispose();
         }
     }
 }
