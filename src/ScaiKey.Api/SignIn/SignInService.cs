@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using ScaiKey.Api.Audit;
@@ -311,7 +312,7 @@ internal sealed class SignInService(
 
         // How and when the user proved who they are (OpenID Connect Core 1.0 section 2): amr always an array, as
         // RFC 8176 defines it, auth_time in seconds. Both are facts of the session, so refreshes repeat them.
-        identity.SetClaim(Claims.AuthenticationMethodReference, JsonSerializer.SerializeToElement(authentication.Methods));
+        identity.AddClaim(new Claim(Claims.AuthenticationMethodReference, JsonSerializer.Serialize(authentication.Methods), JsonClaimValueTypes.JsonArray));
         identity.SetClaim(Claims.AuthenticationTime, new DateTimeOffset(DateTime.SpecifyKind(authentication.AuthenticatedAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
         if (granted.Contains(Scopes.Email))
         {
