@@ -21,7 +21,7 @@ internal static class HostedPageHtml
         .tenant { margin: 0 0 0.25rem; font-size: 1rem; font-weight: 600; }
         h1 { margin: 0 0 1.5rem; font-size: 1.5rem; }
         label { display: block; margin: 1rem 0 0.25rem; font-weight: 600; }
-        input[type=email], input[type=password] { box-sizing: border-box; width: 100%; padding: 0.6rem; font-size: 1rem; border: 1px solid CanvasText; border-radius: 0.25rem; background: Field; color: FieldText; }
+        input[type=email], input[type=password], input[type=text] { box-sizing: border-box; width: 100%; padding: 0.6rem; font-size: 1rem; border: 1px solid CanvasText; border-radius: 0.25rem; background: Field; color: FieldText; }
         input:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid Highlight; outline-offset: 2px; }
         button { margin-top: 1.5rem; width: 100%; padding: 0.7rem; font-size: 1rem; font-weight: 600; border: 0; border-radius: 0.25rem; background: #1a56db; color: #fff; cursor: pointer; }
         .hint { margin: 0.25rem 0 0; font-size: 0.875rem; }
@@ -33,6 +33,9 @@ internal static class HostedPageHtml
         button.secondary { margin-top: 0.75rem; background: transparent; color: CanvasText; border: 1px solid CanvasText; }
         .scopes { padding-left: 1.25rem; }
         .scopes li { margin: 0.25rem 0; }
+        .qr svg { display: block; width: 12rem; height: 12rem; margin: 0 auto; background: #fff; }
+        .secret, .codes { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
+        .codes { columns: 2; padding-left: 1.25rem; }
         """;
 
     public static string Login(FormContext form, string? email, string? returnUrl) => Document(form.TenantName, "Sign in", body =>
@@ -125,7 +128,7 @@ internal static class HostedPageHtml
             body.Append("<p class=\"hint\">If you did not ask to sign out, close this window.</p>\n");
         });
 
-    private static string Document(string? tenantName, string heading, Action<StringBuilder> content)
+    internal static string Document(string? tenantName, string heading, Action<StringBuilder> content)
     {
         var html = new StringBuilder(4096);
         var title = tenantName is null ? heading : $"{heading} – {tenantName}";
@@ -149,7 +152,7 @@ internal static class HostedPageHtml
     /// The error summary is always in the document (empty when there is nothing to say), as a live region, so
     /// screen readers announce it when it is filled.
     /// </summary>
-    private static void Errors(StringBuilder body, IReadOnlyList<string> errors)
+    internal static void Errors(StringBuilder body, IReadOnlyList<string> errors)
     {
         body.Append("<div id=\"").Append(ErrorRegionId).Append("\" class=\"errors\" role=\"alert\" aria-live=\"assertive\" aria-atomic=\"true\">");
         if (errors.Count == 1)
@@ -170,13 +173,13 @@ internal static class HostedPageHtml
         body.Append("</div>\n");
     }
 
-    private static void FormStart(StringBuilder body, FormContext form)
+    internal static void FormStart(StringBuilder body, FormContext form)
     {
         body.Append("<form method=\"post\" action=\"").Append(Encode(form.Action)).Append("\">\n");
         Hidden(body, FormProtection.FieldName, form.FormToken);
     }
 
-    private static void Hidden(StringBuilder body, string name, string? value)
+    internal static void Hidden(StringBuilder body, string name, string? value)
     {
         if (value is null)
         {
@@ -225,5 +228,5 @@ internal static class HostedPageHtml
         }
     }
 
-    private static string Encode(string value) => HtmlEncoder.Default.Encode(value);
+    internal static string Encode(string value) => HtmlEncoder.Default.Encode(value);
 }

@@ -51,6 +51,10 @@ internal sealed class MfaHost : IAsyncDisposable
         return new EnrolledTotp(enrolment.FactorId, secret, codes);
     }
 
+    /// <summary>A browser on this host: keeps cookies, does not follow redirects.</summary>
+    public HttpClient Browser() =>
+        Host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+
     public HttpClient Client() => Host.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
     public async ValueTask DisposeAsync() => await _app.StopHostAsync(Host);
