@@ -115,6 +115,11 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/t/{slug}/accept-invitation", _ => "/t/no-such-tenant/accept-invitation", null, Everyone(404)),
         Get("/t/{slug}/consent", _ => "/t/no-such-tenant/consent", Everyone(404)),
         Post("/t/{slug}/consent", _ => "/t/no-such-tenant/consent", null, Everyone(404)),
+        Get("/t/{slug}/mfa", _ => "/t/no-such-tenant/mfa", Everyone(404)),
+        Post("/t/{slug}/mfa", _ => "/t/no-such-tenant/mfa", null, Everyone(404)),
+        Get("/t/{slug}/mfa/enroll", _ => "/t/no-such-tenant/mfa/enroll", Everyone(404)),
+        Post("/t/{slug}/mfa/enroll", _ => "/t/no-such-tenant/mfa/enroll", null, Everyone(404)),
+        Post("/t/{slug}/mfa/enroll/done", _ => "/t/no-such-tenant/mfa/enroll/done", null, Everyone(404)),
 
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),
