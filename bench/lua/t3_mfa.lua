@@ -66,7 +66,7 @@ function response(status, headers, body)
   if status == 200 then
     completed = completed + 1
   elseif status == 400 then
-    local token = body:match('"mfa_token":"([^"]+)"')
+    local token = body:match('"mfa_token"%s*:%s*"([^"]+)"')
     if token then pending[#pending + 1] = token else unexpected = unexpected + 1 end
   else
     unexpected = unexpected + 1

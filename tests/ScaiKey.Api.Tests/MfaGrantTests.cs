@@ -192,6 +192,31 @@ public sealed class MfaGrantTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>, I
     }
 
     [Fact]
+    public async Task Wrong_codes_count_against_the_abuse_limits_of_the_account()
+    {
+        await using var limited = new MfaHost(app, b => b.UseSetting("ScaiKey:RateLimits:PerAccountPerMinute", "3"));
+        var client = await GrantClient.CreateAsync(app, new { lockout_policy = new { max_failed_attempts = 50, lockout_duration_minutes = 15 } });
+        var userId = await app.CreateUserIdAsync(client.TenantId, "ida@example.com", GrantClient.Password);
+        var totp = await limited.EnrolAsync(client.TenantId, userId);
+        using var http = limited.Client();
+
+        // Control: a right password is no failure, and neither is a right code.
+        await (await client.OtpAsync(http, await client.MfaTokenAsync(http, "ida@example.com"), otp: limited.Code(totp))).ShouldBeAsync(200);
+        limited.NextStep();
+
+        var mfaToken = await client.MfaTokenAsync(http, "ida@example.com");
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("invalid_grant", await ErrorAsync(await client.OtpAsync(http, mfaToken, otp: "00000" + i)));
+        }
+
+        var refused = await client.OtpAsync(http, mfaToken, otp: limited.Code(totp));
+        Assert.Equal(429, (int)refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter is not null, await refused.Content.ReadAsStringAsync());
+        Assert.Single(await SessionsAsync(userId));
+    }
+
+    [Fact]
     public async Task A_recovery_code_signs_in_once_with_amr_pwd_mfa()
     {
         var client = await GrantClient.CreateAsync(app);

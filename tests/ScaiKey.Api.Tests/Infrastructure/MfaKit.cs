@@ -22,10 +22,14 @@ internal sealed class MfaHost : IAsyncDisposable
 {
     private readonly ScaiKeyApp _app;
 
-    public MfaHost(ScaiKeyApp app)
+    public MfaHost(ScaiKeyApp app, Action<Microsoft.AspNetCore.Hosting.IWebHostBuilder>? configure = null)
     {
         _app = app;
-        Host = app.StartHost(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(Clock)));
+        Host = app.StartHost(b =>
+        {
+            b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(Clock));
+            configure?.Invoke(b);
+        });
     }
 
     public TestClock Clock { get; } = new();
