@@ -97,12 +97,6 @@ internal static class MfaGrant
                 return TokenEndpoints.Refuse(OpenIddictConstants.Errors.InvalidGrant, "The code is not valid, and this mfa_token can no longer be used. Sign in with the password again.");
         }
 
-        // Spent before the session starts: of two requests racing with one mfa_token (and different codes), one wins.
-        if (!await challenges.SpendAsync(pending, ct))
-        {
-            return TokenEndpoints.Refuse(OpenIddictConstants.Errors.InvalidGrant, "The mfa_token has already been used.");
-        }
-
         var data = PendingSignInData.Read(pending);
         var result = new SignInResult(SignInOutcome.Success, pending.UserId) { TenantId = tenant.Id, UpgradedHash = data.UpgradedHash };
         var application = await ApplicationSignIn.FindAsync(db, services.GetRequiredService<IMemoryCache>(), request.ClientId, ct);
@@ -111,9 +105,12 @@ internal static class MfaGrant
             return TokenEndpoints.Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user is not assigned to this application.");
         }
 
-        if (await signIn.StartSessionAsync(result, http, request.ClientId!, ct, check.Amr!) is not { GrantId: { } grantId } started)
+        // The mfa_token is spent in the session's transaction: of two requests racing with one mfa_token (and
+        // different codes), one gets a session.
+        if (await signIn.StartSessionAsync(result, http, request.ClientId!, ct, check.Amr!, pending.Id) is not { GrantId: { } grantId } started)
         {
-            return TokenEndpoints.Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user can no longer sign in.");
+            return TokenEndpoints.Refuse(OpenIddictConstants.Errors.InvalidGrant,
+                "The mfa_token has already been used, or the user can no longer sign in.");
         }
 
         var principal = await signIn.BuildPrincipalAsync(tenant.Id, pending.UserId, started.SessionId, grantId, 0, request.ClientId!,

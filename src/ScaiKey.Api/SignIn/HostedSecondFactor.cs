@@ -58,9 +58,8 @@ internal static class HostedSecondFactor
     {
         var tenant = HostedPages.Tenant(http);
         var data = PendingSignInData.Read(pending);
-        var challenges = http.RequestServices.GetRequiredService<MfaChallenges>();
         var signIn = http.RequestServices.GetRequiredService<SignInService>();
-        if (pending.TenantId != tenant.Id || pending.UserId is null || !await challenges.SpendAsync(pending, ct))
+        if (pending.TenantId != tenant.Id || pending.UserId is null)
         {
             return StartOver(http, tenant, data.ReturnUrl);
         }
@@ -71,7 +70,8 @@ internal static class HostedSecondFactor
             TenantId = tenant.Id,
             UpgradedHash = data.UpgradedHash,
         };
-        if (await signIn.StartSessionAsync(result, http, grantClientId: null, ct, amr) is not { SessionId: var sessionId })
+        // The step is used up in the session's own transaction: no session without spending it, and only one.
+        if (await signIn.StartSessionAsync(result, http, grantClientId: null, ct, amr, pending.Id) is not { SessionId: var sessionId })
         {
             return StartOver(http, tenant, data.ReturnUrl);
         }

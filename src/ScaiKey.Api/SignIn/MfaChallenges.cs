@@ -36,7 +36,8 @@ internal sealed record PendingSignInData(
 
 /// <summary>
 /// Sign-in steps held on the server between the password and the second factor (the hosted pages' step, the
-/// password grant's mfa_token, the enrolment a tenant policy requires): five minutes, single use, at most
+/// password grant's mfa_token, the enrolment a tenant policy requires): five minutes, single use (spent in the
+/// session's transaction, SignInStatements), at most
 /// <see cref="MaxFailedAttempts"/> wrong codes, and the token that names one stored only as its SHA-256 hash
 /// (256 random bits: no offline guessing to slow down).
 /// </summary>
@@ -77,15 +78,6 @@ internal sealed class MfaChallenges(ScaiKeyDbContext db, TimeProvider time)
         return await db.MfaChallenges.AsNoTracking()
             .FirstOrDefaultAsync(c => c.TokenHash == hash && c.Purpose == purpose && c.UsedAt == null && c.ExpiresAt > now
                 && c.FailedAttempts < MaxFailedAttempts, ct);
-    }
-
-    /// <summary>Uses the step up, atomically: of two requests racing with one step, one wins.</summary>
-    public async Task<bool> SpendAsync(MfaChallenge challenge, CancellationToken ct)
-    {
-        var now = time.UtcNow();
-        return await db.MfaChallenges
-            .Where(c => c.Id == challenge.Id && c.TenantId == challenge.TenantId && c.UsedAt == null && c.ExpiresAt > now)
-            .ExecuteUpdateAsync(s => s.SetProperty(c => c.UsedAt, now), ct) == 1;
     }
 
     /// <summary>Counts a wrong code on the step; the last one allowed ends it. True while the step can still be used.</summary>

@@ -232,16 +232,18 @@ internal sealed class SignInService(
     /// (counter reset, last_login_at, re-hash) and, for the password grant, the token grant: one transaction.
     /// Null when the user was disabled, locked or deleted since the check. <paramref name="amr"/>: how the user
     /// proved who they are (OpenID Connect amr values separated by spaces), kept on the session for its tokens.
+    /// <paramref name="challengeId"/>: the pending second-factor step this sign-in completes, used up in the same
+    /// transaction (null, and no session, when it was used already or expired).
     /// </summary>
     public async Task<StartedSession?> StartSessionAsync(
-        SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct, string amr = "pwd")
+        SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct, string amr = "pwd", string? challengeId = null)
     {
         var userAgent = http.Request.Headers.UserAgent.ToString();
         var session = new NewSession(
             result.TenantId!, result.UserId!, Ids.New(),
             userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, 500)],
             http.Connection.RemoteIpAddress?.ToString(), time.UtcNow(), result.UpgradedHash,
-            grantClientId is null ? null : Ids.New(), grantClientId, amr, Ids.New(), http.TraceIdentifier);
+            grantClientId is null ? null : Ids.New(), grantClientId, amr, Ids.New(), http.TraceIdentifier, challengeId);
         return await statements.StartSessionAsync(db, session, ct)
             ? new StartedSession(session.SessionId, session.GrantId, new SessionAuthentication(amr, session.Now))
             : null;

@@ -26,11 +26,13 @@ internal sealed record SignInUser(
 
 /// <summary>
 /// A successful sign-in to commit: the user's row, a new session, for the password grant its token grant, and the
-/// <c>user.signed_in</c> audit event (<paramref name="AuditId"/>, its reason naming how the user signed in).
+/// <c>user.signed_in</c> audit event (<paramref name="AuditId"/>, its reason naming how the user signed in), and
+/// for a sign-in finished with a second factor the pending step (<paramref name="ChallengeId"/>) used up: the session
+/// exists exactly when the step was spent, in one write transaction.
 /// </summary>
 internal sealed record NewSession(
     string TenantId, string UserId, string SessionId, string? UserAgent, string? IpAddress, DateTime Now, string? UpgradedHash,
-    string? GrantId, string? GrantClientId, string Amr = "pwd", string? AuditId = null, string? RequestId = null)
+    string? GrantId, string? GrantClientId, string Amr = "pwd", string? AuditId = null, string? RequestId = null, string? ChallengeId = null)
 {
     public const string SignedInAction = "user.signed_in";
 
@@ -130,8 +132,9 @@ internal sealed class SignInStatements : IDisposable
             }
 
             await using (var update = OnContext(db, texts.Update, values.Update))
+            await using (var spend = values.Challenge is null ? null : OnContext(db, texts.SpendChallenge, values.Challenge))
             {
-                if (await update.ExecuteNonQueryAsync(ct) != 1)
+                if (await update.ExecuteNonQueryAsync(ct) != 1 || (spend is not null && await spend.ExecuteNonQueryAsync(ct) != 1))
                 {
                     if (owned)
                     {
@@ -208,11 +211,11 @@ internal sealed class SignInStatements : IDisposable
         return setting;
     }
 
-    private static bool Write(
-        SqliteConnection connection, Prepared statements, bool withGrant, (object?[] Update, object?[] Session, object?[] Grant, object?[] Audit) values)
+    private static bool Write(SqliteConnection connection, Prepared statements, bool withGrant, Row values)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
-        if (Run(statements.Update, transaction, values.Update) != 1)
+        if (Run(statements.Update, transaction, values.Update) != 1
+            || (values.Challenge is not null && Run(statements.SpendChallenge, transaction, values.Challenge) != 1))
         {
             transaction.Rollback();
             return false;
@@ -241,11 +244,14 @@ internal sealed class SignInStatements : IDisposable
         return command.ExecuteNonQuery();
     }
 
-    private static (object?[] Update, object?[] Session, object?[] Grant, object?[] Audit) Values(Texts texts, NewSession s) => (
+    private sealed record Row(object?[] Update, object?[] Session, object?[] Grant, object?[] Audit, object?[]? Challenge);
+
+    private static Row Values(Texts texts, NewSession s) => new(
         [s.UserId, s.TenantId, s.Now, s.UpgradedHash, texts.Active],
         [s.SessionId, s.TenantId, s.UserId, s.UserAgent, s.IpAddress, s.Now, s.Amr],
         [s.GrantId, s.TenantId, s.UserId, s.SessionId, s.GrantClientId, s.Now],
-        [s.AuditId ?? Ids.New(), s.TenantId, s.UserId, NewSession.SignedInAction, s.AuditReason, s.RequestId, s.IpAddress, s.Now]);
+        [s.AuditId ?? Ids.New(), s.TenantId, s.UserId, NewSession.SignedInAction, s.AuditReason, s.RequestId, s.IpAddress, s.Now],
+        s.ChallengeId is null ? null : [s.ChallengeId, s.TenantId, s.UserId, s.Now]);
 
     private static SignInUser? Read(DbDataReader reader, Texts texts)
     {
@@ -290,6 +296,8 @@ internal sealed class SignInStatements : IDisposable
 
         public required string InsertAudit { get; init; }
 
+        public required string SpendChallenge { get; init; }
+
         public required ValueConverter Status { get; init; }
 
         public required object Active { get; init; }
@@ -301,11 +309,13 @@ internal sealed class SignInStatements : IDisposable
             var grants = db.Model.FindEntityType(typeof(TokenGrant))!;
             var factors = db.Model.FindEntityType(typeof(MfaFactor))!;
             var audit = db.Model.FindEntityType(typeof(AuditEvent))!;
+            var challenges = db.Model.FindEntityType(typeof(MfaChallenge))!;
             string U(string property) => Column(users, property);
             string S(string property) => Column(sessions, property);
             string G(string property) => Column(grants, property);
             string F(string property) => Column(factors, property);
             string A(string property) => Column(audit, property);
+            string C(string property) => Column(challenges, property);
             var status = Converter(users, nameof(User.Status));
             return new Texts
             {
@@ -361,11 +371,18 @@ internal sealed class SignInStatements : IDisposable
                         {A(nameof(AuditEvent.RequestId))}, {A(nameof(AuditEvent.IpAddress))}, {A(nameof(AuditEvent.CreatedAt))})
                     VALUES ($1, $2, 'USER', $3, $4, 'user', $3, NULL, $5, $6, $7, $8)
                     """,
+
+                // $1 challenge, $2 tenant, $3 user, $4 now: the pending step, used up once and only before it expires.
+                SpendChallenge = $"""
+                    UPDATE {Table(challenges)} SET {C(nameof(MfaChallenge.UsedAt))} = $4
+                    WHERE {C(nameof(MfaChallenge.Id))} = $1 AND {C(nameof(MfaChallenge.TenantId))} = $2 AND {C(nameof(MfaChallenge.UserId))} = $3
+                          AND {C(nameof(MfaChallenge.UsedAt))} IS NULL AND {C(nameof(MfaChallenge.ExpiresAt))} > $4
+                    """,
             };
         }
     }
 
-    /// <summary>The five statements, prepared on one of this class's own SQLite connections.</summary>
+    /// <summary>The six statements, prepared on one of this class's own SQLite connections.</summary>
     private sealed class Prepared : IDisposable
     {
         public Prepared(SqliteConnection connection, Texts texts)
@@ -375,6 +392,7 @@ internal sealed class SignInStatements : IDisposable
             InsertSession = Prepare(connection, texts.InsertSession, 7);
             InsertGrant = Prepare(connection, texts.InsertGrant, 6);
             InsertAudit = Prepare(connection, texts.InsertAudit, 8);
+            SpendChallenge = Prepare(connection, texts.SpendChallenge, 4);
         }
 
         public SqliteCommand Find { get; }
@@ -386,6 +404,8 @@ internal sealed class SignInStatements : IDisposable
         public SqliteCommand InsertGrant { get; }
 
         public SqliteCommand InsertAudit { get; }
+
+        public SqliteCommand SpendChallenge { get; }
 
         private static SqliteCommand Prepare(SqliteConnection connection, string text, int parameters)
         {
@@ -407,6 +427,7 @@ internal sealed class SignInStatements : IDisposable
             InsertSession.Dispose();
             InsertGrant.Dispose();
             InsertAudit.Dispose();
+            SpendChallenge.Dispose();
         }
     }
 }
