@@ -113,11 +113,10 @@ internal static class MfaGrant
                 "The mfa_token has already been used, or the user can no longer sign in.");
         }
 
-        var principal = await signIn.BuildPrincipalAsync(tenant.Id, pending.UserId, started.SessionId, grantId, 0, request.ClientId!,
-            data.Scopes ?? [], ct);
-        return principal is null
-            ? TokenEndpoints.Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user can no longer sign in.")
-            : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        // The user as the check read it: the session's transaction has just re-checked that it is ACTIVE.
+        var principal = await signIn.BuildPrincipalAsync(tenant.Id, check.User!, started.Authentication, started.SessionId, grantId, 0,
+            request.ClientId!, data.Scopes ?? [], ct);
+        return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
     /// <summary>

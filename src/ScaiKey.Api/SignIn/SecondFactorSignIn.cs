@@ -26,7 +26,8 @@ internal enum SecondFactorStep
     Limited,
 }
 
-internal sealed record SecondFactorStepResult(SecondFactorStep Outcome, string? Amr = null, TimeSpan RetryAfter = default);
+/// <summary>The step's outcome; for Accepted also what the user's tokens say, read with the check (no second read).</summary>
+internal sealed record SecondFactorStepResult(SecondFactorStep Outcome, string? Amr = null, TimeSpan RetryAfter = default, PrincipalUser? User = null);
 
 /// <summary>
 /// The second half of a sign-in, shared by the hosted pages and the mfa-otp grant: a TOTP or recovery code checked
@@ -72,7 +73,7 @@ internal sealed class SecondFactorSignIn(
                 : await factors.UseRecoveryCodeAsync(tenant.Id, user.Id, recoveryCode, ct);
         if (result.Outcome == SecondFactorOutcome.Accepted)
         {
-            return new SecondFactorStepResult(SecondFactorStep.Accepted, useTotp ? TotpAmr : RecoveryCodeAmr);
+            return new SecondFactorStepResult(SecondFactorStep.Accepted, useTotp ? TotpAmr : RecoveryCodeAmr, User: user.Principal);
         }
 
         attempt.Failed();
