@@ -111,13 +111,15 @@ run_wrk() {
 
 # start_bench_service: starts the published service in $WORK/app on SQLite in a fresh $WORK/data with a bootstrap
 # platform-admin client and the abuse limits off (a bench sends everything from one address, which the limits would
-# rightly stop), and sets ADMIN_TOKEN for seeding through the API.
+# rightly stop), and sets ADMIN_TOKEN for seeding through the API and BENCH_KEK (the key-encryption key).
 start_bench_service() {
     local admin_id="bench-admin" admin_secret
     admin_secret="$(head -c 32 /dev/urandom | base64 | tr -d '=+/')"
+    # Kept for seeding that seals secrets the way the service does (T3's TOTP factors).
+    BENCH_KEK="$(head -c 32 /dev/urandom | base64)"
     start_service "$WORK/app" "$WORK/results/scaikey.server.log" \
         ScaiKey__DataDirectory="$WORK/data" \
-        ScaiKey__KeyEncryptionKey="$(head -c 32 /dev/urandom | base64)" \
+        ScaiKey__KeyEncryptionKey="$BENCH_KEK" \
         ScaiKey__Bootstrap__ClientId="$admin_id" ScaiKey__Bootstrap__ClientSecret="$admin_secret" \
         ScaiKey__RateLimits__Enabled=false
     note "ScaiKey pid=$SERVER_PID on $BASE (Release, SQLite in $WORK/data)"

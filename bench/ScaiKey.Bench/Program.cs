@@ -7,6 +7,13 @@ using ScaiKey.Api.Security;
 // on as many threads as wrk gives the server in T2, for a fixed time. Prints "H1 hashes/s p50_ms p99_ms".
 // A third argument "libsodium" measures libsodium's crypto_pwhash_str with the same parameters instead, printed as
 // H1-libsodium: the reference the service's own Argon2 (Security/Argon2.cs) is compared with.
+// "t3-seed ...": the users and TOTP factors of T3 (T3Seed.cs), then exit.
+if (args is ["t3-seed", ..])
+{
+    await ScaiKey.Bench.T3Seed.RunAsync(args[1..]);
+    return;
+}
+
 var threads = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2;
 var seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 10;
 var libsodium = args.Length > 2 && args[2] == "libsodium";

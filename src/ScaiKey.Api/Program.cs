@@ -69,6 +69,8 @@ builder.Services.AddScoped<SignInService>();
 builder.Services.AddScoped<ScaiKey.Api.Mfa.SecondFactors>();
 builder.Services.AddScoped<ScaiKey.Api.Account.AccountService>();
 ScaiKey.Api.Mfa.Passkeys.PasskeyRelyingParty.AddTo(builder.Services);
+builder.Services.AddScoped<MfaChallenges>();
+builder.Services.AddScoped<SecondFactorSignIn>();
 builder.Services.AddSingleton<RevocationCache>();
 builder.Services.AddSingleton<ClientRegistrationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();

@@ -214,7 +214,8 @@ public sealed class ApplicationTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 
         var w = (await OpenIddictClientAsync(web["client_id"]!.GetValue<string>()))!;
         Assert.Equal(["client_credentials", "refresh_token", "password"], Strings(web["grant_types"]));
-        Assert.Equal(["ept:introspection", "ept:revocation", "ept:token", "gt:client_credentials", "gt:password", "gt:refresh_token", "scp:email", "scp:groups", "scp:profile"], w.Permissions.Order());
+        Assert.Equal(["ept:introspection", "ept:revocation", "ept:token", "gt:client_credentials", "gt:password", "gt:refresh_token",
+            "gt:urn:scaikey:params:oauth:grant-type:mfa-otp", "scp:email", "scp:groups", "scp:profile"], w.Permissions.Order(StringComparer.Ordinal));
         Assert.Empty(w.Requirements);
 
         // A public client cannot use client_credentials at the token endpoint.

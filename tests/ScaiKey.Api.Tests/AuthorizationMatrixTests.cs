@@ -149,6 +149,11 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/t/{slug}/passkeys/registration-options", _ => "/t/no-such-tenant/passkeys/registration-options", null, Everyone(404)),
         Post("/t/{slug}/passkeys/assertion-options", _ => "/t/no-such-tenant/passkeys/assertion-options", null, Everyone(404)),
         Post("/t/{slug}/passkeys/sign-in", _ => "/t/no-such-tenant/passkeys/sign-in", null, Everyone(404)),
+        Get("/t/{slug}/mfa", _ => "/t/no-such-tenant/mfa", Everyone(404)),
+        Post("/t/{slug}/mfa", _ => "/t/no-such-tenant/mfa", null, Everyone(404)),
+        Get("/t/{slug}/mfa/enroll", _ => "/t/no-such-tenant/mfa/enroll", Everyone(404)),
+        Post("/t/{slug}/mfa/enroll", _ => "/t/no-such-tenant/mfa/enroll", null, Everyone(404)),
+        Post("/t/{slug}/mfa/enroll/done", _ => "/t/no-such-tenant/mfa/enroll/done", null, Everyone(404)),
 
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),

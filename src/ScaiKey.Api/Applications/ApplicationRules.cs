@@ -220,6 +220,12 @@ internal static class ApplicationRules
             descriptor.Permissions.Add(Permissions.Prefixes.GrantType + grant);
         }
 
+        // The password grant of a user with a second factor ends with the mfa-otp grant (OAuth/MfaGrant.cs).
+        if (grants.Contains(ApplicationGrants.Password))
+        {
+            descriptor.Permissions.Add(Permissions.Prefixes.GrantType + OAuth.MfaGrant.GrantType);
+        }
+
         if (grants.Contains(ApplicationGrants.AuthorizationCode))
         {
             descriptor.Permissions.Add(Permissions.Endpoints.Authorization);

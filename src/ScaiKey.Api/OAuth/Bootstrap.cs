@@ -26,6 +26,7 @@ internal sealed class Bootstrap(
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await ConsoleClient.EnsureAsync(applications, consoleClient.Value, cancellationToken);
+        await MfaGrant.AllowForPasswordClientsAsync(db, applications, cancellationToken);
         if (await db.RoleAssignments.AnyAsync(r => r.Role == Roles.PlatformAdmin, cancellationToken))
         {
             return;

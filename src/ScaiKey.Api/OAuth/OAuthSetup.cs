@@ -53,7 +53,8 @@ internal static class OAuthSetup
                     .AllowAuthorizationCodeFlow()
                     .RequireProofKeyForCodeExchange()
                     .AllowRefreshTokenFlow()
-                    .AllowPasswordFlow();
+                    .AllowPasswordFlow()
+                    .AllowCustomFlow(MfaGrant.GrantType);
                 server.RegisterScopes(Scopes.OpenId, Scopes.Email, Scopes.Profile, Scopes.OfflineAccess, GroupsScope, AdminScope, AccountScope);
                 server.DisableAccessTokenEncryption();
 

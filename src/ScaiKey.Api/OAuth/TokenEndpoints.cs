@@ -45,6 +45,11 @@ internal static class TokenEndpoints
             return await PasswordAsync(http, request, db, signIn, ct);
         }
 
+        if (request.GrantType == MfaGrant.GrantType)
+        {
+            return await MfaGrant.ExchangeAsync(http, request, db, signIn, ct);
+        }
+
         if (request.IsAuthorizationCodeGrantType() || request.IsRefreshTokenGrantType())
         {
             var presented = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
@@ -106,12 +111,19 @@ internal static class TokenEndpoints
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "A password change is required before signing in; use the hosted sign-in page.");
         }
 
-        if (await signIn.StartSessionAsync(result, http, request.ClientId!, ct) is not var (sessionId, grantId))
+        // A confirmed second factor (or the tenant's MFA policy) stands between the password and the tokens.
+        if (await MfaGrant.SecondFactorNeededAsync(http, request, tenant, result, ct) is { } secondFactor)
+        {
+            return secondFactor;
+        }
+
+        if (await signIn.StartSessionAsync(result, http, request.ClientId!, ct) is not { GrantId: { } grantId } started)
         {
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.");
         }
 
-        var principal = await signIn.BuildPrincipalAsync(tenant.Id, result.User!, sessionId, grantId!, 0, request.ClientId!, request.GetScopes(), ct);
+        var principal = await signIn.BuildPrincipalAsync(
+            tenant.Id, result.User!, started.Authentication, started.SessionId, grantId, 0, request.ClientId!, request.GetScopes(), ct);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 
@@ -176,14 +188,8 @@ internal static class TokenEndpoints
         var scopes = presented.GetScopes().Where(s => s != OAuthSetup.AccountScope || application is { FirstParty: true });
         var principal = await signIn.BuildPrincipalAsync(tenantId, userId, sessionId, grantId, nextGeneration, request.ClientId!, scopes, ct);
 
-        // When the user authenticated is a fact of the sign-in, not of this refresh: carry it into the new ID token.
-        if (principal is not null && presented.FindFirst(Claims.AuthenticationTime) is { } authTime)
-        {
-            var copy = new Claim(Claims.AuthenticationTime, authTime.Value, ClaimValueTypes.Integer64);
-            copy.SetDestinations(Destinations.IdentityToken);
-            principal.Identities.First().AddClaim(copy);
-        }
-
+        // auth_time and amr are facts of the session (its sign-in or a later step-up), not of this refresh:
+        // BuildPrincipalAsync reads them from the session row.
         return principal is null
             ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "The user can no longer sign in, or the session has ended.")
             : Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);

@@ -83,13 +83,8 @@ internal static class AuthorizeEndpoints
             return Results.Redirect(HostedPages.LoginUrl(http, tenant.Slug, await ReturnUrlAsync(http, PromptValues.Login)));
         }
 
-        // auth_time lets the client enforce its own max_age; the nonce is copied into the ID token by OpenIddict.
-        var authTime = new System.Security.Claims.Claim(
-            Claims.AuthenticationTime, user.AuthenticatedAt.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            System.Security.Claims.ClaimValueTypes.Integer64);
-        authTime.SetDestinations(Destinations.IdentityToken);
-        principal.Identities.First().AddClaim(authTime);
-
+        // auth_time (from the session, which lets the client enforce its own max_age) and amr are set by
+        // BuildPrincipalAsync; the nonce is copied into the ID token by OpenIddict.
         await db.UserSessions.Where(s => s.Id == user.SessionId && s.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.LastSeenAt, time.UtcNow()), ct);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);

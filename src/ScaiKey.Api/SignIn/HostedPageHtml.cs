@@ -34,6 +34,9 @@ internal static class HostedPageHtml
         button.secondary { margin-top: 0.75rem; background: transparent; color: CanvasText; border: 1px solid CanvasText; }
         .scopes { padding-left: 1.25rem; }
         .scopes li { margin: 0.25rem 0; }
+        .qr svg { display: block; width: 12rem; height: 12rem; margin: 0 auto; background: #fff; }
+        .secret, .codes { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
+        .codes { columns: 2; padding-left: 1.25rem; }
         """;
 
     public static string Login(FormContext form, string? email, string? returnUrl, Mfa.Passkeys.PasskeySignIn? passkey = null) => Document(form.TenantName, "Sign in", body =>

@@ -15,10 +15,11 @@ using ScaiKey.Data.Entities;
 namespace ScaiKey.Api.SignIn;
 
 /// <summary>
-/// The tenant's hosted pages under /t/{slug}: login, the forced password change, the pages behind password-reset
-/// and invitation links, the consent page (<see cref="ConsentPages"/>), forgot-password and email verification
-/// (<see cref="SelfServicePages"/>). Server-rendered HTML without external assets, under a strict CSP; no script
-/// but the service's own passkeys.js where passkeys are offered.
+/// The tenant's hosted pages under /t/{slug}: login, the pages behind password-reset and invitation links, the forced
+/// password change (<see cref="ChangePasswordPages"/>), the second factor (<see cref="SecondFactorPages"/>), the
+/// consent page (<see cref="ConsentPages"/>), forgot-password and email verification (<see cref="SelfServicePages"/>).
+/// Server-rendered HTML without external assets, under a strict CSP; no script but the service's own passkeys.js
+/// where passkeys are offered.
 /// </summary>
 internal static class HostedPages
 {
@@ -59,8 +60,7 @@ internal static class HostedPages
 
         pages.MapGet("/login", LoginPageAsync);
         pages.MapPost("/login", LoginAsync);
-        pages.MapGet("/change-password", ChangePasswordPageAsync);
-        pages.MapPost("/change-password", ChangePasswordAsync);
+        pages.MapChangePasswordPages();
         pages.MapGet("/reset-password", (HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, CancellationToken ct) =>
             SetPasswordPageAsync(http, db, forms, time, ResetPurpose, ct));
         pages.MapPost("/reset-password", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
@@ -74,6 +74,7 @@ internal static class HostedPages
         Account.AccountPages.MapAccountPages(pages);
         pages.MapPasskeyPages();
         app.MapPasskeyScript();
+        pages.MapSecondFactorPages();
     }
 
     public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
@@ -170,7 +171,13 @@ internal static class HostedPages
             return Again(StatusCodes.Status200OK, result.Describe());
         }
 
-        if (await signIn.StartSessionAsync(result, http, grantClientId: null, ct) is not var (sessionId, _))
+        // A confirmed second factor, or the tenant's MFA policy, stands between the password and the session.
+        if (result.HasSecondFactor || tenant.Settings.MfaPolicy.Required)
+        {
+            return await HostedSecondFactor.StartAsync(http, tenant, result, NullIfEmpty(returnUrl), enrol: !result.HasSecondFactor, ct);
+        }
+
+        if (await signIn.StartSessionAsync(result, http, grantClientId: null, ct) is not { SessionId: var sessionId })
         {
             // Disabled, locked or deleted between the check and the session: as if the password were wrong.
             return Again(StatusCodes.Status200OK, new SignInResult(SignInOutcome.InvalidCredentials).Describe());
@@ -186,119 +193,6 @@ internal static class HostedPages
             ? SeeOther(returnUrl)
             : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Signed in", "You are signed in. You can close this window."));
     }
-
-    // ---- forced password change ----
-
-    private static async Task<IResult> ChangePasswordPageAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
-    {
-        var tenant = Tenant(http);
-        var returnUrl = http.Request.Query["return_url"].ToString();
-        if (returnUrl.Length > 0 && !await AcceptReturnUrlAsync(http, db, tenant, returnUrl, ct))
-        {
-            return BadReturnUrl(tenant);
-        }
-
-        var user = await SignInCookies.SignedInUserAsync(http, db, tenant.Id, ct);
-        if (user is null)
-        {
-            return SeeOther(LoginUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
-        }
-
-        if (!user.RequirePasswordChange)
-        {
-            return Continue(tenant, returnUrl, "Your password does not need to be changed.");
-        }
-
-        return Page(StatusCodes.Status200OK, ChangePasswordForm(http, forms, tenant, user.Email, returnUrl, []));
-    }
-
-    /// <summary>
-    /// Replaces a password that an administrator chose or generated, for a user who has just signed in with it.
-    /// The user's other sessions end: whoever else knew the old password is signed out.
-    /// </summary>
-    private static async Task<IResult> ChangePasswordAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, PasswordHasher hasher, AuditLog audit, EmailOutbox outbox,
-        RevocationCache revocations, TimeProvider time, CancellationToken ct)
-    {
-        var tenant = Tenant(http);
-        if (await ReadFormAsync(http, ct) is not { } form)
-        {
-            return BadForm(tenant);
-        }
-
-        var returnUrl = form["return_url"].ToString();
-        if (returnUrl.Length > 0 && !await AcceptReturnUrlAsync(http, db, tenant, returnUrl, ct))
-        {
-            return BadReturnUrl(tenant);
-        }
-
-        var signedIn = await SignInCookies.SignedInUserAsync(http, db, tenant.Id, ct);
-        if (signedIn is null)
-        {
-            return SeeOther(LoginUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
-        }
-
-        if (!signedIn.RequirePasswordChange)
-        {
-            return Continue(tenant, returnUrl, "Your password does not need to be changed.");
-        }
-
-        if (!forms.IsValid(http, form))
-        {
-            return Page(StatusCodes.Status400BadRequest,
-                ChangePasswordForm(http, forms, tenant, signedIn.Email, returnUrl, ["This form has expired. Please try again."]));
-        }
-
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Id == signedIn.UserId && u.TenantId == tenant.Id && u.DeletedAt == null, ct);
-        if (user is null)
-        {
-            return SeeOther(LoginUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
-        }
-
-        var password = form["new_password"].ToString();
-        var errors = NewPasswordErrors(tenant, user.Email, password, form["confirm_password"].ToString());
-        if (errors.Count == 0 && user.PasswordHash is not null && hasher.Verify(user.PasswordHash, password))
-        {
-            errors.Add("Choose a password different from the current one.");
-        }
-
-        if (errors.Count > 0)
-        {
-            return Page(StatusCodes.Status200OK, ChangePasswordForm(http, forms, tenant, user.Email, returnUrl, errors));
-        }
-
-        var now = time.UtcNow();
-        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
-        {
-            user.PasswordHash = hasher.Hash(password);
-            user.PasswordChangedAt = now;
-            user.RequirePasswordChange = false;
-            user.UpdatedAt = now;
-            user.Version++;
-            await SignInService.RevokeSessionsAsync(db, tenant.Id, user.Id, now, "password_changed", exceptSessionId: signedIn.SessionId, ct);
-            audit.RecordAs(PrincipalTypes.User, user.Id, "user.password_changed", "user", user.Id, tenant.Id,
-                ["password", "require_password_change", "sessions"], "Required change at sign-in");
-            PasswordChangedNotice(outbox, tenant, user.Email);
-            try
-            {
-                await db.SaveChangesAsync(ct);
-            }
-            catch (DbUpdateConcurrencyException)
-            {
-                // An administrator changed the user meanwhile (status, another reset): start over from the login page.
-                return SeeOther(LoginUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
-            }
-
-            await transaction.CommitAsync(ct);
-        }
-
-        revocations.EvictUser(user.Id);
-        return Continue(tenant, returnUrl, "Your password was changed.");
-    }
-
-    private static string ChangePasswordForm(HttpContext http, FormProtection forms, TenantContext tenant, string email, string returnUrl, IReadOnlyList<string> errors) =>
-        HostedPageHtml.NewPassword(Form(http, forms, tenant, "change-password", errors), "Choose a new password", email, "Change password",
-            PasswordHint(tenant), new Dictionary<string, string?> { ["return_url"] = NullIfEmpty(returnUrl) });
 
     // ---- reset and invitation links ----
 
@@ -466,7 +360,7 @@ internal static class HostedPages
     public static string PageUrl(HttpContext http, string slug, string page, string? returnUrl) =>
         $"{http.Request.PathBase}/t/{slug}/{page}" + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
 
-    private static List<string> NewPasswordErrors(TenantContext tenant, string email, string password, string confirmation)
+    internal static List<string> NewPasswordErrors(TenantContext tenant, string email, string password, string confirmation)
     {
         if (password.Length == 0)
         {
@@ -484,7 +378,7 @@ internal static class HostedPages
             .ToList();
     }
 
-    private static string PasswordHint(TenantContext tenant)
+    internal static string PasswordHint(TenantContext tenant)
     {
         var policy = tenant.Settings.PasswordPolicy;
         var hint = new StringBuilder($"Use {policy.MinLength} to {policy.MaxLength} characters");
@@ -573,7 +467,7 @@ internal static class HostedPages
         }
     }
 
-    private static IResult Continue(TenantContext tenant, string returnUrl, string message) =>
+    internal static IResult Continue(TenantContext tenant, string returnUrl, string message) =>
         returnUrl.Length > 0 ? SeeOther(returnUrl) : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Done", message));
 
     public static IResult InvalidLink(TenantContext tenant) =>
@@ -586,7 +480,7 @@ internal static class HostedPages
     public static IResult BadForm(TenantContext tenant) =>
         Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue", "The form could not be read. Please try again."));
 
-    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+    internal static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     /// <summary>303: the browser follows a form POST with a GET.</summary>
     public static IResult SeeOther(string url) => new SeeOtherResult(url);

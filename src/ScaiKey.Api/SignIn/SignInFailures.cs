@@ -11,7 +11,7 @@ using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.SignIn;
 
-/// <summary>Why a password sign-in failed: recorded in the audit trail only, never told to the caller.</summary>
+/// <summary>Why a sign-in failed (password or second factor): recorded in the audit trail only, never told to the caller.</summary>
 internal static class SignInFailureReasons
 {
     public const string UnknownEmail = "unknown_email";
@@ -20,6 +20,11 @@ internal static class SignInFailureReasons
     public const string Locked = "locked";
     public const string Disabled = "disabled";
     public const string NotActive = "not_active";
+
+    // The second factor after a right password (SecondFactorSignIn): counted toward lockout like a wrong password.
+    public const string WrongOtp = "wrong_otp";
+    public const string ReplayedOtp = "replayed_otp";
+    public const string WrongRecoveryCode = "wrong_recovery_code";
 }
 
 /// <summary>

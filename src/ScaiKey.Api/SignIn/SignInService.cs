@@ -1,5 +1,7 @@
 using System.Security.Claims;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using ScaiKey.Api.Audit;
@@ -30,6 +32,19 @@ internal enum SignInOutcome
     Busy,
 }
 
+/// <summary>
+/// How and when a session's user authenticated: the session's amr (space-separated, null meaning a password alone)
+/// and authenticated_at (the sign-in, or a later step-up).
+/// </summary>
+internal sealed record SessionAuthentication(string? Amr, DateTime AuthenticatedAt)
+{
+    public IReadOnlyList<string> Methods =>
+        Amr is null ? ["pwd"] : Amr.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+}
+
+/// <summary>A session <see cref="SignInService.StartSessionAsync"/> committed, with the grant of a password grant.</summary>
+internal sealed record StartedSession(string SessionId, string? GrantId, SessionAuthentication Authentication);
+
 internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null, bool PasswordChangeRequired = false)
 {
     public const string InvalidMessage = "Invalid email or password.";
@@ -42,6 +57,9 @@ internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null
 
     /// <summary>What the user's tokens say, read with the password hash, so the password grant needs no second read.</summary>
     internal PrincipalUser? User { get; init; }
+
+    /// <summary>The user has a confirmed second factor: no session until it is shown too.</summary>
+    internal bool HasSecondFactor { get; init; }
 
     /// <summary>For <see cref="SignInOutcome.Limited"/> and <see cref="SignInOutcome.Busy"/>: when to try again.</summary>
     internal TimeSpan RetryAfter { get; init; }
@@ -150,6 +168,7 @@ internal sealed class SignInService(
             TenantId = tenant.Id,
             User = user.Principal,
             UpgradedHash = upgraded,
+            HasSecondFactor = user.HasSecondFactor,
         };
     }
 
@@ -213,17 +232,21 @@ internal sealed class SignInService(
     /// (counter reset, last_login_at, re-hash) and, for the password grant, the token grant: one transaction.
     /// Null when the user was disabled, locked or deleted since the check. <paramref name="amr"/>: how the user
     /// proved who they are (OpenID Connect amr values separated by spaces), kept on the session for its tokens.
+    /// <paramref name="challengeId"/>: the pending second-factor step this sign-in completes, used up in the same
+    /// transaction (null, and no session, when it was used already or expired).
     /// </summary>
-    public async Task<(string SessionId, string? GrantId)?> StartSessionAsync(
-        SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct, string amr = "pwd")
+    public async Task<StartedSession?> StartSessionAsync(
+        SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct, string amr = "pwd", string? challengeId = null)
     {
         var userAgent = http.Request.Headers.UserAgent.ToString();
         var session = new NewSession(
             result.TenantId!, result.UserId!, Ids.New(),
             userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, 500)],
             http.Connection.RemoteIpAddress?.ToString(), time.UtcNow(), result.UpgradedHash,
-            grantClientId is null ? null : Ids.New(), grantClientId, amr);
-        return await statements.StartSessionAsync(db, session, ct) ? (session.SessionId, session.GrantId) : null;
+            grantClientId is null ? null : Ids.New(), grantClientId, amr, Ids.New(), http.TraceIdentifier, challengeId);
+        return await statements.StartSessionAsync(db, session, ct)
+            ? new StartedSession(session.SessionId, session.GrantId, new SessionAuthentication(amr, session.Now))
+            : null;
     }
 
     /// <summary>A token chain for one client within a session, before its authorization code is redeemed.</summary>
@@ -245,17 +268,25 @@ internal sealed class SignInService(
 
     /// <summary>
     /// The principal a user's tokens are made from, read fresh from the directory, or null when the user may no
-    /// longer have tokens (deleted, not ACTIVE, or its session ended).
+    /// longer have tokens (deleted, not ACTIVE, or its session ended). amr and auth_time come from the session.
     /// </summary>
     public async Task<ClaimsPrincipal?> BuildPrincipalAsync(
         string tenantId, string userId, string sessionId, string grantId, int generation, string clientId, IEnumerable<string> scopes, CancellationToken ct)
     {
-        var user = await db.Users.AsNoTracking()
+        var found = await db.Users.AsNoTracking()
             .Where(u => u.Id == userId && u.TenantId == tenantId && u.DeletedAt == null && u.Status == UserStatus.Active)
-            .Where(u => db.UserSessions.Any(s => s.Id == sessionId && s.UserId == userId && s.RevokedAt == null))
-            .Select(u => new PrincipalUser(u.Id, u.Email, u.EmailVerified, u.FirstName, u.LastName, u.DisplayName, u.Locale, u.Timezone))
+            .Join(db.UserSessions.Where(s => s.Id == sessionId && s.UserId == userId && s.RevokedAt == null), u => u.Id, s => s.UserId,
+                (u, s) => new
+                {
+                    User = new PrincipalUser(u.Id, u.Email, u.EmailVerified, u.FirstName, u.LastName, u.DisplayName, u.Locale, u.Timezone),
+                    s.Amr,
+                    AuthenticatedAt = s.AuthenticatedAt ?? s.CreatedAt,
+                })
             .FirstOrDefaultAsync(ct);
-        return user is null ? null : await BuildPrincipalAsync(tenantId, user, sessionId, grantId, generation, clientId, scopes, ct);
+        return found is null
+            ? null
+            : await BuildPrincipalAsync(tenantId, found.User, new SessionAuthentication(found.Amr, found.AuthenticatedAt), sessionId, grantId,
+                generation, clientId, scopes, ct);
     }
 
     /// <summary>
@@ -263,7 +294,8 @@ internal sealed class SignInService(
     /// read: the session's transaction re-checked that the user is still ACTIVE and not deleted.
     /// </summary>
     public async Task<ClaimsPrincipal> BuildPrincipalAsync(
-        string tenantId, PrincipalUser user, string sessionId, string grantId, int generation, string clientId, IEnumerable<string> scopes, CancellationToken ct)
+        string tenantId, PrincipalUser user, SessionAuthentication authentication, string sessionId, string grantId, int generation, string clientId,
+        IEnumerable<string> scopes, CancellationToken ct)
     {
         // OpenIddict has already refused scopes the client holds no permission for (scaikey.admin: the console client
         // only; account: first-party applications only); the console check is repeated here so that no registration
@@ -279,6 +311,11 @@ internal sealed class SignInService(
         identity.SetClaim(ScaiKeyClaims.SessionId, sessionId);
         identity.SetClaim(ScaiKeyClaims.GrantId, grantId);
         identity.SetClaim(ScaiKeyClaims.Generation, generation);
+
+        // How and when the user proved who they are (OpenID Connect Core 1.0 section 2): amr always an array, as
+        // RFC 8176 defines it, auth_time in seconds. Both are facts of the session, so refreshes repeat them.
+        identity.AddClaim(new Claim(Claims.AuthenticationMethodReference, JsonSerializer.Serialize(authentication.Methods), JsonClaimValueTypes.JsonArray));
+        identity.SetClaim(Claims.AuthenticationTime, new DateTimeOffset(DateTime.SpecifyKind(authentication.AuthenticatedAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
         if (granted.Contains(Scopes.Email))
         {
             identity.SetClaim(Claims.Email, user.Email);
@@ -312,6 +349,9 @@ internal sealed class SignInService(
             Claims.Subject => [Destinations.AccessToken, Destinations.IdentityToken],
             // sid also in the ID token, so logout can find the session from id_token_hint when the cookie is absent.
             ScaiKeyClaims.SessionId => [Destinations.AccessToken, Destinations.IdentityToken],
+
+            // amr also in the access token: an API may ask for a second factor before a sensitive action.
+            Claims.AuthenticationMethodReference => [Destinations.AccessToken, Destinations.IdentityToken],
             ScaiKeyClaims.PrincipalType or ScaiKeyClaims.TenantId or ScaiKeyClaims.GrantId => [Destinations.AccessToken],
 
             // The generation lives only in the refresh token, which carries every claim.

@@ -14,16 +14,31 @@ namespace ScaiKey.Api.SignIn;
 internal sealed record PrincipalUser(
     string Id, string Email, bool EmailVerified, string? FirstName, string? LastName, string? DisplayName, string Locale, string Timezone);
 
-/// <summary>A live user found by email for a password check, with what its tokens will say.</summary>
-internal sealed record SignInUser(string? PasswordHash, UserStatus Status, DateTime? LockedAt, bool RequirePasswordChange, PrincipalUser Principal)
+/// <summary>
+/// A live user found by email for a password check, with what its tokens will say and whether a confirmed second
+/// factor exists (read in the same statement, so asking for MFA costs the sign-in no extra round trip).
+/// </summary>
+internal sealed record SignInUser(
+    string? PasswordHash, UserStatus Status, DateTime? LockedAt, bool RequirePasswordChange, PrincipalUser Principal, bool HasSecondFactor = false)
 {
     public string Id => Principal.Id;
 }
 
-/// <summary>A successful password check to commit: the user's row, a new session and, for the password grant, its token grant.</summary>
+/// <summary>
+/// A successful sign-in to commit: the user's row, a new session, for the password grant its token grant, and the
+/// <c>user.signed_in</c> audit event (<paramref name="AuditId"/>, its reason naming how the user signed in), and
+/// for a sign-in finished with a second factor the pending step (<paramref name="ChallengeId"/>) used up: the session
+/// exists exactly when the step was spent, in one write transaction.
+/// </summary>
 internal sealed record NewSession(
     string TenantId, string UserId, string SessionId, string? UserAgent, string? IpAddress, DateTime Now, string? UpgradedHash,
-    string? GrantId, string? GrantClientId, string Amr = "pwd");
+    string? GrantId, string? GrantClientId, string Amr = "pwd", string? AuditId = null, string? RequestId = null, string? ChallengeId = null)
+{
+    public const string SignedInAction = "user.signed_in";
+
+    /// <summary>What the audit trail says of the sign-in: the amr values and, for a grant, the client. Never a secret.</summary>
+    public string AuditReason => "amr=" + Amr + (GrantClientId is null ? string.Empty : " client=" + GrantClientId);
+}
 
 /// <summary>
 /// The password sign-in's reads and writes by plain ADO.NET: the user by email, then one transaction with the
@@ -117,8 +132,9 @@ internal sealed class SignInStatements : IDisposable
             }
 
             await using (var update = OnContext(db, texts.Update, values.Update))
+            await using (var spend = values.Challenge is null ? null : OnContext(db, texts.SpendChallenge, values.Challenge))
             {
-                if (await update.ExecuteNonQueryAsync(ct) != 1)
+                if (await update.ExecuteNonQueryAsync(ct) != 1 || (spend is not null && await spend.ExecuteNonQueryAsync(ct) != 1))
                 {
                     if (owned)
                     {
@@ -138,6 +154,11 @@ internal sealed class SignInStatements : IDisposable
             {
                 await using var insert = OnContext(db, texts.InsertGrant, values.Grant);
                 await insert.ExecuteNonQueryAsync(ct);
+            }
+
+            await using (var audit = OnContext(db, texts.InsertAudit, values.Audit))
+            {
+                await audit.ExecuteNonQueryAsync(ct);
             }
 
             if (owned)
@@ -190,10 +211,11 @@ internal sealed class SignInStatements : IDisposable
         return setting;
     }
 
-    private static bool Write(SqliteConnection connection, Prepared statements, bool withGrant, (object?[] Update, object?[] Session, object?[] Grant) values)
+    private static bool Write(SqliteConnection connection, Prepared statements, bool withGrant, Row values)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
-        if (Run(statements.Update, transaction, values.Update) != 1)
+        if (Run(statements.Update, transaction, values.Update) != 1
+            || (values.Challenge is not null && Run(statements.SpendChallenge, transaction, values.Challenge) != 1))
         {
             transaction.Rollback();
             return false;
@@ -204,6 +226,8 @@ internal sealed class SignInStatements : IDisposable
         {
             Run(statements.InsertGrant, transaction, values.Grant);
         }
+
+        Run(statements.InsertAudit, transaction, values.Audit);
 
         transaction.Commit();
         return true;
@@ -220,10 +244,14 @@ internal sealed class SignInStatements : IDisposable
         return command.ExecuteNonQuery();
     }
 
-    private static (object?[] Update, object?[] Session, object?[] Grant) Values(Texts texts, NewSession s) => (
+    private sealed record Row(object?[] Update, object?[] Session, object?[] Grant, object?[] Audit, object?[]? Challenge);
+
+    private static Row Values(Texts texts, NewSession s) => new(
         [s.UserId, s.TenantId, s.Now, s.UpgradedHash, texts.Active],
         [s.SessionId, s.TenantId, s.UserId, s.UserAgent, s.IpAddress, s.Now, s.Amr],
-        [s.GrantId, s.TenantId, s.UserId, s.SessionId, s.GrantClientId, s.Now]);
+        [s.GrantId, s.TenantId, s.UserId, s.SessionId, s.GrantClientId, s.Now],
+        [s.AuditId ?? Ids.New(), s.TenantId, s.UserId, NewSession.SignedInAction, s.AuditReason, s.RequestId, s.IpAddress, s.Now],
+        s.ChallengeId is null ? null : [s.ChallengeId, s.TenantId, s.UserId, s.Now]);
 
     private static SignInUser? Read(DbDataReader reader, Texts texts)
     {
@@ -237,7 +265,7 @@ internal sealed class SignInStatements : IDisposable
             NullableString(reader, 9), reader.GetString(10), reader.GetString(11));
         return new SignInUser(
             NullableString(reader, 1), (UserStatus)texts.Status.ConvertFromProvider(reader.GetString(2))!, NullableUtc(reader, 3),
-            reader.GetBoolean(4), principal);
+            reader.GetBoolean(4), principal, reader.GetBoolean(12));
     }
 
     private Texts Initialize(ScaiKeyDbContext db)
@@ -266,6 +294,10 @@ internal sealed class SignInStatements : IDisposable
 
         public required string InsertGrant { get; init; }
 
+        public required string InsertAudit { get; init; }
+
+        public required string SpendChallenge { get; init; }
+
         public required ValueConverter Status { get; init; }
 
         public required object Active { get; init; }
@@ -275,9 +307,15 @@ internal sealed class SignInStatements : IDisposable
             var users = db.Model.FindEntityType(typeof(User))!;
             var sessions = db.Model.FindEntityType(typeof(UserSession))!;
             var grants = db.Model.FindEntityType(typeof(TokenGrant))!;
+            var factors = db.Model.FindEntityType(typeof(MfaFactor))!;
+            var audit = db.Model.FindEntityType(typeof(AuditEvent))!;
+            var challenges = db.Model.FindEntityType(typeof(MfaChallenge))!;
             string U(string property) => Column(users, property);
             string S(string property) => Column(sessions, property);
             string G(string property) => Column(grants, property);
+            string F(string property) => Column(factors, property);
+            string A(string property) => Column(audit, property);
+            string C(string property) => Column(challenges, property);
             var status = Converter(users, nameof(User.Status));
             return new Texts
             {
@@ -290,7 +328,9 @@ internal sealed class SignInStatements : IDisposable
                     SELECT {U(nameof(User.Id))}, {U(nameof(User.PasswordHash))}, {U(nameof(User.Status))}, {U(nameof(User.LockedAt))},
                            {U(nameof(User.RequirePasswordChange))}, {U(nameof(User.Email))}, {U(nameof(User.EmailVerified))},
                            {U(nameof(User.FirstName))}, {U(nameof(User.LastName))}, {U(nameof(User.DisplayName))},
-                           {U(nameof(User.Locale))}, {U(nameof(User.Timezone))}
+                           {U(nameof(User.Locale))}, {U(nameof(User.Timezone))},
+                           EXISTS (SELECT 1 FROM {Table(factors)} WHERE {F(nameof(MfaFactor.UserId))} = {Table(users)}.{U(nameof(User.Id))}
+                                   AND {F(nameof(MfaFactor.TenantId))} = $1 AND {F(nameof(MfaFactor.ConfirmedAt))} IS NOT NULL)
                     FROM {Table(users)}
                     WHERE {U(nameof(User.TenantId))} = $1 AND {U(nameof(User.EmailNormalized))} = $2 AND {U(nameof(User.DeletedAt))} IS NULL
                     LIMIT 1
@@ -322,11 +362,27 @@ internal sealed class SignInStatements : IDisposable
                         {G(nameof(TokenGrant.RevokedAt))}, {G(nameof(TokenGrant.RevokedReason))})
                     VALUES ($1, $2, $3, $4, $5, 0, $6, $6, NULL, NULL, NULL)
                     """,
+
+                // $1 id, $2 tenant, $3 user (actor and target), $4 action, $5 reason, $6 request id, $7 IP address, $8 now.
+                InsertAudit = $"""
+                    INSERT INTO {Table(audit)} ({A(nameof(AuditEvent.Id))}, {A(nameof(AuditEvent.TenantId))}, {A(nameof(AuditEvent.ActorType))},
+                        {A(nameof(AuditEvent.ActorId))}, {A(nameof(AuditEvent.Action))}, {A(nameof(AuditEvent.TargetType))},
+                        {A(nameof(AuditEvent.TargetId))}, {A(nameof(AuditEvent.ChangesJson))}, {A(nameof(AuditEvent.Reason))},
+                        {A(nameof(AuditEvent.RequestId))}, {A(nameof(AuditEvent.IpAddress))}, {A(nameof(AuditEvent.CreatedAt))})
+                    VALUES ($1, $2, 'USER', $3, $4, 'user', $3, NULL, $5, $6, $7, $8)
+                    """,
+
+                // $1 challenge, $2 tenant, $3 user, $4 now: the pending step, used up once and only before it expires.
+                SpendChallenge = $"""
+                    UPDATE {Table(challenges)} SET {C(nameof(MfaChallenge.UsedAt))} = $4
+                    WHERE {C(nameof(MfaChallenge.Id))} = $1 AND {C(nameof(MfaChallenge.TenantId))} = $2 AND {C(nameof(MfaChallenge.UserId))} = $3
+                          AND {C(nameof(MfaChallenge.UsedAt))} IS NULL AND {C(nameof(MfaChallenge.ExpiresAt))} > $4
+                    """,
             };
         }
     }
 
-    /// <summary>The four statements, prepared on one of this class's own SQLite connections.</summary>
+    /// <summary>The six statements, prepared on one of this class's own SQLite connections.</summary>
     private sealed class Prepared : IDisposable
     {
         public Prepared(SqliteConnection connection, Texts texts)
@@ -335,6 +391,8 @@ internal sealed class SignInStatements : IDisposable
             Update = Prepare(connection, texts.Update, 5);
             InsertSession = Prepare(connection, texts.InsertSession, 7);
             InsertGrant = Prepare(connection, texts.InsertGrant, 6);
+            InsertAudit = Prepare(connection, texts.InsertAudit, 8);
+            SpendChallenge = Prepare(connection, texts.SpendChallenge, 4);
         }
 
         public SqliteCommand Find { get; }
@@ -344,6 +402,10 @@ internal sealed class SignInStatements : IDisposable
         public SqliteCommand InsertSession { get; }
 
         public SqliteCommand InsertGrant { get; }
+
+        public SqliteCommand InsertAudit { get; }
+
+        public SqliteCommand SpendChallenge { get; }
 
         private static SqliteCommand Prepare(SqliteConnection connection, string text, int parameters)
         {
@@ -364,6 +426,8 @@ internal sealed class SignInStatements : IDisposable
             Update.Dispose();
             InsertSession.Dispose();
             InsertGrant.Dispose();
+            InsertAudit.Dispose();
+            SpendChallenge.Dispose();
         }
     }
 }

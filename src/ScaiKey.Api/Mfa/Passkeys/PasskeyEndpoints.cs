@@ -276,15 +276,14 @@ internal static class PasskeyEndpoints
         var checkedIn = new SignInResult(SignInOutcome.Success, result.UserId, requirePasswordChange) { TenantId = tenant.Id };
 
         // The session's own statement re-checks that the account is ACTIVE and not deleted.
-        if (await signIn.StartSessionAsync(checkedIn, http, grantClientId: null, ct, amr: result.Amr) is not var (sessionId, _))
+        if (await signIn.StartSessionAsync(checkedIn, http, grantClientId: null, ct, amr: result.Amr) is not { SessionId: var sessionId })
         {
             audit.RecordAs(SignInService.SystemActor, "sign_in", "user.sign_in_failed", "user", result.UserId!, tenant.Id, reason: "passkey_not_active");
             await db.SaveChangesAsync(ct);
             return Again(StatusCodes.Status200OK, FailedText);
         }
 
-        audit.RecordAs(PrincipalTypes.User, result.UserId!, "user.signed_in", "user", result.UserId!, tenant.Id, reason: "amr: " + result.Amr);
-        await db.SaveChangesAsync(ct);
+        // user.signed_in (with the amr) was written in the session's own transaction.
         await SignInCookies.SignInAsync(http, tenant.Id, result.UserId!, sessionId);
         if (requirePasswordChange)
         {

@@ -1,0 +1,96 @@
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Email;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.Mfa;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Api.Users;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.SignIn;
+
+internal enum SecondFactorStep
+{
+    // The code was right: complete the sign-in with Amr.
+    Accepted,
+
+    // Wrong (or replayed): counted; the same step may be tried again.
+    Wrong,
+
+    // Wrong, and it was the step's last allowed attempt, or the user can no longer sign in: start over.
+    Ended,
+
+    // The abuse limits (per address, per account) are used up for the minute: nothing was checked.
+    Limited,
+}
+
+/// <summary>The step's outcome; for Accepted also what the user's tokens say, read with the check (no second read).</summary>
+internal sealed record SecondFactorStepResult(SecondFactorStep Outcome, string? Amr = null, TimeSpan RetryAfter = default, PrincipalUser? User = null);
+
+/// <summary>
+/// The second half of a sign-in, shared by the hosted pages and the mfa-otp grant: a TOTP or recovery code checked
+/// for the user of a pending step. A wrong code is a failed sign-in like a wrong password: it is counted on the
+/// user (and locks the account at the tenant's limit, <see cref="SignInFailures"/>), against the abuse limits
+/// (<see cref="AttemptLimiter"/>), audited with its reason, and on the step, which ends after
+/// <see cref="MfaChallenges.MaxFailedAttempts"/>.
+/// </summary>
+internal sealed class SecondFactorSignIn(
+    ScaiKeyDbContext db, SecondFactors factors, MfaChallenges challenges, AttemptLimiter limiter, AuditLog audit, EmailOutbox outbox,
+    KeyRing keyRing, RevocationCache revocations, TimeProvider time, IHttpContextAccessor accessor)
+{
+    /// <summary>amr of a sign-in completed with a TOTP code (RFC 8176: password, one-time password, multiple factors).</summary>
+    public const string TotpAmr = "pwd otp mfa";
+
+    /// <summary>amr of a sign-in completed with a recovery code: two factors, neither of them a device.</summary>
+    public const string RecoveryCodeAmr = "pwd mfa";
+
+    /// <summary>Checks <paramref name="otp"/> (a TOTP code) or else <paramref name="recoveryCode"/> for the step's user.</summary>
+    public async Task<SecondFactorStepResult> CheckAsync(
+        TenantContext tenant, MfaChallenge pending, string? otp, string? recoveryCode, CancellationToken ct)
+    {
+        var user = await FindUserAsync(tenant.Id, pending.UserId!, ct);
+        if (user is null || user.Status != UserStatus.Active)
+        {
+            // Locked (perhaps by this step's own failures), disabled or deleted meanwhile: the step is over.
+            await challenges.EndAsync(pending, ct);
+            return new SecondFactorStepResult(SecondFactorStep.Ended);
+        }
+
+        var ip = accessor.HttpContext?.Connection.RemoteIpAddress?.ToString();
+        using var attempt = limiter.TryBegin(ip, tenant.Id, user.Principal.Email, out var wait);
+        if (attempt is null)
+        {
+            return new SecondFactorStepResult(SecondFactorStep.Limited, RetryAfter: wait);
+        }
+
+        var useTotp = !string.IsNullOrWhiteSpace(otp);
+        var result = useTotp
+            ? await factors.VerifyTotpAsync(tenant.Id, user.Id, otp!, ct)
+            : string.IsNullOrWhiteSpace(recoveryCode) || recoveryCode.Length > 64
+                ? new SecondFactorResult(SecondFactorOutcome.Wrong)
+                : await factors.UseRecoveryCodeAsync(tenant.Id, user.Id, recoveryCode, ct);
+        if (result.Outcome == SecondFactorOutcome.Accepted)
+        {
+            return new SecondFactorStepResult(SecondFactorStep.Accepted, useTotp ? TotpAmr : RecoveryCodeAmr, User: user.Principal);
+        }
+
+        attempt.Failed();
+        var reason = result.Outcome == SecondFactorOutcome.Replayed ? SignInFailureReasons.ReplayedOtp
+            : useTotp ? SignInFailureReasons.WrongOtp
+            : SignInFailureReasons.WrongRecoveryCode;
+        await new SignInFailures(db, audit, outbox, keyRing, revocations)
+            .RecordAsync(tenant, user, EmailAddresses.Normalize(user.Principal.Email), reason, time.UtcNow(), ct);
+        var open = await challenges.CountFailureAsync(pending, ct);
+        return new SecondFactorStepResult(open ? SecondFactorStep.Wrong : SecondFactorStep.Ended);
+    }
+
+    /// <summary>The step's user in the shape a failure is recorded for.</summary>
+    private Task<SignInUser?> FindUserAsync(string tenantId, string userId, CancellationToken ct) =>
+        db.Users.AsNoTracking()
+            .Where(u => u.Id == userId && u.TenantId == tenantId && u.DeletedAt == null)
+            .Select(u => new SignInUser(u.PasswordHash, u.Status, u.LockedAt, u.RequirePasswordChange,
+                new PrincipalUser(u.Id, u.Email, u.EmailVerified, u.FirstName, u.LastName, u.DisplayName, u.Locale, u.Timezone), true))
+            .FirstOrDefaultAsync(ct);
+}
