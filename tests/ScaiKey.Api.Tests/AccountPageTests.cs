@@ -27,13 +27,25 @@ public sealed class AccountPageTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         return html;
     }
 
-    /// <summary>Signs in on the login page with return_url back to the account page, and opens it.</summary>
-    private static async Task<string> SignInAsync(HttpClient browser, string slug, string email, string password = AccountApp.Password)
+    /// <summary>
+    /// Signs in on the login page with return_url back to the account page (through the second-factor step with a
+    /// code from <paramref name="totp"/> when the user has a factor), and opens it.
+    /// </summary>
+    private static async Task<string> SignInAsync(
+        HttpClient browser, string slug, string email, string password = AccountApp.Password, (byte[] Secret, DateTime Now)? totp = null)
     {
         var account = $"/t/{slug}/account";
         var login = await HtmlAsync(await browser.GetAsync($"/t/{slug}/login?return_url={Uri.EscapeDataString(account)}"));
         var posted = await browser.PostAsync($"/t/{slug}/login", Forms.From(login, ("email", email), ("password", password)));
         Assert.True(posted.StatusCode == HttpStatusCode.SeeOther, await posted.Content.ReadAsStringAsync());
+        if (totp is { } factor)
+        {
+            Assert.Equal($"/t/{slug}/mfa", posted.Headers.Location!.OriginalString);
+            var step = await HtmlAsync(await browser.GetAsync($"/t/{slug}/mfa"));
+            posted = await browser.PostAsync($"/t/{slug}/mfa", Forms.From(step, ("code", TotpCodes.Compute(factor.Secret, factor.Now))));
+            Assert.True(posted.StatusCode == HttpStatusCode.SeeOther, await posted.Content.ReadAsStringAsync());
+        }
+
         Assert.Equal(account, posted.Headers.Location!.OriginalString);
         return await HtmlAsync(await browser.GetAsync(account));
     }
@@ -148,7 +160,7 @@ public sealed class AccountPageTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             var (userId, email) = await portal.CreateUserAsync(app);
             using var browser = Browser(host);
             var page = await SignInAsync(browser, portal.Slug, email);
-            var (factorId, _) = await EnrolAsync(browser, portal.Slug, page, clock.GetUtcNow().UtcDateTime);
+            var (factorId, secret) = await EnrolAsync(browser, portal.Slug, page, clock.GetUtcNow().UtcDateTime);
             var firstSession = await app.DbAsync(db => db.UserSessions.AsNoTracking().Where(s => s.UserId == userId).Select(s => s.Id).SingleAsync());
 
             clock.Advance(TimeSpan.FromMinutes(6));
@@ -169,8 +181,8 @@ public sealed class AccountPageTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 
             Assert.Equal(1, await app.DbAsync(db => db.MfaFactors.CountAsync(f => f.UserId == userId)));
 
-            // A fresh sign-in (a new session) lets both through.
-            page = await SignInAsync(browser, portal.Slug, email);
+            // A fresh sign-in (a new session, with the second factor now enrolled) lets both through.
+            page = await SignInAsync(browser, portal.Slug, email, totp: (secret, clock.GetUtcNow().UtcDateTime));
             var wrong = await HtmlAsync(await SubmitAsync(browser, portal.Slug, "password", page,
                 ("current_password", "Not-The-Password-1!"), ("new_password", NewPassword), ("confirm_password", NewPassword)));
             Assert.Contains("Your current password is not correct.", wrong, StringComparison.Ordinal);
@@ -196,6 +208,9 @@ public sealed class AccountPageTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         var portal = await AccountApp.CreateAsync(app);
         var (userId, email) = await portal.CreateUserAsync(app);
         var passkey = Guid.NewGuid().ToString();
+        // Signed in first: with the passkey in place the password alone would stop at the second-factor step.
+        using var browser = Browser(app.Host);
+        await SignInAsync(browser, portal.Slug, email);
         await app.DbAsync(async db =>
         {
             db.MfaFactors.Add(new ScaiKey.Data.Entities.MfaFactor
@@ -206,8 +221,7 @@ public sealed class AccountPageTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             await db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(u => u.SetProperty(x => x.MfaEnabled, true));
             await db.SaveChangesAsync();
         });
-        using var browser = Browser(app.Host);
-        var page = await SignInAsync(browser, portal.Slug, email);
+        var page = await HtmlAsync(await browser.GetAsync($"/t/{portal.Slug}/account"));
         Assert.Contains("Passkey: Laptop key", page, StringComparison.Ordinal);
         Assert.Contains($"name=\"factor_id\" value=\"{passkey}\"", page, StringComparison.Ordinal);
 

@@ -114,7 +114,7 @@ public sealed class PasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 
         var session = await app.DbAsync(db => db.UserSessions.AsNoTracking().SingleAsync(s => s.UserId == userId && s.Amr == "hwk mfa"));
         Assert.Null(session.RevokedAt);
-        Assert.Equal(1, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.Action == "user.signed_in" && e.TargetId == userId && e.Reason == "amr: hwk mfa")));
+        Assert.Equal(1, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.Action == "user.signed_in" && e.TargetId == userId && e.Reason == "amr=hwk mfa")));
         var factor = await app.DbAsync(db => db.MfaFactors.AsNoTracking().SingleAsync(f => f.UserId == userId));
         Assert.Equal(key.Counter, (uint)factor.SignCount);
         Assert.NotNull(factor.LastUsedAt);
@@ -228,8 +228,10 @@ public sealed class PasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             await PasskeyFlow.RefusedAsync(await PasskeyFlow.PostSignInAsync(browser, client, loginHtml, token, garbage));
         }
 
+        // Registration garbage, by a user without a passkey yet (Frances's password alone now stops at the second factor).
+        await client.CreateUserAsync(app, "grace@example.com");
         using var account = client.Browser(app);
-        await PasskeyFlow.SignInWithPasswordAsync(account, client, "frances@example.com");
+        await PasskeyFlow.SignInWithPasswordAsync(account, client, "grace@example.com");
         var html = await (await account.GetAsync($"/t/{client.Slug}/account/passkeys")).ReadPageAsync(200);
         foreach (var garbage in new[] { "not json", "{}", "{\"id\":\"AAAA\",\"rawId\":\"AAAA\",\"type\":\"public-key\",\"response\":{}}" })
         {
@@ -303,6 +305,49 @@ public sealed class PasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 
         // A user without passkeys gets no ceremony.
         Assert.Null(await passkeys.BeginAssertionAsync(tenant, carolId, default));
+    }
+
+    [Fact]
+    public async Task After_the_password_the_step_takes_the_users_passkey_and_the_session_says_pwd_hwk_mfa()
+    {
+        var client = await OidcTestClient.CreateAsync(app);
+        var userId = await client.CreateUserAsync(app, "pat@example.com");
+        await client.CreateUserAsync(app, "mallory@example.com");
+        using var pat = await RegisteredKeyAsync(client, "pat@example.com");
+        using var mallory = await RegisteredKeyAsync(client, "mallory@example.com");
+
+        // The password alone now stops at the second-factor step, which offers the passkey (Pat has no authenticator app).
+        using var browser = client.Browser(app);
+        var loginHtml = await (await browser.GetAsync($"/t/{client.Slug}/login")).ReadPageAsync(200);
+        var posted = await browser.PostAsync($"/t/{client.Slug}/login", Forms.From(loginHtml, ("email", "pat@example.com"), ("password", OidcTestClient.Password)));
+        await posted.ShouldBeAsync(303);
+        Assert.Equal($"/t/{client.Slug}/mfa", posted.Headers.Location!.OriginalString);
+        var step = await browser.GetAsync($"/t/{client.Slug}/mfa");
+        var stepHtml = await step.ReadPageAsync(200);
+        Assert.Contains("Use a passkey", stepHtml, StringComparison.Ordinal);
+        Assert.DoesNotContain("name=\"code\"", stepHtml, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self'", step.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        var sessionsBefore = await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId));
+
+        // Mallory's passkey answering Pat's step is refused, and no session starts.
+        var options = await (await browser.PostAsync($"/t/{client.Slug}/mfa/passkey-options", PasskeyFlow.FormToken(stepHtml))).ReadJsonAsync(200);
+        var refused = await browser.PostAsync($"/t/{client.Slug}/mfa/passkey", Forms.From(stepHtml,
+            ("challenge_token", options["challenge_token"]!.GetValue<string>()), ("credential", mallory.Get(options["public_key"]!))));
+        Assert.Contains("That passkey could not be used.", await refused.ReadPageAsync(200), StringComparison.Ordinal);
+        Assert.Equal(sessionsBefore, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId)));
+
+        // Pat's own passkey completes the step: a session that records password and hardware key.
+        options = await (await browser.PostAsync($"/t/{client.Slug}/mfa/passkey-options", PasskeyFlow.FormToken(stepHtml))).ReadJsonAsync(200);
+        Assert.Single(options["public_key"]!["allowCredentials"]!.AsArray());
+        var accepted = await browser.PostAsync($"/t/{client.Slug}/mfa/passkey", Forms.From(stepHtml,
+            ("challenge_token", options["challenge_token"]!.GetValue<string>()), ("credential", pat.Get(options["public_key"]!))));
+        await PasskeyFlow.SignedInAsync(accepted);
+        Assert.Equal(1, await app.DbAsync(db => db.UserSessions.CountAsync(s => s.UserId == userId && s.Amr == "pwd hwk mfa" && s.RevokedAt == null)));
+
+        // Without a pending step (another browser, no password given) there are no options to answer.
+        using var stranger = client.Browser(app);
+        var strangerHtml = await (await stranger.GetAsync($"/t/{client.Slug}/login")).ReadPageAsync(200);
+        await (await stranger.PostAsync($"/t/{client.Slug}/mfa/passkey-options", PasskeyFlow.FormToken(strangerHtml))).ShouldBeAsync(403);
     }
 
     [Fact]
@@ -411,6 +456,6 @@ internal static class PasskeyFlow
         return body;
     }
 
-    private static FormUrlEncodedContent FormToken(string html) =>
+    public static FormUrlEncodedContent FormToken(string html) =>
         new(new Dictionary<string, string> { ["form_token"] = Forms.Hidden(html, "form_token") });
 }

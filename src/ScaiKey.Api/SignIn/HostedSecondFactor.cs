@@ -82,7 +82,10 @@ internal static class HostedSecondFactor
             return HostedPages.SeeOther(HostedPages.ChangePasswordUrl(http, tenant.Slug, data.ReturnUrl));
         }
 
-        return data.ReturnUrl is { Length: > 0 } returnUrl && HostedPages.IsAuthorizeReturnUrl(http, returnUrl)
+        // The return URL was checked when the password was given (an authorization request, or this tenant's account
+        // pages); checked again here, since it comes back from the database.
+        return data.ReturnUrl is { Length: > 0 } returnUrl
+            && (HostedPages.IsAuthorizeReturnUrl(http, returnUrl) || Account.AccountPages.IsAccountReturnUrl(http, tenant, returnUrl))
             ? HostedPages.SeeOther(returnUrl)
             : HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Signed in", "You are signed in. You can close this window."));
     }

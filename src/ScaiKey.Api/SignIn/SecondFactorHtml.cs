@@ -9,26 +9,45 @@ namespace ScaiKey.Api.SignIn;
 /// </summary>
 internal static class SecondFactorHtml
 {
-    /// <summary>Asks for a code from the authenticator app, or (<paramref name="recovery"/>) for a recovery code.</summary>
-    public static string Challenge(FormContext form, string recoveryUrl, string authenticatorUrl, bool recovery) =>
+    /// <summary>
+    /// Asks for a code from the authenticator app (when the user has one), offers the user's passkey (when
+    /// <paramref name="passkey"/> is set; its button shows once the script finds WebAuthn), or (<paramref name="recovery"/>)
+    /// asks for a recovery code.
+    /// </summary>
+    public static string Challenge(FormContext form, string recoveryUrl, string authenticatorUrl, bool recovery, bool hasTotp = true,
+        Mfa.Passkeys.PasskeySignIn? passkey = null) =>
         Document(form.TenantName, "Two-step verification", body =>
         {
             body.Append(recovery
                 ? "<p>Enter one of the recovery codes you saved when you set up two-step verification. Each code works once.</p>\n"
-                : "<p>Enter the 6-digit code from your authenticator app.</p>\n");
+                : hasTotp
+                    ? "<p>Enter the 6-digit code from your authenticator app.</p>\n"
+                    : "<p>Use your passkey to continue.</p>\n");
             HostedPageHtml.Errors(body, form.Errors);
             FormStart(body, form);
             if (recovery)
             {
                 CodeField(body, "recovery_code", "Recovery code", "off", "text", form.Errors.Count > 0);
+                body.Append("<button type=\"submit\">Verify</button>\n");
             }
-            else
+            else if (hasTotp)
             {
                 CodeField(body, "code", "Code", "one-time-code", "numeric", form.Errors.Count > 0);
+                body.Append("<button type=\"submit\">Verify</button>\n");
             }
 
-            body.Append("<button type=\"submit\">Verify</button>\n</form>\n");
-            var (href, text) = recovery ? (authenticatorUrl, "Use your authenticator app instead") : (recoveryUrl, "Use a recovery code");
+            body.Append("</form>\n");
+            if (!recovery && passkey is not null)
+            {
+                // The script posts the passkey's answer with this page's form token; the step's cookie names the user.
+                body.Append("<button type=\"button\" class=\"secondary\" data-passkey=\"sign-in\" data-options=\"").Append(Encode(passkey.OptionsUrl))
+                    .Append("\" data-action=\"").Append(Encode(passkey.Action)).Append("\" hidden>Use a passkey</button>\n")
+                    .Append("<script src=\"").Append(Encode(passkey.ScriptUrl)).Append("\" defer></script>\n");
+            }
+
+            var (href, text) = recovery
+                ? (authenticatorUrl, hasTotp ? "Use your authenticator app instead" : "Use your passkey instead")
+                : (recoveryUrl, "Use a recovery code");
             body.Append("<p><a href=\"").Append(Encode(href)).Append("\">").Append(Encode(text)).Append("</a></p>\n");
         });
 

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Mfa;
+using ScaiKey.Api.Mfa.Passkeys;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data;
@@ -28,6 +29,7 @@ internal static class SecondFactorPages
         pages.MapGet("/" + EnrolPage, EnrolPageAsync);
         pages.MapPost("/" + EnrolPage, ConfirmAsync);
         pages.MapPost("/" + EnrolDonePage, EnrolDoneAsync);
+        pages.MapPasskeySecondFactor();
     }
 
     // ---- the second factor of a user who has one ----
@@ -41,7 +43,7 @@ internal static class SecondFactorPages
         }
 
         await AllowReturnAsync(http, db, tenant, pending, ct);
-        return ChallengeForm(http, forms, tenant, http.Request.Query["method"] == "recovery", [], StatusCodes.Status200OK);
+        return await ChallengeFormAsync(http, db, forms, tenant, pending, http.Request.Query["method"] == "recovery", [], StatusCodes.Status200OK, ct);
     }
 
     private static async Task<IResult> VerifyAsync(
@@ -63,14 +65,15 @@ internal static class SecondFactorPages
         var recovery = !form.ContainsKey("code") && form.ContainsKey("recovery_code");
         if (!forms.IsValid(http, form))
         {
-            return ChallengeForm(http, forms, tenant, recovery, ["This form has expired. Please try again."], StatusCodes.Status400BadRequest);
+            return await ChallengeFormAsync(http, db, forms, tenant, pending, recovery, ["This form has expired. Please try again."], StatusCodes.Status400BadRequest, ct);
         }
 
         var code = form["code"].ToString();
         var recoveryCode = form["recovery_code"].ToString();
         if ((recovery ? recoveryCode : code).Trim().Length == 0)
         {
-            return ChallengeForm(http, forms, tenant, recovery, [recovery ? "Enter a recovery code." : "Enter the code from your authenticator app."], StatusCodes.Status200OK);
+            return await ChallengeFormAsync(http, db, forms, tenant, pending, recovery,
+                [recovery ? "Enter a recovery code." : "Enter the code from your authenticator app."], StatusCodes.Status200OK, ct);
         }
 
         var check = await secondFactor.CheckAsync(tenant, pending, recovery ? null : code, recovery ? recoveryCode : null, ct);
@@ -80,22 +83,33 @@ internal static class SecondFactorPages
                 return await HostedSecondFactor.CompleteAsync(http, pending, check.Amr!, ct);
             case SecondFactorStep.Limited:
                 Problems.SetRetryAfter(http.Response, check.RetryAfter);
-                return ChallengeForm(http, forms, tenant, recovery,
-                    [$"Too many attempts. Wait {http.Response.Headers.RetryAfter} seconds, then try again."], StatusCodes.Status429TooManyRequests);
+                return await ChallengeFormAsync(http, db, forms, tenant, pending, recovery,
+                    [$"Too many attempts. Wait {http.Response.Headers.RetryAfter} seconds, then try again."], StatusCodes.Status429TooManyRequests, ct);
             case SecondFactorStep.Ended:
                 // Too many wrong codes on this step, or the account was locked or disabled: the password again.
                 return HostedSecondFactor.StartOver(http, tenant, data.ReturnUrl);
             default:
-                return ChallengeForm(http, forms, tenant, recovery, [recovery ? WrongRecoveryCode : WrongCode], StatusCodes.Status200OK);
+                return await ChallengeFormAsync(http, db, forms, tenant, pending, recovery, [recovery ? WrongRecoveryCode : WrongCode], StatusCodes.Status200OK, ct);
         }
     }
 
-    private static IResult ChallengeForm(HttpContext http, FormProtection forms, TenantContext tenant, bool recovery, IReadOnlyList<string> errors, int status) =>
-        HostedPages.Page(status, SecondFactorHtml.Challenge(
+    /// <summary>
+    /// The step's page: a TOTP code field when the user has an authenticator app, a passkey button when they have a
+    /// passkey (and passkeys are on), and the way to a recovery code.
+    /// </summary>
+    internal static async Task<IResult> ChallengeFormAsync(
+        HttpContext http, ScaiKeyDbContext db, FormProtection forms, TenantContext tenant, MfaChallenge pending, bool recovery,
+        IReadOnlyList<string> errors, int status, CancellationToken ct)
+    {
+        var passkey = recovery ? null : await PasskeySecondFactor.OfferAsync(http, tenant, pending, db, ct);
+        var hasTotp = passkey is null || await db.MfaFactors.AsNoTracking().AnyAsync(
+            f => f.TenantId == tenant.Id && f.UserId == pending.UserId && f.Type == MfaFactorTypes.Totp && f.ConfirmedAt != null, ct);
+        return HostedPages.Page(status, SecondFactorHtml.Challenge(
             HostedPages.Form(http, forms, tenant, Page, errors),
             HostedPages.PageUrl(http, tenant.Slug, Page, returnUrl: null) + "?method=recovery",
             HostedPages.PageUrl(http, tenant.Slug, Page, returnUrl: null),
-            recovery));
+            recovery, hasTotp, passkey));
+    }
 
     // ---- enrolment required by the tenant's policy ----
 

@@ -222,7 +222,7 @@ internal static class PasskeyEndpoints
             : new ProblemResult(StatusCodes.Status400BadRequest, "The page has expired (form_token does not match). Reload it and try again.");
     }
 
-    private static IResult Options(PasskeyCeremony ceremony) =>
+    internal static IResult Options(PasskeyCeremony ceremony) =>
         Results.Text(new JsonObject
         {
             ["challenge_token"] = ceremony.ChallengeToken,
