@@ -252,7 +252,7 @@ public sealed class AccountApiTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     }
 
     [Fact]
-    public async Task Password_change_and_factor_removal_need_a_sign_in_in_the_last_five_minutes()
+    public async Task Password_and_factor_changes_need_a_sign_in_in_the_last_five_minutes()
     {
         var clock = new TestClock();
         var host = app.StartHost(b => b.ConfigureTestServices(s => s.AddSingleton<TimeProvider>(clock)));
@@ -268,6 +268,13 @@ public sealed class AccountApiTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             Assert.Equal(ReauthenticationType, refused["type"]!.GetValue<string>());
             var password = await (await me.PostAsJsonAsync("/api/v1/me/password", new { current_password = AccountApp.Password, new_password = NewPassword })).ReadProblemAsync(403);
             Assert.Equal(ReauthenticationType, password["type"]!.GetValue<string>());
+
+            // Every change to the factors needs it too: a stolen token must not add a way in or take the recovery codes.
+            foreach (var (path, body) in new[] { ("/api/v1/me/mfa/totp", "{}"), ($"/api/v1/me/mfa/totp/{factorId}/confirm", """{"code":"123456"}"""), ("/api/v1/me/mfa/recovery-codes", "{}") })
+            {
+                var change = await (await me.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"))).ReadProblemAsync(403);
+                Assert.Equal(ReauthenticationType, change["type"]!.GetValue<string>());
+            }
 
             // The token itself still works for everything else.
             await (await me.GetAsync("/api/v1/me/mfa/factors")).ShouldBeAsync(200);

@@ -172,6 +172,8 @@ public sealed class AccountPageTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             {
                 ("password", new[] { ("current_password", AccountApp.Password), ("new_password", NewPassword), ("confirm_password", NewPassword) }),
                 ("factors/remove", new[] { ("factor_id", factorId) }),
+                ("totp", new[] { ("name", "Another phone") }),
+                ("recovery-codes", Array.Empty<(string, string)>()),
             })
             {
                 var refused = await SubmitAsync(browser, portal.Slug, action, page, fields);
@@ -180,6 +182,11 @@ public sealed class AccountPageTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             }
 
             Assert.Equal(1, await app.DbAsync(db => db.MfaFactors.CountAsync(f => f.UserId == userId)));
+
+            // Nor may a stale session start adding a passkey.
+            var passkeys = await HtmlAsync(await browser.GetAsync($"/t/{portal.Slug}/account/passkeys"));
+            await (await browser.PostAsync($"/t/{portal.Slug}/passkeys/registration-options",
+                new FormUrlEncodedContent(new Dictionary<string, string> { ["form_token"] = Forms.Hidden(passkeys, "form_token") }))).ReadProblemAsync(403);
 
             // A fresh sign-in (a new session, with the second factor now enrolled) lets both through.
             page = await SignInAsync(browser, portal.Slug, email, totp: (secret, clock.GetUtcNow().UtcDateTime));

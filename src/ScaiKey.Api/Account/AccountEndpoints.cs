@@ -40,19 +40,21 @@ internal static class AccountEndpoints
             .WithSummary("List My Factors").WithDescription("The signed-in user's confirmed second factors (never their secrets).")
             .Returns<ApiResponse<IReadOnlyList<MfaFactorResponse>>>();
 
-        group.MapPost("/mfa/totp", BeginTotpAsync)
+        group.MapPost("/mfa/totp", BeginTotpAsync).RequireAuthorization(ScaiKeyPolicies.AccountRecentSignIn)
             .WithSummary("Start TOTP Enrolment")
-            .WithDescription("Start enrolling an authenticator app: its secret and otpauth URI, shown once. The factor counts only once confirmed.")
+            .WithDescription("Start enrolling an authenticator app: its secret and otpauth URI, shown once. The factor counts only once confirmed. "
+                + "Needs a sign-in in the last 5 minutes, like every change to the factors.")
             .AcceptsJson<TotpEnrolmentStart>().Returns<ApiResponse<TotpEnrolmentResponse>>(StatusCodes.Status201Created).ReturnsProblems(404, 413);
 
-        group.MapPost("/mfa/totp/{factor_id}/confirm", ConfirmTotpAsync)
+        group.MapPost("/mfa/totp/{factor_id}/confirm", ConfirmTotpAsync).RequireAuthorization(ScaiKeyPolicies.AccountRecentSignIn)
             .WithSummary("Confirm TOTP Enrolment")
             .WithDescription("Confirm an enrolment with a code from the app. Returns 10 single-use recovery codes, shown once; any earlier set is void.")
             .AcceptsJson<TotpConfirmation>().Returns<ApiResponse<RecoveryCodesResponse>>().ReturnsProblems(404, 413);
 
-        group.MapPost("/mfa/recovery-codes", RecoveryCodesAsync)
+        group.MapPost("/mfa/recovery-codes", RecoveryCodesAsync).RequireAuthorization(ScaiKeyPolicies.AccountRecentSignIn)
             .WithSummary("Regenerate My Recovery Codes")
-            .WithDescription("A new set of 10 recovery codes; the old ones stop working. 409 when the user has no confirmed factor.")
+            .WithDescription("A new set of 10 recovery codes; the old ones stop working. 409 when the user has no confirmed factor. "
+                + "Needs a sign-in in the last 5 minutes.")
             .Returns<ApiResponse<RecoveryCodesResponse>>().ReturnsProblems(409);
 
         group.MapDelete("/mfa/factors/{factor_id}", RemoveFactorAsync).RequireAuthorization(ScaiKeyPolicies.AccountRecentSignIn)

@@ -102,7 +102,10 @@ internal static class AccountPages
         return instead ?? await RenderAsync(http, s, visit!, StatusCodes.Status200OK, null, [], ct);
     }
 
-    /// <summary>For the changes that need a recent sign-in: the login page, which brings the user back here.</summary>
+    /// <summary>
+    /// For the changes that need a recent sign-in (password, and every change to the factors: a session borrowed or
+    /// stolen hours ago must not be able to add a way in of its own): the login page, which brings the user back here.
+    /// </summary>
     private static async Task<IResult?> StaleAsync(HttpContext http, PageServices s, Visit visit, CancellationToken ct) =>
         await s.Account.IsRecentSignInAsync(visit.Tenant.Id, visit.User.UserId, visit.User.SessionId, ct)
             ? null
@@ -142,9 +145,9 @@ internal static class AccountPages
     private static async Task<IResult> BeginTotpAsync(HttpContext http, [AsParameters] PageServices s, CancellationToken ct)
     {
         var (visit, instead) = await BeginAsync(http, s, post: true, ct);
-        if (instead is not null)
+        if ((instead ?? await StaleAsync(http, s, visit!, ct)) is { } refused)
         {
-            return instead;
+            return refused;
         }
 
         var name = visit!.Form!["name"].ToString().Trim();
@@ -166,9 +169,9 @@ internal static class AccountPages
     private static async Task<IResult> ConfirmTotpAsync(HttpContext http, [AsParameters] PageServices s, CancellationToken ct)
     {
         var (visit, instead) = await BeginAsync(http, s, post: true, ct);
-        if (instead is not null)
+        if ((instead ?? await StaleAsync(http, s, visit!, ct)) is { } refused)
         {
-            return instead;
+            return refused;
         }
 
         var factorId = visit!.Form!["factor_id"].ToString();
@@ -194,9 +197,9 @@ internal static class AccountPages
     private static async Task<IResult> RecoveryCodesAsync(HttpContext http, [AsParameters] PageServices s, CancellationToken ct)
     {
         var (visit, instead) = await BeginAsync(http, s, post: true, ct);
-        if (instead is not null)
+        if ((instead ?? await StaleAsync(http, s, visit!, ct)) is { } refused)
         {
-            return instead;
+            return refused;
         }
 
         return await s.Account.NewRecoveryCodesAsync(visit!.Tenant.Id, visit.User.UserId, ct) is { } codes

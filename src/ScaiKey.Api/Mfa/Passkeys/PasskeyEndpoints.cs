@@ -122,9 +122,9 @@ internal static class PasskeyEndpoints
         }
 
         var user = await SignInCookies.SignedInUserAsync(http, db, tenant.Id, ct);
-        if (user is null || user.RequirePasswordChange)
+        if (user is null || user.RequirePasswordChange || !await IsRecentAsync(http, tenant, user, ct))
         {
-            return SignInFirst(http, tenant, user);
+            return SignInFirst(http, tenant, user is { RequirePasswordChange: true } ? user : null);
         }
 
         var name = form["name"].ToString();
@@ -171,6 +171,13 @@ internal static class PasskeyEndpoints
         return HostedPages.Page(statusCode, PasskeyPageHtml.AccountPasskeys(page));
     }
 
+    /// <summary>
+    /// A new passkey is a new way in: like every change to the factors it needs a sign-in in the last 5 minutes, so
+    /// a session borrowed or stolen long ago cannot plant one (Account/AccountService.IsRecentSignInAsync).
+    /// </summary>
+    private static Task<bool> IsRecentAsync(HttpContext http, TenantContext tenant, SignedInUser user, CancellationToken ct) =>
+        http.RequestServices.GetRequiredService<Account.AccountService>().IsRecentSignInAsync(tenant.Id, user.UserId, user.SessionId, ct);
+
     /// <summary>To the login page (or the forced password change), and back here afterwards.</summary>
     private static IResult SignInFirst(HttpContext http, TenantContext tenant, SignedInUser? user) =>
         HostedPages.SeeOther(user is null
@@ -189,10 +196,10 @@ internal static class PasskeyEndpoints
         }
 
         var user = await SignInCookies.SignedInUserAsync(http, db, tenant.Id, ct);
-        if (user is null || user.RequirePasswordChange
+        if (user is null || user.RequirePasswordChange || !await IsRecentAsync(http, tenant, user, ct)
             || await passkeys.BeginRegistrationAsync(tenant, user.UserId, ct) is not { } ceremony)
         {
-            return Problems.Forbidden("Sign in on this page's tenant first, then add a passkey.");
+            return Problems.Forbidden("Sign in on this page's tenant (again, if it was more than 5 minutes ago), then add a passkey.");
         }
 
         return Options(ceremony);
