@@ -31,6 +31,28 @@ public sealed class MfaGrantTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>, I
             .OrderBy(e => e.CreatedAt).Select(e => e.Reason).ToListAsync());
 
     [Fact]
+    public async Task A_password_alone_does_not_wipe_the_failures_wrong_codes_counted_when_a_change_is_due()
+    {
+        var client = await GrantClient.CreateAsync(app);
+        var userId = await app.CreateUserIdAsync(client.TenantId, "due@example.com", GrantClient.Password);
+        var plainId = await app.CreateUserIdAsync(client.TenantId, "due-plain@example.com", GrantClient.Password);
+        await _host.EnrolAsync(client.TenantId, userId);
+        foreach (var id in new[] { userId, plainId })
+        {
+            await app.DbAsync(db => db.Users.Where(u => u.Id == id).ExecuteUpdateAsync(u => u
+                .SetProperty(x => x.RequirePasswordChange, true).SetProperty(x => x.FailedLoginAttempts, 3)));
+        }
+
+        using var http = _host.Client();
+        Assert.Equal("invalid_grant", await ErrorAsync(await client.PasswordAsync(http, "due@example.com")));
+        Assert.Equal("invalid_grant", await ErrorAsync(await client.PasswordAsync(http, "due-plain@example.com")));
+
+        // Three wrong codes stay counted for the user with a factor; without one, the right password is a sign-in's success.
+        Assert.Equal(3, await app.DbAsync(db => db.Users.Where(u => u.Id == userId).Select(u => u.FailedLoginAttempts).SingleAsync()));
+        Assert.Equal(0, await app.DbAsync(db => db.Users.Where(u => u.Id == plainId).Select(u => u.FailedLoginAttempts).SingleAsync()));
+    }
+
+    [Fact]
     public async Task A_user_with_a_factor_gets_mfa_required_and_the_otp_grant_gives_tokens_with_amr()
     {
         var client = await GrantClient.CreateAsync(app);

@@ -183,9 +183,13 @@ internal sealed class SignInService(
     private Task<int> WriteSuccessAsync(SignInResult result, DateTime now, CancellationToken ct)
     {
         var upgraded = result.UpgradedHash;
+
+        // For a user with a second factor the password alone is half a sign-in: it must not wipe the failures that
+        // wrong codes counted, or password, wrong codes, password... would never reach the lockout.
+        var keepFailures = result.HasSecondFactor;
         return db.Users.Where(u => u.Id == result.UserId && u.TenantId == result.TenantId)
             .ExecuteUpdateAsync(s => s
-                .SetProperty(u => u.FailedLoginAttempts, 0)
+                .SetProperty(u => u.FailedLoginAttempts, u => keepFailures ? u.FailedLoginAttempts : 0)
                 .SetProperty(u => u.LastLoginAt, now)
                 .SetProperty(u => u.PasswordHash, u => upgraded ?? u.PasswordHash), ct);
     }
