@@ -8,11 +8,25 @@ namespace ScaiKey.Api.Mfa;
 /// </summary>
 internal static class QrCodes
 {
+    /// <summary>
+    /// The code as inline SVG; for a text too long for any QR code (a tenant or account name near its length limit,
+    /// percent-encoded twice in an otpauth URI) a note instead, since the secret is shown as text beside it anyway.
+    /// </summary>
     public static string Svg(string text)
     {
         using var generator = new QRCodeGenerator();
-        using var data = generator.CreateQrCode(text, QRCodeGenerator.ECCLevel.M);
-        var svg = new SvgQRCode(data).GetGraphic(4);
+        QRCodeData data;
+        try
+        {
+            data = generator.CreateQrCode(text, QRCodeGenerator.ECCLevel.M);
+        }
+        catch (QRCoder.Exceptions.DataTooLongException)
+        {
+            return "<p>This account's details are too long for a QR code: enter the key below in your app.</p>";
+        }
+
+        using var owned = data;
+        var svg = new SvgQRCode(owned).GetGraphic(4);
 
         // Marked as an image with a name for screen readers; the secret is printed beside it as text.
         var start = svg.IndexOf("<svg", StringComparison.Ordinal);
