@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
@@ -209,5 +210,75 @@ public sealed class ForgotPasswordTests(ScaiKeyApp app) : IClassFixture<ScaiKeyA
         // Control: the same address through the form gets its link.
         await (await RequestResetAsync(browser, client.Slug, email)).ShouldBeAsync(200);
         Assert.Equal(1, await ResetLinksAsync(userId));
+    }
+
+    [Fact]
+    public async Task With_an_issuer_a_forged_host_header_still_gets_a_link_on_the_issuer()
+    {
+        await using var mail = MailHarness.Start(app);
+        // Every Host passes the host filter here; only the issuer decides the link's origin.
+        var host = app.StartHost(b =>
+        {
+            b.UseSetting("AllowedHosts", "*");
+            b.UseSetting("ScaiKey:Issuer", "http://id.example.test/");
+        });
+        try
+        {
+            var client = await OidcTestClient.CreateAsync(app);
+            var email = $"forged-host-{Guid.NewGuid():N}@example.com";
+            await app.CreateUserIdAsync(client.TenantId, email, OidcTestClient.Password);
+            using var browser = host.CreateClient(new WebApplicationFactoryClientOptions
+            {
+                AllowAutoRedirect = false, HandleCookies = true, BaseAddress = new Uri("http://evil.example/"),
+            });
+
+            await (await RequestResetAsync(browser, client.Slug, email)).ShouldBeAsync(200);
+            var message = await mail.WaitForAsync(email, "Reset your");
+            var link = MailHarness.Link(message);
+            Assert.StartsWith($"http://id.example.test/t/{client.Slug}/reset-password?token=", link, StringComparison.Ordinal);
+            Assert.DoesNotContain("evil.example", MailHarness.Body(message), StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            await app.StopHostAsync(host);
+        }
+    }
+
+    [Fact]
+    public async Task Without_an_issuer_or_allowed_hosts_outside_development_no_mail_is_sent_and_the_page_is_the_same()
+    {
+        // Control first: the usual host (AllowedHosts names it) mails the link, and its page is the one to match.
+        var client = await OidcTestClient.CreateAsync(app);
+        var control = $"trusted-host-{Guid.NewGuid():N}@example.com";
+        var controlId = await app.CreateUserIdAsync(client.TenantId, control, OidcTestClient.Password);
+        using var trusted = client.Browser(app);
+        var expected = await RequestResetAsync(trusted, client.Slug, control);
+        var expectedPage = $"{(int)expected.StatusCode}\n{await expected.Content.ReadAsStringAsync()}";
+        Assert.Equal(1, await ResetLinksAsync(controlId));
+        Assert.Equal(1, await MailsAsync(control));
+
+        // AllowedHosts "*" (the shipped default) and no ScaiKey:Issuer, in Production: any Host header would do.
+        var host = app.StartHost(b =>
+        {
+            b.UseEnvironment("Production");
+            b.UseSetting("AllowedHosts", "*");
+        });
+        try
+        {
+            var email = $"untrusted-host-{Guid.NewGuid():N}@example.com";
+            var userId = await app.CreateUserIdAsync(client.TenantId, email, OidcTestClient.Password);
+            using var browser = host.CreateClient(new WebApplicationFactoryClientOptions
+            {
+                AllowAutoRedirect = false, HandleCookies = true, BaseAddress = new Uri("http://evil.example/"),
+            });
+            var answer = await RequestResetAsync(browser, client.Slug, email);
+            Assert.Equal(expectedPage, $"{(int)answer.StatusCode}\n{await answer.Content.ReadAsStringAsync()}");
+            Assert.Equal(0, await ResetLinksAsync(userId));
+            Assert.Equal(0, await MailsAsync(email));
+        }
+        finally
+        {
+            await app.StopHostAsync(host);
+        }
     }
 }

@@ -105,10 +105,17 @@ internal static class SelfServicePages
 
     /// <summary>
     /// Mails a reset link to an ACTIVE LOCAL user with a password (the lookup sign-in uses: the normalized address),
-    /// unless the user got one in the last <see cref="ResetMailInterval"/>. Anyone else gets nothing, silently.
+    /// unless the user got one in the last <see cref="ResetMailInterval"/>, or no link origin can be trusted
+    /// (<see cref="AccountEmails.CanMailLinksForAnonymousRequest"/>). Anyone else gets nothing, silently.
     /// </summary>
     private static async Task SendResetLinkAsync(HttpContext http, ForgotPasswordServices s, TenantContext tenant, string email, CancellationToken ct)
     {
+        // A link built from a Host header nobody vouches for could lead the user's token to whoever sent it.
+        if (!s.Emails.CanMailLinksForAnonymousRequest())
+        {
+            return;
+        }
+
         var normalized = EmailAddresses.Normalize(email);
         var user = await s.Db.Users
             .FirstOrDefaultAsync(u => u.TenantId == tenant.Id && u.EmailNormalized == normalized && u.DeletedAt == null, ct);

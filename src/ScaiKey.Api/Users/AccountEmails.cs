@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using ScaiKey.Api.Email;
 using ScaiKey.Api.Http;
 using ScaiKey.Api.Infrastructure;
@@ -15,8 +17,12 @@ namespace ScaiKey.Api.Users;
 /// place. Everything is added to the caller's unit of work: the token, the queued mail and the caller's change
 /// commit together or not at all. Only the SHA-256 of a token is stored; the token itself leaves only in the mail.
 /// </summary>
-internal sealed class AccountEmails(ScaiKeyDbContext db, EmailOutbox outbox, TimeProvider time, PublicOrigin origin)
+internal sealed class AccountEmails(
+    ScaiKeyDbContext db, EmailOutbox outbox, TimeProvider time, PublicOrigin origin,
+    IHostEnvironment environment, IOptions<HostFilteringOptions> hostFiltering, ILogger<AccountEmails> logger)
 {
+    private static int _untrustedOriginLogged;
+
     public const string Invitation = "INVITATION";
     public const string PasswordReset = "PASSWORD_RESET";
     public const string EmailVerification = "EMAIL_VERIFICATION";
@@ -95,6 +101,31 @@ internal sealed class AccountEmails(ScaiKeyDbContext db, EmailOutbox outbox, Tim
     {
         var at = email.LastIndexOf('@');
         return at <= 0 ? "***" : email[..1] + "***" + email[at..];
+    }
+
+    /// <summary>
+    /// Whether a link mailed for an ANONYMOUS request (the forgot-password page) may be built now. Anyone can send
+    /// any Host header, so the request's origin is used only where something vouches for it: ScaiKey:Issuer (then
+    /// the links use it, whatever the request says), AllowedHosts naming the operator's hosts (then the host
+    /// filter has refused every other Host before this runs), or the Development environment (the README's local
+    /// run). Otherwise nothing may be mailed, and a warning says once what to set. See docs/decisions.md.
+    /// </summary>
+    public bool CanMailLinksForAnonymousRequest()
+    {
+        if (origin.Issuer is not null || environment.IsDevelopment()
+            || hostFiltering.Value.AllowedHosts is { Count: > 0 } hosts && !hosts.Contains("*"))
+        {
+            return true;
+        }
+
+        if (Interlocked.Exchange(ref _untrustedOriginLogged, 1) == 0)
+        {
+            logger.LogWarning(
+                "The forgot-password page sends no mail: set {Issuer} (or AllowedHosts to this server's host names) so the forgot-password page can mail links that cannot be pointed elsewhere by a forged Host header.",
+                PublicOrigin.IssuerKey);
+        }
+
+        return false;
     }
 
     /// <summary>The public URL of a hosted page of the tenant: under ScaiKey:Issuer when set, else this request's origin.</summary>

@@ -189,6 +189,9 @@ public sealed class ScaiKeyHost(TestDatabase database, Action<IWebHostBuilder>? 
         // Every test request comes from one address; tests of the limits themselves set their own.
         builder.UseSetting("ScaiKey:RateLimits:PerIpPerMinute", "1000000");
         builder.UseSetting("ScaiKey:RateLimits:PerAccountPerMinute", "1000000");
+        // As an operator without ScaiKey:Issuer would: the names the tests reach the service by (the test server's
+        // and the Kestrel hosts' of the browser tests), so the forgot-password page may mail links on them.
+        builder.UseSetting("AllowedHosts", "localhost;127.0.0.1");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Logging:LogLevel:Microsoft.EntityFrameworkCore", "Warning");
         configure?.Invoke(builder);
