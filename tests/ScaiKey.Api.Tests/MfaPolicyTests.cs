@@ -43,6 +43,38 @@ public sealed class MfaPolicyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>, 
     }
 
     [Fact]
+    public async Task An_enrolment_step_held_with_the_password_alone_ends_when_the_user_enrols_elsewhere()
+    {
+        var client = await OidcTestClient.CreateAsync(app, settings: Required);
+        var userId = await client.CreateUserAsync(app, "victim@example.com");
+
+        // Someone who knows only the password holds an enrolment step open...
+        using var attacker = _host.Browser();
+        var posted = await PasswordStepAsync(client, attacker, Pkce.Create(), "victim@example.com");
+        Assert.Equal($"/t/{client.Slug}/mfa/enroll", posted.Headers.Location!.OriginalString);
+        var html = await (await attacker.GetAsync($"/t/{client.Slug}/mfa/enroll")).Content.ReadAsStringAsync();
+        var stale = await (await attacker.GetAsync($"/t/{client.Slug}/mfa/enroll")).Content.ReadAsStringAsync();
+
+        // ...while the user enrols in their own browser.
+        await _host.EnrolAsync(client.TenantId, userId);
+        var codesBefore = await app.DbAsync(db => db.MfaRecoveryCodes.AsNoTracking().Where(r => r.UserId == userId).Select(r => r.CodeHash).ToListAsync());
+
+        // The held step neither signs in on the user's factor nor enrols one of its own (replacing their recovery codes).
+        var done = await attacker.PostAsync($"/t/{client.Slug}/mfa/enroll/done", Forms.From(html));
+        Assert.NotEqual(HttpStatusCode.OK, done.StatusCode);
+        Assert.Empty(await SessionsAsync(userId));
+        var page = await attacker.GetAsync($"/t/{client.Slug}/mfa/enroll");
+        Assert.StartsWith($"/t/{client.Slug}/login", page.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        var secret = SecretFrom(stale);
+        var confirm = await attacker.PostAsync($"/t/{client.Slug}/mfa/enroll",
+            Forms.From(stale, ("code", TotpCodes.Compute(secret, _host.Clock.GetUtcNow().UtcDateTime))));
+        Assert.Equal(HttpStatusCode.SeeOther, confirm.StatusCode);
+        Assert.Empty(await SessionsAsync(userId));
+        Assert.Equal(codesBefore, await app.DbAsync(db => db.MfaRecoveryCodes.AsNoTracking().Where(r => r.UserId == userId).Select(r => r.CodeHash).ToListAsync()));
+        Assert.Equal(1, await app.DbAsync(db => db.MfaFactors.CountAsync(f => f.UserId == userId && f.ConfirmedAt != null)));
+    }
+
+    [Fact]
     public async Task A_user_without_a_factor_enrols_after_the_password_and_only_then_signs_in()
     {
         var client = await OidcTestClient.CreateAsync(app, settings: Required);

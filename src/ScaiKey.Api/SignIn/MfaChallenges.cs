@@ -17,7 +17,8 @@ internal sealed record PendingSignInData(
     [property: JsonPropertyName("return_url")] string? ReturnUrl = null,
     [property: JsonPropertyName("upgraded_hash")] string? UpgradedHash = null,
     [property: JsonPropertyName("password_change_required")] bool PasswordChangeRequired = false,
-    [property: JsonPropertyName("scopes")] IReadOnlyList<string>? Scopes = null)
+    [property: JsonPropertyName("scopes")] IReadOnlyList<string>? Scopes = null,
+    [property: JsonPropertyName("enrolled_factor_id")] string? EnrolledFactorId = null)
 {
     public string Serialize() => JsonSerializer.Serialize(this);
 
@@ -78,6 +79,17 @@ internal sealed class MfaChallenges(ScaiKeyDbContext db, TimeProvider time)
         return await db.MfaChallenges.AsNoTracking()
             .FirstOrDefaultAsync(c => c.TokenHash == hash && c.Purpose == purpose && c.UsedAt == null && c.ExpiresAt > now
                 && c.FailedAttempts < MaxFailedAttempts, ct);
+    }
+
+    /// <summary>
+    /// Records on an enrolment step the factor it confirmed: only that factor completes the step (a factor the user
+    /// enrolled elsewhere meanwhile must not complete a step someone else holds with the password alone).
+    /// </summary>
+    public Task RecordEnrolledFactorAsync(MfaChallenge challenge, string factorId, CancellationToken ct)
+    {
+        var data = (PendingSignInData.Read(challenge) with { EnrolledFactorId = factorId }).Serialize();
+        return db.MfaChallenges.Where(c => c.Id == challenge.Id && c.TenantId == challenge.TenantId && c.UsedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.Data, data), ct);
     }
 
     /// <summary>Counts a wrong code on the step; the last one allowed ends it. True while the step can still be used.</summary>

@@ -118,7 +118,8 @@ internal static class SecondFactorPages
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedSecondFactor.FindPendingAsync(http, tenant, MfaChallengePurposes.Enrollment, ct) is not { } pending
-            || await EmailOfAsync(db, tenant, pending.UserId!, ct) is not { } email)
+            || await EmailOfAsync(db, tenant, pending.UserId!, ct) is not { } email
+            || await EnrolledElsewhereAsync(factors, tenant, pending, ct))
         {
             return HostedSecondFactor.StartOver(http, tenant, returnUrl: null);
         }
@@ -141,7 +142,8 @@ internal static class SecondFactorPages
         }
 
         if (await HostedSecondFactor.FindPendingAsync(http, tenant, MfaChallengePurposes.Enrollment, ct) is not { } pending
-            || await EmailOfAsync(db, tenant, pending.UserId!, ct) is not { } email)
+            || await EmailOfAsync(db, tenant, pending.UserId!, ct) is not { } email
+            || await EnrolledElsewhereAsync(factors, tenant, pending, ct))
         {
             return HostedSecondFactor.StartOver(http, tenant, returnUrl: null);
         }
@@ -181,10 +183,11 @@ internal static class SecondFactorPages
                 TotpCodes.Base32(bytes), factorId));
         }
 
+        await challenges.RecordEnrolledFactorAsync(pending, factorId, ct);
         return HostedPages.Page(StatusCodes.Status200OK, SecondFactorHtml.RecoveryCodes(HostedPages.Form(http, forms, tenant, EnrolDonePage, []), codes));
     }
 
-    private static async Task<IResult> EnrolDoneAsync(HttpContext http, FormProtection forms, SecondFactors factors, CancellationToken ct)
+    private static async Task<IResult> EnrolDoneAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)
@@ -197,8 +200,10 @@ internal static class SecondFactorPages
             return HostedSecondFactor.StartOver(http, tenant, returnUrl: null);
         }
 
-        // The factor confirmed on this step is what makes this a two-factor sign-in; without one, enrol first.
-        if (!forms.IsValid(http, form) || !await factors.HasConfirmedFactorAsync(tenant.Id, pending.UserId!, ct))
+        // The factor confirmed on this step, and only that one, makes this a two-factor sign-in; without it, enrol first.
+        var enrolled = PendingSignInData.Read(pending).EnrolledFactorId;
+        if (!forms.IsValid(http, form) || enrolled is null || !await db.MfaFactors.AsNoTracking().AnyAsync(
+                f => f.Id == enrolled && f.TenantId == tenant.Id && f.UserId == pending.UserId && f.ConfirmedAt != null, ct))
         {
             return HostedPages.SeeOther(HostedPages.PageUrl(http, tenant.Slug, EnrolPage, returnUrl: null));
         }
@@ -216,6 +221,13 @@ internal static class SecondFactorPages
             await HostedPages.AcceptReturnUrlAsync(http, db, tenant, returnUrl, ct);
         }
     }
+
+    /// <summary>
+    /// The user has a confirmed factor this enrolment step did not make (enrolled in another browser meanwhile): the
+    /// step, which only the password opened, must not go on to replace their recovery codes or sign in on it.
+    /// </summary>
+    private static async Task<bool> EnrolledElsewhereAsync(SecondFactors factors, TenantContext tenant, MfaChallenge pending, CancellationToken ct) =>
+        PendingSignInData.Read(pending).EnrolledFactorId is null && await factors.HasConfirmedFactorAsync(tenant.Id, pending.UserId!, ct);
 
     private static Task<string?> EmailOfAsync(ScaiKeyDbContext db, TenantContext tenant, string userId, CancellationToken ct) =>
         db.Users.AsNoTracking()
