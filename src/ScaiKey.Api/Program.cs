@@ -34,11 +34,18 @@ var openIddictLevel = (LogLevel)Math.Max((int)LogLevel.Debug, (int)configuration
     "Logging:LogLevel:OpenIddict", configuration.GetValue("Logging:LogLevel:Default", LogLevel.Information)));
 foreach (var category in new[]
 {
-    "OpenIddict.Server.OpenIddictServerDispatcher", "OpenIddict.Validation.OpenIddictValidationDispatcher",
-    "OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreHandler", "OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreHandler",
+    "OpenIddict.Validation.OpenIddictValidationDispatcher", "OpenIddict.Validation.AspNetCore.OpenIddictValidationAspNetCoreHandler",
 })
 {
     builder.Logging.AddFilter(category, openIddictLevel);
+}
+
+// The server's dispatcher and handler log every request and response from Information up. They redact the standard
+// OAuth secrets but know nothing of the MFA grant's (otp, recovery_code, mfa_token), so they stay at Warning whatever
+// the configured level: refusals and errors still show, request dumps never do.
+foreach (var category in new[] { "OpenIddict.Server.OpenIddictServerDispatcher", "OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreHandler" })
+{
+    builder.Logging.AddFilter(category, (LogLevel)Math.Max((int)LogLevel.Warning, (int)openIddictLevel));
 }
 
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = JsonBody.MaxBytes);

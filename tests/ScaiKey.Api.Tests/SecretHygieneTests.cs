@@ -46,6 +46,35 @@ public sealed class SecretHygieneTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         await app.StopHostAsync(host);
     }
 
+    [Fact]
+    public async Task No_second_factor_secret_is_logged_even_at_trace_level()
+    {
+        var capture = new CapturingLoggerProvider();
+        await using var mfa = new MfaHost(app, b =>
+        {
+            b.UseSetting("Logging:LogLevel:Default", "Trace");
+            b.UseSetting("Logging:LogLevel:OpenIddict", "Trace");
+            b.ConfigureLogging(logging => logging.ClearProviders().AddProvider(capture));
+        });
+        var client = await GrantClient.CreateAsync(app);
+        var userId = await app.CreateUserIdAsync(client.TenantId, "hygiene-mfa@example.com", GrantClient.Password);
+        var totp = await mfa.EnrolAsync(client.TenantId, userId);
+        using var http = mfa.Client();
+
+        var viaCode = await client.MfaTokenAsync(http, "hygiene-mfa@example.com");
+        var code = mfa.Code(totp);
+        await (await client.OtpAsync(http, viaCode, otp: code)).ShouldBeAsync(200);
+        var viaRecovery = await client.MfaTokenAsync(http, "hygiene-mfa@example.com");
+        await (await client.OtpAsync(http, viaRecovery, recoveryCode: totp.RecoveryCodes[0])).ShouldBeAsync(200);
+
+        var logged = capture.Text;
+        Assert.Contains("connect/token", logged, StringComparison.Ordinal); // the capture works at all
+        foreach (var secret in new[] { viaCode, viaRecovery, code, totp.RecoveryCodes[0], OtpNet.Base32Encoding.ToString(totp.Secret), GrantClient.Password })
+        {
+            Assert.DoesNotContain(secret, logged, StringComparison.Ordinal);
+        }
+    }
+
     private sealed class CapturingLoggerProvider : ILoggerProvider
     {
         private readonly ConcurrentQueue<string> _lines = new();
