@@ -154,6 +154,8 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Get("/t/{slug}/mfa/enroll", _ => "/t/no-such-tenant/mfa/enroll", Everyone(404)),
         Post("/t/{slug}/mfa/enroll", _ => "/t/no-such-tenant/mfa/enroll", null, Everyone(404)),
         Post("/t/{slug}/mfa/enroll/done", _ => "/t/no-such-tenant/mfa/enroll/done", null, Everyone(404)),
+        Post("/t/{slug}/mfa/passkey-options", _ => "/t/no-such-tenant/mfa/passkey-options", null, Everyone(404)),
+        Post("/t/{slug}/mfa/passkey", _ => "/t/no-such-tenant/mfa/passkey", null, Everyone(404)),
 
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),
