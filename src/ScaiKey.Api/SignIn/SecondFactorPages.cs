@@ -101,9 +101,11 @@ internal static class SecondFactorPages
         HttpContext http, ScaiKeyDbContext db, FormProtection forms, TenantContext tenant, MfaChallenge pending, bool recovery,
         IReadOnlyList<string> errors, int status, CancellationToken ct)
     {
-        var passkey = recovery ? null : await PasskeySecondFactor.OfferAsync(http, tenant, pending, db, ct);
-        var hasTotp = passkey is null || await db.MfaFactors.AsNoTracking().AnyAsync(
-            f => f.TenantId == tenant.Id && f.UserId == pending.UserId && f.Type == MfaFactorTypes.Totp && f.ConfirmedAt != null, ct);
+        var types = await db.MfaFactors.AsNoTracking()
+            .Where(f => f.TenantId == tenant.Id && f.UserId == pending.UserId && f.ConfirmedAt != null)
+            .Select(f => f.Type).Distinct().ToListAsync(ct);
+        var passkey = recovery || !types.Contains(MfaFactorTypes.WebAuthn) ? null : PasskeySecondFactor.Offer(http, tenant);
+        var hasTotp = passkey is null || types.Contains(MfaFactorTypes.Totp);
         return HostedPages.Page(status, SecondFactorHtml.Challenge(
             HostedPages.Form(http, forms, tenant, Page, errors),
             HostedPages.PageUrl(http, tenant.Slug, Page, returnUrl: null) + "?method=recovery",

@@ -217,7 +217,7 @@ internal static class PasskeyEndpoints
     }
 
     /// <summary>The form-encoded POST with the page's CSRF token; problem+json when it is missing or does not match the cookie.</summary>
-    private static async Task<IResult?> CheckedFormAsync(HttpContext http, FormProtection forms, CancellationToken ct)
+    internal static async Task<IResult?> CheckedFormAsync(HttpContext http, FormProtection forms, CancellationToken ct)
     {
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)
         {

@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
@@ -26,13 +25,12 @@ internal static class PasskeySecondFactor
     }
 
     /// <summary>
-    /// The step page's passkey button when the pending user has a passkey and passkeys are on, or null. Lets the
+    /// The step page's passkey button (for a user who has a passkey), or null when passkeys are off. Lets the
     /// response load the script.
     /// </summary>
-    public static async Task<PasskeySignIn?> OfferAsync(HttpContext http, TenantContext tenant, MfaChallenge pending, ScaiKeyDbContext db, CancellationToken ct)
+    public static PasskeySignIn? Offer(HttpContext http, TenantContext tenant)
     {
-        if (!http.RequestServices.GetRequiredService<PasskeyRelyingParty>().Enabled || pending.UserId is null
-            || !await HasPasskeyAsync(db, tenant.Id, pending.UserId, ct))
+        if (!http.RequestServices.GetRequiredService<PasskeyRelyingParty>().Enabled)
         {
             return null;
         }
@@ -44,16 +42,12 @@ internal static class PasskeySecondFactor
             http.Request.PathBase + PasskeyEndpoints.ScriptPath);
     }
 
-    private static Task<bool> HasPasskeyAsync(ScaiKeyDbContext db, string tenantId, string userId, CancellationToken ct) =>
-        db.MfaFactors.AsNoTracking().AnyAsync(
-            f => f.TenantId == tenantId && f.UserId == userId && f.Type == MfaFactorTypes.WebAuthn && f.ConfirmedAt != null, ct);
-
     private static async Task<IResult> OptionsAsync(HttpContext http, FormProtection forms, PasskeyService passkeys, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
-        if (await HostedPages.ReadFormAsync(http, ct) is not { } form || !forms.IsValid(http, form))
+        if (await PasskeyEndpoints.CheckedFormAsync(http, forms, ct) is { } refused)
         {
-            return new ProblemResult(StatusCodes.Status400BadRequest, "The page has expired (form_token does not match). Reload it and try again.");
+            return refused;
         }
 
         // Only the user who gave the password, and only their passkeys.
