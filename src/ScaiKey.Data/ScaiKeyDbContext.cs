@@ -33,6 +33,9 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     public DbSet<UserConsent> UserConsents => Set<UserConsent>();
     public DbSet<IdentityProvider> IdentityProviders => Set<IdentityProvider>();
     public DbSet<FederatedIdentity> FederatedIdentities => Set<FederatedIdentity>();
+    public DbSet<IdentityProviderSyncJob> IdentityProviderSyncJobs => Set<IdentityProviderSyncJob>();
+    public DbSet<FederationRequest> FederationRequests => Set<FederationRequest>();
+    public DbSet<FederationReplay> FederationReplays => Set<FederationReplay>();
     public DbSet<DataStep> DataSteps => Set<DataStep>();
 
     /// <summary>Options every provider shares: snake_case names and the OpenIddict entity sets.</summary>

@@ -39,6 +39,53 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
     // ---- identity providers ----
 
     [Fact]
+    public async Task Provider_response_names_what_to_register_upstream_and_can_be_disabled()
+    {
+        var tenant = await app.CreateTenantAsync();
+        using var admin = await app.AdminAsync();
+        var oidc = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers", Oidc())).ReadJsonAsync(201))["data"]!;
+        var oidcId = oidc["id"]!.GetValue<string>();
+        Assert.True(oidc["enabled"]!.GetValue<bool>());
+        Assert.Equal($"http://localhost/federation/{oidcId}/oidc/callback", oidc["redirect_uri"]!.GetValue<string>());
+        Assert.Null(oidc["acs_url"]);
+
+        var saml = (await (await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers", new
+        {
+            name = Unique("Okta"),
+            type = "SAML",
+            enabled = false,
+            config = new { entity_id = "urn:example:idp", sso_url = "https://idp.example.com/sso" },
+        })).ReadJsonAsync(201))["data"]!;
+        var samlId = saml["id"]!.GetValue<string>();
+        Assert.False(saml["enabled"]!.GetValue<bool>());
+        Assert.Null(saml["redirect_uri"]);
+        Assert.Equal($"http://localhost/federation/{samlId}/saml", saml["sp_entity_id"]!.GetValue<string>());
+        Assert.Equal($"http://localhost/federation/{samlId}/saml/acs", saml["acs_url"]!.GetValue<string>());
+        Assert.Equal($"http://localhost/federation/{samlId}/saml/metadata", saml["sp_metadata_url"]!.GetValue<string>());
+
+        // Renaming the tenant's slug changes none of them: they name the provider, not the tenant.
+        var patched = await (await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers/{oidcId}", new { enabled = false })).ReadJsonAsync(200);
+        Assert.False(patched["data"]!["enabled"]!.GetValue<bool>());
+        Assert.Equal(oidc["redirect_uri"]!.GetValue<string>(), patched["data"]!["redirect_uri"]!.GetValue<string>());
+
+        var bad = await admin.PatchAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers/{oidcId}", new { enabled = "yes" });
+        var error = await bad.ReadJsonAsync(422);
+        Assert.Equal(["body", "enabled"], error["detail"]![0]!["loc"]!.AsArray().Select(l => l!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Plain_http_issuers_are_refused_unless_the_operator_allows_them()
+    {
+        var tenant = await app.CreateTenantAsync();
+        using var admin = await app.AdminAsync();
+        var response = await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers",
+            Oidc(config: new { issuer = "http://127.0.0.1:9/", client_id = "scaikey" }));
+        var error = await response.ReadJsonAsync(422);
+        Assert.Equal(["body", "config", "issuer"], error["detail"]![0]!["loc"]!.AsArray().Select(l => l!.GetValue<string>()));
+    }
+
+
+    [Fact]
     public async Task Provider_create_get_list_rename_and_delete()
     {
         var tenant = await app.CreateTenantAsync();
@@ -234,8 +281,8 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
         Assert.Equal(["body.name|missing", "body.type|missing", "body.config|missing"], await (await admin.PostAsJsonAsync(url, new { })).ReadValidationErrorsAsync());
         Assert.Equal(["body.name|string_too_short", "body.type|enum", "body.config|dict_type"],
             await (await admin.PostAsJsonAsync(url, new { name = " ", type = "oidc", config = "issuer=x" })).ReadValidationErrorsAsync());
-        Assert.Contains("body.enabled|extra_forbidden",
-            await (await admin.PostAsJsonAsync(url, new { name = Unique("P"), type = "OIDC", config = new { issuer = "https://a.example.com", client_id = "x" }, enabled = true })).ReadValidationErrorsAsync());
+        Assert.Contains("body.active|extra_forbidden",
+            await (await admin.PostAsJsonAsync(url, new { name = Unique("P"), type = "OIDC", config = new { issuer = "https://a.example.com", client_id = "x" }, active = true })).ReadValidationErrorsAsync());
 
         // Secrets are top-level strings, so none can be stored in plain text inside a nested object.
         Assert.Equal(["body.config.client_secret|string_type"],

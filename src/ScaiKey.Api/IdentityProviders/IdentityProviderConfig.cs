@@ -142,20 +142,21 @@ internal static class IdentityProviderConfig
     }
 
     /// <summary>Checks the keys every provider of this type needs; errors go to body.config.&lt;key&gt;.</summary>
-    public static void Validate(string type, JsonObject config, ValidationErrors errors)
+    /// <remarks><paramref name="allowHttp"/>: ScaiKey:Federation:AllowHttpProviders (plain http for tests' loopback peers).</remarks>
+    public static void Validate(string type, JsonObject config, ValidationErrors errors, bool allowHttp = false)
     {
         switch (type)
         {
             case "OIDC":
-                Url(config, "issuer", errors, https: true, issuer: true);
+                Url(config, "issuer", errors, https: true, issuer: true, allowHttp);
                 RequiredString(config, "client_id", errors);
                 break;
             case "SAML":
                 RequiredString(config, "entity_id", errors);
-                Url(config, "sso_url", errors, https: true, issuer: false);
+                Url(config, "sso_url", errors, https: true, issuer: false, allowHttp);
                 break;
             case "LDAP":
-                Url(config, "url", errors, https: false, issuer: false);
+                Url(config, "url", errors, https: false, issuer: false, allowHttp);
                 RequiredString(config, "base_dn", errors);
                 break;
         }
@@ -235,7 +236,7 @@ internal static class IdentityProviderConfig
         return text;
     }
 
-    private static void Url(JsonObject config, string key, ValidationErrors errors, bool https, bool issuer)
+    private static void Url(JsonObject config, string key, ValidationErrors errors, bool https, bool issuer, bool allowHttp)
     {
         if (RequiredString(config, key, errors) is not { } text)
         {
@@ -244,7 +245,7 @@ internal static class IdentityProviderConfig
 
         object[] loc = ["body", "config", key];
         var valid = Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Host.Length > 0 && uri.UserInfo.Length == 0
-            && (https ? uri.Scheme == Uri.UriSchemeHttps : uri.Scheme is "ldap" or "ldaps");
+            && (https ? uri.Scheme == Uri.UriSchemeHttps || (allowHttp && uri.Scheme == Uri.UriSchemeHttp) : uri.Scheme is "ldap" or "ldaps");
         if (!valid)
         {
             errors.ValueError(loc, https ? "must be an absolute https URL" : "must be an ldap:// or ldaps:// URL");

@@ -28,14 +28,19 @@ internal enum IdentityProviderType
     + "bind_credential, pwd, password, ...; compared without case, '_' or '-'), and any other top-level key whose name contains "
     + "'secret', 'password', 'passwd', 'credential', 'token', 'private' or 'key' (in any case) unless it ends in _url or _id "
     + "or is issuer, base_dn or url. Secrets are write-only, stored sealed, never returned.")]
-internal sealed record IdentityProviderCreate(string Name, IdentityProviderType Type, JsonObject Config);
+internal sealed record IdentityProviderCreate(
+    string Name,
+    IdentityProviderType Type,
+    JsonObject Config,
+    [property: ApiOptional, Description("Whether users may sign in (and an LDAP directory sync) through it; default true.")] bool Enabled = true);
 
 [Description("Change an identity provider. config is merged key by key: a key set to null is removed, absent keys "
     + "(secrets included) keep their value. The type cannot change.")]
 internal sealed record IdentityProviderUpdate(
     [property: ApiOptional] string Name,
     [property: ApiOptional, Description("Accepted only with the provider's current type.")] IdentityProviderType Type,
-    [property: ApiOptional] JsonObject Config);
+    [property: ApiOptional] JsonObject Config,
+    [property: ApiOptional, Description("false: nobody signs in or syncs through the provider; its links stay.")] bool Enabled);
 
 [Description("An external identity provider of the tenant. config holds its settings without secret values; "
     + "secret_fields names the secrets that are set.")]
@@ -45,6 +50,11 @@ internal sealed record IdentityProviderResponse(
     IdentityProviderType Type,
     JsonObject Config,
     IReadOnlyList<string> SecretFields,
+    bool Enabled,
+    [property: Description("OIDC: the redirect URI (callback) to register at the provider; null for other types.")] string? RedirectUri,
+    [property: Description("SAML: the service provider's entity id to register at the IdP; null for other types.")] string? SpEntityId,
+    [property: Description("SAML: the Assertion Consumer Service URL (HTTP-POST); null for other types.")] string? AcsUrl,
+    [property: Description("SAML: where the service provider's metadata is served; null for other types.")] string? SpMetadataUrl,
     DateTime CreatedAt,
     DateTime? UpdatedAt);
 
@@ -75,9 +85,9 @@ internal static class IdentityProviderEndpoints
 
     public static IdentityProviderType ParseType(string type) => Enum.GetValues<IdentityProviderType>()[Array.IndexOf(TypeValues, type)];
 
-    private sealed record Input(Optional<string> Name, Optional<string> Type, Dictionary<string, JsonNode?>? Config);
+    private sealed record Input(Optional<string> Name, Optional<string> Type, Dictionary<string, JsonNode?>? Config, bool? Enabled);
 
-    private static Input Read(BodyReader r, bool create)
+    private static Input Read(BodyReader r, bool create, bool allowHttp)
     {
         var name = create ? new Optional<string>(true, r.RequiredString("name", 200)) : r.OptionalString("name", 200, nullable: false);
         if (name.Value is { } n && n.Trim().Length == 0)
@@ -103,11 +113,17 @@ internal static class IdentityProviderEndpoints
         if (create && type.Value is { } t && config is not null)
         {
             var (plain, secrets) = Split(t, config);
-            IdentityProviderConfig.Validate(t, plain, r.Errors);
+            IdentityProviderConfig.Validate(t, plain, r.Errors, allowHttp);
             IdentityProviderConfig.CheckSize(plain, secrets, r.Errors);
         }
 
-        return new Input(name.Value is null ? name : new(true, name.Value.Trim()), type, config);
+        var enabled = r.OptionalBool("enabled");
+        if (enabled.IsSet && enabled.Value is null)
+        {
+            r.Errors.Add(r.Loc("enabled"), "Input should be a valid boolean", "bool_type");
+        }
+
+        return new Input(name.Value is null ? name : new(true, name.Value.Trim()), type, config, enabled.Value);
     }
 
     /// <summary>A create body's config as plain settings and secrets; null values mean "not set".</summary>
@@ -127,7 +143,8 @@ internal static class IdentityProviderEndpoints
 
     private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, KeyRing keyRing, TimeProvider time, CancellationToken ct)
     {
-        var bound = await JsonBody.BindAsync(http, r => Read(r, create: true));
+        var allowHttp = AllowHttp(http);
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: true, allowHttp));
         if (bound.Failure is not null)
         {
             return bound.Failure;
@@ -145,17 +162,18 @@ internal static class IdentityProviderEndpoints
             Type = input.Type.Value!,
             ConfigJson = IdentityProviderConfig.Serialize(plain),
             SealedSecrets = IdentityProviderConfig.Seal(keyRing, id, secrets),
+            Enabled = input.Enabled ?? true,
             CreatedAt = time.UtcNow(),
         };
         db.IdentityProviders.Add(entity);
-        audit.Record("identity_provider.created", "identity_provider", entity.Id, tenantId, ["name", "type", "config"]);
+        audit.Record("identity_provider.created", "identity_provider", entity.Id, tenantId, ["name", "type", "config", "enabled"]);
         if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
         {
             return conflict;
         }
 
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/identity-providers/{entity.Id}",
-            Envelope.Of(http, ToResponse(entity, plain, secrets)));
+            Envelope.Of(http, ToResponse(http, entity, plain, secrets)));
     }
 
     private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, KeyRing keyRing, CancellationToken ct)
@@ -171,7 +189,7 @@ internal static class IdentityProviderEndpoints
         var providers = db.IdentityProviders.AsNoTracking().Where(p => p.TenantId == tenantId);
         var total = await providers.CountAsync(ct);
         var page = await providers.OrderBy(p => p.Name).ThenBy(p => p.Id).Skip(paging.Offset).Take(paging.PerPage).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, page.Select(p => ToResponse(keyRing, p)).ToList(), paging, total));
+        return TypedResults.Ok(Envelope.Page(http, page.Select(p => ToResponse(http, keyRing, p)).ToList(), paging, total));
     }
 
     private static async Task<IResult> GetAsync(
@@ -179,14 +197,15 @@ internal static class IdentityProviderEndpoints
     {
         var tenantId = http.Tenant().Id;
         var entity = await db.IdentityProviders.AsNoTracking().FirstOrDefaultAsync(p => p.TenantId == tenantId && p.Id == providerId, ct);
-        return entity is null ? ProviderNotFound() : TypedResults.Ok(Envelope.Of(http, ToResponse(keyRing, entity)));
+        return entity is null ? ProviderNotFound() : TypedResults.Ok(Envelope.Of(http, ToResponse(http, keyRing, entity)));
     }
 
     private static async Task<IResult> UpdateAsync(
         [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, KeyRing keyRing,
         TimeProvider time, CancellationToken ct)
     {
-        var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
+        var allowHttp = AllowHttp(http);
+        var bound = await JsonBody.BindAsync(http, r => Read(r, create: false, allowHttp));
         if (bound.Failure is not null)
         {
             return bound.Failure;
@@ -218,6 +237,12 @@ internal static class IdentityProviderEndpoints
             changed.Add("name");
         }
 
+        if (input.Enabled is { } enabled && enabled != entity.Enabled)
+        {
+            entity.Enabled = enabled;
+            changed.Add("enabled");
+        }
+
         var (plain, secrets) = IdentityProviderConfig.Load(keyRing, entity.Id, entity.Type, entity.ConfigJson, entity.SealedSecrets);
         var configChanged = false;
         foreach (var (key, value) in input.Config ?? [])
@@ -247,7 +272,7 @@ internal static class IdentityProviderEndpoints
 
         if (configChanged)
         {
-            IdentityProviderConfig.Validate(entity.Type, plain, errors);
+            IdentityProviderConfig.Validate(entity.Type, plain, errors, allowHttp);
             IdentityProviderConfig.CheckSize(plain, secrets, errors);
         }
 
@@ -258,6 +283,12 @@ internal static class IdentityProviderEndpoints
 
         if (changed.Count > 0)
         {
+            // A provider switched off ends the sign-ins it started: nothing in flight completes through it.
+            if (!entity.Enabled)
+            {
+                await db.FederationRequests.Where(f => f.TenantId == tenantId && f.IdentityProviderId == entity.Id).ExecuteDeleteAsync(ct);
+            }
+
             entity.ConfigJson = IdentityProviderConfig.Serialize(plain);
             entity.SealedSecrets = IdentityProviderConfig.Seal(keyRing, entity.Id, secrets);
             entity.UpdatedAt = time.UtcNow();
@@ -270,7 +301,7 @@ internal static class IdentityProviderEndpoints
             await transaction.CommitAsync(ct);
         }
 
-        return TypedResults.Ok(Envelope.Of(http, ToResponse(entity, plain, secrets)));
+        return TypedResults.Ok(Envelope.Of(http, ToResponse(http, entity, plain, secrets)));
     }
 
     private static async Task<IResult> DeleteAsync(
@@ -308,12 +339,23 @@ internal static class IdentityProviderEndpoints
 
     internal static ProblemResult ProviderNotFound() => Problems.NotFound("Identity provider not found.");
 
-    private static IdentityProviderResponse ToResponse(KeyRing keyRing, IdentityProvider p)
+    private static bool AllowHttp(HttpContext http) =>
+        http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Federation.FederationOptions>>().Value.AllowHttpProviders;
+
+    private static IdentityProviderResponse ToResponse(HttpContext http, KeyRing keyRing, IdentityProvider p)
     {
         var (plain, secrets) = IdentityProviderConfig.Load(keyRing, p.Id, p.Type, p.ConfigJson, p.SealedSecrets);
-        return ToResponse(p, plain, secrets);
+        return ToResponse(http, p, plain, secrets);
     }
 
-    private static IdentityProviderResponse ToResponse(IdentityProvider p, JsonObject plain, JsonObject secrets) =>
-        new(p.Id, p.Name, ParseType(p.Type), plain, IdentityProviderConfig.Names(secrets), p.CreatedAt, p.UpdatedAt);
+    private static IdentityProviderResponse ToResponse(HttpContext http, IdentityProvider p, JsonObject plain, JsonObject secrets)
+    {
+        var saml = p.Type == "SAML";
+        return new(p.Id, p.Name, ParseType(p.Type), plain, IdentityProviderConfig.Names(secrets), p.Enabled,
+            p.Type == "OIDC" ? Federation.FederationUrls.OidcCallback(http, p.Id) : null,
+            saml ? Federation.FederationUrls.SamlEntityId(http, p.Id) : null,
+            saml ? Federation.FederationUrls.SamlAcs(http, p.Id) : null,
+            saml ? Federation.FederationUrls.SamlMetadata(http, p.Id) : null,
+            p.CreatedAt, p.UpdatedAt);
+    }
 }

@@ -171,25 +171,39 @@ internal static class HostedPages
             return Again(StatusCodes.Status200OK, result.Describe());
         }
 
-        // A confirmed second factor, or the tenant's MFA policy, stands between the password and the session.
+        return await FinishSignInAsync(http, tenant, result, NullIfEmpty(returnUrl), "pwd",
+            () => Again(StatusCodes.Status200OK, new SignInResult(SignInOutcome.InvalidCredentials).Describe()), ct);
+    }
+
+    /// <summary>
+    /// Everything after a first factor was accepted (the password here; an upstream provider's answer for a
+    /// federated sign-in): the second-factor step when the user has a factor or the tenant requires one, else the
+    /// session with <paramref name="amr"/> and the sign-in cookie, then the forced password change, the return URL
+    /// (checked by the caller) or a signed-in page. <paramref name="failed"/> answers when the user can no longer
+    /// sign in (disabled, locked or deleted since the check).
+    /// </summary>
+    public static async Task<IResult> FinishSignInAsync(
+        HttpContext http, TenantContext tenant, SignInResult result, string? returnUrl, string amr, Func<IResult> failed, CancellationToken ct)
+    {
+        // A confirmed second factor, or the tenant's MFA policy, stands between the first factor and the session.
         if (result.HasSecondFactor || tenant.Settings.MfaPolicy.Required)
         {
-            return await HostedSecondFactor.StartAsync(http, tenant, result, NullIfEmpty(returnUrl), enrol: !result.HasSecondFactor, ct);
+            return await HostedSecondFactor.StartAsync(http, tenant, result, returnUrl, enrol: !result.HasSecondFactor, ct);
         }
 
-        if (await signIn.StartSessionAsync(result, http, grantClientId: null, ct) is not { SessionId: var sessionId })
+        var signIn = http.RequestServices.GetRequiredService<SignInService>();
+        if (await signIn.StartSessionAsync(result, http, grantClientId: null, ct, amr) is not { SessionId: var sessionId })
         {
-            // Disabled, locked or deleted between the check and the session: as if the password were wrong.
-            return Again(StatusCodes.Status200OK, new SignInResult(SignInOutcome.InvalidCredentials).Describe());
+            return failed();
         }
 
         await SignInCookies.SignInAsync(http, tenant.Id, result.UserId!, sessionId);
         if (result.PasswordChangeRequired)
         {
-            return SeeOther(ChangePasswordUrl(http, tenant.Slug, NullIfEmpty(returnUrl)));
+            return SeeOther(ChangePasswordUrl(http, tenant.Slug, returnUrl));
         }
 
-        return returnUrl.Length > 0
+        return returnUrl is { Length: > 0 }
             ? SeeOther(returnUrl)
             : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Signed in", "You are signed in. You can close this window."));
     }

@@ -735,12 +735,22 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("Email")
+                        .HasMaxLength(320)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(320)")
+                        .HasColumnName("email");
+
                     b.Property<string>("IdentityProviderId")
                         .IsRequired()
                         .HasMaxLength(36)
                         .IsUnicode(true)
                         .HasColumnType("character varying(36)")
                         .HasColumnName("identity_provider_id");
+
+                    b.Property<DateTime?>("LastSignInAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_sign_in_at");
 
                     b.Property<string>("Subject")
                         .IsRequired()
@@ -780,6 +790,93 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.ToTable("federated_identities", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederationReplay", b =>
+                {
+                    b.Property<string>("IdentityProviderId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("identity_provider_id");
+
+                    b.Property<string>("AssertionId")
+                        .HasMaxLength(256)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("assertion_id");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.HasKey("IdentityProviderId", "AssertionId")
+                        .HasName("pk_federation_replays");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_federation_replays_expires_at");
+
+                    b.ToTable("federation_replays", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederationRequest", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime?>("ConsumedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("consumed_at");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("IdentityProviderId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("identity_provider_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("SealedData")
+                        .IsRequired()
+                        .HasMaxLength(20000)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(20000)")
+                        .HasColumnName("sealed_data");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_federation_requests");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_federation_requests_expires_at");
+
+                    b.HasIndex("IdentityProviderId")
+                        .HasDatabaseName("ix_federation_requests_identity_provider_id");
+
+                    b.ToTable("federation_requests", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.Group", b =>
                 {
                     b.Property<string>("Id")
@@ -797,6 +894,24 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .IsUnicode(true)
                         .HasColumnType("character varying(2000)")
                         .HasColumnName("description");
+
+                    b.Property<string>("ExternalId")
+                        .HasMaxLength(500)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("external_id");
+
+                    b.Property<string>("IdentityProviderId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("identity_provider_id");
+
+                    b.Property<string>("IdentitySource")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("identity_source");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -834,6 +949,10 @@ namespace ScaiKey.Data.Postgres.Migrations
 
                     b.HasIndex("TenantId", "ParentGroupId")
                         .HasDatabaseName("ix_groups_tenant_id_parent_group_id");
+
+                    b.HasIndex("TenantId", "IdentityProviderId", "ExternalId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_groups_tenant_id_identity_provider_id_external_id");
 
                     b.ToTable("groups", (string)null);
                 });
@@ -969,6 +1088,14 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<DateTime?>("LastSyncedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_synced_at");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -981,6 +1108,22 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .IsUnicode(true)
                         .HasColumnType("character varying(40000)")
                         .HasColumnName("sealed_secrets");
+
+                    b.Property<string>("SyncCursor")
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("sync_cursor");
+
+                    b.Property<DateTime?>("SyncLeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("sync_lease_expires_at");
+
+                    b.Property<string>("SyncLeaseOwner")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("sync_lease_owner");
 
                     b.Property<string>("TenantId")
                         .IsRequired()
@@ -1008,6 +1151,90 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasDatabaseName("ix_identity_providers_tenant_id_name");
 
                     b.ToTable("identity_providers", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.IdentityProviderSyncJob", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Created")
+                        .HasColumnType("integer")
+                        .HasColumnName("created");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("Disabled")
+                        .HasColumnType("integer")
+                        .HasColumnName("disabled");
+
+                    b.Property<string>("ErrorDetail")
+                        .HasMaxLength(4000)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("error_detail");
+
+                    b.Property<int>("Errors")
+                        .HasColumnType("integer")
+                        .HasColumnName("errors");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("IdentityProviderId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("identity_provider_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("StartedBy")
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("started_by");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<int>("Updated")
+                        .HasColumnType("integer")
+                        .HasColumnName("updated");
+
+                    b.HasKey("Id")
+                        .HasName("pk_identity_provider_sync_jobs");
+
+                    b.HasIndex("IdentityProviderId")
+                        .HasDatabaseName("ix_identity_provider_sync_jobs_identity_provider_id");
+
+                    b.HasIndex("TenantId", "IdentityProviderId", "CreatedAt")
+                        .HasDatabaseName("ix_identity_provider_sync_jobs_tenant_id_identity_provider_id_");
+
+                    b.ToTable("identity_provider_sync_jobs", (string)null);
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>
@@ -2085,6 +2312,26 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasConstraintName("fk_federated_identities_users_user_id");
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederationReplay", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.IdentityProvider", null)
+                        .WithMany()
+                        .HasForeignKey("IdentityProviderId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_federation_replays_identity_providers_identity_provider_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederationRequest", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.IdentityProvider", null)
+                        .WithMany()
+                        .HasForeignKey("IdentityProviderId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_federation_requests_identity_providers_identity_provider_id");
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.Group", b =>
                 {
                     b.HasOne("ScaiKey.Data.Entities.Group", null)
@@ -2126,6 +2373,16 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired()
                         .HasConstraintName("fk_identity_providers_tenants_tenant_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.IdentityProviderSyncJob", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.IdentityProvider", null)
+                        .WithMany()
+                        .HasForeignKey("IdentityProviderId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_identity_provider_sync_jobs_identity_providers_identity_pro");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>

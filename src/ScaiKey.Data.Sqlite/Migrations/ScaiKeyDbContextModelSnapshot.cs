@@ -730,12 +730,22 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("Email")
+                        .HasMaxLength(320)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("email");
+
                     b.Property<string>("IdentityProviderId")
                         .IsRequired()
                         .HasMaxLength(36)
                         .IsUnicode(true)
                         .HasColumnType("TEXT")
                         .HasColumnName("identity_provider_id");
+
+                    b.Property<DateTime?>("LastSignInAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_sign_in_at");
 
                     b.Property<string>("Subject")
                         .IsRequired()
@@ -775,6 +785,93 @@ namespace ScaiKey.Data.Sqlite.Migrations
                     b.ToTable("federated_identities", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederationReplay", b =>
+                {
+                    b.Property<string>("IdentityProviderId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("identity_provider_id");
+
+                    b.Property<string>("AssertionId")
+                        .HasMaxLength(256)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("assertion_id");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.HasKey("IdentityProviderId", "AssertionId")
+                        .HasName("pk_federation_replays");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_federation_replays_expires_at");
+
+                    b.ToTable("federation_replays", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederationRequest", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime?>("ConsumedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("consumed_at");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("IdentityProviderId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("identity_provider_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("SealedData")
+                        .IsRequired()
+                        .HasMaxLength(20000)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sealed_data");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_federation_requests");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_federation_requests_expires_at");
+
+                    b.HasIndex("IdentityProviderId")
+                        .HasDatabaseName("ix_federation_requests_identity_provider_id");
+
+                    b.ToTable("federation_requests", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.Group", b =>
                 {
                     b.Property<string>("Id")
@@ -792,6 +889,24 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .IsUnicode(true)
                         .HasColumnType("TEXT")
                         .HasColumnName("description");
+
+                    b.Property<string>("ExternalId")
+                        .HasMaxLength(500)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("external_id");
+
+                    b.Property<string>("IdentityProviderId")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("identity_provider_id");
+
+                    b.Property<string>("IdentitySource")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("identity_source");
 
                     b.Property<string>("Name")
                         .IsRequired()
@@ -829,6 +944,10 @@ namespace ScaiKey.Data.Sqlite.Migrations
 
                     b.HasIndex("TenantId", "ParentGroupId")
                         .HasDatabaseName("ix_groups_tenant_id_parent_group_id");
+
+                    b.HasIndex("TenantId", "IdentityProviderId", "ExternalId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_groups_tenant_id_identity_provider_id_external_id");
 
                     b.ToTable("groups", (string)null);
                 });
@@ -964,6 +1083,14 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("enabled");
+
+                    b.Property<DateTime?>("LastSyncedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_synced_at");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -976,6 +1103,22 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .IsUnicode(true)
                         .HasColumnType("TEXT")
                         .HasColumnName("sealed_secrets");
+
+                    b.Property<string>("SyncCursor")
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sync_cursor");
+
+                    b.Property<DateTime?>("SyncLeaseExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sync_lease_expires_at");
+
+                    b.Property<string>("SyncLeaseOwner")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sync_lease_owner");
 
                     b.Property<string>("TenantId")
                         .IsRequired()
@@ -1003,6 +1146,90 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasDatabaseName("ix_identity_providers_tenant_id_name");
 
                     b.ToTable("identity_providers", (string)null);
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.IdentityProviderSyncJob", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Created")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("Disabled")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("disabled");
+
+                    b.Property<string>("ErrorDetail")
+                        .HasMaxLength(4000)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error_detail");
+
+                    b.Property<int>("Errors")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("errors");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("IdentityProviderId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("identity_provider_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("StartedBy")
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("started_by");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<int>("Updated")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated");
+
+                    b.HasKey("Id")
+                        .HasName("pk_identity_provider_sync_jobs");
+
+                    b.HasIndex("IdentityProviderId")
+                        .HasDatabaseName("ix_identity_provider_sync_jobs_identity_provider_id");
+
+                    b.HasIndex("TenantId", "IdentityProviderId", "CreatedAt")
+                        .HasDatabaseName("ix_identity_provider_sync_jobs_tenant_id_identity_provider_id_created_at");
+
+                    b.ToTable("identity_provider_sync_jobs", (string)null);
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>
@@ -2080,6 +2307,26 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasConstraintName("fk_federated_identities_users_user_id");
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederationReplay", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.IdentityProvider", null)
+                        .WithMany()
+                        .HasForeignKey("IdentityProviderId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_federation_replays_identity_providers_identity_provider_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.FederationRequest", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.IdentityProvider", null)
+                        .WithMany()
+                        .HasForeignKey("IdentityProviderId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_federation_requests_identity_providers_identity_provider_id");
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.Group", b =>
                 {
                     b.HasOne("ScaiKey.Data.Entities.Group", null)
@@ -2121,6 +2368,16 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired()
                         .HasConstraintName("fk_identity_providers_tenants_tenant_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.IdentityProviderSyncJob", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.IdentityProvider", null)
+                        .WithMany()
+                        .HasForeignKey("IdentityProviderId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_identity_provider_sync_jobs_identity_providers_identity_provider_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>

@@ -79,6 +79,8 @@ internal sealed class IdentityProviderConfiguration : IEntityTypeConfiguration<I
         b.Property(x => x.Type).HasMaxLength(8);
         b.Property(x => x.ConfigJson).HasMaxLength(20_000);
         b.Property(x => x.SealedSecrets).HasMaxLength(40_000);
+        b.Property(x => x.SyncCursor).HasMaxLength(64);
+        b.Property(x => x.SyncLeaseOwner).HasMaxLength(Lengths.Id);
         b.HasIndex(x => new { x.TenantId, x.Name }).IsUnique();
         b.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Restrict);
     }
@@ -93,6 +95,7 @@ internal sealed class FederatedIdentityConfiguration : IEntityTypeConfiguration<
         b.Property(x => x.UserId).HasMaxLength(Lengths.Id);
         b.Property(x => x.IdentityProviderId).HasMaxLength(Lengths.Id);
         b.Property(x => x.Subject).HasMaxLength(500);
+        b.Property(x => x.Email).HasMaxLength(320);
 
         // One account at a provider belongs to one user, and a user has at most one account per provider.
         b.HasIndex(x => new { x.IdentityProviderId, x.Subject }).IsUnique();

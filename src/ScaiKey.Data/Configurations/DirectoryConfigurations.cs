@@ -66,6 +66,12 @@ internal sealed class GroupConfiguration : IEntityTypeConfiguration<Group>
         b.Property(x => x.Description).HasMaxLength(2000);
         b.HasIndex(x => new { x.TenantId, x.Name }).IsUnique();
         b.HasIndex(x => new { x.TenantId, x.ParentGroupId });
+        b.Property(x => x.IdentitySource).HasConversion<WireEnumConverter<IdentitySource>>().HasMaxLength(16);
+        b.Property(x => x.IdentityProviderId).HasMaxLength(Lengths.Id);
+        b.Property(x => x.ExternalId).HasMaxLength(500);
+
+        // A synced or provisioned group is found again by its external id within the provider that made it.
+        b.HasIndex(x => new { x.TenantId, x.IdentityProviderId, x.ExternalId }).IsUnique();
         b.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Restrict);
         b.HasOne<Group>().WithMany().HasForeignKey(x => x.ParentGroupId).OnDelete(DeleteBehavior.Restrict);
     }

@@ -79,6 +79,17 @@ public sealed class IdentityProvider
     public string? SealedSecrets { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? UpdatedAt { get; set; }
+
+    // A disabled provider keeps its settings and links, but nobody signs in or syncs through it.
+    public bool Enabled { get; set; } = true;
+
+    // LDAP sync: the directory's highest modifyTimestamp seen by the last successful sync (the next incremental
+    // sync asks for entries changed since), when it finished, and the lease that keeps two instances from running
+    // the same provider's sync at once (the owner takes it with a conditional update; it expires if the owner dies).
+    public string? SyncCursor { get; set; }
+    public DateTime? LastSyncedAt { get; set; }
+    public string? SyncLeaseOwner { get; set; }
+    public DateTime? SyncLeaseExpiresAt { get; set; }
 }
 
 /// <summary>Links a user to its account (subject) at an identity provider of the same tenant.</summary>
@@ -90,4 +101,8 @@ public sealed class FederatedIdentity
     public required string IdentityProviderId { get; set; }
     public required string Subject { get; set; }
     public DateTime CreatedAt { get; set; }
+
+    // The email the provider last asserted for this account, and when the account last signed in through it.
+    public string? Email { get; set; }
+    public DateTime? LastSignInAt { get; set; }
 }

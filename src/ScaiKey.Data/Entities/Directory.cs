@@ -66,6 +66,13 @@ public sealed class Group
     public string? Description { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? UpdatedAt { get; set; }
+
+    // Where the group comes from: LOCAL groups are the admins'; a directory sync (LDAP) or a provisioning client
+    // (SCIM) owns the groups it made, found again by their ExternalId (an LDAP entryUUID or DN, a SCIM id) within
+    // the provider that made them. A sync never touches LOCAL groups.
+    public IdentitySource IdentitySource { get; set; }
+    public string? IdentityProviderId { get; set; }
+    public string? ExternalId { get; set; }
 }
 
 public sealed class GroupMember
