@@ -82,6 +82,14 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
             Oidc(config: new { issuer = "http://127.0.0.1:9/", client_id = "scaikey" }));
         var error = await response.ReadJsonAsync(422);
         Assert.Equal(["body", "config", "issuer"], error["detail"]![0]!["loc"]!.AsArray().Select(l => l!.GetValue<string>()));
+
+        // The control: an instance whose operator allows plain http (the federation tests' peers) accepts it.
+        var allowing = app.StartHost(b => b.UseSetting("ScaiKey:Federation:AllowHttpProviders", "true"));
+        using var other = allowing.CreateClient();
+        other.DefaultRequestHeaders.Authorization = admin.DefaultRequestHeaders.Authorization;
+        await (await other.PostAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers",
+            Oidc(config: new { issuer = "http://127.0.0.1:9/", client_id = "scaikey" }))).ShouldBeAsync(201);
+        await app.StopHostAsync(allowing);
     }
 
 

@@ -31,7 +31,12 @@ public class ScaiKeyApp : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Database = await TestDatabase.CreateAsync();
-        StartHost();
+        StartHost(ConfigureHost);
+    }
+
+    /// <summary>Settings of the first instance that a fixture deriving from this one needs (see <see cref="FederationApp"/>).</summary>
+    protected virtual void ConfigureHost(IWebHostBuilder builder)
+    {
     }
 
     /// <summary>Another instance on the same database (a restart or a second node behind a load balancer).</summary>
