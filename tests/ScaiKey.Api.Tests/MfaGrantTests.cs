@@ -70,14 +70,22 @@ public sealed class MfaGrantTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>, I
         Assert.Null(refused["access_token"]);
         var mfaToken = refused["mfa_token"]!.GetValue<string>();
         Assert.Empty(await SessionsAsync(userId));
+        // The mfa_token is sealed, not stored: the password step wrote no row, and the token shows nothing of what it carries.
+        Assert.Empty(await app.DbAsync(db => db.MfaChallenges.AsNoTracking().Where(c => c.UserId == userId).ToListAsync()));
+        Assert.StartsWith("mt1.", mfaToken, StringComparison.Ordinal);
+        Assert.DoesNotContain(userId, System.Text.Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(mfaToken.AsSpan(4))), StringComparison.Ordinal);
+
+        var tokens = await (await client.OtpAsync(http, mfaToken, otp: _host.Code(totp))).ReadJsonAsync(200);
+
+        // Its use wrote its row, used, in the session's transaction (no second use, see below), and the code's step on the factor.
         var stored = await app.DbAsync(db => db.MfaChallenges.AsNoTracking().SingleAsync(c => c.UserId == userId));
         Assert.Equal("PASSWORD_GRANT", stored.Purpose);
         Assert.Equal(client.ClientId, stored.ClientId);
-        Assert.NotEqual(mfaToken, stored.TokenHash);
-        Assert.DoesNotContain(mfaToken, stored.Data ?? string.Empty, StringComparison.Ordinal);
+        Assert.NotNull(stored.UsedAt);
+        Assert.DoesNotContain(mfaToken, stored.TokenHash, StringComparison.Ordinal);
+        Assert.Null(stored.Data);
         Assert.Equal(TimeSpan.FromMinutes(5), stored.ExpiresAt - stored.CreatedAt);
-
-        var tokens = await (await client.OtpAsync(http, mfaToken, otp: _host.Code(totp))).ReadJsonAsync(200);
+        Assert.NotNull(await app.DbAsync(db => db.MfaFactors.AsNoTracking().Where(f => f.UserId == userId).Select(f => f.LastUsedStep).SingleAsync()));
         Assert.False(string.IsNullOrEmpty(tokens["refresh_token"]?.GetValue<string>()));
         var id = Jwt.Payload(tokens["id_token"]!.GetValue<string>());
         Assert.Equal(userId, id["sub"]!.GetValue<string>());
@@ -124,6 +132,32 @@ public sealed class MfaGrantTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>, I
         // ...and the same mfa_token then takes the current code.
         await (await client.OtpAsync(http, second, otp: _host.Code(totp))).ShouldBeAsync(200);
         Assert.Equal(2, (await SessionsAsync(userId)).Count);
+    }
+
+    [Fact]
+    public async Task An_altered_or_foreign_mfa_token_is_refused_and_two_racing_uses_of_one_give_one_session()
+    {
+        var client = await GrantClient.CreateAsync(app);
+        var userId = await app.CreateUserIdAsync(client.TenantId, "mary@example.com", GrantClient.Password);
+        var totp = await _host.EnrolAsync(client.TenantId, userId);
+        using var http = _host.Client();
+        var token = await client.MfaTokenAsync(http, "mary@example.com");
+
+        // One character changed anywhere in the sealed part, or a made-up token of the same shape: unknown tokens.
+        var altered = token[..^6] + (token[^6] == 'A' ? 'B' : 'A') + token[^5..];
+        Assert.Equal("invalid_grant", await ErrorAsync(await client.OtpAsync(http, altered, otp: _host.Code(totp))));
+        Assert.Equal("invalid_grant", await ErrorAsync(await client.OtpAsync(http, "mt1." + new string('A', 200), otp: _host.Code(totp))));
+        Assert.Empty(await SessionsAsync(userId));
+
+        // The same token and code sent twice at once: the session's transaction spends the token and claims the
+        // code's step together, so exactly one of them signs in.
+        _host.NextStep();
+        var code = _host.Code(totp);
+        var token2 = await client.MfaTokenAsync(http, "mary@example.com");
+        using var other = _host.Client();
+        var answers = await Task.WhenAll(client.OtpAsync(http, token2, otp: code), client.OtpAsync(other, token2, otp: code));
+        Assert.Equal(1, answers.Count(a => a.IsSuccessStatusCode));
+        Assert.Single(await SessionsAsync(userId));
     }
 
     [Fact]

@@ -22,7 +22,10 @@ internal enum SecondFactorOutcome
 internal sealed record TotpEnrolment(string FactorId, string Secret, string OtpAuthUri);
 
 /// <summary>What a code proved: the factor it belongs to (null for a recovery code) and the amr value it stands for.</summary>
-internal sealed record SecondFactorResult(SecondFactorOutcome Outcome, string? FactorId = null, string? Amr = null);
+internal sealed record SecondFactorResult(SecondFactorOutcome Outcome, string? FactorId = null, string? Amr = null, TotpClaim? Claim = null);
+
+/// <summary>A TOTP code's time step, to be claimed on its factor by the session's own transaction (SignInStatements).</summary>
+internal sealed record TotpClaim(string FactorId, long Step);
 
 /// <summary>
 /// The state of a user's second factors that sign-in, the account API and the admin API share: which factors count
@@ -40,13 +43,15 @@ internal sealed class SecondFactors(ScaiKeyDbContext db, KeyRing keyRing, TimePr
 
     /// <summary>
     /// Checks a TOTP code against the user's confirmed TOTP factors. The step is claimed with a conditional update,
-    /// so two requests racing with one code cannot both pass.
+    /// so two requests racing with one code cannot both pass. With <paramref name="claim"/> false the caller claims
+    /// it instead, in the transaction that uses the code (the mfa-otp grant's session: <see cref="SecondFactorResult.Claim"/>),
+    /// where a lost race means no session; a step already used is refused here either way.
     /// </summary>
-    public async Task<SecondFactorResult> VerifyTotpAsync(string tenantId, string userId, string code, CancellationToken ct)
+    public async Task<SecondFactorResult> VerifyTotpAsync(string tenantId, string userId, string code, CancellationToken ct, bool claim = true)
     {
         var factors = await db.MfaFactors.AsNoTracking()
             .Where(f => f.TenantId == tenantId && f.UserId == userId && f.Type == MfaFactorTypes.Totp && f.ConfirmedAt != null && f.SecretEncrypted != null)
-            .Select(f => new { f.Id, f.SecretEncrypted })
+            .Select(f => new { f.Id, f.SecretEncrypted, f.LastUsedStep })
             .ToListAsync(ct);
         var now = time.UtcNow();
         var replayed = false;
@@ -55,6 +60,17 @@ internal sealed class SecondFactors(ScaiKeyDbContext db, KeyRing keyRing, TimePr
             var secret = keyRing.Open(factor.SecretEncrypted!, SealContext(factor.Id));
             if (TotpCodes.MatchStep(secret, code, now) is not { } step)
             {
+                continue;
+            }
+
+            if (!claim)
+            {
+                if (factor.LastUsedStep is null || factor.LastUsedStep < step)
+                {
+                    return new SecondFactorResult(SecondFactorOutcome.Accepted, factor.Id, "otp", new TotpClaim(factor.Id, step));
+                }
+
+                replayed = true;
                 continue;
             }
 

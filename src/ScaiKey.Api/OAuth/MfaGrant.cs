@@ -17,8 +17,9 @@ namespace ScaiKey.Api.OAuth;
 /// Multi-factor sign-in through the token endpoint, in the shape of Auth0's mfa-otp grant: the password grant of a
 /// user with a confirmed factor answers 400 <c>mfa_required</c> with an <c>mfa_token</c> instead of tokens, and the
 /// client finishes with <see cref="GrantType"/>, the mfa_token and <c>otp</c> or <c>recovery_code</c>. The
-/// mfa_token is an <see cref="MfaChallenge"/> (PASSWORD_GRANT) bound to the user and the client, good for five
-/// minutes, one success and <see cref="MfaChallenges.MaxFailedAttempts"/> wrong codes.
+/// mfa_token is a sealed <see cref="MfaChallenge"/> (PASSWORD_GRANT, <see cref="MfaChallenges.CreateSealed"/>) bound
+/// to the user and the client, good for five minutes, one success and <see cref="MfaChallenges.MaxFailedAttempts"/>
+/// wrong codes.
 /// </summary>
 internal static class MfaGrant
 {
@@ -39,8 +40,9 @@ internal static class MfaGrant
         if (result.HasSecondFactor)
         {
             var challenges = http.RequestServices.GetRequiredService<MfaChallenges>();
-            var token = await challenges.CreateAsync(tenant.Id, result.UserId!, MfaChallengePurposes.PasswordGrant, request.ClientId,
-                new PendingSignInData(UpgradedHash: result.UpgradedHash, Scopes: [.. request.GetScopes()]), ct);
+            // Sealed, not stored: a machine client's MFA sign-in writes nothing until a wrong code or its use.
+            var token = challenges.CreateSealed(tenant.Id, result.UserId!, request.ClientId,
+                new PendingSignInData(UpgradedHash: result.UpgradedHash, Scopes: [.. request.GetScopes()]));
             return Results.Forbid(
                 new AuthenticationProperties(
                     new Dictionary<string, string?>
@@ -86,7 +88,8 @@ internal static class MfaGrant
             return TokenEndpoints.Refuse(OpenIddictConstants.Errors.InvalidGrant, "The mfa_token is not valid.");
         }
 
-        var check = await services.GetRequiredService<SecondFactorSignIn>().CheckAsync(tenant, pending, otp, recoveryCode, ct);
+        // The TOTP step is claimed by the session's transaction below, with the mfa_token's use: one write for all three.
+        var check = await services.GetRequiredService<SecondFactorSignIn>().CheckAsync(tenant, pending, otp, recoveryCode, ct, deferTotpClaim: true);
         switch (check.Outcome)
         {
             case SecondFactorStep.Limited:
@@ -106,8 +109,9 @@ internal static class MfaGrant
         }
 
         // The mfa_token is spent in the session's transaction: of two requests racing with one mfa_token (and
-        // different codes), one gets a session.
-        if (await signIn.StartSessionAsync(result, http, request.ClientId!, ct, check.Amr!, pending.Id) is not { GrantId: { } grantId } started)
+        // different codes), or with one code, one gets a session.
+        if (await signIn.StartSessionAsync(result, http, request.ClientId!, ct, check.Amr!, pending.Id, MfaChallenges.SpendOf(pending), check.Claim)
+            is not { GrantId: { } grantId } started)
         {
             return TokenEndpoints.Refuse(OpenIddictConstants.Errors.InvalidGrant,
                 "The mfa_token has already been used, or the user can no longer sign in.");

@@ -27,7 +27,8 @@ internal enum SecondFactorStep
 }
 
 /// <summary>The step's outcome; for Accepted also what the user's tokens say, read with the check (no second read).</summary>
-internal sealed record SecondFactorStepResult(SecondFactorStep Outcome, string? Amr = null, TimeSpan RetryAfter = default, PrincipalUser? User = null);
+internal sealed record SecondFactorStepResult(
+    SecondFactorStep Outcome, string? Amr = null, TimeSpan RetryAfter = default, PrincipalUser? User = null, TotpClaim? Claim = null);
 
 /// <summary>
 /// The second half of a sign-in, shared by the hosted pages and the mfa-otp grant: a TOTP or recovery code checked
@@ -46,9 +47,13 @@ internal sealed class SecondFactorSignIn(
     /// <summary>amr of a sign-in completed with a recovery code: two factors, neither of them a device.</summary>
     public const string RecoveryCodeAmr = "pwd mfa";
 
-    /// <summary>Checks <paramref name="otp"/> (a TOTP code) or else <paramref name="recoveryCode"/> for the step's user.</summary>
+    /// <summary>
+    /// Checks <paramref name="otp"/> (a TOTP code) or else <paramref name="recoveryCode"/> for the step's user. With
+    /// <paramref name="deferTotpClaim"/> an accepted TOTP code's step is returned to be claimed in the session's
+    /// transaction (<see cref="SecondFactorStepResult.Claim"/>) rather than claimed here.
+    /// </summary>
     public async Task<SecondFactorStepResult> CheckAsync(
-        TenantContext tenant, MfaChallenge pending, string? otp, string? recoveryCode, CancellationToken ct)
+        TenantContext tenant, MfaChallenge pending, string? otp, string? recoveryCode, CancellationToken ct, bool deferTotpClaim = false)
     {
         var user = await FindUserAsync(tenant.Id, pending.UserId!, ct);
         if (user is null || user.Status != UserStatus.Active)
@@ -67,13 +72,13 @@ internal sealed class SecondFactorSignIn(
 
         var useTotp = !string.IsNullOrWhiteSpace(otp);
         var result = useTotp
-            ? await factors.VerifyTotpAsync(tenant.Id, user.Id, otp!, ct)
+            ? await factors.VerifyTotpAsync(tenant.Id, user.Id, otp!, ct, claim: !deferTotpClaim)
             : string.IsNullOrWhiteSpace(recoveryCode) || recoveryCode.Length > 64
                 ? new SecondFactorResult(SecondFactorOutcome.Wrong)
                 : await factors.UseRecoveryCodeAsync(tenant.Id, user.Id, recoveryCode, ct);
         if (result.Outcome == SecondFactorOutcome.Accepted)
         {
-            return new SecondFactorStepResult(SecondFactorStep.Accepted, useTotp ? TotpAmr : RecoveryCodeAmr, User: user.Principal);
+            return new SecondFactorStepResult(SecondFactorStep.Accepted, useTotp ? TotpAmr : RecoveryCodeAmr, User: user.Principal, Claim: result.Claim);
         }
 
         attempt.Failed();

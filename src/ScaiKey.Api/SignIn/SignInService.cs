@@ -237,17 +237,19 @@ internal sealed class SignInService(
     /// Null when the user was disabled, locked or deleted since the check. <paramref name="amr"/>: how the user
     /// proved who they are (OpenID Connect amr values separated by spaces), kept on the session for its tokens.
     /// <paramref name="challengeId"/>: the pending second-factor step this sign-in completes, used up in the same
-    /// transaction (null, and no session, when it was used already or expired).
+    /// transaction (null, and no session, when it was used already or expired); <paramref name="sealedChallenge"/> when
+    /// that step is a sealed mfa_token, and <paramref name="totp"/> a TOTP step to claim in the same transaction.
     /// </summary>
     public async Task<StartedSession?> StartSessionAsync(
-        SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct, string amr = "pwd", string? challengeId = null)
+        SignInResult result, HttpContext http, string? grantClientId, CancellationToken ct, string amr = "pwd", string? challengeId = null,
+        SealedStepSpend? sealedChallenge = null, Mfa.TotpClaim? totp = null)
     {
         var userAgent = http.Request.Headers.UserAgent.ToString();
         var session = new NewSession(
             result.TenantId!, result.UserId!, Ids.New(),
             userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, 500)],
             http.Connection.RemoteIpAddress?.ToString(), time.UtcNow(), result.UpgradedHash,
-            grantClientId is null ? null : Ids.New(), grantClientId, amr, Ids.New(), http.TraceIdentifier, challengeId);
+            grantClientId is null ? null : Ids.New(), grantClientId, amr, Ids.New(), http.TraceIdentifier, challengeId, sealedChallenge, totp);
         return await statements.StartSessionAsync(db, session, ct)
             ? new StartedSession(session.SessionId, session.GrantId, new SessionAuthentication(amr, session.Now))
             : null;

@@ -28,11 +28,14 @@ internal sealed record SignInUser(
 /// A successful sign-in to commit: the user's row, a new session, for the password grant its token grant, and the
 /// <c>user.signed_in</c> audit event (<paramref name="AuditId"/>, its reason naming how the user signed in), and
 /// for a sign-in finished with a second factor the pending step (<paramref name="ChallengeId"/>) used up: the session
-/// exists exactly when the step was spent, in one write transaction.
+/// exists exactly when the step was spent, in one write transaction. A sealed step (<paramref name="SealedChallenge"/>,
+/// the password grant's mfa_token) is spent by writing its row as used, refused when a row says it was used or ended;
+/// a TOTP code's step (<paramref name="Totp"/>) is claimed on its factor in the same transaction.
 /// </summary>
 internal sealed record NewSession(
     string TenantId, string UserId, string SessionId, string? UserAgent, string? IpAddress, DateTime Now, string? UpgradedHash,
-    string? GrantId, string? GrantClientId, string Amr = "pwd", string? AuditId = null, string? RequestId = null, string? ChallengeId = null)
+    string? GrantId, string? GrantClientId, string Amr = "pwd", string? AuditId = null, string? RequestId = null, string? ChallengeId = null,
+    SealedStepSpend? SealedChallenge = null, Mfa.TotpClaim? Totp = null)
 {
     public const string SignedInAction = "user.signed_in";
 
@@ -113,7 +116,7 @@ internal sealed class SignInStatements : IDisposable
             try
             {
                 return _sqlite.Run(db.Database.GetConnectionString()!,
-                    prepared => Write(prepared.Connection, prepared.Statements, session.GrantId is not null, values));
+                    prepared => Write(prepared.Connection, prepared.Statements, session, values));
             }
             finally
             {
@@ -132,9 +135,12 @@ internal sealed class SignInStatements : IDisposable
             }
 
             await using (var update = OnContext(db, texts.Update, values.Update))
-            await using (var spend = values.Challenge is null ? null : OnContext(db, texts.SpendChallenge, values.Challenge))
+            await using (var spend = values.Challenge is null ? null
+                : OnContext(db, session.SealedChallenge is null ? texts.SpendChallenge : texts.SpendSealedChallenge, values.Challenge))
+            await using (var claim = values.Totp is null ? null : OnContext(db, texts.ClaimTotpStep, values.Totp))
             {
-                if (await update.ExecuteNonQueryAsync(ct) != 1 || (spend is not null && await spend.ExecuteNonQueryAsync(ct) != 1))
+                if (await update.ExecuteNonQueryAsync(ct) != 1 || (spend is not null && await spend.ExecuteNonQueryAsync(ct) != 1)
+                    || (claim is not null && await claim.ExecuteNonQueryAsync(ct) != 1))
                 {
                     if (owned)
                     {
@@ -211,11 +217,14 @@ internal sealed class SignInStatements : IDisposable
         return setting;
     }
 
-    private static bool Write(SqliteConnection connection, Prepared statements, bool withGrant, Row values)
+    private static bool Write(SqliteConnection connection, Prepared statements, NewSession session, Row values)
     {
+        var withGrant = session.GrantId is not null;
         using var transaction = connection.BeginTransaction(deferred: false);
         if (Run(statements.Update, transaction, values.Update) != 1
-            || (values.Challenge is not null && Run(statements.SpendChallenge, transaction, values.Challenge) != 1))
+            || (values.Challenge is not null
+                && Run(session.SealedChallenge is null ? statements.SpendChallenge : statements.SpendSealedChallenge, transaction, values.Challenge) != 1)
+            || (values.Totp is not null && Run(statements.ClaimTotpStep, transaction, values.Totp) != 1))
         {
             transaction.Rollback();
             return false;
@@ -244,14 +253,17 @@ internal sealed class SignInStatements : IDisposable
         return command.ExecuteNonQuery();
     }
 
-    private sealed record Row(object?[] Update, object?[] Session, object?[] Grant, object?[] Audit, object?[]? Challenge);
+    private sealed record Row(object?[] Update, object?[] Session, object?[] Grant, object?[] Audit, object?[]? Challenge, object?[]? Totp);
 
     private static Row Values(Texts texts, NewSession s) => new(
         [s.UserId, s.TenantId, s.Now, s.UpgradedHash, texts.Active],
         [s.SessionId, s.TenantId, s.UserId, s.UserAgent, s.IpAddress, s.Now, s.Amr],
         [s.GrantId, s.TenantId, s.UserId, s.SessionId, s.GrantClientId, s.Now],
         [s.AuditId ?? Ids.New(), s.TenantId, s.UserId, NewSession.SignedInAction, s.AuditReason, s.RequestId, s.IpAddress, s.Now],
-        s.ChallengeId is null ? null : [s.ChallengeId, s.TenantId, s.UserId, s.Now]);
+        s.ChallengeId is null ? null
+            : s.SealedChallenge is not { } spend ? [s.ChallengeId, s.TenantId, s.UserId, s.Now]
+            : [s.ChallengeId, s.TenantId, s.UserId, s.Now, spend.Purpose, spend.TokenHash, spend.ClientId, spend.ExpiresAt],
+        s.Totp is null ? null : [s.Totp.FactorId, s.TenantId, s.Totp.Step, s.Now]);
 
     private static SignInUser? Read(DbDataReader reader, Texts texts)
     {
@@ -297,6 +309,10 @@ internal sealed class SignInStatements : IDisposable
         public required string InsertAudit { get; init; }
 
         public required string SpendChallenge { get; init; }
+
+        public required string SpendSealedChallenge { get; init; }
+
+        public required string ClaimTotpStep { get; init; }
 
         public required ValueConverter Status { get; init; }
 
@@ -378,6 +394,28 @@ internal sealed class SignInStatements : IDisposable
                     WHERE {C(nameof(MfaChallenge.Id))} = $1 AND {C(nameof(MfaChallenge.TenantId))} = $2 AND {C(nameof(MfaChallenge.UserId))} = $3
                           AND {C(nameof(MfaChallenge.UsedAt))} IS NULL AND {C(nameof(MfaChallenge.ExpiresAt))} > $4
                     """,
+
+                // $1 challenge, $2 tenant, $3 user, $4 now, $5 purpose, $6 token hash, $7 client, $8 expiry: a sealed
+                // step's row written as used, or, where wrong codes already wrote it, marked used while it is unused,
+                // of this user and short of the wrong-code limit. The token's expiry was checked when it was opened.
+                SpendSealedChallenge = $"""
+                    INSERT INTO {Table(challenges)} ({C(nameof(MfaChallenge.Id))}, {C(nameof(MfaChallenge.TenantId))}, {C(nameof(MfaChallenge.UserId))},
+                        {C(nameof(MfaChallenge.Purpose))}, {C(nameof(MfaChallenge.TokenHash))}, {C(nameof(MfaChallenge.ClientId))},
+                        {C(nameof(MfaChallenge.Data))}, {C(nameof(MfaChallenge.FailedAttempts))}, {C(nameof(MfaChallenge.CreatedAt))},
+                        {C(nameof(MfaChallenge.ExpiresAt))}, {C(nameof(MfaChallenge.UsedAt))})
+                    VALUES ($1, $2, $3, $5, $6, $7, NULL, 0, $4, $8, $4)
+                    ON CONFLICT ({C(nameof(MfaChallenge.Id))}) DO UPDATE SET {C(nameof(MfaChallenge.UsedAt))} = $4
+                    WHERE {Table(challenges)}.{C(nameof(MfaChallenge.UsedAt))} IS NULL
+                          AND {Table(challenges)}.{C(nameof(MfaChallenge.TenantId))} = $2 AND {Table(challenges)}.{C(nameof(MfaChallenge.UserId))} = $3
+                          AND {Table(challenges)}.{C(nameof(MfaChallenge.FailedAttempts))} < {MfaChallenges.MaxFailedAttempts}
+                    """,
+
+                // $1 factor, $2 tenant, $3 step, $4 now: a TOTP code's step, claimed once (a later step only).
+                ClaimTotpStep = $"""
+                    UPDATE {Table(factors)} SET {F(nameof(MfaFactor.LastUsedStep))} = $3, {F(nameof(MfaFactor.LastUsedAt))} = $4
+                    WHERE {F(nameof(MfaFactor.Id))} = $1 AND {F(nameof(MfaFactor.TenantId))} = $2
+                          AND ({F(nameof(MfaFactor.LastUsedStep))} IS NULL OR {F(nameof(MfaFactor.LastUsedStep))} < $3)
+                    """,
             };
         }
     }
@@ -393,6 +431,8 @@ internal sealed class SignInStatements : IDisposable
             InsertGrant = Prepare(connection, texts.InsertGrant, 6);
             InsertAudit = Prepare(connection, texts.InsertAudit, 8);
             SpendChallenge = Prepare(connection, texts.SpendChallenge, 4);
+            SpendSealedChallenge = Prepare(connection, texts.SpendSealedChallenge, 8);
+            ClaimTotpStep = Prepare(connection, texts.ClaimTotpStep, 4);
         }
 
         public SqliteCommand Find { get; }
@@ -406,6 +446,10 @@ internal sealed class SignInStatements : IDisposable
         public SqliteCommand InsertAudit { get; }
 
         public SqliteCommand SpendChallenge { get; }
+
+        public SqliteCommand SpendSealedChallenge { get; }
+
+        public SqliteCommand ClaimTotpStep { get; }
 
         private static SqliteCommand Prepare(SqliteConnection connection, string text, int parameters)
         {
@@ -428,6 +472,8 @@ internal sealed class SignInStatements : IDisposable
             InsertGrant.Dispose();
             InsertAudit.Dispose();
             SpendChallenge.Dispose();
+            SpendSealedChallenge.Dispose();
+            ClaimTotpStep.Dispose();
         }
     }
 }
