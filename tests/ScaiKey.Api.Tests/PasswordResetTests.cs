@@ -32,6 +32,35 @@ public sealed class PasswordResetTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
         client.PostAsJsonAsync($"/api/v1/tenants/{tenant}/users/{user}/password/reset", body);
 
     [Fact]
+    public async Task A_federated_user_gets_no_local_password_unless_the_tenant_allows_one()
+    {
+        var (tenant, user, _, admin) = await UserAsync();
+        await app.DbAsync(db => db.Users.Where(u => u.Id == user).ExecuteUpdateAsync(x => x.SetProperty(u => u.IdentitySource, IdentitySource.Oidc)));
+        var before = (await StoredAsync(user)).PasswordHash;
+
+        foreach (var body in new object[] { new { method = "EMAIL" }, new { method = "MANUAL", new_password = NewPassword }, new { method = "TEMPORARY" } })
+        {
+            Assert.Equal(["body.method|value_error"], await (await ResetAsync(admin, tenant, user, body)).ReadValidationErrorsAsync());
+        }
+
+        var adminRoute = await admin.PostAsJsonAsync($"/api/v1/admin/users/{user}/reset-password", new { new_password = NewPassword });
+        Assert.Equal(["body.new_password|value_error"], await adminRoute.ReadValidationErrorsAsync());
+        Assert.Equal(before, (await StoredAsync(user)).PasswordHash);
+        Assert.Empty(await app.DbAsync(db => db.UserActionTokens.AsNoTracking().Where(t => t.UserId == user).ToListAsync()));
+
+        // The tenant allows local passwords for OIDC and SAML users: the reset goes through.
+        await (await admin.PatchAsJsonAsync($"/api/v1/admin/tenants/{tenant}", new { settings = new { federation_policy = new { allow_local_passwords = true } } }))
+            .ShouldBeAsync(200);
+        await (await ResetAsync(admin, tenant, user, new { method = "MANUAL", new_password = NewPassword })).ShouldBeAsync(200);
+        Assert.True(Verifies((await StoredAsync(user)).PasswordHash!, NewPassword));
+
+        // An LDAP user's password is the directory's, whatever the tenant allows.
+        await app.DbAsync(db => db.Users.Where(u => u.Id == user).ExecuteUpdateAsync(x => x.SetProperty(u => u.IdentitySource, IdentitySource.Ldap)));
+        Assert.Equal(["body.method|value_error"],
+            await (await ResetAsync(admin, tenant, user, new { method = "TEMPORARY" })).ReadValidationErrorsAsync());
+    }
+
+    [Fact]
     public async Task Email_is_the_default_method_and_queues_a_single_use_link_valid_one_hour()
     {
         var (tenant, user, email, admin) = await UserAsync();

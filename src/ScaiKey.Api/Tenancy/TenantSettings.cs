@@ -21,18 +21,38 @@ internal sealed record LockoutPolicySettings(
 [Description("Multi-factor authentication policy.")]
 internal sealed record MfaPolicySettings([property: ApiDefault(false)] bool Required = false);
 
+[Description("Users who sign in through an identity provider (identity_source OIDC or SAML): whether an admin may give them a "
+    + "local ScaiKey password too (a reset) and whether it signs them in. LDAP users always sign in with the directory's password.")]
+internal sealed record FederationPolicySettings([property: ApiDefault(false)] bool AllowLocalPasswords = false);
+
 [Description("Tenant policies.")]
 internal sealed record TenantSettings(
     [property: ApiOptional] PasswordPolicySettings PasswordPolicy,
     [property: ApiOptional] LockoutPolicySettings LockoutPolicy,
     [property: ApiOptional] MfaPolicySettings MfaPolicy,
     [property: ApiDefault(false)] bool RequireApproval,
-    [property: ApiOptional] IReadOnlyList<string> AllowedRedirectUris)
+    [property: ApiOptional] IReadOnlyList<string> AllowedRedirectUris,
+    [property: ApiOptional] FederationPolicySettings? FederationPolicy = null)
 {
-    public static readonly TenantSettings Default = new(new(), new(), new(), false, []);
+    public static readonly TenantSettings Default = new(new(), new(), new(), false, [], new());
 
+    /// <summary>Settings stored before a policy existed read as its defaults.</summary>
     public static TenantSettings FromJson(string json) =>
-        JsonSerializer.Deserialize<TenantSettings>(json, ApiJson.Options) ?? Default;
+        JsonSerializer.Deserialize<TenantSettings>(json, ApiJson.Options) is { } settings
+            ? settings with { FederationPolicy = settings.FederationPolicy ?? new() }
+            : Default;
+
+    /// <summary>
+    /// Whether a local password may be set for (and sign in) a user of this identity source: always for LOCAL and
+    /// SCIM users, never for LDAP users (the directory holds their password), for OIDC and SAML users only when the
+    /// tenant's federation_policy allows it.
+    /// </summary>
+    public bool AllowsLocalPassword(ScaiKey.Data.Entities.IdentitySource source) => source switch
+    {
+        ScaiKey.Data.Entities.IdentitySource.Ldap => false,
+        ScaiKey.Data.Entities.IdentitySource.Oidc or ScaiKey.Data.Entities.IdentitySource.Saml => FederationPolicy?.AllowLocalPasswords ?? false,
+        _ => true,
+    };
 
     public string ToJson() => JsonSerializer.Serialize(this, ApiJson.Options);
 
@@ -83,6 +103,14 @@ internal sealed record TenantSettings(
             var required = r.OptionalBool("required");
             r.RejectUnknownFields();
             result = result with { MfaPolicy = new(required.Value ?? result.MfaPolicy.Required) };
+        }
+
+        if (root.RawObject("federation_policy") is { } fp)
+        {
+            var r = new BodyReader(fp, errors, "body", "settings", "federation_policy");
+            var allow = r.OptionalBool("allow_local_passwords");
+            r.RejectUnknownFields();
+            result = result with { FederationPolicy = new(allow.Value ?? result.FederationPolicy?.AllowLocalPasswords ?? false) };
         }
 
         var approval = root.OptionalBool("require_approval");

@@ -403,6 +403,12 @@ internal sealed partial class UserCommands(
         }
 
         var errors = new ValidationErrors();
+        if (!tenant.Settings.AllowsLocalPassword(user.IdentitySource))
+        {
+            errors.ValueError(["body", "method"], FederatedPasswordRefusal(user.IdentitySource));
+            return errors.ToResult();
+        }
+
         if (input.Method == "EMAIL")
         {
             if (input.RedirectUri is not null && !tenant.Settings.AllowedRedirectUris.Contains(input.RedirectUri, StringComparer.Ordinal))
@@ -444,6 +450,12 @@ internal sealed partial class UserCommands(
         }
 
         var errors = new ValidationErrors();
+        if (!tenant.Settings.AllowsLocalPassword(user.IdentitySource))
+        {
+            errors.ValueError(["body", "new_password"], FederatedPasswordRefusal(user.IdentitySource));
+            return errors.ToResult();
+        }
+
         foreach (var violation in PasswordPolicy.Violations(input.NewPassword, user.Email, tenant.Settings.PasswordPolicy))
         {
             errors.ValueError(["body", "new_password"], violation);
@@ -457,6 +469,11 @@ internal sealed partial class UserCommands(
         var failure = await SetPasswordAsync(http, tenant, user, input.NewPassword, input.RequirePasswordChange, "MANUAL", ct);
         return failure ?? TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "MANUAL", null, null, input.RequirePasswordChange)));
     }
+
+    private static string FederatedPasswordRefusal(IdentitySource source) => source == IdentitySource.Ldap
+        ? "this user signs in with the directory's password (identity_source LDAP); a local password cannot be set"
+        : $"this user signs in through an identity provider (identity_source {source.ToString().ToUpperInvariant()}); "
+          + "the tenant's settings.federation_policy.allow_local_passwords is false";
 
     /// <summary>A generated password that meets this tenant's policy, whatever lengths it sets.</summary>
     private static string TemporaryPasswordFor(string email, PasswordPolicySettings policy)
