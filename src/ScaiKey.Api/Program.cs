@@ -78,6 +78,7 @@ builder.Services.AddScoped<ScaiKey.Api.Account.AccountService>();
 ScaiKey.Api.Mfa.Passkeys.PasskeyRelyingParty.AddTo(builder.Services);
 builder.Services.AddScoped<MfaChallenges>();
 ScaiKey.Api.Federation.FederationSetup.AddScaiKeyFederation(builder.Services);
+ScaiKey.Api.Operations.HousekeepingService.AddTo(builder.Services);
 builder.Services.AddScoped<SecondFactorSignIn>();
 builder.Services.AddSingleton<RevocationCache>();
 builder.Services.AddSingleton<ClientRegistrationCache>();

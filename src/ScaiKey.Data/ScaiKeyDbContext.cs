@@ -36,6 +36,7 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     public DbSet<IdentityProviderSyncJob> IdentityProviderSyncJobs => Set<IdentityProviderSyncJob>();
     public DbSet<FederationRequest> FederationRequests => Set<FederationRequest>();
     public DbSet<FederationReplay> FederationReplays => Set<FederationReplay>();
+    public DbSet<MaintenanceLease> MaintenanceLeases => Set<MaintenanceLease>();
     public DbSet<DataStep> DataSteps => Set<DataStep>();
 
     /// <summary>Options every provider shares: snake_case names and the OpenIddict entity sets.</summary>

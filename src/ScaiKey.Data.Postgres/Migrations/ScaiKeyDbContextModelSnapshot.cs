@@ -1237,6 +1237,31 @@ namespace ScaiKey.Data.Postgres.Migrations
                     b.ToTable("identity_provider_sync_jobs", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.MaintenanceLease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("Owner")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("owner");
+
+                    b.HasKey("Name")
+                        .HasName("pk_maintenance_leases");
+
+                    b.ToTable("maintenance_leases", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>
                 {
                     b.Property<string>("Id")
@@ -2103,6 +2128,9 @@ namespace ScaiKey.Data.Postgres.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_user_action_tokens");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_user_action_tokens_expires_at");
 
                     b.HasIndex("TokenHash")
                         .IsUnique()

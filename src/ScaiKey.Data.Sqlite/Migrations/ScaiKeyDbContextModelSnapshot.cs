@@ -1232,6 +1232,31 @@ namespace ScaiKey.Data.Sqlite.Migrations
                     b.ToTable("identity_provider_sync_jobs", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.MaintenanceLease", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("Owner")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("owner");
+
+                    b.HasKey("Name")
+                        .HasName("pk_maintenance_leases");
+
+                    b.ToTable("maintenance_leases", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.MfaChallenge", b =>
                 {
                     b.Property<string>("Id")
@@ -2098,6 +2123,9 @@ namespace ScaiKey.Data.Sqlite.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_user_action_tokens");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_user_action_tokens_expires_at");
 
                     b.HasIndex("TokenHash")
                         .IsUnique()

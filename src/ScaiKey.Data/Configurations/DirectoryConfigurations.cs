@@ -209,6 +209,9 @@ internal sealed class UserActionTokenConfiguration : IEntityTypeConfiguration<Us
         b.Property(x => x.Email).HasMaxLength(Lengths.Email);
         b.HasIndex(x => x.TokenHash).IsUnique();
         b.HasIndex(x => new { x.UserId, x.Purpose });
+
+        // The housekeeping purge finds expired links by this.
+        b.HasIndex(x => x.ExpiresAt);
         b.HasOne<User>().WithMany().HasForeignKey(x => x.UserId).OnDelete(DeleteBehavior.Cascade);
     }
 }

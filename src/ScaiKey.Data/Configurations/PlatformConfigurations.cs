@@ -84,3 +84,13 @@ internal sealed class DataStepConfiguration : IEntityTypeConfiguration<DataStep>
         b.Property(x => x.ClaimedBy).HasMaxLength(200);
     }
 }
+
+internal sealed class MaintenanceLeaseConfiguration : IEntityTypeConfiguration<MaintenanceLease>
+{
+    public void Configure(EntityTypeBuilder<MaintenanceLease> b)
+    {
+        b.HasKey(x => x.Name);
+        b.Property(x => x.Name).HasMaxLength(64);
+        b.Property(x => x.Owner).HasMaxLength(Lengths.Id);
+    }
+}

@@ -74,3 +74,14 @@ public sealed class DataStep
     // What the step did, for an operator: counts and the ids it could not handle, never personal data.
     public string? Report { get; set; }
 }
+
+/// <summary>
+/// A named lease on background work that only one instance may do at a time (the housekeeping purge): taken with a
+/// conditional write when free or expired, so an instance that dies mid-run frees it when it expires.
+/// </summary>
+public sealed class MaintenanceLease
+{
+    public required string Name { get; set; }
+    public required string Owner { get; set; }
+    public DateTime ExpiresAt { get; set; }
+}

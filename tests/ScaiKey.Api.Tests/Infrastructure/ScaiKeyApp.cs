@@ -197,6 +197,8 @@ public sealed class ScaiKeyHost(TestDatabase database, Action<IWebHostBuilder>? 
         // As an operator without ScaiKey:Issuer would: the names the tests reach the service by (the test server's
         // and the Kestrel hosts' of the browser tests), so the forgot-password page may mail links on them.
         builder.UseSetting("AllowedHosts", "localhost;127.0.0.1");
+        // Tests that purge call Housekeeping themselves; a timer must not purge rows other tests set up.
+        builder.UseSetting("ScaiKey:Housekeeping:Enabled", "false");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Logging:LogLevel:Microsoft.EntityFrameworkCore", "Warning");
         configure?.Invoke(builder);
