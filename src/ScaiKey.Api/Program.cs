@@ -56,6 +56,7 @@ builder.Services.AddScaiKeyTransportSecurity(configuration);
 builder.Services.AddScaiKeyOAuth(configuration);
 builder.Services.AddScaiKeyBearerAuthentication();
 builder.Services.AddScaiKeySignInCookies();
+ScaiKey.Api.Health.HealthChecks.AddScaiKeyHealthChecks(builder.Services);
 builder.Services.AddScaiKeyAuthorization();
 builder.Services.AddScaiKeyConsoleClient();
 builder.Services.AddScoped<Caller>();
