@@ -17,6 +17,7 @@ public sealed class AuthorizationPolicyTests(ScaiKeyApp app) : IClassFixture<Sca
     [
         ScaiKey.Api.Authorization.ScaiKeyPolicies.Platform, ScaiKey.Api.Authorization.ScaiKeyPolicies.AdminScope,
         ScaiKey.Api.Authorization.ScaiKeyPolicies.Tenant, ScaiKey.Api.Authorization.ScaiKeyPolicies.CoversTargetUser,
+        ScaiKey.Api.Authorization.ScaiKeyPolicies.CoversProviderUsers,
         ScaiKey.Api.Authorization.ScaiKeyPolicies.Account, ScaiKey.Api.Authorization.ScaiKeyPolicies.AccountRecentSignIn,
     ];
 

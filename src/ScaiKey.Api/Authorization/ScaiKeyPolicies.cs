@@ -24,6 +24,7 @@ internal static class ScaiKeyPolicies
 
     /// <summary>Routes that change a user ({user_id}): the caller's roles must cover every role that user holds.</summary>
     public const string CoversTargetUser = "scaikey.covers-target-user";
+    public const string CoversProviderUsers = "scaikey.covers-provider-users";
 
     /// <summary>/api/v1/me: a user's own token with the account scope (first-party applications only).</summary>
     public const string Account = "scaikey.account";
@@ -38,6 +39,7 @@ internal static class ScaiKeyPolicies
         services.AddSingleton<IAuthorizationHandler, AdminScopeHandler>();
         services.AddSingleton<IAuthorizationHandler, TenantPermissionHandler>();
         services.AddSingleton<IAuthorizationHandler, TargetUserCoverageHandler>();
+        services.AddSingleton<IAuthorizationHandler, ProviderUserCoverageHandler>();
         services.AddSingleton<IAuthorizationHandler, AccountTokenHandler>();
         services.AddSingleton<IAuthorizationHandler, RecentSignInHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
@@ -52,6 +54,7 @@ internal static class ScaiKeyPolicies
             .AddPolicy(AdminScope, p => p.RequireAuthenticatedUser().AddRequirements(ManagementTokenRequirement.Instance, new AdminScopeRequirement()))
             .AddPolicy(Tenant, p => p.RequireAuthenticatedUser().AddRequirements(ManagementTokenRequirement.Instance, new TenantPermissionRequirement()))
             .AddPolicy(CoversTargetUser, p => p.RequireAuthenticatedUser().AddRequirements(ManagementTokenRequirement.Instance, new TargetUserCoverageRequirement()))
+            .AddPolicy(CoversProviderUsers, p => p.RequireAuthenticatedUser().AddRequirements(ManagementTokenRequirement.Instance, new ProviderUserCoverageRequirement()))
             // The account API is not a management route: it does not start with ManagementTokenRequirement.
             .AddPolicy(Account, p => p.RequireAuthenticatedUser().AddRequirements(AccountTokenRequirement.Instance))
             .AddPolicy(AccountRecentSignIn, p => p.RequireAuthenticatedUser().AddRequirements(AccountTokenRequirement.Instance, RecentSignInRequirement.Instance));

@@ -75,7 +75,10 @@ internal static class IdentityProviderEndpoints
             .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter).Returns<PaginatedResponse<IdentityProviderResponse>>().ReturnsProblems(404);
         group.MapGet("/{identity_provider_id}", GetAsync).Requires(Permission.DirectoryRead).WithSummary("Get Identity Provider")
             .Returns<ApiResponse<IdentityProviderResponse>>().ReturnsProblems(404);
-        group.MapPatch("/{identity_provider_id}", UpdateAsync).Requires(Permission.DirectoryWrite).WithSummary("Update Identity Provider")
+        group.MapPatch("/{identity_provider_id}", UpdateAsync).Requires(Permission.DirectoryWrite)
+            .RequireAuthorization(Authorization.ScaiKeyPolicies.CoversProviderUsers).WithSummary("Update Identity Provider")
+            .WithDescription("403 when a user linked to the provider holds roles beyond the caller's: changing how a provider "
+                + "authenticates is acting on every user it signs in.")
             .AcceptsJson<IdentityProviderUpdate>().Returns<ApiResponse<IdentityProviderResponse>>().ReturnsProblems(404, 409, 413);
         group.MapDelete("/{identity_provider_id}", DeleteAsync).Requires(Permission.DirectoryWrite).WithSummary("Delete Identity Provider")
             .WithDescription("Deletes an identity provider that no federated identity links to (409 otherwise).")
