@@ -126,6 +126,8 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/t/{slug}/forgot-password", _ => "/t/no-such-tenant/forgot-password", null, Everyone(404)),
         Get("/t/{slug}/verify-email", _ => "/t/no-such-tenant/verify-email", Everyone(404)),
         Post("/t/{slug}/verify-email", _ => "/t/no-such-tenant/verify-email", null, Everyone(404)),
+        Get("/t/{slug}/federation/link", _ => "/t/no-such-tenant/federation/link", Everyone(404)),
+        Post("/t/{slug}/federation/link", _ => "/t/no-such-tenant/federation/link", null, Everyone(404)),
         Get("/t/{slug}/account", _ => "/t/no-such-tenant/account", Everyone(404)),
         Post("/t/{slug}/account/password", _ => "/t/no-such-tenant/account/password", null, Everyone(404)),
         Post("/t/{slug}/account/totp", _ => "/t/no-such-tenant/account/totp", null, Everyone(404)),

@@ -11,6 +11,8 @@ internal static class FederationSetup
     {
         services.AddOptions<FederationOptions>().BindConfiguration(FederationOptions.Section).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<FederationOptions>, FederationOptionsValidator>();
+        services.AddScoped<FederatedAccounts>();
+        services.AddScoped<FederationRequests>();
         return services;
     }
 

@@ -75,6 +75,7 @@ internal static class HostedPages
         pages.MapPasskeyPages();
         app.MapPasskeyScript();
         pages.MapSecondFactorPages();
+        Federation.FederationLinkPages.MapFederationLinkPages(pages);
     }
 
     public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
