@@ -72,6 +72,44 @@ internal sealed record FederationProviderSettings(bool TrustEmail, IReadOnlyList
         return new FederationProviderSettings(trust, domains);
     }
 
+    /// <summary>
+    /// Checks <c>trust_email</c> (a boolean) and <c>domains</c> (an array of email domains, each listed once) of a
+    /// sign-in provider's config; errors go to body.config.&lt;key&gt;.
+    /// </summary>
+    public static void Validate(JsonObject config, Errors.ValidationErrors errors)
+    {
+        if (config["trust_email"] is { } trust && trust.GetValueKind() is not (System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False))
+        {
+            errors.Add(["body", "config", "trust_email"], "Input should be a valid boolean", "bool_type");
+        }
+
+        if (config["domains"] is not { } domains)
+        {
+            return;
+        }
+
+        if (domains is not JsonArray list || list.Count > 100)
+        {
+            errors.Add(["body", "config", "domains"], "Input should be a valid list (at most 100 domains)", "list_type");
+            return;
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < list.Count; i++)
+        {
+            var text = list[i] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+            var domain = text is { Length: > 0 and <= 253 } ? NormalizeDomain(text) : null;
+            if (domain is null || Uri.CheckHostName(domain) != UriHostNameType.Dns || !domain.Contains('.', StringComparison.Ordinal))
+            {
+                errors.ValueError(["body", "config", "domains", i], "must be an email domain such as example.com");
+            }
+            else if (!seen.Add(domain))
+            {
+                errors.ValueError(["body", "config", "domains", i], "is listed twice");
+            }
+        }
+    }
+
     /// <summary>A domain as <c>domains</c> holds it and as the login page compares it: lower-cased, IDNA ASCII.</summary>
     public static string? NormalizeDomain(string domain)
     {

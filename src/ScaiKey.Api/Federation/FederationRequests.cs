@@ -61,6 +61,10 @@ internal sealed class FederationRequests(ScaiKeyDbContext db, KeyRing keyRing, T
         return data is null ? null : (request, data);
     }
 
+    /// <summary>Whether a request with this id was ever made (and is now used or expired): a replay rather than a made-up id.</summary>
+    public Task<bool> KnownAsync(string id, CancellationToken ct) =>
+        id.Length is 0 or > 36 ? Task.FromResult(false) : db.FederationRequests.AnyAsync(r => r.Id == id, ct);
+
     /// <summary>Uses the request up; false when another request (a replayed callback) used it first or it expired.</summary>
     public async Task<bool> ConsumeAsync(string id, CancellationToken ct)
     {
