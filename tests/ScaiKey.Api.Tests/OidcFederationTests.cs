@@ -309,6 +309,37 @@ public sealed class OidcFederationTests(FederationApp app, OidcPeer peerFixture)
         (await browser.GetAsync(StartPath(upstream))).Headers.Location!;
 
     [PeerFact("node", "peers")]
+    public async Task A_tenant_that_approves_new_users_gets_a_provisioned_user_pending_approval_who_is_not_signed_in()
+    {
+        var peer = await PeerAsync();
+        var tenant = await TenantAsync(new { require_approval = true });
+        var upstream = await ProviderAsync(tenant);
+        using var browser = Browser();
+        var html = await PageAsync(await SignInAsync(browser, upstream, await peer.AccountAsync("approve@corp.example", emailVerified: true)), 403);
+        Assert.Contains("not active yet", html, StringComparison.Ordinal);
+        var user = await app.DbAsync(db => db.Users.AsNoTracking().SingleAsync(u => u.TenantId == tenant.Id));
+        Assert.Equal((UserStatus.PendingApproval, IdentitySource.Oidc), (user.Status, user.IdentitySource));
+        Assert.Equal([$"{upstream.ProviderId}|pending_approval"], await AuditAsync(tenant.Id, "federation.refused"));
+        Assert.Empty(await AuditAsync(tenant.Id, "user.signed_in"));
+    }
+
+    [PeerFact("node", "peers")]
+    public async Task The_start_route_refuses_a_return_url_the_login_page_would_refuse()
+    {
+        var tenant = await TenantAsync();
+        var upstream = await ProviderAsync(tenant);
+        using var browser = Browser();
+        var html = await PageAsync(await browser.GetAsync(StartPath(upstream, "https://evil.example.com/connect/authorize?x=1")), 400);
+        Assert.Contains("This sign-in address is not valid", html, StringComparison.Ordinal);
+        Assert.Equal(0, await app.DbAsync(db => db.FederationRequests.CountAsync(r => r.IdentityProviderId == upstream.ProviderId)));
+
+        // Control: the account page of the tenant is a return URL the login page accepts.
+        var ok = await browser.GetAsync(StartPath(upstream, $"/t/{tenant.Slug}/account"));
+        await ok.ShouldBeAsync(303);
+        Assert.StartsWith((await PeerAsync()).Issuer, ok.Headers.Location!.AbsoluteUri, StringComparison.Ordinal);
+    }
+
+    [PeerFact("node", "peers")]
     public async Task A_rotation_of_the_providers_signing_keys_is_followed()
     {
         var peer = await PeerAsync();
