@@ -75,7 +75,7 @@ internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, Tim
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var user = await db.Users.AsNoTracking().Where(u => u.TenantId == tenant.Id && u.Id == userId && u.DeletedAt == null)
             .Select(u => new { u.Id, u.Status }).FirstOrDefaultAsync(ct);
-        if (user is null || await db.FederatedIdentities.AnyAsync(f => f.IdentityProviderId == provider.Id && f.Subject == claims.Subject, ct))
+        if (user is null || await db.FederatedIdentities.AnyAsync(f => f.TenantId == tenant.Id && f.IdentityProviderId == provider.Id && f.Subject == claims.Subject, ct))
         {
             await transaction.RollbackAsync(ct);
             return await RefuseAsync(tenant.Id, provider.Id, FederationRefusals.UserLinkedElsewhere, ct);
@@ -114,7 +114,7 @@ internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, Tim
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
 
         // 1. An existing link.
-        var link = await db.FederatedIdentities.FirstOrDefaultAsync(f => f.IdentityProviderId == provider.Id && f.Subject == claims.Subject, ct);
+        var link = await db.FederatedIdentities.FirstOrDefaultAsync(f => f.TenantId == tenant.Id && f.IdentityProviderId == provider.Id && f.Subject == claims.Subject, ct);
         if (link is not null)
         {
             var linked = await db.Users.AsNoTracking().Where(u => u.Id == link.UserId && u.TenantId == tenant.Id && u.DeletedAt == null)
@@ -153,7 +153,7 @@ internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, Tim
             .Select(u => new { u.Id, u.Status }).FirstOrDefaultAsync(ct);
         if (existing is not null)
         {
-            if (await db.FederatedIdentities.AnyAsync(f => f.UserId == existing.Id && f.IdentityProviderId == provider.Id, ct))
+            if (await db.FederatedIdentities.AnyAsync(f => f.TenantId == tenant.Id && f.UserId == existing.Id && f.IdentityProviderId == provider.Id, ct))
             {
                 await transaction.RollbackAsync(ct);
                 return await RefuseAsync(tenant.Id, provider.Id, FederationRefusals.UserLinkedElsewhere, ct);
