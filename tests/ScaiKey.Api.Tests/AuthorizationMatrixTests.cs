@@ -126,6 +126,12 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/t/{slug}/forgot-password", _ => "/t/no-such-tenant/forgot-password", null, Everyone(404)),
         Get("/t/{slug}/verify-email", _ => "/t/no-such-tenant/verify-email", Everyone(404)),
         Post("/t/{slug}/verify-email", _ => "/t/no-such-tenant/verify-email", null, Everyone(404)),
+        Get("/t/{slug}/federation/link", _ => "/t/no-such-tenant/federation/link", Everyone(404)),
+        Post("/t/{slug}/federation/link", _ => "/t/no-such-tenant/federation/link", null, Everyone(404)),
+        Get("/t/{slug}/federation/{provider_id}/oidc/start", _ => "/t/no-such-tenant/federation/no-such-provider/oidc/start", Everyone(404)),
+
+        // Federation protocol endpoints name the provider, whoever calls (an unknown provider: 404 page).
+        Get("/federation/{provider_id}/oidc/callback", _ => "/federation/no-such-provider/oidc/callback", Everyone(404)),
         Get("/t/{slug}/account", _ => "/t/no-such-tenant/account", Everyone(404)),
         Post("/t/{slug}/account/password", _ => "/t/no-such-tenant/account/password", null, Everyone(404)),
         Post("/t/{slug}/account/totp", _ => "/t/no-such-tenant/account/totp", null, Everyone(404)),

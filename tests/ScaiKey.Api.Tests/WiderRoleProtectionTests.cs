@@ -59,6 +59,31 @@ public sealed class WiderRoleProtectionTests(ScaiKeyApp app) : IClassFixture<Sca
     }
 
     [Fact]
+    public async Task Linking_a_federated_identity_to_a_user_with_a_wider_role_is_refused_like_any_change_to_them()
+    {
+        var partner = await PartnerAsync();
+        var tenant = await app.CreateTenantAsync(partnerId: partner);
+        var provider = await app.CreateAsync($"/api/v1/tenants/{tenant}/identity-providers",
+            new { name = "Corp", type = "OIDC", config = new { issuer = "https://idp.example.com", client_id = "scaikey" } });
+        var boss = await app.CreateUserIdAsync(tenant, "partner-boss@example.com", "Quartz-Lantern-93!");
+        await GrantUserAsync(boss, "PARTNER_ADMIN", partnerId: partner);
+        var plain = await app.CreateUserIdAsync(tenant);
+        using var tenantAdmin = await app.ClientWithRolesAsync(("TENANT_ADMIN", null, tenant));
+
+        // A link is a way to sign in as the user: a tenant admin may not plant one on a partner admin.
+        await (await tenantAdmin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/users/{boss}/federated-identities",
+            new { identity_provider_id = provider, subject = "attacker-account" })).ReadProblemAsync(403);
+        Assert.Equal(0, await app.DbAsync(db => db.FederatedIdentities.CountAsync(f => f.UserId == boss)));
+
+        // Control: a user within the tenant admin's reach, and the partner admin acting on their peer.
+        await (await tenantAdmin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/users/{plain}/federated-identities",
+            new { identity_provider_id = provider, subject = "plain-account" })).ShouldBeAsync(201);
+        using var partnerAdmin = await app.ClientWithRolesAsync(("PARTNER_ADMIN", partner, null));
+        await (await partnerAdmin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/users/{boss}/federated-identities",
+            new { identity_provider_id = provider, subject = "boss-account" })).ShouldBeAsync(201);
+    }
+
+    [Fact]
     public async Task A_partner_owned_client_holds_roles_only_within_its_partner()
     {
         var partner = await PartnerAsync();

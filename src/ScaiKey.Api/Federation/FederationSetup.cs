@@ -11,11 +11,23 @@ internal static class FederationSetup
     {
         services.AddOptions<FederationOptions>().BindConfiguration(FederationOptions.Section).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<FederationOptions>, FederationOptionsValidator>();
+        services.AddScoped<FederatedAccounts>();
+        services.AddScoped<FederationRequests>();
+        services.AddSingleton<Oidc.OidcDiscovery>();
+        services.AddScoped<Oidc.OidcTokens>();
         return services;
     }
 
     public static IEndpointRouteBuilder MapFederation(this IEndpointRouteBuilder app)
     {
+        Oidc.OidcFederation.MapCallback(app);
         return app;
+    }
+
+    /// <summary>The federation pages under the tenant's hosted pages (/t/{slug}/...), which resolve the tenant first.</summary>
+    public static void MapHostedFederation(RouteGroupBuilder pages)
+    {
+        pages.MapFederationLinkPages();
+        Oidc.OidcFederation.MapStart(pages);
     }
 }

@@ -150,6 +150,7 @@ internal static class IdentityProviderConfig
             case "OIDC":
                 Url(config, "issuer", errors, https: true, issuer: true, allowHttp);
                 RequiredString(config, "client_id", errors);
+                Federation.Oidc.OidcSettings.Validate(config, errors);
                 break;
             case "SAML":
                 RequiredString(config, "entity_id", errors);

@@ -37,9 +37,13 @@ internal static class HostedPageHtml
         .qr svg { display: block; width: 12rem; height: 12rem; margin: 0 auto; background: #fff; }
         .secret, .codes { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
         .codes { columns: 2; padding-left: 1.25rem; }
+        .providers { list-style: none; margin: 1rem 0 0; padding: 0; }
+        a.provider { display: block; margin-top: 0.75rem; padding: 0.7rem; text-align: center; font-weight: 600; border: 1px solid CanvasText; border-radius: 0.25rem; color: CanvasText; text-decoration: none; }
         """;
 
-    public static string Login(FormContext form, string? email, string? returnUrl, Mfa.Passkeys.PasskeySignIn? passkey = null) => Document(form.TenantName, "Sign in", body =>
+    public static string Login(
+        FormContext form, string? email, string? returnUrl, Mfa.Passkeys.PasskeySignIn? passkey = null,
+        IReadOnlyList<Federation.LoginProviderLink>? providers = null) => Document(form.TenantName, "Sign in", body =>
     {
         Errors(body, form.Errors);
         FormStart(body, form);
@@ -48,8 +52,26 @@ internal static class HostedPageHtml
         Field(body, "password", "Password", "password", "current-password", null, form.Errors.Count > 0, hint: null);
         body.Append("<button type=\"submit\">Sign in</button>\n</form>\n");
         Mfa.Passkeys.PasskeyPageHtml.SignInButton(body, passkey);
+        ProviderLinks(body, providers);
         PageLink(body, form, "forgot-password", returnUrl, "Forgot your password?");
     });
+
+    /// <summary>"Sign in with …" per identity provider: plain links (GET to the start route), so no script is needed.</summary>
+    private static void ProviderLinks(StringBuilder body, IReadOnlyList<Federation.LoginProviderLink>? providers)
+    {
+        if (providers is not { Count: > 0 })
+        {
+            return;
+        }
+
+        body.Append("<nav aria-label=\"Other ways to sign in\">\n<ul class=\"providers\">\n");
+        foreach (var provider in providers)
+        {
+            body.Append("<li><a class=\"provider\" href=\"").Append(Encode(provider.Href)).Append("\">").Append(Encode(provider.Text)).Append("</a></li>\n");
+        }
+
+        body.Append("</ul>\n</nav>\n");
+    }
 
     /// <summary>Asks for the address to send a reset link to; what happens next is the same whatever is typed.</summary>
     public static string ForgotPassword(FormContext form, string? email, string? returnUrl) => Document(form.TenantName, "Reset your password", body =>

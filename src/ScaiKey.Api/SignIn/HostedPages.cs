@@ -75,6 +75,7 @@ internal static class HostedPages
         pages.MapPasskeyPages();
         app.MapPasskeyScript();
         pages.MapSecondFactorPages();
+        Federation.FederationSetup.MapHostedFederation(pages);
     }
 
     public static string LoginUrl(HttpContext http, string slug, string? returnUrl) =>
@@ -119,8 +120,11 @@ internal static class HostedPages
         }
 
         var loginHint = returnUrl.Length == 0 ? null : LoginHint(returnUrl);
+        var providers = await Federation.FederationLogin.ProvidersAsync(db, tenant.Id, ct);
+        Federation.FederationLogin.AllowDiscoveryRedirects(http, providers);
         return Page(StatusCodes.Status200OK,
-            HostedPageHtml.Login(Form(http, forms, tenant, "login", []), loginHint, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant)));
+            HostedPageHtml.Login(Form(http, forms, tenant, "login", []), loginHint, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant),
+                Federation.FederationLogin.Links(http, tenant, providers, NullIfEmpty(returnUrl))));
     }
 
     private static async Task<IResult> LoginAsync(
@@ -140,12 +144,21 @@ internal static class HostedPages
 
         var email = form["email"].ToString().Trim();
         var password = form["password"].ToString();
+        var providers = await Federation.FederationLogin.ProvidersAsync(db, tenant.Id, ct);
+        Federation.FederationLogin.AllowDiscoveryRedirects(http, providers);
         IResult Again(int status, string error) =>
-            Page(status, HostedPageHtml.Login(Form(http, forms, tenant, "login", [error]), email, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant)));
+            Page(status, HostedPageHtml.Login(Form(http, forms, tenant, "login", [error]), email, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant),
+                Federation.FederationLogin.Links(http, tenant, providers, NullIfEmpty(returnUrl))));
 
         if (!forms.IsValid(http, form))
         {
             return Again(StatusCodes.Status400BadRequest, "This form has expired. Please sign in again.");
+        }
+
+        // Home-realm discovery: the email's domain belongs to an identity provider, which signs the user in instead.
+        if (email.Length > 0 && Federation.FederationLogin.ForEmail(providers, email) is { } home)
+        {
+            return SeeOther(Federation.FederationLogin.StartUrl(http, tenant, home, NullIfEmpty(returnUrl)));
         }
 
         if (email.Length == 0 || password.Length == 0)
