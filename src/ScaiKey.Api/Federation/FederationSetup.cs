@@ -13,11 +13,15 @@ internal static class FederationSetup
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<FederationOptions>, FederationOptionsValidator>();
         services.AddScoped<FederatedAccounts>();
         services.AddScoped<FederationRequests>();
+        services.AddScoped<Saml.SamlProviders>();
+        services.AddScoped<Saml.SamlRequests>();
+        services.AddHttpClient(Saml.SamlProviders.MetadataClient).ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { AllowAutoRedirect = false });
         return services;
     }
 
     public static IEndpointRouteBuilder MapFederation(this IEndpointRouteBuilder app)
     {
+        Saml.SamlEndpoints.Map(app);
         return app;
     }
 }
