@@ -162,8 +162,11 @@ public sealed record SamlForge(string IdpEntityId, string SpEntityId, string Acs
         return document;
     }
 
-    /// <summary>An enveloped signature of <paramref name="element"/>, placed after its Issuer as SAML's schema wants.</summary>
-    public static void Sign(XmlDocument document, XmlElement element, RSA key, X509Certificate2 certificate, string algorithm = Sha256)
+    /// <summary>
+    /// A signature of <paramref name="element"/>, placed after the Issuer of <paramref name="insertInto"/> (default: the
+    /// element itself, an enveloped signature) as SAML's schema wants.
+    /// </summary>
+    public static void Sign(XmlDocument document, XmlElement element, RSA key, X509Certificate2 certificate, string algorithm = Sha256, XmlElement? insertInto = null)
     {
         var signed = new SignedXml(document) { SigningKey = key };
         signed.SignedInfo!.CanonicalizationMethod = SignedXml.XmlDsigExcC14NTransformUrl;
@@ -179,8 +182,9 @@ public sealed record SamlForge(string IdpEntityId, string SpEntityId, string Acs
         keyInfo.AddClause(new KeyInfoX509Data(certificate));
         signed.KeyInfo = keyInfo;
         signed.ComputeSignature();
-        var issuer = element.ChildNodes.OfType<XmlElement>().First(e => e.LocalName == "Issuer");
-        element.InsertAfter(document.ImportNode(signed.GetXml(), deep: true), issuer);
+        var parent = insertInto ?? element;
+        var issuer = parent.ChildNodes.OfType<XmlElement>().First(e => e.LocalName == "Issuer");
+        parent.InsertAfter(document.ImportNode(signed.GetXml(), deep: true), issuer);
     }
 
     public static XmlElement Element(XmlNode root, string localName) =>
