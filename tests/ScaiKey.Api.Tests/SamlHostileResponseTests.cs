@@ -375,6 +375,22 @@ public sealed class SamlHostileResponseTests(FederationApp app, SamlIdpFixture i
     }
 
     [Fact]
+    public async Task Login_csrf_a_valid_response_posted_from_another_browser_signs_nobody_in()
+    {
+        var flow = await StartAsync();
+        using var victim = SamlBrowser.Create(app);
+        var acs = await SamlBrowser.PostToAcsAsync(victim, flow.Provider.AcsUrl, flow.Forge.Signed(idp.Key, idp.Certificate), flow.RequestId);
+        Assert.Equal(HttpStatusCode.SeeOther, acs.StatusCode);
+        var end = await victim.GetAsync(acs.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.BadRequest, end.StatusCode);
+        Assert.Contains("<h1>Sign-in failed</h1>", await end.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("scaikey_signin", string.Join(";", end.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : []), StringComparison.Ordinal);
+        var reasons = await app.DbAsync(db => db.AuditEvents.Where(e => e.TargetId == flow.Provider.Id && e.Action == "federation.refused").Select(e => e.Reason).ToListAsync());
+        Assert.Equal(["browser_mismatch"], reasons);
+        Assert.False(await app.DbAsync(db => db.FederatedIdentities.AnyAsync(f => f.IdentityProviderId == flow.Provider.Id)));
+    }
+
+    [Fact]
     public async Task Sha1_signature_is_refused()
     {
         var flow = await StartAsync();

@@ -43,6 +43,9 @@ internal sealed class SamlRequests(ScaiKeyDbContext db, KeyRing keyRing, TimePro
             CreatedAt = now,
             ExpiresAt = now + (kind == ContinueKind ? ContinueLifetime : TimeSpan.FromSeconds(options.Value.RequestLifetimeSeconds)),
         });
+
+        // As FederationRequests does: expired requests are swept as new ones are made.
+        await db.FederationRequests.Where(r => r.ExpiresAt < now).ExecuteDeleteAsync(ct);
         await db.SaveChangesAsync(ct);
         return id;
     }
