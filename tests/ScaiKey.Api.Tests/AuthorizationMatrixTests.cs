@@ -163,6 +163,12 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/t/{slug}/mfa/passkey-options", _ => "/t/no-such-tenant/mfa/passkey-options", null, Everyone(404)),
         Post("/t/{slug}/mfa/passkey", _ => "/t/no-such-tenant/mfa/passkey", null, Everyone(404)),
 
+        // SAML service provider (Federation/Saml): anonymous protocol routes; an unknown provider or tenant is 404.
+        Get("/federation/{provider_id}/saml/metadata", _ => $"/federation/{None}/saml/metadata", Everyone(404)),
+        Post("/federation/{provider_id}/saml/acs", _ => $"/federation/{None}/saml/acs", null, Everyone(404)),
+        Get("/federation/{provider_id}/saml/complete", _ => $"/federation/{None}/saml/complete", Everyone(404)),
+        Get("/t/{slug}/federation/{provider_id}/saml/start", _ => $"/t/no-such-tenant/federation/{None}/saml/start", Everyone(404)),
+
         // Partners: platform admins only.
         Post("/api/v1/admin/partners", _ => "/api/v1/admin/partners", "{}", PlatformOnly(422)),
         Get("/api/v1/admin/partners", _ => "/api/v1/admin/partners", PlatformOnly(200)),

@@ -13,6 +13,11 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
     private const string BindPassword = "ldap-bind-password-Rt55mWp0";
     private const string PrivateKey = "-----BEGIN PRIVATE KEY-----saml-key-Hh27cNb4-----END PRIVATE KEY-----";
 
+    // A SAML provider needs the IdP's signing certificate; an SP key must be a real RSA key with its certificate.
+    private static readonly System.Security.Cryptography.RSA SpKey = System.Security.Cryptography.RSA.Create(2048);
+    private static readonly string IdpCertificate = SamlIdpFixture.SelfSigned(System.Security.Cryptography.RSA.Create(2048), "CN=idp").ExportCertificatePem();
+    private static readonly string SpCertificate = SamlIdpFixture.SelfSigned(SpKey, "CN=sp").ExportCertificatePem();
+
     private static string Unique(string prefix) => prefix + " " + Guid.NewGuid().ToString("N")[..8];
 
     private static string Id(JsonNode json) => json["data"]!["id"]!.GetValue<string>();
@@ -54,7 +59,7 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
             name = Unique("Okta"),
             type = "SAML",
             enabled = false,
-            config = new { entity_id = "urn:example:idp", sso_url = "https://idp.example.com/sso" },
+            config = new { entity_id = "urn:example:idp", sso_url = "https://idp.example.com/sso", idp_certificate = IdpCertificate },
         })).ReadJsonAsync(201))["data"]!;
         var samlId = saml["id"]!.GetValue<string>();
         Assert.False(saml["enabled"]!.GetValue<bool>());
@@ -121,7 +126,7 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
         {
             name = "Mid Okta",
             type = "SAML",
-            config = new { entity_id = "urn:example:idp", sso_url = "https://idp.example.com/sso", private_key = PrivateKey },
+            config = new { entity_id = "urn:example:idp", sso_url = "https://idp.example.com/sso", idp_certificate = IdpCertificate, private_key = PrivateKey },
         });
 
         var got = await (await admin.GetAsync($"/api/v1/tenants/{tenant}/identity-providers/{id}")).ReadJsonAsync(200);
@@ -273,11 +278,11 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
         Assert.Equal(["body.config.issuer|value_error", "body.config.client_id|string_type"], await ErrorsAsync("OIDC", new { issuer = "http://id.example.com", client_id = 7 }));
         Assert.Equal(["body.config.issuer|value_error"], await ErrorsAsync("OIDC", new { issuer = "https://id.example.com/?tenant=1", client_id = "x" }));
         Assert.Equal(["body.config.client_id|string_too_short"], await ErrorsAsync("OIDC", new { issuer = "https://id.example.com", client_id = " " }));
-        Assert.Equal(["body.config.entity_id|missing", "body.config.sso_url|value_error"], await ErrorsAsync("SAML", new { sso_url = "idp.example.com/sso" }));
+        Assert.Equal(["body.config.sso_url|value_error", "body.config.entity_id|missing", "body.config.idp_certificate|missing"], await ErrorsAsync("SAML", new { sso_url = "idp.example.com/sso" }));
         Assert.Equal(["body.config.url|value_error", "body.config.base_dn|missing"], await ErrorsAsync("LDAP", new { url = "https://ldap.example.com" }));
 
         await (await admin.PostAsJsonAsync(url, new { name = Unique("P"), type = "LDAP", config = new { url = "ldap://ldap.example.com", base_dn = "dc=x" } })).ShouldBeAsync(201);
-        await (await admin.PostAsJsonAsync(url, new { name = Unique("P"), type = "SAML", config = new { entity_id = "urn:x", sso_url = "https://idp.example.com/sso" } })).ShouldBeAsync(201);
+        await (await admin.PostAsJsonAsync(url, new { name = Unique("P"), type = "SAML", config = new { entity_id = "urn:x", sso_url = "https://idp.example.com/sso", idp_certificate = IdpCertificate } })).ShouldBeAsync(201);
     }
 
     [Fact]
@@ -444,7 +449,8 @@ public sealed class IdentityProviderTests(ScaiKeyApp app) : IClassFixture<ScaiKe
             type = "SAML",
             config = new Dictionary<string, string>
             {
-                ["entity_id"] = "urn:example:idp", ["sso_url"] = "https://idp.example.com/sso", ["sp_private_key"] = PrivateKey,
+                ["entity_id"] = "urn:example:idp", ["sso_url"] = "https://idp.example.com/sso", ["idp_certificate"] = IdpCertificate,
+                ["sp_private_key"] = SpKey.ExportPkcs8PrivateKeyPem(), ["sp_certificate"] = SpCertificate,
                 ["passphrase"] = "passphrase-Qa63",
             },
         }), 201);

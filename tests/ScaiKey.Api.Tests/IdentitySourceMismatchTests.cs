@@ -8,6 +8,10 @@ public sealed class IdentitySourceMismatchTests(ScaiKeyApp app) : IClassFixture<
 {
     private const string Path = "/api/v1/admin/users/identity-source/mismatches";
 
+    // A SAML provider is registered with its IdP's signing certificate.
+    private static readonly string IdpCertificate =
+        Infrastructure.SamlIdpFixture.SelfSigned(System.Security.Cryptography.RSA.Create(2048), "CN=idp").ExportCertificatePem();
+
     private static string Unique(string prefix) => prefix + " " + Guid.NewGuid().ToString("N")[..8];
 
     private static List<string> UserIds(JsonNode report) => report["data"]!.AsArray().Select(r => r!["user_id"]!.GetValue<string>()).ToList();
@@ -17,7 +21,7 @@ public sealed class IdentitySourceMismatchTests(ScaiKeyApp app) : IClassFixture<
         object config = type switch
         {
             "OIDC" => new { issuer = "https://id.example.com", client_id = "scaikey" },
-            "SAML" => new { entity_id = "urn:example:idp", sso_url = "https://idp.example.com/sso" },
+            "SAML" => new { entity_id = "urn:example:idp", sso_url = "https://idp.example.com/sso", idp_certificate = IdpCertificate },
             _ => new { url = "ldaps://ldap.example.com", base_dn = "dc=example,dc=com" },
         };
         return await app.CreateAsync($"/api/v1/tenants/{tenant}/identity-providers", new { name = Unique(type), type, config });

@@ -15,12 +15,16 @@ internal static class FederationSetup
         services.AddScoped<FederationRequests>();
         services.AddSingleton<Oidc.OidcDiscovery>();
         services.AddScoped<Oidc.OidcTokens>();
+        services.AddScoped<Saml.SamlProviders>();
+        services.AddScoped<Saml.SamlRequests>();
+        services.AddHttpClient(Saml.SamlProviders.MetadataClient).ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { AllowAutoRedirect = false });
         return services;
     }
 
     public static IEndpointRouteBuilder MapFederation(this IEndpointRouteBuilder app)
     {
         Oidc.OidcFederation.MapCallback(app);
+        Saml.SamlEndpoints.Map(app);
         return app;
     }
 

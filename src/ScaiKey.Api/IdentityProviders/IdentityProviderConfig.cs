@@ -142,8 +142,9 @@ internal static class IdentityProviderConfig
     }
 
     /// <summary>Checks the keys every provider of this type needs; errors go to body.config.&lt;key&gt;.</summary>
-    /// <remarks><paramref name="allowHttp"/>: ScaiKey:Federation:AllowHttpProviders (plain http for tests' loopback peers).</remarks>
-    public static void Validate(string type, JsonObject config, ValidationErrors errors, bool allowHttp = false)
+    /// <remarks><paramref name="allowHttp"/>: ScaiKey:Federation:AllowHttpProviders (plain http for tests' loopback peers).
+    /// <paramref name="secrets"/>: the provider's secret keys, for checks that need them (the SAML SP key against its certificate).</remarks>
+    public static void Validate(string type, JsonObject config, ValidationErrors errors, bool allowHttp = false, JsonObject? secrets = null)
     {
         switch (type)
         {
@@ -153,8 +154,7 @@ internal static class IdentityProviderConfig
                 Federation.Oidc.OidcSettings.Validate(config, errors);
                 break;
             case "SAML":
-                RequiredString(config, "entity_id", errors);
-                Url(config, "sso_url", errors, https: true, issuer: false, allowHttp);
+                Federation.Saml.SamlConfig.Validate(config, secrets, errors, allowHttp);
                 break;
             case "LDAP":
                 Url(config, "url", errors, https: false, issuer: false, allowHttp);

@@ -116,7 +116,7 @@ internal static class IdentityProviderEndpoints
         if (create && type.Value is { } t && config is not null)
         {
             var (plain, secrets) = Split(t, config);
-            IdentityProviderConfig.Validate(t, plain, r.Errors, allowHttp);
+            IdentityProviderConfig.Validate(t, plain, r.Errors, allowHttp, secrets);
             IdentityProviderConfig.CheckSize(plain, secrets, r.Errors);
         }
 
@@ -275,7 +275,7 @@ internal static class IdentityProviderEndpoints
 
         if (configChanged)
         {
-            IdentityProviderConfig.Validate(entity.Type, plain, errors, allowHttp);
+            IdentityProviderConfig.Validate(entity.Type, plain, errors, allowHttp, secrets);
             IdentityProviderConfig.CheckSize(plain, secrets, errors);
         }
 
