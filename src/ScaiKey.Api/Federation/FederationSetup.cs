@@ -11,11 +11,13 @@ internal static class FederationSetup
     {
         services.AddOptions<FederationOptions>().BindConfiguration(FederationOptions.Section).ValidateOnStart();
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<FederationOptions>, FederationOptionsValidator>();
+        Ldap.LdapSetup.AddLdapFederation(services);
         return services;
     }
 
     public static IEndpointRouteBuilder MapFederation(this IEndpointRouteBuilder app)
     {
+        Ldap.LdapSyncEndpoints.Map(app);
         return app;
     }
 }
