@@ -34,11 +34,16 @@ internal sealed record SyncJobResponse(
 /// <summary>/api/v1/tenants/{tenant_id}/identity-providers/{id}/sync and .../sync-jobs/{job_id}: an LDAP provider's directory sync.</summary>
 internal static class LdapSyncEndpoints
 {
+    private static readonly QueryParameter<string> Kind = Query.Literal("kind", LdapSync.Full, [LdapSync.Full, LdapSync.Incremental],
+        "FULL reads every entry and disables users whose entries are gone; INCREMENTAL reads the entries changed since the last "
+        + "successful sync (modifyTimestamp) and disables nobody (a provider never synced gets a FULL run).");
+
     public static void Map(IEndpointRouteBuilder app)
     {
         var group = app.MapTenantGroup("/identity-providers/{identity_provider_id}", "Identity Providers");
         group.MapPost("/sync", StartAsync).Requires(Permission.DirectoryWrite).WithSummary("Start Directory Sync")
-            .WithDescription("Queues a FULL sync of an LDAP provider's directory (users and groups) and answers 202 with the job; "
+            .WithQuery(Kind)
+            .WithDescription("Queues a sync of an LDAP provider's directory (users and groups) and answers 202 with the job; "
                 + "while a job of the provider is running, answers 202 with that job instead of queueing another. "
                 + "409 for a provider that is not LDAP or is disabled.")
             .Returns<ApiResponse<SyncJobResponse>>(StatusCodes.Status202Accepted).ReturnsProblems(404, 409);
@@ -50,6 +55,13 @@ internal static class LdapSyncEndpoints
         [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, Caller caller,
         LdapSyncWorker worker, TimeProvider time, CancellationToken ct)
     {
+        var errors = new ValidationErrors();
+        var kind = Kind.Read(http, errors)!;
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
         var tenantId = http.Tenant().Id;
         var provider = await db.IdentityProviders.AsNoTracking().FirstOrDefaultAsync(p => p.TenantId == tenantId && p.Id == providerId, ct);
         if (provider is null)
@@ -75,7 +87,7 @@ internal static class LdapSyncEndpoints
             Id = Ids.New(),
             TenantId = tenantId,
             IdentityProviderId = providerId,
-            Kind = LdapSync.Full,
+            Kind = provider.SyncCursor is null ? LdapSync.Full : kind,
             Status = LdapSyncWorker.Running,
             StartedBy = caller.PrincipalId,
             CreatedAt = time.UtcNow(),
@@ -83,7 +95,7 @@ internal static class LdapSyncEndpoints
         if (running is null)
         {
             db.IdentityProviderSyncJobs.Add(job);
-            audit.Record("identity_provider.sync_requested", "identity_provider", providerId, tenantId, reason: $"job {job.Id} (FULL)");
+            audit.Record("identity_provider.sync_requested", "identity_provider", providerId, tenantId, reason: $"job {job.Id} ({job.Kind})");
             await db.SaveChangesAsync(ct);
             worker.Wake();
         }

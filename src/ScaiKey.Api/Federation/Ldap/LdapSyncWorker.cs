@@ -46,7 +46,7 @@ internal sealed class LdapSyncWorker(IServiceScopeFactory scopes, TimeProvider t
     private readonly SemaphoreSlim _wake = new(0);
 
     /// <summary>This instance's name on the leases it holds.</summary>
-    public string InstanceId { get; } = "instance-" + Ids.New();
+    public string InstanceId { get; } = Ids.New();
 
     private TimeSpan Lease => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
 
@@ -136,6 +136,13 @@ internal sealed class LdapSyncWorker(IServiceScopeFactory scopes, TimeProvider t
         {
             var provider = await db.IdentityProviders.AsNoTracking().FirstOrDefaultAsync(p => p.Id == providerId, ct);
             if (provider is null)
+            {
+                return;
+            }
+
+            // Read again under the lease: another instance may have run this periodic sync since the round's list.
+            if (periodicKind is not null && (!IsDue(provider, time.UtcNow())
+                || await db.IdentityProviderSyncJobs.AnyAsync(j => j.IdentityProviderId == providerId && j.Status == Running, ct)))
             {
                 return;
             }
