@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# LDAP directory sync bench (issue 15): a full sync of ENTRIES (100,000) inetOrgPerson entries and GROUPS groups
+# LDAP directory sync bench (issue 15): a full sync of ENTRIES (100,000) inetOrgPerson entries and LDAP_GROUPS groups
 # (GROUP_SIZE members each) from a real slapd into ScaiKey, then a second FULL run and an INCREMENTAL run over the
 # unchanged directory.
 #
@@ -9,7 +9,7 @@
 #
 # Prints "NAME seconds entries/s created updated disabled errors" per run and the machine's load.
 # Usage: bench/ldap-sync.sh
-#   ENTRIES=100000 GROUPS=100 GROUP_SIZE=1000 LDAP_PORT=3899 BENCH_PORT=5098
+#   ENTRIES=100000 LDAP_GROUPS=100 GROUP_SIZE=1000 LDAP_PORT=3899 BENCH_PORT=5098
 #   BENCH_POSTGRES='Host=127.0.0.1;Port=54329;Username=scaikey;Password=scaikey;Database=postgres'  (also on PostgreSQL,
 #   in a database of its own that is dropped at the end)
 set -uo pipefail
@@ -17,7 +17,7 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 ENTRIES="${ENTRIES:-100000}"
-GROUPS="${GROUPS:-100}"
+LDAP_GROUPS="${LDAP_GROUPS:-100}"
 GROUP_SIZE="${GROUP_SIZE:-1000}"
 LDAP_PORT="${LDAP_PORT:-3899}"
 PORT="${BENCH_PORT:-5098}"
@@ -48,7 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-note "run $RUN_TS host=$(hostname) cpus=$(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) entries=$ENTRIES groups=${GROUPS}x$GROUP_SIZE"
+note "run $RUN_TS host=$(hostname) cpus=$(nproc) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) entries=$ENTRIES groups=${LDAP_GROUPS}x$GROUP_SIZE"
 note "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 note "building Release into $WORK"
 publish_service "$WORK/app"
@@ -72,13 +72,18 @@ index objectClass eq
 index entryUUID eq
 index uid,mail eq
 EOF
-note "generating $ENTRIES users and $GROUPS groups"
-python3 - "$WORK/slapd/data.ldif" "$ENTRIES" "$GROUPS" "$GROUP_SIZE" "$SUFFIX" <<'PY'
+note "generating $ENTRIES users and $LDAP_GROUPS groups"
+python3 - "$WORK/slapd/data.ldif" "$ENTRIES" "$LDAP_GROUPS" "$GROUP_SIZE" "$SUFFIX" <<'PY'
 import sys, uuid, datetime
 path, entries, groups, size, suffix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d%H%M%SZ")
-# slapadd -q does not make the operational attributes ldapadd would: each entry carries its own.
+# slapadd -q does not make the operational attributes ldapadd would: each entry carries its own. Entries were changed
+# one a second up to a minute ago, as in a directory with a history (all in one second, an incremental sync, which
+# asks for modifyTimestamp >= the last one seen, would read them all again).
+clock = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=entries + groups + 60)
 def operational():
+    global clock
+    clock += datetime.timedelta(seconds=1)
+    stamp = clock.strftime("%Y%m%d%H%M%SZ")
     return f"entryUUID: {uuid.uuid4()}\ncreatorsName: cn=admin,{suffix}\ncreateTimestamp: {stamp}\nmodifiersName: cn=admin,{suffix}\nmodifyTimestamp: {stamp}\n"
 with open(path, "w") as f:
     f.write(f"dn: {suffix}\nobjectClass: dcObject\nobjectClass: organization\no: Bench\ndc: bench\n{operational()}\n")
@@ -132,6 +137,7 @@ bench_database() {
         echo "$label-$run $seconds $(python3 -c "print(round($ENTRIES / $seconds))") $(json '"%(created)s %(updated)s %(disabled)s %(errors)s" % d["data"]' <<<"$status")" \
             | tee -a "$WORK/results/lines.txt"
     done
+    grep -h "LDAP sync job" "$WORK/results/scaikey.$label.log" | sed 's/^/# /'
     note "load after $label: $(cut -d' ' -f1-3 /proc/loadavg); server rss $(awk '/VmHWM/ {print $2 " " $3}' "/proc/$SERVER_PID/status")"
     stop_server
 }

@@ -45,7 +45,7 @@ internal sealed class LdapSyncCounts
 /// disables the provider's users whose entries are gone. Groups: see <see cref="LdapGroupSync"/>.
 /// </summary>
 internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyRing, TimeProvider time, RevocationCache revocations,
-    IOptions<FederationOptions> options)
+    IOptions<FederationOptions> options, ILogger<LdapSync> logger)
 {
     public const string ProviderType = "LDAP";
     public const string Full = "FULL";
@@ -69,6 +69,8 @@ internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyR
     public async Task<(LdapSyncCounts Counts, string? Cursor)> RunAsync(
         IdentityProvider provider, IdentityProviderSyncJob job, Func<Task> heartbeat, CancellationToken ct)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan searching = TimeSpan.Zero, writing = TimeSpan.Zero;
         var settings = LdapSettings.From(keyRing, provider);
         var attributes = settings.Attributes;
         var full = job.Kind == Full || provider.SyncCursor is null;
@@ -103,9 +105,11 @@ internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyR
             }
 
             var now = time.UtcNow();
+            var started = clock.Elapsed;
             await writer.WriteUsersAsync(tenantId, created, newLinks, updates, now, () => audit.RecordAs(
                 SignInService.SystemActor, AuditActor, "identity_provider.sync_batch", "identity_provider", provider.Id, tenantId, ["users"],
                 $"job {job.Id}: {created.Count} users created, {updates.Count} updated"), ct);
+            writing += clock.Elapsed - started;
             counts.Created += created.Count;
             counts.Updated += updates.Count;
             created.Clear();
@@ -116,8 +120,11 @@ internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyR
 
         var userFilter = full ? settings.UserFilter : $"(&{settings.UserFilter}({TimestampAttribute}>={LdapDirectory.Escape(cursor!)}))";
         string[] userAttributes = [attributes.Id, attributes.Username, attributes.Email, attributes.FirstName, attributes.LastName, TimestampAttribute];
+        var loaded = clock.Elapsed;
+        var pageStarted = clock.Elapsed;
         foreach (var page in directory.SearchPages(userFilter, userAttributes))
         {
+            searching += clock.Elapsed - pageStarted;
             foreach (var entry in page)
             {
                 cursor = Later(cursor, LdapDirectory.First(entry, TimestampAttribute));
@@ -209,6 +216,8 @@ internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyR
                     await FlushAsync();
                 }
             }
+
+            pageStarted = clock.Elapsed;
         }
 
         await FlushAsync();
@@ -217,8 +226,16 @@ internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyR
             await DisableGoneAsync(writer, provider, job, links, seen, counts, ct);
         }
 
+        var usersDone = clock.Elapsed;
         var groups = new LdapGroupSync(writer, audit, time);
         cursor = await groups.RunAsync(directory, provider, job, full, cursor, links, userByDn, counts, ct);
+
+        // What a run spent where, for the operator (and the bench): nothing of the entries themselves.
+        logger.LogInformation(
+            "LDAP sync job {JobId} ({Kind}): {Seen} user entries; preload {Preload} ms, directory reads {Search} ms, user writes {Write} ms, "
+            + "other user work {Other} ms, groups {Groups} ms", job.Id, full ? Full : Incremental, seen.Count, (int)loaded.TotalMilliseconds,
+            (int)searching.TotalMilliseconds, (int)writing.TotalMilliseconds, (int)(usersDone - loaded - searching - writing).TotalMilliseconds,
+            (int)(clock.Elapsed - usersDone).TotalMilliseconds);
         return (counts, cursor);
     }
 
