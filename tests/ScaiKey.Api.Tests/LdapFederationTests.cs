@@ -226,6 +226,14 @@ public sealed class LdapFederationTests(LdapApp app, SlapdPeer slapd) : IClassFi
             changetype: modify
             replace: givenName
             givenName: Caroline
+
+            dn: cn=engineers,ou=people,{s.BaseDn}
+            changetype: modify
+            delete: member
+            member: uid=bob,ou=people,{s.BaseDn}
+            -
+            add: member
+            member: uid=carol,ou=people,{s.BaseDn}
             """);
 
         // The interval has elapsed (LastSyncedAt moved back): the next round of the worker runs an incremental sync.
@@ -238,6 +246,11 @@ public sealed class LdapFederationTests(LdapApp app, SlapdPeer slapd) : IClassFi
         Assert.Null(job.StartedBy);
         Assert.Equal("Caroline", (await UserAsync(s, "carol")).FirstName);
         Assert.Equal("Alice", (await UserAsync(s, "alice")).FirstName);
+
+        // The changed group's members are mapped too, alice (unchanged, so not read by the run) included.
+        var members = await app.DbAsync(db => db.GroupMembers.AsNoTracking().Where(m => m.TenantId == s.Tenant)
+            .Join(db.Users, m => m.UserId, u => u.Id, (m, u) => u.Username!).OrderBy(n => n).ToListAsync());
+        Assert.Equal(["alice", "carol"], members);
 
         // Not due again yet: no further incremental job. (A provider with an interval is due from its creation, so
         // the worker may have run a periodic FULL sync beside the one this test started; that is not counted here.)

@@ -109,6 +109,25 @@ internal sealed class LdapDirectory : IDisposable
         }
     }
 
+    /// <summary>The stable id of the user entry at <paramref name="dn"/>, or null when there is none or it is not a user_filter entry.</summary>
+    public string? UserIdAt(string dn)
+    {
+        var request = new SearchRequest(dn, Settings.UserFilter, SearchScope.Base, Settings.Attributes.Id);
+        try
+        {
+            var response = (SearchResponse)_connection.SendRequest(request);
+            return response.Entries.Count == 1 ? Id(response.Entries[0], Settings.Attributes.Id) : null;
+        }
+        catch (DirectoryOperationException e) when (e.Response?.ResultCode is ResultCode.NoSuchObject or ResultCode.InvalidDNSyntax)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is LdapException or DirectoryOperationException)
+        {
+            throw new LdapUnavailableException($"The directory did not answer a member lookup ({Describe(e)}).", e);
+        }
+    }
+
     /// <summary>
     /// Every entry under base_dn matching <paramref name="filter"/>, a page at a time (RFC 2696 paged results), so
     /// a directory with a size limit below its number of entries (AD's MaxPageSize is 1000) gives all of them.

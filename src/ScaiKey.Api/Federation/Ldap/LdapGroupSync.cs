@@ -16,6 +16,7 @@ namespace ScaiKey.Api.Federation.Ldap;
 internal sealed class LdapGroupSync(LdapSyncWriter writer, AuditLog audit, TimeProvider time)
 {
     private const int MemberBatch = 5000;
+    private const int MaxMembersReadOneByOne = 2000;
 
     private sealed record GroupEntry(string ExternalId, string Name, string? Description, List<string> MemberDns);
 
@@ -50,8 +51,21 @@ internal sealed class LdapGroupSync(LdapSyncWriter writer, AuditLog audit, TimeP
             }
         }
 
-        // An incremental run read only the changed users; a changed group may name unchanged ones.
-        if (!full && entries.Any(e => e.MemberDns.Any(dn => !userByDn.ContainsKey(dn))))
+        // An incremental run read only the changed users; a changed group may name unchanged ones. A few are read
+        // one by one (a base-scope search each); more, by one light search of every user's id.
+        var unknown = full ? [] : entries.SelectMany(e => e.MemberDns).Where(dn => !userByDn.ContainsKey(dn))
+            .Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (unknown.Count is > 0 and <= MaxMembersReadOneByOne)
+        {
+            foreach (var dn in unknown)
+            {
+                if (directory.UserIdAt(dn) is { } subject && links.TryGetValue(subject, out var userId))
+                {
+                    userByDn[dn] = userId;
+                }
+            }
+        }
+        else if (unknown.Count > 0)
         {
             foreach (var page in directory.SearchPages(settings.UserFilter, [attributes.Id]))
             {

@@ -80,14 +80,23 @@ internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyR
 
         var links = await db.FederatedIdentities.AsNoTracking().Where(f => f.TenantId == tenantId && f.IdentityProviderId == provider.Id)
             .ToDictionaryAsync(f => f.Subject, f => f.UserId, StringComparer.Ordinal, ct);
-        var users = await db.Users.AsNoTracking().Where(u => u.TenantId == tenantId && u.DeletedAt == null)
-            .Select(u => new UserRow(u.Id, u.EmailNormalized, u.UsernameNormalized, u.Email, u.Username, u.FirstName, u.LastName,
-                u.Status, u.StatusReason, u.IdentitySource))
-            .ToListAsync(ct);
-        var byId = users.ToDictionary(u => u.Id, StringComparer.Ordinal);
-        var byEmail = users.ToDictionary(u => u.EmailNormalized, u => u.Id, StringComparer.Ordinal);
-        var byUsername = users.Where(u => u.UsernameNormalized is not null).ToDictionary(u => u.UsernameNormalized!, u => u.Id, StringComparer.Ordinal);
-        users.Clear();
+
+        // The tenant's users are read when the first entry arrives: an incremental run over an unchanged directory
+        // gets no entry and so reads none of them.
+        Dictionary<string, UserRow> byId = [];
+        Dictionary<string, string> byEmail = [], byUsername = [];
+        var usersLoaded = false;
+        async Task LoadUsersAsync()
+        {
+            var users = await db.Users.AsNoTracking().Where(u => u.TenantId == tenantId && u.DeletedAt == null)
+                .Select(u => new UserRow(u.Id, u.EmailNormalized, u.UsernameNormalized, u.Email, u.Username, u.FirstName, u.LastName,
+                    u.Status, u.StatusReason, u.IdentitySource))
+                .ToListAsync(ct);
+            byId = users.ToDictionary(u => u.Id, StringComparer.Ordinal);
+            byEmail = users.ToDictionary(u => u.EmailNormalized, u => u.Id, StringComparer.Ordinal);
+            byUsername = users.Where(u => u.UsernameNormalized is not null).ToDictionary(u => u.UsernameNormalized!, u => u.Id, StringComparer.Ordinal);
+            usersLoaded = true;
+        }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var userByDn = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -125,6 +134,13 @@ internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyR
         foreach (var page in directory.SearchPages(userFilter, userAttributes))
         {
             searching += clock.Elapsed - pageStarted;
+            if (page.Count > 0 && !usersLoaded)
+            {
+                var loading = clock.Elapsed;
+                await LoadUsersAsync();
+                loaded += clock.Elapsed - loading;
+            }
+
             foreach (var entry in page)
             {
                 cursor = Later(cursor, LdapDirectory.First(entry, TimestampAttribute));
