@@ -439,6 +439,11 @@ public sealed class LdapFederationTests(LdapApp app, SlapdPeer slapd) : IClassFi
                 "body.config.start_tls|value_error", "body.config.sync_interval_minutes|value_error", "body.config.user_filter|value_error"],
             errors.Order(StringComparer.Ordinal));
 
+        // Both routes are in the published contract.
+        var paths = (await (await app.Anonymous().GetAsync("/openapi.json")).ReadJsonAsync(200))["paths"]!.AsObject();
+        Assert.NotNull(paths["/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}/sync"]?["post"]);
+        Assert.NotNull(paths["/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}/sync-jobs/{job_id}"]?["get"]);
+
         // The control: the same keys with good values are accepted, and the bind password is kept write-only.
         var good = await admin.PostAsJsonAsync($"/api/v1/tenants/{tenant}/identity-providers", new
         {
