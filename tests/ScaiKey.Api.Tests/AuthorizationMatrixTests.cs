@@ -237,6 +237,9 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Get("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}", w => $"/api/v1/tenants/{w.T}/identity-providers/{w.I}", TenantRead(200)),
         Patch("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}", w => $"/api/v1/tenants/{w.T}/identity-providers/{w.I}", _ => BadName, TenantAdmin(422)),
         Delete("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}", w => $"/api/v1/tenants/{w.T}/identity-providers/{None}", TenantAdmin(404)),
+        // An LDAP provider's directory sync: started by directory writers (409 here: the matrix's provider is OIDC), read by readers.
+        Post("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}/sync", w => $"/api/v1/tenants/{w.T}/identity-providers/{w.I}/sync", null, TenantAdmin(409)),
+        Get("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}/sync-jobs/{job_id}", w => $"/api/v1/tenants/{w.T}/identity-providers/{w.I}/sync-jobs/{None}", TenantRead(404)),
 
         // Tenant audit trail: admins only.
         Get("/api/v1/tenants/{tenant_id}/audit-events", w => $"/api/v1/tenants/{w.T}/audit-events", TenantAdmin(200)),

@@ -18,6 +18,7 @@ internal static class FederationSetup
         services.AddScoped<Saml.SamlProviders>();
         services.AddScoped<Saml.SamlRequests>();
         services.AddHttpClient(Saml.SamlProviders.MetadataClient).ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { AllowAutoRedirect = false });
+        Ldap.LdapSetup.AddLdapFederation(services);
         return services;
     }
 
@@ -25,6 +26,7 @@ internal static class FederationSetup
     {
         Oidc.OidcFederation.MapCallback(app);
         Saml.SamlEndpoints.Map(app);
+        Ldap.LdapSyncEndpoints.Map(app);
         return app;
     }
 

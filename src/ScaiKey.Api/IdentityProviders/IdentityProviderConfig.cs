@@ -159,6 +159,7 @@ internal static class IdentityProviderConfig
             case "LDAP":
                 Url(config, "url", errors, https: false, issuer: false, allowHttp);
                 RequiredString(config, "base_dn", errors);
+                Federation.Ldap.LdapSettings.Validate(config, errors);
                 break;
         }
     }

@@ -21,6 +21,12 @@ internal static class SignInFailureReasons
     public const string Disabled = "disabled";
     public const string NotActive = "not_active";
 
+    // LDAP-sourced users (the directory checks the password): the entry is gone, the provider is disabled, or the
+    // directory did not answer (never recorded as a failure: nothing was checked).
+    public const string NotInDirectory = "not_in_directory";
+    public const string ProviderDisabled = "identity_provider_disabled";
+    public const string DirectoryUnavailable = "directory_unavailable";
+
     // The second factor after a right password (SecondFactorSignIn): counted toward lockout like a wrong password.
     public const string WrongOtp = "wrong_otp";
     public const string ReplayedOtp = "replayed_otp";
@@ -49,7 +55,8 @@ internal sealed class SignInFailures(
         // A user without a password (invited, federated) has nothing to guess: counting would only let anyone who
         // knows the address lock it. It and an unknown email still run the same statements, matching no row, so
         // every failure costs about the same (the timing must not tell an unknown email either).
-        var countedId = user is not null && reason != SignInFailureReasons.NoPassword ? user.Id : string.Empty;
+        // Likewise a user whose identity provider an admin switched off: no password of theirs is being guessed.
+        var countedId = user is not null && reason is not (SignInFailureReasons.NoPassword or SignInFailureReasons.ProviderDisabled) ? user.Id : string.Empty;
         await db.Users.Where(u => u.Id == countedId && u.TenantId == tenant.Id)
             .ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLoginAttempts, u => u.FailedLoginAttempts + 1), ct);
         var locked = policy.MaxFailedAttempts > 0 && await LockAsync(tenant.Id, countedId, policy.MaxFailedAttempts, now, ct);

@@ -75,8 +75,11 @@ internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null
 internal sealed class SignInService(
     ScaiKeyDbContext db, UserReads reads, SignInStatements statements, PasswordHasher hasher, HashingGate hashing, AuditLog audit,
     TimeProvider time, RevocationCache revocations, AttemptLimiter limiter, EmailOutbox outbox, KeyRing keyRing,
-    IHttpContextAccessor accessor)
+    IHttpContextAccessor accessor, Federation.Ldap.LdapSignIn ldap)
 {
+    // How long a caller is asked to wait when the directory of an LDAP-sourced user does not answer.
+    private static readonly TimeSpan DirectoryRetryAfter = TimeSpan.FromSeconds(30);
+
     public const string SystemActor = "SYSTEM";
 
     // Made on use: a primary-constructor parameter may not both initialize a field and be captured.
@@ -116,6 +119,13 @@ internal sealed class SignInService(
     {
         var normalized = EmailAddresses.Normalize(email);
         var user = await statements.FindUserAsync(db, tenant.Id, normalized, ct);
+
+        // A directory user has no local hash: the directory checks the password (the read above says which user is).
+        if (user is { IdentitySource: IdentitySource.Ldap, PasswordHash: null })
+        {
+            return await CheckDirectoryAsync(tenant, user, normalized, password, ct);
+        }
+
         if (user?.PasswordHash is null)
         {
             await hashing.RunAsync(() => hasher.Verify(hasher.DummyHash, password), ct);
@@ -168,6 +178,60 @@ internal sealed class SignInService(
             TenantId = tenant.Id,
             User = user.Principal,
             UpgradedHash = upgraded,
+            HasSecondFactor = user.HasSecondFactor,
+        };
+    }
+
+    /// <summary>
+    /// The password check of an LDAP-sourced user: a bind to the directory as the user's entry, with the same status
+    /// rules, failure counting and lockout as a local password. A directory that does not answer is a refusal to
+    /// try again later (503 / Busy), counted against nobody; a disabled provider refuses like a disabled account.
+    /// </summary>
+    private async Task<SignInResult> CheckDirectoryAsync(TenantContext tenant, SignInUser user, string normalized, string password, CancellationToken ct)
+    {
+        var policy = tenant.Settings.LockoutPolicy;
+        var now = time.UtcNow();
+        var lockEnded = user.Status == UserStatus.Locked && policy.LockoutDurationMinutes > 0
+            && user.LockedAt is { } lockedAt && lockedAt.AddMinutes(policy.LockoutDurationMinutes) <= now;
+        var failure = user.Status switch
+        {
+            UserStatus.Active => null,
+            UserStatus.Locked => lockEnded ? null : SignInFailureReasons.Locked,
+            UserStatus.Disabled => SignInFailureReasons.Disabled,
+            _ => SignInFailureReasons.NotActive,
+        };
+        if (failure is null)
+        {
+            failure = await ldap.CheckAsync(tenant.Id, user.Id, password, ct) switch
+            {
+                Federation.Ldap.LdapPasswordCheck.Correct => null,
+                Federation.Ldap.LdapPasswordCheck.NotInDirectory => SignInFailureReasons.NotInDirectory,
+                Federation.Ldap.LdapPasswordCheck.ProviderDisabled => SignInFailureReasons.ProviderDisabled,
+                Federation.Ldap.LdapPasswordCheck.Unavailable => SignInFailureReasons.DirectoryUnavailable,
+                _ => SignInFailureReasons.WrongPassword,
+            };
+        }
+
+        if (failure == SignInFailureReasons.DirectoryUnavailable)
+        {
+            return new SignInResult(SignInOutcome.Busy) { RetryAfter = DirectoryRetryAfter };
+        }
+
+        if (failure is not null)
+        {
+            await Failures.RecordAsync(tenant, user, normalized, failure, now, ct);
+            return new SignInResult(SignInOutcome.InvalidCredentials);
+        }
+
+        if (user.Status == UserStatus.Locked)
+        {
+            await UnlockAfterDurationAsync(tenant.Id, user.Id, user.LockedAt!.Value, now, ct);
+        }
+
+        return new SignInResult(SignInOutcome.Success, user.Id, PasswordChangeRequired: false)
+        {
+            TenantId = tenant.Id,
+            User = user.Principal,
             HasSecondFactor = user.HasSecondFactor,
         };
     }

@@ -19,7 +19,8 @@ internal sealed record PrincipalUser(
 /// factor exists (read in the same statement, so asking for MFA costs the sign-in no extra round trip).
 /// </summary>
 internal sealed record SignInUser(
-    string? PasswordHash, UserStatus Status, DateTime? LockedAt, bool RequirePasswordChange, PrincipalUser Principal, bool HasSecondFactor = false)
+    string? PasswordHash, UserStatus Status, DateTime? LockedAt, bool RequirePasswordChange, PrincipalUser Principal, bool HasSecondFactor = false,
+    IdentitySource IdentitySource = IdentitySource.Local)
 {
     public string Id => Principal.Id;
 }
@@ -277,7 +278,7 @@ internal sealed class SignInStatements : IDisposable
             NullableString(reader, 9), reader.GetString(10), reader.GetString(11));
         return new SignInUser(
             NullableString(reader, 1), (UserStatus)texts.Status.ConvertFromProvider(reader.GetString(2))!, NullableUtc(reader, 3),
-            reader.GetBoolean(4), principal, reader.GetBoolean(12));
+            reader.GetBoolean(4), principal, reader.GetBoolean(12), (IdentitySource)texts.Source.ConvertFromProvider(reader.GetString(13))!);
     }
 
     private Texts Initialize(ScaiKeyDbContext db)
@@ -316,6 +317,8 @@ internal sealed class SignInStatements : IDisposable
 
         public required ValueConverter Status { get; init; }
 
+        public required ValueConverter Source { get; init; }
+
         public required object Active { get; init; }
 
         public static Texts From(ScaiKeyDbContext db)
@@ -337,6 +340,7 @@ internal sealed class SignInStatements : IDisposable
             {
                 Sqlite = db.Database.IsSqlite(),
                 Status = status,
+                Source = Converter(users, nameof(User.IdentitySource)),
                 Active = status.ConvertToProvider(UserStatus.Active)!,
 
                 // $1 tenant, $2 normalized email. The columns are read in this order by Read.
@@ -346,7 +350,8 @@ internal sealed class SignInStatements : IDisposable
                            {U(nameof(User.FirstName))}, {U(nameof(User.LastName))}, {U(nameof(User.DisplayName))},
                            {U(nameof(User.Locale))}, {U(nameof(User.Timezone))},
                            EXISTS (SELECT 1 FROM {Table(factors)} WHERE {F(nameof(MfaFactor.UserId))} = {Table(users)}.{U(nameof(User.Id))}
-                                   AND {F(nameof(MfaFactor.TenantId))} = $1 AND {F(nameof(MfaFactor.ConfirmedAt))} IS NOT NULL)
+                                   AND {F(nameof(MfaFactor.TenantId))} = $1 AND {F(nameof(MfaFactor.ConfirmedAt))} IS NOT NULL),
+                           {U(nameof(User.IdentitySource))}
                     FROM {Table(users)}
                     WHERE {U(nameof(User.TenantId))} = $1 AND {U(nameof(User.EmailNormalized))} = $2 AND {U(nameof(User.DeletedAt))} IS NULL
                     LIMIT 1
