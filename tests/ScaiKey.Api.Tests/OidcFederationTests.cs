@@ -136,8 +136,16 @@ public sealed class OidcFederationTests(FederationApp app, OidcPeer peerFixture)
         var peer = await PeerAsync();
         var tenant = await TenantAsync();
         var trusted = await ProviderAsync(tenant, trustEmail: true);
-        var local = await app.CreateUserIdAsync(tenant.Id, "local@corp.example", OidcTestClient.Password);
-        var boss = await app.CreateUserIdAsync(tenant.Id, "boss@corp.example", OidcTestClient.Password);
+        async Task<string> VerifiedAsync(string email)
+        {
+            // As after the user followed the verification link.
+            var id = await app.CreateUserIdAsync(tenant.Id, email, OidcTestClient.Password);
+            await app.DbAsync(db => db.Users.Where(u => u.Id == id).ExecuteUpdateAsync(x => x.SetProperty(u => u.EmailVerified, true)));
+            return id;
+        }
+
+        var local = await VerifiedAsync("local@corp.example");
+        var boss = await VerifiedAsync("boss@corp.example");
         using (var admin = await app.AdminAsync())
         {
             await (await admin.PostAsJsonAsync("/api/v1/admin/role-assignments",
@@ -151,7 +159,7 @@ public sealed class OidcFederationTests(FederationApp app, OidcPeer peerFixture)
         Assert.Equal(IdentitySource.Local, await app.DbAsync(db => db.Users.Where(u => u.Id == local).Select(u => u.IdentitySource).SingleAsync()));
 
         // The same provider, but the email is not verified upstream, or the user holds a role: the password first.
-        var second = await app.CreateUserIdAsync(tenant.Id, "local2@corp.example", OidcTestClient.Password);
+        var second = await VerifiedAsync("local2@corp.example");
         using var unverified = Browser();
         var asked = await SignInAsync(unverified, trusted, await peer.AccountAsync("LOCAL2@corp.example", emailVerified: false));
         await asked.ShouldBeAsync(303);
@@ -162,6 +170,20 @@ public sealed class OidcFederationTests(FederationApp app, OidcPeer peerFixture)
         await forBoss.ShouldBeAsync(303);
         Assert.StartsWith($"/t/{tenant.Slug}/federation/link?request=", forBoss.Headers.Location!.OriginalString, StringComparison.Ordinal);
         Assert.Equal(0, await app.DbAsync(db => db.FederatedIdentities.CountAsync(f => f.UserId == boss)));
+
+        // Nor when the local address was never verified (an admin's typo, an invitation not yet accepted), or lies
+        // outside the domains the provider lists (found in the attacker's review).
+        var unconfirmed = await app.CreateUserIdAsync(tenant.Id, "typo@corp.example", OidcTestClient.Password);
+        using var typoBrowser = Browser();
+        var forTypo = await SignInAsync(typoBrowser, trusted, await peer.AccountAsync("typo@corp.example", emailVerified: true));
+        Assert.StartsWith($"/t/{tenant.Slug}/federation/link?request=", forTypo.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        Assert.Equal(0, await app.DbAsync(db => db.FederatedIdentities.CountAsync(f => f.UserId == unconfirmed)));
+        var scoped = await ProviderAsync(tenant, trustEmail: true, domains: ["other.example"], name: "Scoped");
+        var outside = await VerifiedAsync("outside@corp.example");
+        using var outsideBrowser = Browser();
+        var forOutside = await SignInAsync(outsideBrowser, scoped, await peer.AccountAsync("outside@corp.example", emailVerified: true));
+        Assert.StartsWith($"/t/{tenant.Slug}/federation/link?request=", forOutside.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        Assert.Equal(0, await app.DbAsync(db => db.FederatedIdentities.CountAsync(f => f.UserId == outside)));
     }
 
     [PeerFact("node", "peers")]

@@ -375,6 +375,19 @@ public sealed class SamlHostileResponseTests(FederationApp app, SamlIdpFixture i
     }
 
     [Fact]
+    public async Task A_signed_assertion_stuffed_with_deeply_nested_elements_is_refused_before_its_digest_is_computed()
+    {
+        // Canonicalising for the digest recurses per level: thousands of levels could end the process. Refused as
+        // malformed at parse time, before any signature work (found in the attacker's review).
+        var flow = await StartAsync();
+        var signed = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(flow.Forge.Signed(idp.Key, idp.Certificate)));
+        var deep = string.Concat(Enumerable.Repeat("<a>", 5000)) + string.Concat(Enumerable.Repeat("</a>", 5000));
+        var stuffed = signed.Replace("</saml:Assertion>", deep + "</saml:Assertion>", StringComparison.Ordinal);
+        Assert.NotEqual(signed, stuffed);
+        await RefusedAsync(flow, Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(stuffed)), "malformed");
+    }
+
+    [Fact]
     public async Task Login_csrf_a_valid_response_posted_from_another_browser_signs_nobody_in()
     {
         var flow = await StartAsync();

@@ -74,7 +74,7 @@ internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, Tim
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var user = await db.Users.AsNoTracking().Where(u => u.TenantId == tenant.Id && u.Id == userId && u.DeletedAt == null)
-            .Select(u => new { u.Id, u.Status }).FirstOrDefaultAsync(ct);
+            .Select(u => new { u.Id, u.Status, u.EmailVerified }).FirstOrDefaultAsync(ct);
         if (user is null || await db.FederatedIdentities.AnyAsync(f => f.TenantId == tenant.Id && f.IdentityProviderId == provider.Id && f.Subject == claims.Subject, ct))
         {
             await transaction.RollbackAsync(ct);
@@ -150,7 +150,7 @@ internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, Tim
         var normalized = EmailAddresses.Normalize(email);
         var existing = await db.Users.AsNoTracking()
             .Where(u => u.TenantId == tenant.Id && u.EmailNormalized == normalized && u.DeletedAt == null)
-            .Select(u => new { u.Id, u.Status }).FirstOrDefaultAsync(ct);
+            .Select(u => new { u.Id, u.Status, u.EmailVerified }).FirstOrDefaultAsync(ct);
         if (existing is not null)
         {
             if (await db.FederatedIdentities.AnyAsync(f => f.TenantId == tenant.Id && f.UserId == existing.Id && f.IdentityProviderId == provider.Id, ct))
@@ -160,7 +160,11 @@ internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, Tim
             }
 
             var settings = FederationProviderSettings.Read(provider.ConfigJson);
-            if (!settings.TrustEmail || !claims.EmailVerified || await HoldsRolesAsync(existing.Id, ct))
+            // Linked at once only when the provider is trusted for the address (trust_email, and its domain among
+            // the provider's domains when it lists any), the address is verified at both ends (an admin's typo or an
+            // unaccepted invitation must not go to whoever owns the address upstream), and the user holds no role.
+            if (!settings.TrustEmail || !claims.EmailVerified || !existing.EmailVerified || !VouchesFor(settings, normalized)
+                || await HoldsRolesAsync(existing.Id, ct))
             {
                 await transaction.RollbackAsync(ct);
                 return new FederatedAccountResult(FederatedAccountOutcome.NeedsPassword, existing.Id);
@@ -193,6 +197,10 @@ internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, Tim
             Active = user.Status == UserStatus.Active,
         };
     }
+
+    /// <summary>Whether the provider may vouch for an address of this domain: any, unless it lists its domains.</summary>
+    private static bool VouchesFor(FederationProviderSettings settings, string normalizedEmail) =>
+        settings.Domains.Count == 0 || settings.Domains.Contains(normalizedEmail[(normalizedEmail.LastIndexOf('@') + 1)..], StringComparer.Ordinal);
 
     /// <summary>Adds the link to the unit of work (with its audit event); the caller saves and commits.</summary>
     private async Task<FederatedAccountResult> LinkAsync(

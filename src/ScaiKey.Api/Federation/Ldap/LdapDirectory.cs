@@ -73,7 +73,9 @@ internal sealed class LdapDirectory : IDisposable
     /// </summary>
     public bool TryBind(string dn, string password)
     {
-        if (string.IsNullOrEmpty(password) || string.IsNullOrEmpty(dn))
+        // A NUL ends the password where libldap reads it: "\0" would go out as an empty, unauthenticated bind.
+        if (string.IsNullOrEmpty(password) || string.IsNullOrEmpty(dn)
+            || password.Contains('\0', StringComparison.Ordinal) || dn.Contains('\0', StringComparison.Ordinal))
         {
             return false;
         }

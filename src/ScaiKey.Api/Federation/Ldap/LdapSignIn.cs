@@ -39,8 +39,10 @@ internal sealed class LdapSignIn(ScaiKeyDbContext db, KeyRing keyRing, IOptions<
             return LdapPasswordCheck.ProviderDisabled;
         }
 
-        // Refused before any bind: a DN with an empty password is an anonymous bind that "succeeds".
-        if (string.IsNullOrEmpty(password))
+        // Refused before any bind: a DN with an empty password is an unauthenticated bind that "succeeds". libldap
+        // takes the password up to its first NUL, so "\0..." would be one too (found in the attacker's review):
+        // no password with a NUL reaches the directory.
+        if (string.IsNullOrEmpty(password) || password.Contains('\0', StringComparison.Ordinal))
         {
             return LdapPasswordCheck.WrongPassword;
         }

@@ -98,7 +98,9 @@ internal sealed class LdapSyncWorker(IServiceScopeFactory scopes, TimeProvider t
                 .OrderBy(j => j.CreatedAt).Select(j => (j.Id, j.IdentityProviderId)).ToList();
             ldap = await db.IdentityProviders.AsNoTracking()
                 .Where(p => p.Type == LdapSync.ProviderType && p.Enabled && (p.SyncLeaseOwner == null || p.SyncLeaseExpiresAt < now)
-                    && !db.IdentityProviderSyncJobs.Any(j => j.IdentityProviderId == p.Id && j.Status == Running))
+                    && !db.IdentityProviderSyncJobs.Any(j => j.IdentityProviderId == p.Id && j.Status == Running)
+                    // A deleted tenant is not repopulated by its directory (found in the attacker's review).
+                    && db.Tenants.Any(t => t.Id == p.TenantId && t.DeletedAt == null))
                 .ToListAsync(ct);
         }
 
@@ -112,6 +114,9 @@ internal sealed class LdapSyncWorker(IServiceScopeFactory scopes, TimeProvider t
             await RunLeasedAsync(provider.Id, provider.SyncCursor is null ? LdapSync.Full : LdapSync.Incremental, ct);
         }
     }
+
+    /// <summary>How often the periodic sync runs a full pass, which alone disables users who left the directory.</summary>
+    public static readonly TimeSpan FullSyncEvery = TimeSpan.FromHours(24);
 
     private static bool IsDue(IdentityProvider provider, DateTime now)
     {
@@ -155,6 +160,16 @@ internal sealed class LdapSyncWorker(IServiceScopeFactory scopes, TimeProvider t
             }
             else
             {
+                // An incremental run cannot see entries that were deleted: once a day the periodic run is a full
+                // one, so people who left the directory are disabled without an admin's full sync (found in the
+                // attacker's review).
+                var now = time.UtcNow();
+                if (periodicKind == LdapSync.Incremental && !await db.IdentityProviderSyncJobs.AnyAsync(
+                        j => j.IdentityProviderId == providerId && j.Kind == LdapSync.Full && j.Status == Succeeded && j.CreatedAt > now - FullSyncEvery, ct))
+                {
+                    periodicKind = LdapSync.Full;
+                }
+
                 job = new IdentityProviderSyncJob
                 {
                     Id = Ids.New(), TenantId = provider.TenantId, IdentityProviderId = providerId, Kind = periodicKind, Status = Running,

@@ -29,10 +29,17 @@ internal sealed class OidcDiscovery : IDisposable
         Http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
         {
             Timeout = TimeSpan.FromSeconds(options.Value.ProviderTimeoutSeconds),
+
+            // A discovery document, key set or token response is a few KiB: a hostile endpoint cannot fill memory.
+            MaxResponseContentBufferSize = 1024 * 1024,
         };
     }
 
     public HttpClient Http { get; }
+
+    /// <summary>Whether an endpoint a discovery document names may be called: https, or http where the operator allows it.</summary>
+    public bool IsAllowedEndpoint(Uri? endpoint) =>
+        endpoint is { IsAbsoluteUri: true } && (endpoint.Scheme == Uri.UriSchemeHttps || (_allowHttp && endpoint.Scheme == Uri.UriSchemeHttp));
 
     /// <summary>The issuer's configuration (discovery document and its JWKS); throws when the provider cannot be read.</summary>
     public Task<OpenIdConnectConfiguration> GetAsync(string issuer, CancellationToken ct) => Manager(issuer).Manager.GetConfigurationAsync(ct);

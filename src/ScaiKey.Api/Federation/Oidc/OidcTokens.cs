@@ -87,7 +87,14 @@ internal sealed class OidcTokens(OidcDiscovery discovery, ILogger<OidcTokens> lo
             ["redirect_uri"] = redirectUri,
             ["code_verifier"] = verifier,
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, configuration.TokenEndpoint);
+        // The code and the client secret travel only over https (found in the attacker's review).
+        if (!Uri.TryCreate(configuration.TokenEndpoint, UriKind.Absolute, out var tokenEndpoint) || !discovery.IsAllowedEndpoint(tokenEndpoint))
+        {
+            logger.LogWarning("The token endpoint of OIDC issuer {Issuer} is not an https URL; the code was not sent", settings.Issuer);
+            return null;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, tokenEndpoint);
         var methods = configuration.TokenEndpointAuthMethodsSupported;
         if (settings.ClientSecret is null)
         {
@@ -134,8 +141,18 @@ internal sealed class OidcTokens(OidcDiscovery discovery, ILogger<OidcTokens> lo
             ValidateIssuerSigningKey = true,
             RequireSignedTokens = true,
             RequireExpirationTime = true,
+
+            // Asymmetric signatures only: never "none", and never an HMAC whose key a token could name.
+            ValidAlgorithms = AllowedAlgorithms,
             ClockSkew = TimeSpan.FromMinutes(2),
         });
+
+    private static readonly string[] AllowedAlgorithms =
+    [
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+    ];
 
     private static string? Text(JsonWebToken token, string claim) =>
         token.TryGetPayloadValue<string>(claim, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;

@@ -32,6 +32,9 @@ internal static class SamlXml
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
     };
 
+    /// <summary>The deepest nesting a SAML document or metadata may have.</summary>
+    public const int MaxDepth = 64;
+
     public static readonly HashSet<string> DigestAlgorithms = new(StringComparer.Ordinal)
     {
         "http://www.w3.org/2001/04/xmlenc#sha256",
@@ -55,6 +58,20 @@ internal static class SamlXml
             IgnoreProcessingInstructions = false,
             IgnoreWhitespace = false,
         };
+        // Nesting is bounded first: canonicalising an element for its digest recurses per level, so a signed
+        // response stuffed with tens of thousands of nested elements could exhaust the stack and end the process,
+        // which no catch survives (found in the attacker's review). Real responses nest about ten deep.
+        using (var probe = XmlReader.Create(new StringReader(xml), settings))
+        {
+            while (probe.Read())
+            {
+                if (probe.Depth > MaxDepth)
+                {
+                    throw new XmlException($"The document nests deeper than {MaxDepth} levels.");
+                }
+            }
+        }
+
         var document = new XmlDocument { PreserveWhitespace = true, XmlResolver = null };
         using var reader = XmlReader.Create(new StringReader(xml), settings);
         document.Load(reader);
