@@ -158,6 +158,18 @@ public sealed class OidcFederationTests(FederationApp app, OidcPeer peerFixture)
         Assert.Equal([$"{local}|OIDC identity provider {trusted.ProviderId}"], await AuditAsync(tenant.Id, "federation.linked"));
         Assert.Equal(IdentitySource.Local, await app.DbAsync(db => db.Users.Where(u => u.Id == local).Select(u => u.IdentitySource).SingleAsync()));
 
+        // A LOCAL user with an OIDC link is real drift: the mismatches endpoint reports it and fix=true repairs it (point 4).
+        using (var admin = await app.AdminAsync())
+        {
+            var mismatches = $"/api/v1/admin/users/identity-source/mismatches?tenant_id={tenant.Id}";
+            var report = await (await admin.GetAsync(mismatches)).ReadJsonAsync(200);
+            Assert.Contains(report["data"]!.AsArray(), r => r!["user_id"]!.GetValue<string>() == local
+                && r["expected_identity_source"]!.GetValue<string>() == "OIDC" && r["identity_provider_id"]!.GetValue<string>() == trusted.ProviderId);
+            Assert.Equal(1, (await (await admin.GetAsync(mismatches + "&fix=true")).ReadJsonAsync(200))["fixed"]!.GetValue<int>());
+        }
+
+        Assert.Equal(IdentitySource.Oidc, await app.DbAsync(db => db.Users.Where(u => u.Id == local).Select(u => u.IdentitySource).SingleAsync()));
+
         // The same provider, but the email is not verified upstream, or the user holds a role: the password first.
         var second = await VerifiedAsync("local2@corp.example");
         using var unverified = Browser();

@@ -61,6 +61,37 @@ public sealed class PasswordResetTests(ScaiKeyApp app) : IClassFixture<ScaiKeyAp
     }
 
     [Fact]
+    public async Task A_federated_users_old_local_password_signs_in_only_while_the_tenant_allows_local_passwords()
+    {
+        var grant = await Infrastructure.PasswordGrantApp.CreateAsync(app);
+        var email = $"fed{Guid.NewGuid():N}@example.com";
+        var user = await grant.CreateUserAsync(app, email);
+        using var http = app.Anonymous();
+        Task<HttpResponseMessage> SignInAsync()
+        {
+            var request = grant.Post("/connect/token", new()
+            {
+                ["grant_type"] = "password", ["username"] = email, ["password"] = Infrastructure.PasswordGrantApp.Password, ["scope"] = "openid",
+            });
+            return http.SendAsync(request);
+        }
+
+        await (await SignInAsync()).ShouldBeAsync(200);
+
+        // Linked and fixed to OIDC (the mismatches endpoint does that): the hash it kept no longer signs in...
+        await app.DbAsync(db => db.Users.Where(u => u.Id == user).ExecuteUpdateAsync(x => x.SetProperty(u => u.IdentitySource, IdentitySource.Oidc)));
+        await (await SignInAsync()).ShouldBeAsync(400);
+        Assert.Contains(await app.DbAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.TargetId == user && e.Action == "user.sign_in_failed")
+            .Select(e => e.Reason).ToListAsync()), r => r != null && r.Contains("local_password_not_allowed", StringComparison.Ordinal));
+
+        // ...until the tenant allows local passwords for federated users.
+        using var admin = await app.AdminAsync();
+        await (await admin.PatchAsJsonAsync($"/api/v1/admin/tenants/{grant.TenantId}", new { settings = new { federation_policy = new { allow_local_passwords = true } } }))
+            .ShouldBeAsync(200);
+        await (await SignInAsync()).ShouldBeAsync(200);
+    }
+
+    [Fact]
     public async Task Email_is_the_default_method_and_queues_a_single_use_link_valid_one_hour()
     {
         var (tenant, user, email, admin) = await UserAsync();

@@ -21,6 +21,9 @@ internal static class SignInFailureReasons
     public const string Disabled = "disabled";
     public const string NotActive = "not_active";
 
+    // The right local password of a user who signs in through an identity provider, where the tenant allows none.
+    public const string LocalPasswordNotAllowed = "local_password_not_allowed";
+
     // LDAP-sourced users (the directory checks the password): the entry is gone, the provider is disabled, or the
     // directory did not answer (never recorded as a failure: nothing was checked).
     public const string NotInDirectory = "not_in_directory";

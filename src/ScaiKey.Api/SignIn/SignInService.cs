@@ -147,6 +147,14 @@ internal sealed class SignInService(
             UserStatus.Disabled => SignInFailureReasons.Disabled,
             _ => SignInFailureReasons.NotActive,
         };
+
+        // A federated user's hash from before (a local user later linked and fixed to OIDC, a reset while the tenant
+        // allowed it) signs in only while the tenant's federation_policy allows local passwords; LDAP never.
+        if (failure is null && !tenant.Settings.AllowsLocalPassword(user.IdentitySource))
+        {
+            failure = SignInFailureReasons.LocalPasswordNotAllowed;
+        }
+
         if (failure is not null)
         {
             await Failures.RecordAsync(tenant, user, normalized, failure, now, ct);
