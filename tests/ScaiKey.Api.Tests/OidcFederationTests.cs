@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.Tests;
@@ -234,6 +235,43 @@ public sealed class OidcFederationTests(FederationApp app, OidcPeer peerFixture)
         using var later = Browser();
         await PageAsync(await SignInAsync(later, upstream, account), 200);
         Assert.Equal([$"{local}|OIDC identity provider {upstream.ProviderId}"], await AuditAsync(tenant.Id, "federation.signed_in"));
+    }
+
+    [PeerFact("node", "peers")]
+    public async Task A_link_confirmed_with_the_password_waits_for_the_users_second_factor()
+    {
+        var peer = await PeerAsync();
+        var tenant = await TenantAsync();
+        var upstream = await ProviderAsync(tenant, trustEmail: false);
+        var local = await app.CreateUserIdAsync(tenant.Id, "guarded@corp.example", OidcTestClient.Password);
+
+        // The user has a TOTP factor (enrolled through the service; its confirming step given back so the code works now).
+        byte[] secret;
+        await using (var scope = app.Host.Services.CreateAsyncScope())
+        {
+            var factors = scope.ServiceProvider.GetRequiredService<ScaiKey.Api.Mfa.SecondFactors>();
+            var enrolment = await factors.BeginTotpAsync(tenant.Id, local, "Phone", "ScaiKey tests", local, CancellationToken.None);
+            secret = OtpNet.Base32Encoding.ToBytes(enrolment.Secret);
+            Assert.NotNull(await factors.ConfirmTotpAsync(tenant.Id, local, enrolment.FactorId,
+                ScaiKey.Api.Mfa.TotpCodes.Compute(secret, DateTime.UtcNow), CancellationToken.None));
+        }
+
+        await app.DbAsync(db => db.MfaFactors.Where(f => f.UserId == local).ExecuteUpdateAsync(x => x.SetProperty(f => f.LastUsedStep, (long?)null)));
+        using var browser = Browser();
+        var asked = await SignInAsync(browser, upstream, await peer.AccountAsync("guarded@corp.example", emailVerified: true));
+        var form = await PageAsync(await browser.GetAsync(asked.Headers.Location!.OriginalString), 200);
+
+        // A phished password alone: on to the second-factor page, and no link yet.
+        var posted = await browser.PostAsync($"/t/{tenant.Slug}/federation/link", Forms.From(form, ("password", OidcTestClient.Password)));
+        await posted.ShouldBeAsync(303);
+        Assert.Equal($"/t/{tenant.Slug}/mfa", posted.Headers.Location!.OriginalString);
+        Assert.Equal(0, await app.DbAsync(db => db.FederatedIdentities.CountAsync(f => f.UserId == local)));
+
+        // The second factor shown: signed in, and the link written.
+        var page = await PageAsync(await browser.GetAsync($"/t/{tenant.Slug}/mfa"), 200);
+        var done = await browser.PostAsync($"/t/{tenant.Slug}/mfa", Forms.From(page, ("code", ScaiKey.Api.Mfa.TotpCodes.Compute(secret, DateTime.UtcNow))));
+        Assert.True(done.StatusCode is System.Net.HttpStatusCode.OK or System.Net.HttpStatusCode.SeeOther, await done.Content.ReadAsStringAsync());
+        Assert.Equal(1, await app.DbAsync(db => db.FederatedIdentities.CountAsync(f => f.UserId == local && f.IdentityProviderId == upstream.ProviderId)));
     }
 
     [PeerFact("node", "peers")]

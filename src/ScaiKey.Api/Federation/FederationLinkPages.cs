@@ -85,6 +85,15 @@ internal static class FederationLinkPages
             return Expired(tenant);
         }
 
+        // With a second factor due, the link waits for it: a phished password alone must not leave a link behind
+        // (found in the attacker's review). The second-factor step writes it once the factor is shown.
+        if (HostedPages.NeedsSecondFactor(tenant, result))
+        {
+            return await HostedPages.FinishSignInAsync(http, tenant, result, p.Data.ReturnUrl, "fed pwd",
+                () => FederationPages.Refused(tenant, FederationRefusals.UserNotActive), ct,
+                new PendingFederatedLink(p.Request.IdentityProviderId, p.Data.Claims));
+        }
+
         var linked = await s.Accounts.LinkConfirmedAsync(tenant, p.Request.IdentityProviderId, p.Data.UserId, p.Data.Claims, ct);
         if (linked.Outcome != FederatedAccountOutcome.SignIn)
         {

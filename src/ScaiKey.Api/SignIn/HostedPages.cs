@@ -188,6 +188,9 @@ internal static class HostedPages
             () => Again(StatusCodes.Status200OK, new SignInResult(SignInOutcome.InvalidCredentials).Describe()), ct);
     }
 
+    /// <summary>Whether a sign-in that passed its first factor goes through the second-factor step.</summary>
+    public static bool NeedsSecondFactor(TenantContext tenant, SignInResult result) => result.HasSecondFactor || tenant.Settings.MfaPolicy.Required;
+
     /// <summary>
     /// Everything after a first factor was accepted (the password here; an upstream provider's answer for a
     /// federated sign-in): the second-factor step when the user has a factor or the tenant requires one, else the
@@ -196,12 +199,13 @@ internal static class HostedPages
     /// sign in (disabled, locked or deleted since the check).
     /// </summary>
     public static async Task<IResult> FinishSignInAsync(
-        HttpContext http, TenantContext tenant, SignInResult result, string? returnUrl, string amr, Func<IResult> failed, CancellationToken ct)
+        HttpContext http, TenantContext tenant, SignInResult result, string? returnUrl, string amr, Func<IResult> failed, CancellationToken ct,
+        PendingFederatedLink? pendingLink = null)
     {
         // A confirmed second factor, or the tenant's MFA policy, stands between the first factor and the session.
-        if (result.HasSecondFactor || tenant.Settings.MfaPolicy.Required)
+        if (NeedsSecondFactor(tenant, result))
         {
-            return await HostedSecondFactor.StartAsync(http, tenant, result, returnUrl, enrol: !result.HasSecondFactor, ct);
+            return await HostedSecondFactor.StartAsync(http, tenant, result, returnUrl, enrol: !result.HasSecondFactor, ct, pendingLink);
         }
 
         var signIn = http.RequestServices.GetRequiredService<SignInService>();

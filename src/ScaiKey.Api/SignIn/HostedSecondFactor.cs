@@ -19,12 +19,13 @@ internal static class HostedSecondFactor
     /// enrolment page when <paramref name="enrol"/>.
     /// </summary>
     public static async Task<IResult> StartAsync(
-        HttpContext http, TenantContext tenant, SignInResult result, string? returnUrl, bool enrol, CancellationToken ct)
+        HttpContext http, TenantContext tenant, SignInResult result, string? returnUrl, bool enrol, CancellationToken ct,
+        PendingFederatedLink? pendingLink = null)
     {
         var challenges = http.RequestServices.GetRequiredService<MfaChallenges>();
         var purpose = enrol ? MfaChallengePurposes.Enrollment : MfaChallengePurposes.HostedSignIn;
         var token = await challenges.CreateAsync(tenant.Id, result.UserId!, purpose, clientId: null,
-            new PendingSignInData(returnUrl, result.UpgradedHash, result.PasswordChangeRequired), ct);
+            new PendingSignInData(returnUrl, result.UpgradedHash, result.PasswordChangeRequired, PendingLink: pendingLink), ct);
 
         // HttpOnly, only to this tenant's pages, and gone with the browser session or after the step's five minutes.
         // SameSite=Lax like the sign-in cookie; the forms that use it also carry the CSRF token (FormProtection).
@@ -77,6 +78,14 @@ internal static class HostedSecondFactor
         }
 
         await SignInCookies.SignInAsync(http, tenant.Id, pending.UserId, sessionId);
+
+        // A link confirmed with the password on the link page is written now that the second factor was shown too.
+        if (data.PendingLink is { } link)
+        {
+            await http.RequestServices.GetRequiredService<Federation.FederatedAccounts>()
+                .LinkConfirmedAsync(tenant, link.ProviderId, pending.UserId, link.Claims, ct);
+        }
+
         if (data.PasswordChangeRequired)
         {
             return HostedPages.SeeOther(HostedPages.ChangePasswordUrl(http, tenant.Slug, data.ReturnUrl));

@@ -18,7 +18,8 @@ internal sealed record PendingSignInData(
     [property: JsonPropertyName("upgraded_hash")] string? UpgradedHash = null,
     [property: JsonPropertyName("password_change_required")] bool PasswordChangeRequired = false,
     [property: JsonPropertyName("scopes")] IReadOnlyList<string>? Scopes = null,
-    [property: JsonPropertyName("enrolled_factor_id")] string? EnrolledFactorId = null)
+    [property: JsonPropertyName("enrolled_factor_id")] string? EnrolledFactorId = null,
+    [property: JsonPropertyName("pending_link")] PendingFederatedLink? PendingLink = null)
 {
     public string Serialize() => JsonSerializer.Serialize(this);
 
@@ -34,6 +35,14 @@ internal sealed record PendingSignInData(
         }
     }
 }
+
+/// <summary>
+/// A link to an upstream account that the user confirmed with their password on the link page, written only once the
+/// second factor is shown too (a phished password alone must not leave a link behind).
+/// </summary>
+internal sealed record PendingFederatedLink(
+    [property: JsonPropertyName("provider_id")] string ProviderId,
+    [property: JsonPropertyName("claims")] Federation.UpstreamClaims Claims);
 
 /// <summary>What a sealed mfa_token carries (see <see cref="MfaChallenges.CreateSealed"/>).</summary>
 internal sealed record SealedMfaToken(
