@@ -22,8 +22,11 @@ internal enum IdentityProviderType
     Ldap,
 }
 
-[Description("Register an external identity provider. config needs, by type: OIDC issuer (https URL) and client_id; "
-    + "SAML entity_id and sso_url (https URL); LDAP url (ldap:// or ldaps://) and base_dn. Secrets: the keys each type declares "
+[Description("Register an external identity provider. config needs, by type: OIDC issuer (https URL) and client_id "
+    + "(optional client_secret, scopes, claims, domains, trust_email); SAML idp_metadata_xml or idp_metadata_url, or entity_id, "
+    + "sso_url (https URL) and idp_certificate (optional domains, trust_email, attribute names, want_assertions_signed, "
+    + "sp_private_key with sp_certificate); LDAP url (ldap:// or ldaps://) and base_dn (optional start_tls, bind_dn, "
+    + "bind_password, user_filter, group_filter, attributes, sync_interval_minutes). Secrets: the keys each type declares "
     + "(OIDC client_secret, private_key, ...; SAML sp_private_key, passphrase, signing_key, ...; LDAP bind_password, bind_pw, "
     + "bind_credential, pwd, password, ...; compared without case, '_' or '-'), and any other top-level key whose name contains "
     + "'secret', 'password', 'passwd', 'credential', 'token', 'private' or 'key' (in any case) unless it ends in _url or _id "
