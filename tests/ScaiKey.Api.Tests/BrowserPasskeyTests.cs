@@ -64,7 +64,9 @@ public sealed class BrowserPasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyA
         await page.GetByLabel("Email").FillAsync("passkey@example.com");
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync(OidcTestClient.Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync($"{baseUrl}/t/{client.Slug}/account/passkeys");
+
+        // Where the browser stands is printed if it does not arrive (a CI run under load once timed out here).
+        await WaitOrFailAsync(page, url => url == $"{baseUrl}/t/{client.Slug}/account/passkeys", consoleErrors);
 
         await page.GetByLabel("Name of the passkey").FillAsync("Virtual key");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add a passkey" }).ClickAsync();
@@ -115,7 +117,7 @@ public sealed class BrowserPasskeyTests(ScaiKeyApp app) : IClassFixture<ScaiKeyA
     {
         try
         {
-            await page.WaitForURLAsync(url, new() { Timeout = 30_000 });
+            await page.WaitForURLAsync(url, new() { Timeout = 60_000 });
         }
         catch (TimeoutException)
         {
