@@ -62,9 +62,11 @@ public sealed partial class EmailDeliveryTests
 
         await using var smtp = new TestSmtpServer(address);
         var refused = $"tls-{Guid.NewGuid():N}@example.com";
-        // Many attempts allowed, so a slow run cannot give the message up before the control below sends it.
+        // Many attempts allowed, so a slow run cannot give the message up before the control below sends it, and
+        // short back-offs, so a second refused attempt before this host stops cannot push the next one past the
+        // control's wait (a loaded CI run once made two attempts and scheduled the third a minute later).
         await using (var host = StartDeliveringHost(smtp, ("ScaiKey:Smtp:Host", address.ToString()), ("ScaiKey:Smtp:Security", "Auto"),
-            ("ScaiKey:Smtp:MaxAttempts", "1000")))
+            ("ScaiKey:Smtp:MaxAttempts", "1000"), ("ScaiKey:Smtp:RetryBaseSeconds", "1"), ("ScaiKey:Smtp:RetryMaxSeconds", "2")))
         {
             await app.CreateUserAsync((await CreateTenantAsync()).Id, new { email = refused, send_welcome_email = true });
             var row = Assert.Single(await WaitForRowsAsync([refused], m => m.LastError is not null));
