@@ -38,6 +38,7 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     public DbSet<FederationReplay> FederationReplays => Set<FederationReplay>();
     public DbSet<MaintenanceLease> MaintenanceLeases => Set<MaintenanceLease>();
     public DbSet<DataStep> DataSteps => Set<DataStep>();
+    public DbSet<ScimToken> ScimTokens => Set<ScimToken>();
 
     /// <summary>Options every provider shares: snake_case names and the OpenIddict entity sets.</summary>
     public static DbContextOptionsBuilder ApplyCommonOptions(DbContextOptionsBuilder builder)

@@ -1633,6 +1633,73 @@ namespace ScaiKey.Data.Sqlite.Migrations
                     b.ToTable("role_assignments", (string)null);
                 });
 
+            modelBuilder.Entity("ScaiKey.Data.Entities.ScimToken", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<DateTime?>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<DateTime?>("LastUsedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_used_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("prefix");
+
+                    b.Property<string>("TenantId")
+                        .IsRequired()
+                        .HasMaxLength(36)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<string>("TokenHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("token_hash");
+
+                    b.HasKey("Id")
+                        .HasName("pk_scim_tokens");
+
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_scim_tokens_tenant_id");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_scim_tokens_token_hash");
+
+                    b.ToTable("scim_tokens", (string)null);
+                });
+
             modelBuilder.Entity("ScaiKey.Data.Entities.SigningKey", b =>
                 {
                     b.Property<string>("Id")
@@ -1908,6 +1975,12 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("email_verified");
 
+                    b.Property<string>("ExternalId")
+                        .HasMaxLength(500)
+                        .IsUnicode(true)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("external_id");
+
                     b.Property<int>("FailedLoginAttempts")
                         .HasColumnType("INTEGER")
                         .HasColumnName("failed_login_attempts");
@@ -2047,6 +2120,10 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_users_tenant_id_email_normalized")
                         .HasFilter("\"deleted_at\" IS NULL");
+
+                    b.HasIndex("TenantId", "ExternalId")
+                        .HasDatabaseName("ix_users_tenant_id_external_id")
+                        .HasFilter("\"deleted_at\" IS NULL AND \"external_id\" IS NOT NULL");
 
                     b.HasIndex("TenantId", "OuId")
                         .HasDatabaseName("ix_users_tenant_id_ou_id");
@@ -2451,6 +2528,16 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired()
                         .HasConstraintName("fk_organizational_units_tenants_tenant_id");
+                });
+
+            modelBuilder.Entity("ScaiKey.Data.Entities.ScimToken", b =>
+                {
+                    b.HasOne("ScaiKey.Data.Entities.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_scim_tokens_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("ScaiKey.Data.Entities.Tenant", b =>

@@ -128,6 +128,10 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         b.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
         b.HasIndex(x => new { x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
         b.HasIndex(x => new { x.TenantId, x.OuId });
+        b.Property(x => x.ExternalId).HasMaxLength(500);
+
+        // SCIM clients look their users up by externalId before they create them.
+        b.HasIndex(x => new { x.TenantId, x.ExternalId }).HasFilter("\"deleted_at\" IS NULL AND \"external_id\" IS NOT NULL");
 
         // A status filter with the default sort ("the locked users, newest first") without visiting other statuses.
         b.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");

@@ -91,6 +91,9 @@ public sealed class User
     public required string EmailNormalized { get; set; }
     public string? Username { get; set; }
     public string? UsernameNormalized { get; set; }
+
+    // The provisioning client's own identifier for this user (SCIM externalId); not in the Users API's schema.
+    public string? ExternalId { get; set; }
     public string? FirstName { get; set; }
     public string? LastName { get; set; }
     public string? DisplayName { get; set; }
