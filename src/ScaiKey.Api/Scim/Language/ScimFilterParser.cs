@@ -198,8 +198,17 @@ internal static class ScimFilterParser
             return true;
         }
 
-        // FILTER = term *("or" term); the chain becomes a balanced tree, so a long list of alternatives stays shallow.
-        public bool ParseOr(bool inValuePath, [NotNullWhen(true)] out ScimFilter? filter, [NotNullWhen(false)] out ScimError? error)
+        // FILTER = conjunction *("or" conjunction), conjunction = unary *("and" unary). Each chain becomes a balanced
+        // tree, so a long list of alternatives stays shallow.
+        public bool ParseOr(bool inValuePath, [NotNullWhen(true)] out ScimFilter? filter, [NotNullWhen(false)] out ScimError? error) =>
+            ParseChain("or", (out ScimFilter? term, out ScimError? e) => ParseChain("and",
+                (out ScimFilter? unary, out ScimError? u) => ParseUnary(inValuePath, out unary, out u), (l, r) => new ScimAnd(l, r), out term, out e),
+                (l, r) => new ScimOr(l, r), out filter, out error);
+
+        private delegate bool TermParser(out ScimFilter? term, out ScimError? error);
+
+        private bool ParseChain(string keyword, TermParser parseTerm, Func<ScimFilter, ScimFilter, ScimFilter> join,
+            [NotNullWhen(true)] out ScimFilter? filter, [NotNullWhen(false)] out ScimError? error)
         {
             filter = null;
             var terms = new List<ScimFilter>();
@@ -210,40 +219,18 @@ internal static class ScimFilterParser
                     _next++;
                 }
 
-                if (!ParseAnd(inValuePath, out var term, out error))
+                if (!parseTerm(out var term, out var refused))
                 {
+                    error = refused!;
                     return false;
                 }
 
-                terms.Add(term);
+                terms.Add(term!);
             }
-            while (IsKeyword("or"));
+            while (IsKeyword(keyword));
 
-            filter = Balance(terms, 0, terms.Count, (l, r) => new ScimOr(l, r));
-            return true;
-        }
-
-        private bool ParseAnd(bool inValuePath, [NotNullWhen(true)] out ScimFilter? filter, [NotNullWhen(false)] out ScimError? error)
-        {
-            filter = null;
-            var terms = new List<ScimFilter>();
-            do
-            {
-                if (terms.Count > 0)
-                {
-                    _next++;
-                }
-
-                if (!ParseUnary(inValuePath, out var term, out error))
-                {
-                    return false;
-                }
-
-                terms.Add(term);
-            }
-            while (IsKeyword("and"));
-
-            filter = Balance(terms, 0, terms.Count, (l, r) => new ScimAnd(l, r));
+            filter = Balance(terms, 0, terms.Count, join);
+            error = null;
             return true;
         }
 

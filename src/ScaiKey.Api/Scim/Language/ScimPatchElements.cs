@@ -162,24 +162,85 @@ internal sealed partial class ScimPatchEngine
     private bool TryRemoveValues(Target target, JsonNode value, [NotNullWhen(false)] out ScimError? error)
     {
         error = null;
-        var items = value is JsonArray array ? array.ToList() : [value];
-        var elements = ScimJson.Get(target.Container, target.Key) is JsonArray current ? current.ToList() : [];
-        var doomed = elements.Where(e => items.Any(item => IsRemovalMatch(e, item, target.Attribute))).ToList();
-        if (ScimJson.Get(target.Container, target.Key) is JsonArray list)
+        if (ScimJson.Get(target.Container, target.Key) is not JsonArray list)
         {
-            foreach (var element in doomed)
-            {
-                list.Remove(element);
-            }
+            return true;
+        }
 
-            if (list.Count == 0)
+        var items = value is JsonArray array ? array.ToList() : [value];
+        var caseExact = target.Attribute.Sub("value")?.CaseExact ?? false;
+        var byValue = new HashSet<string>(StringComparer.Ordinal);
+        var others = new List<JsonNode?>();
+        foreach (var item in items)
+        {
+            if (item is JsonObject given && ScimJson.AsString(ScimJson.Get(given, "value")) is { } wanted)
             {
-                ScimJson.Remove(target.Container, target.Key);
-                DropEmptyExtension(target);
+                byValue.Add(Key(wanted, caseExact));
+            }
+            else
+            {
+                others.Add(item);
             }
         }
 
+        var doomed = list.Where(e =>
+            (e is JsonObject element && ScimJson.AsString(ScimJson.Get(element, "value")) is { } v && byValue.Contains(Key(v, caseExact)))
+            || others.Any(item => IsRemovalMatch(e, item, target.Attribute))).ToList();
+        foreach (var element in doomed)
+        {
+            list.Remove(element);
+        }
+
+        if (list.Count == 0)
+        {
+            ScimJson.Remove(target.Container, target.Key);
+            DropEmptyExtension(target);
+        }
+
         return true;
+    }
+
+    private static string Key(string value, bool caseExact) => caseExact ? value : ScimJson.Fold(value);
+
+    // Appends what is not there yet. Existing elements are indexed by value, since a group's membership PATCH carries
+    // hundreds of members against a list that may hold thousands.
+    private static void AppendNew(JsonArray list, IEnumerable<JsonNode?> items, ScimAttribute attribute)
+    {
+        var caseExact = attribute.Sub("value")?.CaseExact ?? attribute.CaseExact;
+        var index = new Dictionary<string, List<JsonNode?>>(StringComparer.Ordinal);
+        var unkeyed = new List<JsonNode?>();
+        foreach (var element in list)
+        {
+            Bucket(element).Add(element);
+        }
+
+        foreach (var item in items)
+        {
+            var bucket = Bucket(item);
+            if (!bucket.Any(existing => IsSameElement(existing, item, attribute)))
+            {
+                list.Add(item);
+                bucket.Add(item);
+            }
+        }
+
+        List<JsonNode?> Bucket(JsonNode? node)
+        {
+            var value = node is JsonObject obj ? ScimJson.AsString(ScimJson.Get(obj, "value")) : ScimJson.AsString(node);
+            if (value is null)
+            {
+                return unkeyed;
+            }
+
+            var key = Key(value, caseExact);
+            if (!index.TryGetValue(key, out var bucket))
+            {
+                bucket = [];
+                index[key] = bucket;
+            }
+
+            return bucket;
+        }
     }
 
     private static bool IsRemovalMatch(JsonNode? existing, JsonNode? item, ScimAttribute attribute)

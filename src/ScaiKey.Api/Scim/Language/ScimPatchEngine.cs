@@ -255,14 +255,7 @@ internal sealed partial class ScimPatchEngine(JsonObject resource, ScimResourceT
             }
 
             var list = op == "add" && current is JsonArray existing ? existing : new JsonArray();
-            foreach (var item in clean)
-            {
-                if (!list.Any(element => IsSameElement(element, item, attribute)))
-                {
-                    list.Add(item);
-                }
-            }
-
+            AppendNew(list, clean, attribute);
             SinglePrimary(list, clean);
             if (list.Parent is null)
             {

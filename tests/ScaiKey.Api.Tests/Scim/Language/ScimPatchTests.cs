@@ -336,6 +336,23 @@ public sealed class ScimPatchTests
     }
 
     [Fact]
+    public void Large_membership_changes_add_only_new_members_and_remove_only_the_given_ones()
+    {
+        var group = Group();
+        group["members"] = new JsonArray(Enumerable.Range(0, 10_000).Select(i => (JsonNode?)new JsonObject { ["value"] = $"m{i}", ["type"] = "User" }).ToArray());
+        // 1,000 values, the first half already members (one in another case: ids compare as members.value does).
+        var adds = string.Join(",", Enumerable.Range(9_500, 1_000).Select(i => i == 9_500 ? """{"value":"M9500"}""" : $$"""{"value":"m{{i}}"}"""));
+        var added = Apply(group, $$"""[{"op":"Add","path":"members","value":[{{adds}}]}]""", ScimSchemas.GroupType);
+        Assert.Equal(10_500, MemberIds(added).Count);
+
+        var removes = string.Join(",", Enumerable.Range(0, 1_000).Select(i => $$"""{"value":"m{{i * 2}}"}"""));
+        var removed = Apply(added, $$"""[{"op":"Remove","path":"members","value":[{{removes}}]}]""", ScimSchemas.GroupType);
+        Assert.Equal(9_500, MemberIds(removed).Count);
+        Assert.DoesNotContain("m0", MemberIds(removed));
+        Assert.Contains("m1", MemberIds(removed));
+    }
+
+    [Fact]
     public void Entra_replace_group_display_name() =>
         Assert.Equal("renamed", Apply(Group(), """[{"op":"Replace","path":"displayName","value":"renamed"}]""", ScimSchemas.GroupType)["displayName"]!.GetValue<string>());
 
