@@ -68,6 +68,7 @@ builder.Services.AddScoped<Idempotency>();
 builder.Services.AddScoped<UserReads>();
 builder.Services.AddSingleton<UserRowReader>();
 builder.Services.AddSingleton<SignInStatements>();
+builder.Services.AddSingleton<SecondFactorStatements>();
 builder.Services.AddSingleton<SearchTotals>();
 builder.Services.AddSingleton<PageAnchors>();
 builder.Services.AddScoped<UserCommands>();

@@ -96,11 +96,11 @@ internal sealed class SignInStatements : IDisposable
                 find.Parameters[0].Value = tenantId;
                 find.Parameters[1].Value = emailNormalized;
                 using var reader = find.ExecuteReader();
-                return Read(reader, texts);
+                return texts.UserSql.Read(reader);
             });
         }
 
-        return await ReadOnContextAsync(db, texts.Find, reader => Read(reader, texts), ct, tenantId, emailNormalized);
+        return await ReadOnContextAsync(db, texts.Find, texts.UserSql.Read, ct, tenantId, emailNormalized);
     }
 
     /// <summary>
@@ -266,21 +266,6 @@ internal sealed class SignInStatements : IDisposable
             : [s.ChallengeId, s.TenantId, s.UserId, s.Now, spend.Purpose, spend.TokenHash, spend.ClientId, spend.ExpiresAt],
         s.Totp is null ? null : [s.Totp.FactorId, s.TenantId, s.Totp.Step, s.Now]);
 
-    private static SignInUser? Read(DbDataReader reader, Texts texts)
-    {
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        var principal = new PrincipalUser(
-            reader.GetString(0), reader.GetString(5), reader.GetBoolean(6), NullableString(reader, 7), NullableString(reader, 8),
-            NullableString(reader, 9), reader.GetString(10), reader.GetString(11));
-        return new SignInUser(
-            NullableString(reader, 1), (UserStatus)texts.Status.ConvertFromProvider(reader.GetString(2))!, NullableUtc(reader, 3),
-            reader.GetBoolean(4), principal, reader.GetBoolean(12), (IdentitySource)texts.Source.ConvertFromProvider(reader.GetString(13))!);
-    }
-
     private Texts Initialize(ScaiKeyDbContext db)
     {
         lock (_init)
@@ -315,11 +300,9 @@ internal sealed class SignInStatements : IDisposable
 
         public required string ClaimTotpStep { get; init; }
 
-        public required ValueConverter Status { get; init; }
+        public required SignInUserSql UserSql { get; init; }
 
-        public required ValueConverter Source { get; init; }
-
-        public required object Active { get; init; }
+        public object Active => UserSql.Active;
 
         public static Texts From(ScaiKeyDbContext db)
         {
@@ -335,27 +318,14 @@ internal sealed class SignInStatements : IDisposable
             string F(string property) => Column(factors, property);
             string A(string property) => Column(audit, property);
             string C(string property) => Column(challenges, property);
-            var status = Converter(users, nameof(User.Status));
+            var user = new SignInUserSql(users, factors);
             return new Texts
             {
                 Sqlite = db.Database.IsSqlite(),
-                Status = status,
-                Source = Converter(users, nameof(User.IdentitySource)),
-                Active = status.ConvertToProvider(UserStatus.Active)!,
+                UserSql = user,
 
-                // $1 tenant, $2 normalized email. The columns are read in this order by Read.
-                Find = $"""
-                    SELECT {U(nameof(User.Id))}, {U(nameof(User.PasswordHash))}, {U(nameof(User.Status))}, {U(nameof(User.LockedAt))},
-                           {U(nameof(User.RequirePasswordChange))}, {U(nameof(User.Email))}, {U(nameof(User.EmailVerified))},
-                           {U(nameof(User.FirstName))}, {U(nameof(User.LastName))}, {U(nameof(User.DisplayName))},
-                           {U(nameof(User.Locale))}, {U(nameof(User.Timezone))},
-                           EXISTS (SELECT 1 FROM {Table(factors)} WHERE {F(nameof(MfaFactor.UserId))} = {Table(users)}.{U(nameof(User.Id))}
-                                   AND {F(nameof(MfaFactor.TenantId))} = $1 AND {F(nameof(MfaFactor.ConfirmedAt))} IS NOT NULL),
-                           {U(nameof(User.IdentitySource))}
-                    FROM {Table(users)}
-                    WHERE {U(nameof(User.TenantId))} = $1 AND {U(nameof(User.EmailNormalized))} = $2 AND {U(nameof(User.DeletedAt))} IS NULL
-                    LIMIT 1
-                    """,
+                // $1 tenant, $2 normalized email.
+                Find = user.FindBy(nameof(User.EmailNormalized)),
 
                 // $1 user, $2 tenant, $3 now, $4 the re-hashed password or NULL, $5 ACTIVE.
                 Update = $"""
