@@ -71,6 +71,7 @@ builder.Services.AddSingleton<SignInStatements>();
 builder.Services.AddSingleton<SecondFactorStatements>();
 builder.Services.AddSingleton<SearchTotals>();
 builder.Services.AddSingleton<PageAnchors>();
+builder.Services.AddScoped<UserListQuery>();
 builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<AccountEmails>();
 builder.Services.AddScoped<Bootstrap>();
