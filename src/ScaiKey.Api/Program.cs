@@ -16,6 +16,7 @@ using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
+using ScaiKey.Api.Sql;
 
 // `scaikey import|export|seed ...`: the same executable and configuration, without the web server.
 if (ScaiKey.Api.Cli.CliRunner.IsCommand(args))

@@ -51,14 +51,14 @@ internal sealed class SecondFactors(ScaiKeyDbContext db, KeyRing keyRing, TimePr
     {
         var factors = await db.MfaFactors.AsNoTracking()
             .Where(f => f.TenantId == tenantId && f.UserId == userId && f.Type == MfaFactorTypes.Totp && f.ConfirmedAt != null && f.SecretEncrypted != null)
-            .Select(f => new SignIn.TotpFactorRow(f.Id, f.SecretEncrypted!, f.LastUsedStep))
+            .Select(f => new Sql.TotpFactorRow(f.Id, f.SecretEncrypted!, f.LastUsedStep))
             .ToListAsync(ct);
         return await VerifyTotpAsync(tenantId, factors, code, ct, claim);
     }
 
-    /// <summary>The same check on factors the caller has read already (<see cref="SignIn.SecondFactorStatements"/>).</summary>
+    /// <summary>The same check on factors the caller has read already (<see cref="Sql.SecondFactorStatements"/>).</summary>
     public async Task<SecondFactorResult> VerifyTotpAsync(
-        string tenantId, IReadOnlyList<SignIn.TotpFactorRow> factors, string code, CancellationToken ct, bool claim = true)
+        string tenantId, IReadOnlyList<Sql.TotpFactorRow> factors, string code, CancellationToken ct, bool claim = true)
     {
         var now = time.UtcNow();
         var replayed = false;

@@ -8,6 +8,7 @@ using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.Sql;
 
 namespace ScaiKey.Api.SignIn;
 

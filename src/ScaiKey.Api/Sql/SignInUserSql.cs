@@ -2,9 +2,10 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using ScaiKey.Data.Entities;
-using static ScaiKey.Api.Infrastructure.ModelSql;
+using static ScaiKey.Api.Sql.ModelSql;
+using ScaiKey.Api.SignIn;
 
-namespace ScaiKey.Api.SignIn;
+namespace ScaiKey.Api.Sql;
 
 /// <summary>
 /// The hand-written read of a live user for sign-in, shared by the password check (by normalized email,

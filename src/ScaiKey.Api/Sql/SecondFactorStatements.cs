@@ -5,9 +5,10 @@ using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Mfa;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
-using static ScaiKey.Api.Infrastructure.ModelSql;
+using static ScaiKey.Api.Sql.ModelSql;
+using ScaiKey.Api.SignIn;
 
-namespace ScaiKey.Api.SignIn;
+namespace ScaiKey.Api.Sql;
 
 /// <summary>A confirmed TOTP factor as the second-factor step checks it: its id, sealed secret and last used step.</summary>
 internal sealed record TotpFactorRow(string Id, string SecretEncrypted, long? LastUsedStep);
