@@ -273,7 +273,9 @@ internal static class EmailDeliverySetup
     /// <summary>The SMTP settings and the background sender (which only logs that it is off when no host is set).</summary>
     public static IServiceCollection AddScaiKeyEmailDelivery(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton(SmtpSettings.FromConfiguration(configuration));
+        services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.Section).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SmtpOptions>, SmtpOptionsValidator>();
+        services.AddSingleton(sp => SmtpSettings.FromOptions(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmtpOptions>>().Value));
         services.AddHostedService<OutboxDelivery>();
         return services;
     }

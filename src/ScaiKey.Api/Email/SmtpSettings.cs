@@ -24,12 +24,66 @@ internal enum SmtpSecurity
 }
 
 /// <summary>
-/// ScaiKey:Smtp. A class rather than a record so that nothing prints the password by accident (a record's
-/// ToString lists every property).
+/// ScaiKey:Smtp as configured (see <see cref="SmtpSettings"/> for what each means). A class rather than a record so
+/// that nothing prints the password by accident (a record's ToString lists every property).
 /// </summary>
-internal sealed class SmtpSettings
+internal sealed class SmtpOptions
 {
     public const string Section = "ScaiKey:Smtp";
+
+    public string? Host { get; set; }
+    public int Port { get; set; } = 25;
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+    public string? From { get; set; }
+    public string? Security { get; set; }
+    public double PollSeconds { get; set; } = 5;
+    public int BatchSize { get; set; } = 20;
+    public int MaxAttempts { get; set; } = 10;
+    public double RetryBaseSeconds { get; set; } = 30;
+    public double RetryMaxSeconds { get; set; } = 3600;
+    public double ClaimSeconds { get; set; } = 300;
+    public double TimeoutSeconds { get; set; } = 30;
+
+    public SmtpSecurity? ParsedSecurity =>
+        string.IsNullOrWhiteSpace(Security) ? SmtpSecurity.Auto
+        : Enum.TryParse<SmtpSecurity>(Security, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(Security, out _) ? parsed
+        : null;
+
+    public MailboxAddress? ParsedFrom =>
+        MailboxAddress.TryParse(string.IsNullOrWhiteSpace(From) ? SmtpSettings.DefaultFrom : From, out var address) ? address : null;
+}
+
+internal sealed class SmtpOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<SmtpOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, SmtpOptions o)
+    {
+        var failures = new List<string>();
+        void Check(bool ok, string key, string allowed, object? was)
+        {
+            if (!ok)
+            {
+                failures.Add($"{SmtpOptions.Section}:{key} must be {allowed} (was {was}).");
+            }
+        }
+
+        Check(o.Port is >= 1 and <= 65535, nameof(o.Port), "between 1 and 65535", o.Port);
+        Check(o.ParsedFrom is not null, nameof(o.From), "a mail address such as 'ScaiKey <no-reply@example.com>'", $"'{o.From}'");
+        Check(o.ParsedSecurity is not null, nameof(o.Security), "None, StartTls, SslOnConnect or Auto", $"'{o.Security}'");
+        Check(o.PollSeconds > 0, nameof(o.PollSeconds), "positive", o.PollSeconds);
+        Check(o.BatchSize >= 1, nameof(o.BatchSize), "at least 1", o.BatchSize);
+        Check(o.MaxAttempts >= 1, nameof(o.MaxAttempts), "at least 1", o.MaxAttempts);
+        Check(o.RetryBaseSeconds > 0, nameof(o.RetryBaseSeconds), "positive", o.RetryBaseSeconds);
+        Check(o.RetryMaxSeconds >= o.RetryBaseSeconds, nameof(o.RetryMaxSeconds), "at least RetryBaseSeconds", o.RetryMaxSeconds);
+        Check(o.TimeoutSeconds > 0, nameof(o.TimeoutSeconds), "positive", o.TimeoutSeconds);
+        Check(o.ClaimSeconds >= o.TimeoutSeconds * 3, nameof(o.ClaimSeconds), "at least three TimeoutSeconds", o.ClaimSeconds);
+        return failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>The SMTP settings in the shape the sender uses, from the validated <see cref="SmtpOptions"/>.</summary>
+internal sealed class SmtpSettings
+{
     public const string DefaultFrom = "ScaiKey <no-reply@localhost>";
 
     public string? Host { get; init; }
@@ -99,43 +153,21 @@ internal sealed class SmtpSettings
         return TimeSpan.FromTicks((long)Math.Min(RetryBase.Ticks * factor, RetryMax.Ticks));
     }
 
-    /// <summary>Reads and checks the settings; a wrong value stops the start rather than every later send.</summary>
-    public static SmtpSettings FromConfiguration(IConfiguration configuration)
+    /// <summary>From the validated options (the validator has refused what the parsing below falls back from).</summary>
+    public static SmtpSettings FromOptions(SmtpOptions o) => new()
     {
-        var section = configuration.GetSection(Section);
-        var from = section["From"];
-        var security = section["Security"];
-        var settings = new SmtpSettings
-        {
-            Host = section["Host"]?.Trim(),
-            Port = section.GetValue("Port", 25),
-            Username = section["Username"],
-            Password = section["Password"],
-            From = MailboxAddress.TryParse(string.IsNullOrWhiteSpace(from) ? DefaultFrom : from, out var address)
-                ? address
-                : throw new InvalidOperationException($"{Section}:From is not a valid address: '{from}'."),
-            Security = string.IsNullOrWhiteSpace(security) ? SmtpSecurity.Auto
-                : Enum.TryParse<SmtpSecurity>(security, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) ? parsed
-                : throw new InvalidOperationException($"{Section}:Security must be None, StartTls, SslOnConnect or Auto, not '{security}'."),
-            Poll = Seconds(section, "PollSeconds", 5),
-            BatchSize = section.GetValue("BatchSize", 20),
-            MaxAttempts = section.GetValue("MaxAttempts", 10),
-            RetryBase = Seconds(section, "RetryBaseSeconds", 30),
-            RetryMax = Seconds(section, "RetryMaxSeconds", 3600),
-            ClaimLease = Seconds(section, "ClaimSeconds", 300),
-            Timeout = Seconds(section, "TimeoutSeconds", 30),
-        };
-
-        if (settings.Port is < 1 or > 65535 || settings.BatchSize < 1 || settings.MaxAttempts < 1
-            || settings.Poll <= TimeSpan.Zero || settings.Timeout <= TimeSpan.Zero || settings.ClaimLease < settings.Timeout * 3)
-        {
-            throw new InvalidOperationException(
-                $"{Section}: Port must be 1-65535, BatchSize, MaxAttempts, PollSeconds and TimeoutSeconds positive, ClaimSeconds at least three timeouts.");
-        }
-
-        return settings;
-    }
-
-    private static TimeSpan Seconds(IConfigurationSection section, string key, double fallback) =>
-        TimeSpan.FromSeconds(section.GetValue(key, fallback));
+        Host = o.Host?.Trim(),
+        Port = o.Port,
+        Username = o.Username,
+        Password = o.Password,
+        From = o.ParsedFrom ?? MailboxAddress.Parse(DefaultFrom),
+        Security = o.ParsedSecurity ?? SmtpSecurity.Auto,
+        Poll = TimeSpan.FromSeconds(o.PollSeconds),
+        BatchSize = o.BatchSize,
+        MaxAttempts = o.MaxAttempts,
+        RetryBase = TimeSpan.FromSeconds(o.RetryBaseSeconds),
+        RetryMax = TimeSpan.FromSeconds(o.RetryMaxSeconds),
+        ClaimLease = TimeSpan.FromSeconds(o.ClaimSeconds),
+        Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
+    };
 }
