@@ -34,6 +34,7 @@ public sealed class ConfigurationValidationTests(ScaiKeyApp app) : IClassFixture
         { "ScaiKey:Smtp:Security", "Tls", "must be None, StartTls, SslOnConnect or Auto" },
         { "ScaiKey:Smtp:From", "not an address", "must be a mail address" },
         { "ScaiKey:Smtp:MaxAttempts", "0", "must be at least 1" },
+        { "ScaiKey:Smtp:TrustedCertificate", "/no/such/smtp-ca.pem", "must be a readable certificate file" },
 
         // HashingGateOptions (ScaiKey:PasswordHashing)
         { "ScaiKey:PasswordHashing:Iterations", "0", "must be between 1 and 10" },

@@ -200,6 +200,11 @@ internal sealed class OutboxDelivery(
     private async Task<SmtpClient> ConnectAsync(CancellationToken cancellationToken)
     {
         var client = new SmtpClient { Timeout = (int)settings.Timeout.TotalMilliseconds };
+        if (settings.TrustedCertificate is not null)
+        {
+            client.ServerCertificateValidationCallback = (_, certificate, _, errors) => settings.AcceptServerCertificate(certificate, errors);
+        }
+
         try
         {
             await client.ConnectAsync(settings.Host!, settings.Port, settings.SocketOptions, cancellationToken);

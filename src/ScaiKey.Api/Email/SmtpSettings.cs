@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using MailKit.Security;
 using MimeKit;
 
@@ -45,6 +48,26 @@ internal sealed class SmtpOptions
     public double ClaimSeconds { get; set; } = 300;
     public double TimeoutSeconds { get; set; } = 30;
 
+    /// <summary>A certificate file (PEM or DER) trusted as a root for the server's certificate, besides the system's.</summary>
+    public string? TrustedCertificate { get; set; }
+
+    public X509Certificate2? LoadTrustedCertificate()
+    {
+        if (string.IsNullOrWhiteSpace(TrustedCertificate))
+        {
+            return null;
+        }
+
+        try
+        {
+            return X509CertificateLoader.LoadCertificateFromFile(TrustedCertificate);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            return null;
+        }
+    }
+
     public SmtpSecurity? ParsedSecurity =>
         string.IsNullOrWhiteSpace(Security) ? SmtpSecurity.Auto
         : Enum.TryParse<SmtpSecurity>(Security, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(Security, out _) ? parsed
@@ -76,6 +99,8 @@ internal sealed class SmtpOptionsValidator : Microsoft.Extensions.Options.IValid
         Check(o.RetryBaseSeconds > 0, nameof(o.RetryBaseSeconds), "positive", o.RetryBaseSeconds);
         Check(o.RetryMaxSeconds >= o.RetryBaseSeconds, nameof(o.RetryMaxSeconds), "at least RetryBaseSeconds", o.RetryMaxSeconds);
         Check(o.TimeoutSeconds > 0, nameof(o.TimeoutSeconds), "positive", o.TimeoutSeconds);
+        Check(string.IsNullOrWhiteSpace(o.TrustedCertificate) || o.LoadTrustedCertificate() is not null, nameof(o.TrustedCertificate),
+            "a readable certificate file (PEM or DER)", $"'{o.TrustedCertificate}'");
         Check(o.ClaimSeconds >= o.TimeoutSeconds * 3, nameof(o.ClaimSeconds), "at least three TimeoutSeconds", o.ClaimSeconds);
         return failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures);
     }
@@ -109,7 +134,34 @@ internal sealed class SmtpSettings
     public TimeSpan ClaimLease { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A root trusted for the server's certificate besides the system's (a private CA, a self-signed relay).</summary>
+    public X509Certificate2? TrustedCertificate { get; init; }
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Host);
+
+    /// <summary>
+    /// MailKit's check of the server's certificate when <see cref="TrustedCertificate"/> is set: what the system
+    /// accepts, or a chain the platform builds to that root. A name that does not match the host fails either way.
+    /// </summary>
+    public bool AcceptServerCertificate(X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (errors == SslPolicyErrors.None)
+        {
+            return true;
+        }
+
+        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || certificate is null || TrustedCertificate is null)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(TrustedCertificate);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var presented = new X509Certificate2(certificate);
+        return chain.Build(presented);
+    }
 
     public SecureSocketOptions SocketOptions => Choose(Security, Host, Port);
 
@@ -169,5 +221,6 @@ internal sealed class SmtpSettings
         RetryMax = TimeSpan.FromSeconds(o.RetryMaxSeconds),
         ClaimLease = TimeSpan.FromSeconds(o.ClaimSeconds),
         Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
+        TrustedCertificate = o.LoadTrustedCertificate(),
     };
 }
