@@ -90,7 +90,12 @@ builder.Services.AddSingleton<OpenApiDocumentBuilder>();
 
 var app = builder.Build();
 
-await app.PrepareDatabaseAsync();
+// Settings, database and key ring checked before anything listens; what an operator must fix ends the process with one line.
+if (!await StartupFailure.PrepareAsync(app))
+{
+    return;
+}
+
 await using (var scope = app.Services.CreateAsyncScope())
 {
     await scope.ServiceProvider.GetRequiredService<Bootstrap>().RunAsync(CancellationToken.None);

@@ -58,7 +58,10 @@ internal static class CliRunner
         builder.Services.AddScoped<Caller>();
         builder.Services.AddScoped<AuditLog>();
         await using var app = builder.Build();
-        await app.PrepareDatabaseAsync();
+        if (!await StartupFailure.PrepareAsync(app))
+        {
+            return Failed;
+        }
 
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>

@@ -200,6 +200,11 @@ internal sealed class OutboxDelivery(
     private async Task<SmtpClient> ConnectAsync(CancellationToken cancellationToken)
     {
         var client = new SmtpClient { Timeout = (int)settings.Timeout.TotalMilliseconds };
+        if (settings.TrustedCertificate is not null)
+        {
+            client.ServerCertificateValidationCallback = (_, certificate, _, errors) => settings.AcceptServerCertificate(certificate, errors);
+        }
+
         try
         {
             await client.ConnectAsync(settings.Host!, settings.Port, settings.SocketOptions, cancellationToken);
@@ -273,7 +278,9 @@ internal static class EmailDeliverySetup
     /// <summary>The SMTP settings and the background sender (which only logs that it is off when no host is set).</summary>
     public static IServiceCollection AddScaiKeyEmailDelivery(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton(SmtpSettings.FromConfiguration(configuration));
+        services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.Section).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SmtpOptions>, SmtpOptionsValidator>();
+        services.AddSingleton(sp => SmtpSettings.FromOptions(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmtpOptions>>().Value));
         services.AddHostedService<OutboxDelivery>();
         return services;
     }

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using MailKit.Security;
 using MimeKit;
 
@@ -24,12 +27,88 @@ internal enum SmtpSecurity
 }
 
 /// <summary>
-/// ScaiKey:Smtp. A class rather than a record so that nothing prints the password by accident (a record's
-/// ToString lists every property).
+/// ScaiKey:Smtp as configured (see <see cref="SmtpSettings"/> for what each means). A class rather than a record so
+/// that nothing prints the password by accident (a record's ToString lists every property).
 /// </summary>
-internal sealed class SmtpSettings
+internal sealed class SmtpOptions
 {
     public const string Section = "ScaiKey:Smtp";
+
+    public string? Host { get; set; }
+    public int Port { get; set; } = 25;
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+    public string? From { get; set; }
+    public string? Security { get; set; }
+    public double PollSeconds { get; set; } = 5;
+    public int BatchSize { get; set; } = 20;
+    public int MaxAttempts { get; set; } = 10;
+    public double RetryBaseSeconds { get; set; } = 30;
+    public double RetryMaxSeconds { get; set; } = 3600;
+    public double ClaimSeconds { get; set; } = 300;
+    public double TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>A certificate file (PEM or DER) trusted as a root for the server's certificate, besides the system's.</summary>
+    public string? TrustedCertificate { get; set; }
+
+    public X509Certificate2? LoadTrustedCertificate()
+    {
+        if (string.IsNullOrWhiteSpace(TrustedCertificate))
+        {
+            return null;
+        }
+
+        try
+        {
+            return X509CertificateLoader.LoadCertificateFromFile(TrustedCertificate);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    public SmtpSecurity? ParsedSecurity =>
+        string.IsNullOrWhiteSpace(Security) ? SmtpSecurity.Auto
+        : Enum.TryParse<SmtpSecurity>(Security, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(Security, out _) ? parsed
+        : null;
+
+    public MailboxAddress? ParsedFrom =>
+        MailboxAddress.TryParse(string.IsNullOrWhiteSpace(From) ? SmtpSettings.DefaultFrom : From, out var address) ? address : null;
+}
+
+internal sealed class SmtpOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<SmtpOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, SmtpOptions o)
+    {
+        var failures = new List<string>();
+        void Check(bool ok, string key, string allowed, object? was)
+        {
+            if (!ok)
+            {
+                failures.Add($"{SmtpOptions.Section}:{key} must be {allowed} (was {was}).");
+            }
+        }
+
+        Check(o.Port is >= 1 and <= 65535, nameof(o.Port), "between 1 and 65535", o.Port);
+        Check(o.ParsedFrom is not null, nameof(o.From), "a mail address such as 'ScaiKey <no-reply@example.com>'", $"'{o.From}'");
+        Check(o.ParsedSecurity is not null, nameof(o.Security), "None, StartTls, SslOnConnect or Auto", $"'{o.Security}'");
+        Check(o.PollSeconds > 0, nameof(o.PollSeconds), "positive", o.PollSeconds);
+        Check(o.BatchSize >= 1, nameof(o.BatchSize), "at least 1", o.BatchSize);
+        Check(o.MaxAttempts >= 1, nameof(o.MaxAttempts), "at least 1", o.MaxAttempts);
+        Check(o.RetryBaseSeconds > 0, nameof(o.RetryBaseSeconds), "positive", o.RetryBaseSeconds);
+        Check(o.RetryMaxSeconds >= o.RetryBaseSeconds, nameof(o.RetryMaxSeconds), "at least RetryBaseSeconds", o.RetryMaxSeconds);
+        Check(o.TimeoutSeconds > 0, nameof(o.TimeoutSeconds), "positive", o.TimeoutSeconds);
+        Check(string.IsNullOrWhiteSpace(o.TrustedCertificate) || o.LoadTrustedCertificate() is not null, nameof(o.TrustedCertificate),
+            "a readable certificate file (PEM or DER)", $"'{o.TrustedCertificate}'");
+        Check(o.ClaimSeconds >= o.TimeoutSeconds * 3, nameof(o.ClaimSeconds), "at least three TimeoutSeconds", o.ClaimSeconds);
+        return failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>The SMTP settings in the shape the sender uses, from the validated <see cref="SmtpOptions"/>.</summary>
+internal sealed class SmtpSettings
+{
     public const string DefaultFrom = "ScaiKey <no-reply@localhost>";
 
     public string? Host { get; init; }
@@ -55,7 +134,34 @@ internal sealed class SmtpSettings
     public TimeSpan ClaimLease { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A root trusted for the server's certificate besides the system's (a private CA, a self-signed relay).</summary>
+    public X509Certificate2? TrustedCertificate { get; init; }
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Host);
+
+    /// <summary>
+    /// MailKit's check of the server's certificate when <see cref="TrustedCertificate"/> is set: what the system
+    /// accepts, or a chain the platform builds to that root. A name that does not match the host fails either way.
+    /// </summary>
+    public bool AcceptServerCertificate(X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (errors == SslPolicyErrors.None)
+        {
+            return true;
+        }
+
+        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || certificate is null || TrustedCertificate is null)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(TrustedCertificate);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var presented = new X509Certificate2(certificate);
+        return chain.Build(presented);
+    }
 
     public SecureSocketOptions SocketOptions => Choose(Security, Host, Port);
 
@@ -99,43 +205,22 @@ internal sealed class SmtpSettings
         return TimeSpan.FromTicks((long)Math.Min(RetryBase.Ticks * factor, RetryMax.Ticks));
     }
 
-    /// <summary>Reads and checks the settings; a wrong value stops the start rather than every later send.</summary>
-    public static SmtpSettings FromConfiguration(IConfiguration configuration)
+    /// <summary>From the validated options (the validator has refused what the parsing below falls back from).</summary>
+    public static SmtpSettings FromOptions(SmtpOptions o) => new()
     {
-        var section = configuration.GetSection(Section);
-        var from = section["From"];
-        var security = section["Security"];
-        var settings = new SmtpSettings
-        {
-            Host = section["Host"]?.Trim(),
-            Port = section.GetValue("Port", 25),
-            Username = section["Username"],
-            Password = section["Password"],
-            From = MailboxAddress.TryParse(string.IsNullOrWhiteSpace(from) ? DefaultFrom : from, out var address)
-                ? address
-                : throw new InvalidOperationException($"{Section}:From is not a valid address: '{from}'."),
-            Security = string.IsNullOrWhiteSpace(security) ? SmtpSecurity.Auto
-                : Enum.TryParse<SmtpSecurity>(security, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) ? parsed
-                : throw new InvalidOperationException($"{Section}:Security must be None, StartTls, SslOnConnect or Auto, not '{security}'."),
-            Poll = Seconds(section, "PollSeconds", 5),
-            BatchSize = section.GetValue("BatchSize", 20),
-            MaxAttempts = section.GetValue("MaxAttempts", 10),
-            RetryBase = Seconds(section, "RetryBaseSeconds", 30),
-            RetryMax = Seconds(section, "RetryMaxSeconds", 3600),
-            ClaimLease = Seconds(section, "ClaimSeconds", 300),
-            Timeout = Seconds(section, "TimeoutSeconds", 30),
-        };
-
-        if (settings.Port is < 1 or > 65535 || settings.BatchSize < 1 || settings.MaxAttempts < 1
-            || settings.Poll <= TimeSpan.Zero || settings.Timeout <= TimeSpan.Zero || settings.ClaimLease < settings.Timeout * 3)
-        {
-            throw new InvalidOperationException(
-                $"{Section}: Port must be 1-65535, BatchSize, MaxAttempts, PollSeconds and TimeoutSeconds positive, ClaimSeconds at least three timeouts.");
-        }
-
-        return settings;
-    }
-
-    private static TimeSpan Seconds(IConfigurationSection section, string key, double fallback) =>
-        TimeSpan.FromSeconds(section.GetValue(key, fallback));
+        Host = o.Host?.Trim(),
+        Port = o.Port,
+        Username = o.Username,
+        Password = o.Password,
+        From = o.ParsedFrom ?? MailboxAddress.Parse(DefaultFrom),
+        Security = o.ParsedSecurity ?? SmtpSecurity.Auto,
+        Poll = TimeSpan.FromSeconds(o.PollSeconds),
+        BatchSize = o.BatchSize,
+        MaxAttempts = o.MaxAttempts,
+        RetryBase = TimeSpan.FromSeconds(o.RetryBaseSeconds),
+        RetryMax = TimeSpan.FromSeconds(o.RetryMaxSeconds),
+        ClaimLease = TimeSpan.FromSeconds(o.ClaimSeconds),
+        Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
+        TrustedCertificate = o.LoadTrustedCertificate(),
+    };
 }

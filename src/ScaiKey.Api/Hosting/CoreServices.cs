@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using ScaiKey.Api.Security;
 
 namespace ScaiKey.Api.Hosting;
@@ -10,13 +11,16 @@ internal static class CoreServices
         services.AddHttpContextAccessor();
         services.AddMemoryCache();
         services.AddSingleton(TimeProvider.System);
+        services.AddScaiKeyHostingOptions();
         services.AddScaiKeyDatabase(configuration);
-        services.AddSingleton(sp => KeyRing.FromConfiguration(
-            configuration, DatabaseSetup.DataDirectory(configuration), sp.GetRequiredService<ILoggerFactory>().CreateLogger<KeyRing>()));
-        services.AddSingleton(new PasswordHasher(
-            configuration.GetValue("ScaiKey:PasswordHashing:Iterations", PasswordHasher.DefaultIterations),
-            configuration.GetValue("ScaiKey:PasswordHashing:MemoryKiB", PasswordHasher.DefaultMemoryBytes / 1024) * 1024));
+        services.AddSingleton(sp => KeyRing.FromOptions(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value, sp.GetRequiredService<ILoggerFactory>().CreateLogger<KeyRing>()));
         HashingGate.AddTo(services, configuration);
+        services.AddSingleton(sp =>
+        {
+            var hashing = sp.GetRequiredService<IOptions<HashingGateOptions>>().Value;
+            return new PasswordHasher(hashing.Iterations, hashing.MemoryKiB * 1024);
+        });
         return services;
     }
 }

@@ -1,32 +1,56 @@
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
 namespace ScaiKey.Api.Http;
 
 /// <summary>
-/// ScaiKey:TrustedProxies: the reverse proxies (addresses or CIDR networks) whose forwarding headers describe the
-/// client. Given as a list (<c>ScaiKey__TrustedProxies__0=10.0.0.0/8</c>) or as one comma-separated value
-/// (<c>ScaiKey__TrustedProxies=10.0.0.0/8,2001:db8::/32</c>). Empty by default: nobody is trusted.
+/// Top-level ScaiKey settings of the reverse proxies. TrustedProxies: the proxies (addresses or CIDR networks) whose
+/// forwarding headers describe the client, given as a list (<c>ScaiKey__TrustedProxies__0=10.0.0.0/8</c>) or as one
+/// comma-separated value (<c>ScaiKey__TrustedProxies=10.0.0.0/8,2001:db8::/32</c>); empty by default: nobody is
+/// trusted. ForwardedHeaders: which one format they write, <c>XForwarded</c> (default: X-Forwarded-For, -Proto,
+/// -Host) or <c>Forwarded</c> (RFC 7239). Only that one is honoured; the other is removed even from a trusted proxy,
+/// because most proxies append to one and pass the other through as the client sent it, so honouring both would let
+/// the client write its own address.
 /// </summary>
+internal sealed class ForwardingOptions
+{
+    public const string Section = "ScaiKey";
+    public const string TrustedProxiesKey = "ScaiKey:TrustedProxies";
+    public const string FormatKey = "ScaiKey:ForwardedHeaders";
+
+    public List<string> TrustedProxies { get; set; } = [];
+
+    public string ForwardedHeaders { get; set; } = "XForwarded";
+}
+
+internal sealed class ForwardingOptionsValidator : IValidateOptions<ForwardingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ForwardingOptions options)
+    {
+        var failures = options.TrustedProxies.Where(e => ProxyOptions.Parse(e) is null).Select(e =>
+            $"{ForwardingOptions.TrustedProxiesKey}: '{e}' is not an IP address or a CIDR network (e.g. 10.0.0.5, 10.0.0.0/8, 2001:db8::/32). " +
+            "A network's address must have no bits set beyond its prefix length.").ToList();
+        if (ProxyOptions.IsRfc7239(options.ForwardedHeaders) is null)
+        {
+            failures.Add($"{ForwardingOptions.FormatKey} must be XForwarded or Forwarded, not '{options.ForwardedHeaders}'.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>The trusted proxies as networks and the one header format honoured, from the validated <see cref="ForwardingOptions"/>.</summary>
 internal sealed class ProxyOptions
 {
-    public const string Section = "ScaiKey:TrustedProxies";
-
     public IReadOnlyList<System.Net.IPNetwork> Networks { get; init; } = [];
 
     public bool Any => Networks.Count > 0;
 
-    /// <summary>
-    /// ScaiKey:ForwardedHeaders: which one format the proxies write, <c>XForwarded</c> (default: X-Forwarded-For,
-    /// -Proto, -Host) or <c>Forwarded</c> (RFC 7239). Only that one is honoured; the other is removed even from a
-    /// trusted proxy, because most proxies append to one and pass the other through as the client sent it, so
-    /// honouring both would let the client write its own address.
-    /// </summary>
+    /// <summary>RFC 7239's Forwarded header rather than X-Forwarded-* (see <see cref="ForwardingOptions"/>).</summary>
     public bool Rfc7239 { get; init; }
-
-    public const string FormatSetting = "ScaiKey:ForwardedHeaders";
 
     /// <summary>Whether this peer is a trusted proxy. An unknown peer (no address) never is.</summary>
     public bool IsTrusted(IPAddress? address)
@@ -49,33 +73,24 @@ internal sealed class ProxyOptions
         return false;
     }
 
-    /// <summary>Reads and checks the setting; a wrong entry stops the start with a message naming it.</summary>
-    public static ProxyOptions FromConfiguration(IConfiguration configuration)
+    public static ProxyOptions From(ForwardingOptions options) => new()
     {
-        var section = configuration.GetSection(Section);
-        var entries = section.Value is { } single
-            ? single.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : section.GetChildren().Select(c => c.Value?.Trim() ?? string.Empty).Where(v => v.Length > 0).ToArray();
-        var networks = new List<System.Net.IPNetwork>();
-        foreach (var entry in entries)
-        {
-            networks.Add(Parse(entry) ?? throw new InvalidOperationException(
-                $"{Section}: '{entry}' is not an IP address or a CIDR network (e.g. 10.0.0.5, 10.0.0.0/8, 2001:db8::/32). " +
-                "A network's address must have no bits set beyond its prefix length."));
-        }
+        Networks = options.TrustedProxies.Select(e => Parse(e) ?? throw new InvalidOperationException($"{ForwardingOptions.TrustedProxiesKey}: '{e}'")).ToList(),
+        Rfc7239 = IsRfc7239(options.ForwardedHeaders) ?? false,
+    };
 
-        var format = configuration[FormatSetting];
-        var rfc7239 = format switch
-        {
-            null or "" or "XForwarded" => false,
-            "Forwarded" => true,
-            _ => throw new InvalidOperationException($"{FormatSetting}: '{format}' is neither XForwarded nor Forwarded."),
-        };
-        return new ProxyOptions { Networks = networks, Rfc7239 = rfc7239 };
-    }
-
-    private static System.Net.IPNetwork? Parse(string entry)
+    /// <summary>Whether the format setting names RFC 7239; null when it names neither format.</summary>
+    public static bool? IsRfc7239(string? format) => format?.Trim() switch
     {
+        null or "" => false,
+        var f when f.Equals("XForwarded", StringComparison.OrdinalIgnoreCase) => false,
+        var f when f.Equals("Forwarded", StringComparison.OrdinalIgnoreCase) => true,
+        _ => null,
+    };
+
+    public static System.Net.IPNetwork? Parse(string entry)
+    {
+        entry = entry.Trim();
         var slash = entry.IndexOf('/', StringComparison.Ordinal);
         if (slash >= 0)
         {
@@ -116,9 +131,23 @@ internal static class ForwardedHeaders
 
     public static IServiceCollection AddScaiKeyForwardedHeaders(this IServiceCollection services, IConfiguration configuration)
     {
-        var proxies = ProxyOptions.FromConfiguration(configuration);
-        services.AddSingleton(proxies);
-        services.Configure<ForwardedHeadersOptions>(options =>
+        services.AddOptions<ForwardingOptions>().BindConfiguration(ForwardingOptions.Section)
+            .Configure(options =>
+            {
+                // One comma-separated value is a list too; the binder only reads the indexed form.
+                if (configuration[ForwardingOptions.TrustedProxiesKey] is { Length: > 0 } single)
+                {
+                    options.TrustedProxies = single.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+                }
+                else
+                {
+                    options.TrustedProxies = options.TrustedProxies.Select(e => e.Trim()).Where(e => e.Length > 0).ToList();
+                }
+            })
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ForwardingOptions>, ForwardingOptionsValidator>();
+        services.AddSingleton(sp => ProxyOptions.From(sp.GetRequiredService<IOptions<ForwardingOptions>>().Value));
+        services.AddOptions<ForwardedHeadersOptions>().Configure<ProxyOptions>((options, proxies) =>
         {
             options.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor
                 | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto

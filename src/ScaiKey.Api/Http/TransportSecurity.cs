@@ -13,18 +13,9 @@ internal sealed class PublicOrigin
 
     public bool IsHttps => Issuer is { } issuer && issuer.Scheme == Uri.UriSchemeHttps;
 
-    public static PublicOrigin FromConfiguration(IConfiguration configuration)
-    {
-        var value = configuration[IssuerKey];
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return new PublicOrigin();
-        }
-
-        return Uri.TryCreate(value, UriKind.Absolute, out var issuer) && (issuer.Scheme == Uri.UriSchemeHttps || issuer.Scheme == Uri.UriSchemeHttp)
-            ? new PublicOrigin { Issuer = issuer }
-            : throw new InvalidOperationException($"{IssuerKey} must be an absolute http or https URL such as https://id.example.com/, not '{value}'.");
-    }
+    /// <summary>From the validated <see cref="OAuth.TokenOptions"/> (an unusable issuer stops the start there).</summary>
+    public static PublicOrigin From(OAuth.TokenOptions options) =>
+        options.IssuerUri is { Scheme: "https" or "http" } issuer ? new PublicOrigin { Issuer = issuer } : new PublicOrigin();
 }
 
 internal static class TransportSecurity
@@ -34,7 +25,8 @@ internal static class TransportSecurity
 
     public static IServiceCollection AddScaiKeyTransportSecurity(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSingleton(PublicOrigin.FromConfiguration(configuration));
+        OAuth.TokenOptions.AddTo(services);
+        services.AddSingleton(sp => PublicOrigin.From(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OAuth.TokenOptions>>().Value));
 
         // Without includeSubDomains or preload: the identity host must not decide for its parent domain's other hosts.
         // ASP.NET Core sends the header only on https requests (after the forwarded scheme is applied) and never

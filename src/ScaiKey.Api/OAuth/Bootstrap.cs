@@ -17,7 +17,7 @@ internal sealed class Bootstrap(
     ScaiKeyDbContext db,
     IOpenIddictApplicationManager applications,
     PasswordHasher hasher,
-    IConfiguration configuration,
+    Microsoft.Extensions.Options.IOptions<BootstrapOptions> bootstrap,
     Microsoft.Extensions.Options.IOptions<ConsoleClientOptions> consoleClient,
     ILogger<Bootstrap> logger)
 {
@@ -32,10 +32,8 @@ internal sealed class Bootstrap(
             return;
         }
 
-        var clientId = configuration["ScaiKey:Bootstrap:ClientId"];
-        var clientSecret = configuration["ScaiKey:Bootstrap:ClientSecret"];
-        var adminEmail = configuration["ScaiKey:Bootstrap:AdminEmail"];
-        var adminPassword = configuration["ScaiKey:Bootstrap:AdminPassword"];
+        var (clientId, clientSecret, adminEmail, adminPassword) =
+            (bootstrap.Value.ClientId, bootstrap.Value.ClientSecret, bootstrap.Value.AdminEmail, bootstrap.Value.AdminPassword);
 
         if (!string.IsNullOrEmpty(adminEmail) && !string.IsNullOrEmpty(adminPassword))
         {

@@ -69,13 +69,7 @@ internal static class OAuthSetup
                 // made single-use by the token_grants table instead (see SignIn/TokenGrants).
                 server.DisableTokenStorage();
                 server.DisableAuthorizationStorage();
-                server.SetAccessTokenLifetime(TimeSpan.FromMinutes(configuration.GetValue("ScaiKey:AccessTokenMinutes", 60)));
-                server.SetRefreshTokenLifetime(TimeSpan.FromDays(configuration.GetValue("ScaiKey:RefreshTokenDays", 14)));
                 server.SetAuthorizationCodeLifetime(TimeSpan.FromMinutes(2));
-                if (configuration["ScaiKey:Issuer"] is { Length: > 0 } issuer)
-                {
-                    server.SetIssuer(new Uri(issuer, UriKind.Absolute));
-                }
 
                 server.UseAspNetCore()
                     .EnableTokenEndpointPassthrough()
@@ -94,6 +88,21 @@ internal static class OAuthSetup
             });
 
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+
+        // From the validated options rather than the raw configuration: a wrong lifetime or issuer stops the start
+        // with a line naming it instead of a UriFormatException while the services are registered.
+        TokenOptions.AddTo(services);
+        SigningKeyOptions.AddTo(services);
+        BootstrapOptions.AddTo(services);
+        services.AddOptions<OpenIddictServerOptions>().Configure<IOptions<TokenOptions>>((server, tokens) =>
+        {
+            server.AccessTokenLifetime = TimeSpan.FromMinutes(tokens.Value.AccessTokenMinutes);
+            server.RefreshTokenLifetime = TimeSpan.FromDays(tokens.Value.RefreshTokenDays);
+            if (tokens.Value.IssuerUri is { } issuer)
+            {
+                server.Issuer = issuer;
+            }
+        });
         return services;
     }
 

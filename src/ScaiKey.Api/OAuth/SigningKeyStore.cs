@@ -24,7 +24,7 @@ namespace ScaiKey.Api.OAuth;
 /// on the instance that rotated.
 /// </para>
 /// </summary>
-internal sealed class SigningKeyStore(IServiceScopeFactory scopes, KeyRing keyRing, TimeProvider time, IConfiguration configuration) : IDisposable
+internal sealed class SigningKeyStore(IServiceScopeFactory scopes, KeyRing keyRing, TimeProvider time, Microsoft.Extensions.Options.IOptions<SigningKeyOptions> options) : IDisposable
 {
     public const string SignatureUse = "sig";
     public const string EncryptionUse = "enc";
@@ -44,7 +44,7 @@ internal sealed class SigningKeyStore(IServiceScopeFactory scopes, KeyRing keyRi
     private DateTimeOffset _lastUnknownKeyReload = DateTimeOffset.MinValue;
 
     public TimeSpan RefreshInterval { get; } =
-        TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("ScaiKey:SigningKeys:RefreshSeconds", 30)));
+        TimeSpan.FromSeconds(options.Value.RefreshSeconds);
 
     /// <summary>The keys as this instance last read them (read synchronously the first time, at start-up).</summary>
     public TokenKeys Keys

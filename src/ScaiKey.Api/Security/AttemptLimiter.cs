@@ -59,7 +59,7 @@ internal sealed class AttemptLimiter : IDisposable
     {
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section))
             .Validate(o => !o.Enabled || (o.PerIpPerMinute >= 1 && o.PerAccountPerMinute >= 1),
-                $"{RateLimitOptions.Section}: PerIpPerMinute and PerAccountPerMinute must be at least 1.")
+                $"{RateLimitOptions.Section}:PerIpPerMinute and {RateLimitOptions.Section}:PerAccountPerMinute must be at least 1.")
             .ValidateOnStart();
         services.AddSingleton(sp => new AttemptLimiter(sp.GetRequiredService<IOptions<RateLimitOptions>>().Value));
     }

@@ -4,13 +4,19 @@ using Microsoft.Extensions.Options;
 
 namespace ScaiKey.Api.Security;
 
-/// <summary>ScaiKey:PasswordHashing settings of the gate (Iterations and MemoryKiB of the same section belong to <see cref="PasswordHasher"/>).</summary>
+/// <summary>ScaiKey:PasswordHashing: Argon2id's cost (for <see cref="PasswordHasher"/>) and the gate's threads and queue.</summary>
 internal sealed class HashingGateOptions
 {
     public const string Section = "ScaiKey:PasswordHashing";
 
     /// <summary>Waiting hashes per hashing thread when <see cref="QueueLimit"/> is not set.</summary>
     public const int DefaultQueuePerThread = 256;
+
+    /// <summary>Argon2id passes of new hashes (OWASP's recommendation: 2).</summary>
+    public int Iterations { get; set; } = PasswordHasher.DefaultIterations;
+
+    /// <summary>Argon2id memory of new hashes in KiB (OWASP's recommendation: 19 MiB).</summary>
+    public int MemoryKiB { get; set; } = PasswordHasher.DefaultMemoryBytes / 1024;
 
     /// <summary>Hashing threads; default one per core.</summary>
     public int Concurrency { get; set; } = Environment.ProcessorCount;
@@ -71,12 +77,16 @@ internal sealed class HashingGate : IDisposable
 
     public int Threads => _threads.Length;
 
-    /// <summary>Binds and checks ScaiKey:PasswordHashing:{Concurrency, QueueLimit}; a bad value stops the start.</summary>
+    /// <summary>Binds and checks ScaiKey:PasswordHashing; a bad value stops the start.</summary>
     public static void AddTo(IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<HashingGateOptions>().Bind(configuration.GetSection(HashingGateOptions.Section))
             .Validate(o => o.Concurrency >= 1 && o.EffectiveQueueLimit >= 1,
-                $"{HashingGateOptions.Section}: Concurrency and QueueLimit must be at least 1.")
+                $"{HashingGateOptions.Section}:Concurrency and {HashingGateOptions.Section}:QueueLimit must be at least 1.")
+            .Validate(o => o.Iterations is >= 1 and <= ForeignPasswordHashes.MaxArgonPasses,
+                $"{HashingGateOptions.Section}:Iterations must be between 1 and {ForeignPasswordHashes.MaxArgonPasses}.")
+            .Validate(o => o.MemoryKiB is >= 8 and <= ForeignPasswordHashes.MaxArgonMemoryKiB,
+                $"{HashingGateOptions.Section}:MemoryKiB must be between 8 and {ForeignPasswordHashes.MaxArgonMemoryKiB}.")
             .ValidateOnStart();
 
         // Made by the container, so the container stops its threads when the host stops.

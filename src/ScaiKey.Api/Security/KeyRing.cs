@@ -24,30 +24,50 @@ internal sealed class KeyRing
         _key = key;
     }
 
-    public static KeyRing FromConfiguration(IConfiguration configuration, string dataDirectory, ILogger logger)
+    /// <summary>The key in <paramref name="base64"/>, or null when it is not base64 of exactly 32 bytes.</summary>
+    public static byte[]? ParseKey(string base64)
     {
-        var configured = configuration["ScaiKey:KeyEncryptionKey"];
-        if (!string.IsNullOrWhiteSpace(configured))
+        var buffer = new byte[64];
+        return Convert.TryFromBase64String(base64.Trim(), buffer, out var written) && written == 32 ? buffer[..32] : null;
+    }
+
+    /// <summary>
+    /// The configured key (checked by StorageOptionsValidator), else the key file under the data folder, created on
+    /// first start. A damaged or unreadable key file stops the start with a message naming it.
+    /// </summary>
+    public static KeyRing FromOptions(Hosting.StorageOptions options, ILogger logger)
+    {
+        if (!string.IsNullOrWhiteSpace(options.KeyEncryptionKey))
         {
-            return new KeyRing(Convert.FromBase64String(configured));
+            return new KeyRing(ParseKey(options.KeyEncryptionKey)
+                ?? throw new InvalidOperationException("ScaiKey:KeyEncryptionKey must be 32 bytes, base64-encoded."));
         }
 
+        var dataDirectory = options.FullDataDirectory;
         var path = Path.Combine(dataDirectory, "key-encryption.key");
-        if (File.Exists(path))
+        try
         {
-            return new KeyRing(Convert.FromBase64String(File.ReadAllText(path).Trim()));
-        }
+            if (File.Exists(path))
+            {
+                return new KeyRing(ParseKey(File.ReadAllText(path))
+                    ?? throw new InvalidOperationException($"The key-encryption key file {path} does not hold 32 bytes in base64; restore it from the backup (ScaiKey:KeyEncryptionKey)."));
+            }
 
-        Directory.CreateDirectory(dataDirectory);
-        var key = RandomNumberGenerator.GetBytes(32);
-        File.WriteAllText(path, Convert.ToBase64String(key));
-        if (!OperatingSystem.IsWindows())
+            Directory.CreateDirectory(dataDirectory);
+            var key = RandomNumberGenerator.GetBytes(32);
+            File.WriteAllText(path, Convert.ToBase64String(key));
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            logger.LogWarning("No ScaiKey:KeyEncryptionKey configured; created {Path}. Set the same key on every instance that shares this database.", path);
+            return new KeyRing(key);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            throw new InvalidOperationException($"The key-encryption key file {path} cannot be read or created (ScaiKey:DataDirectory): {e.Message}", e);
         }
-
-        logger.LogWarning("No ScaiKey:KeyEncryptionKey configured; created {Path}. Set the same key on every instance that shares this database.", path);
-        return new KeyRing(key);
     }
 
     /// <summary>

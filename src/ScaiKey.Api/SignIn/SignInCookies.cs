@@ -33,11 +33,12 @@ internal static class SignInCookies
 
     public static IServiceCollection AddScaiKeySignInCookies(this IServiceCollection services)
     {
+        SignInOptions.AddTo(services);
         services.AddSingleton<FormProtection>();
         services.AddSingleton<SignInTicketFormat>();
         services.AddAuthentication().AddCookie(Scheme);
         services.AddOptions<CookieAuthenticationOptions>(Scheme)
-            .Configure<SignInTicketFormat, IConfiguration, PublicOrigin>((options, format, configuration, origin) =>
+            .Configure<SignInTicketFormat, Microsoft.Extensions.Options.IOptions<SignInOptions>, PublicOrigin>((options, format, signIn, origin) =>
             {
                 options.Cookie.Name = CookieName;
                 options.Cookie.HttpOnly = true;
@@ -49,7 +50,7 @@ internal static class SignInCookies
                 // With an https issuer, always Secure: behind a TLS-terminating proxy the request itself may say http.
                 options.Cookie.SecurePolicy = origin.IsHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
                 options.Cookie.Path = "/";
-                options.ExpireTimeSpan = TimeSpan.FromHours(configuration.GetValue("ScaiKey:SignIn:CookieHours", DefaultCookieHours));
+                options.ExpireTimeSpan = TimeSpan.FromHours(signIn.Value.CookieHours);
                 options.SlidingExpiration = false;
 
                 // Sealed under the key-encryption key rather than ASP.NET Data Protection, whose keys would differ

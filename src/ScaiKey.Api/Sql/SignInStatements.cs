@@ -36,9 +36,9 @@ internal sealed class SignInStatements : IDisposable
     private readonly bool _durableCommits;
     private Texts? _texts;
 
-    public SignInStatements(IConfiguration configuration)
+    public SignInStatements(Microsoft.Extensions.Options.IOptions<SignInOptions> options)
     {
-        _durableCommits = configuration.GetValue("ScaiKey:SignIn:DurableSessionCommits", false);
+        _durableCommits = options.Value.DurableSessionCommits;
         _sqlite = new(connection =>
         {
             if (!_durableCommits)

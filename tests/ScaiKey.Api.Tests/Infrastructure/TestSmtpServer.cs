@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using MimeKit;
 
@@ -22,8 +25,11 @@ public sealed class TestSmtpServer : IAsyncDisposable
     private readonly ConcurrentQueue<(string User, string Password)> _logins = new();
     private readonly ConcurrentBag<Task> _sessions = [];
     private readonly Task _acceptLoop;
+    private readonly X509Certificate2? _certificate;
+    private readonly bool _tlsOnConnect;
     private int _refusalsLeft;
     private int _refused;
+    private int _tlsSessions;
 
     public TestSmtpServer()
         : this(IPAddress.Loopback)
@@ -32,7 +38,18 @@ public sealed class TestSmtpServer : IAsyncDisposable
 
     /// <summary>A server on another local address (e.g. a network interface's, to be reached as a non-loopback host).</summary>
     public TestSmtpServer(IPAddress address)
+        : this(address, null, tlsOnConnect: false)
     {
+    }
+
+    /// <summary>
+    /// A server that speaks TLS with <paramref name="certificate"/>: from the first byte (<paramref name="tlsOnConnect"/>,
+    /// port-465 style) or after STARTTLS, which it then offers in its EHLO answer.
+    /// </summary>
+    public TestSmtpServer(IPAddress address, X509Certificate2? certificate, bool tlsOnConnect)
+    {
+        _certificate = certificate;
+        _tlsOnConnect = tlsOnConnect;
         _listener = new(address, 0);
         _listener.Start();
         _acceptLoop = AcceptAsync();
@@ -46,6 +63,23 @@ public sealed class TestSmtpServer : IAsyncDisposable
 
     /// <summary>How many MAIL commands were refused with 451 so far.</summary>
     public int Refused => Volatile.Read(ref _refused);
+
+    /// <summary>Sessions whose TLS handshake completed.</summary>
+    public int TlsSessions => Volatile.Read(ref _tlsSessions);
+
+    /// <summary>A self-signed certificate for localhost and 127.0.0.1, valid for a day.</summary>
+    public static X509Certificate2 SelfSignedCertificate()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+    }
 
     /// <summary>Refuse the next <paramref name="count"/> transactions at MAIL FROM with 451 (a transient failure).</summary>
     public void RefuseNext(int count) => Interlocked.Exchange(ref _refusalsLeft, count);
@@ -99,14 +133,28 @@ public sealed class TestSmtpServer : IAsyncDisposable
         }
     }
 
+    private async Task<Stream> StartTlsAsync(Stream inner)
+    {
+        var ssl = new SslStream(inner, leaveInnerStreamOpen: false);
+        await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = _certificate }, _stop.Token);
+        Interlocked.Increment(ref _tlsSessions);
+        return ssl;
+    }
+
     private async Task ServeAsync(TcpClient tcp)
     {
         using var _ = tcp;
-        await using var stream = tcp.GetStream();
+        Stream stream = tcp.GetStream();
+        var tls = false;
+        if (_tlsOnConnect && _certificate is not null)
+        {
+            stream = await StartTlsAsync(stream);
+            tls = true;
+        }
 
         // Latin-1 maps bytes to chars one to one, so whatever the client sends comes back out unchanged for MimeKit.
-        using var reader = new StreamReader(stream, Encoding.Latin1, detectEncodingFromByteOrderMarks: false);
-        await using var writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
+        var reader = new StreamReader(stream, Encoding.Latin1, detectEncodingFromByteOrderMarks: false);
+        var writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
         string? mailFrom = null;
         var recipients = new List<string>();
         try
@@ -118,8 +166,22 @@ public sealed class TestSmtpServer : IAsyncDisposable
                 var argument = line.Length > 5 ? line[5..] : string.Empty;
                 switch (verb)
                 {
+                    case "STAR" when line.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase) && _certificate is not null && !tls:
+                        await writer.WriteLineAsync("220 2.0.0 Ready to start TLS");
+                        stream = await StartTlsAsync(stream);
+                        tls = true;
+                        reader = new StreamReader(stream, Encoding.Latin1, detectEncodingFromByteOrderMarks: false);
+                        writer = new StreamWriter(stream, Encoding.Latin1) { NewLine = "\r\n", AutoFlush = true };
+                        mailFrom = null;
+                        recipients.Clear();
+                        break;
                     case "EHLO":
                         await writer.WriteLineAsync("250-localhost greets " + argument);
+                        if (_certificate is not null && !tls)
+                        {
+                            await writer.WriteLineAsync("250-STARTTLS");
+                        }
+
                         await writer.WriteLineAsync("250-AUTH PLAIN");
                         await writer.WriteLineAsync("250 HELP");
                         break;
