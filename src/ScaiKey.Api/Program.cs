@@ -14,6 +14,7 @@ using ScaiKey.Api.OAuth;
 using ScaiKey.Api.OpenApi;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
+using ScaiKey.Api.Telemetry;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Api.Sql;
@@ -52,6 +53,7 @@ foreach (var category in new[] { "OpenIddict.Server.OpenIddictServerDispatcher",
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = JsonBody.MaxBytes);
 builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
 builder.Services.AddScaiKeyCore(configuration);
+builder.Services.AddScaiKeyTelemetry(configuration);
 builder.Services.AddScaiKeyForwardedHeaders(configuration);
 builder.Services.AddScaiKeyTransportSecurity(configuration);
 builder.Services.AddScaiKeyOAuth(configuration);
@@ -110,6 +112,7 @@ app.UseScaiKeyAuthentication();
 app.UseAuthorization();
 
 app.MapHealth();
+app.MapScaiKeyMetrics();
 app.MapOpenApiDocuments();
 app.MapTokenEndpoint();
 app.MapHostedSignIn();

@@ -22,7 +22,7 @@ namespace ScaiKey.Api.Federation;
 /// </list>
 /// Every outcome is audited (federation.signed_in, linked, provisioned, refused with its reason).
 /// </summary>
-internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, TimeProvider time)
+internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, TimeProvider time, Telemetry.ScaiKeyMetrics metrics)
 {
     private const string Actor = "federation";
     private const int NameLength = 200;
@@ -105,6 +105,7 @@ internal sealed class FederatedAccounts(ScaiKeyDbContext db, AuditLog audit, Tim
     {
         audit.RecordAs(SignInService.SystemActor, Actor, "federation.refused", "identity_provider", providerId, tenantId, reason: reason);
         await db.SaveChangesAsync(ct);
+        metrics.SignInFailed(Telemetry.SignInChannels.Federation, reason);
         return FederatedAccountResult.Refuse(reason);
     }
 

@@ -93,15 +93,22 @@ internal sealed class BearerAuthenticationHandler(
 }
 
 /// <summary>Validated access tokens of this instance, bounded in number and never kept past their expiry.</summary>
-internal sealed class ValidatedTokenCache : IDisposable
+internal sealed class ValidatedTokenCache(Telemetry.ScaiKeyMetrics metrics) : IDisposable
 {
+    /// <summary>Its name in scaikey.cache.requests (its own MemoryCache, keyed by the token, which no tag may carry).</summary>
+    public const string MetricName = "validated-token";
+
     /// <summary>Beyond this many distinct live tokens, the oldest entries are compacted away (and validated again when seen).</summary>
     public const int Capacity = 20_000;
 
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = Capacity, CompactionPercentage = 0.25 });
 
-    public ClaimsPrincipal? TryGet(string token, DateTimeOffset now) =>
-        _cache.TryGetValue(token, out Entry? entry) && entry is not null && entry.Expires > now ? entry.Principal : null;
+    public ClaimsPrincipal? TryGet(string token, DateTimeOffset now)
+    {
+        var principal = _cache.TryGetValue(token, out Entry? entry) && entry is not null && entry.Expires > now ? entry.Principal : null;
+        metrics.CacheRequest(MetricName, principal is not null);
+        return principal;
+    }
 
     public void Add(string token, ClaimsPrincipal principal, DateTimeOffset expires) =>
         _cache.Set(token, new Entry(principal, expires), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = expires });

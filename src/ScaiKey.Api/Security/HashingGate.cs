@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using ScaiKey.Api.Telemetry;
 
 namespace ScaiKey.Api.Security;
 
@@ -51,12 +52,15 @@ internal sealed class HashingGate : IDisposable
 {
     private readonly BlockingCollection<Func<bool>> _jobs;
     private readonly Thread[] _threads;
+    private readonly ScaiKeyMetrics? _metrics;
 
     // Recent time per hash (moving average, ticks), for Retry-After when the queue is full; races only blur it.
     private long _averageTicks = TimeSpan.FromMilliseconds(50).Ticks;
 
-    public HashingGate(int slots, int? queueLimit = null)
+    /// <param name="metrics">Queue depth and wait (scaikey.hashing.queue.*); absent in the command line.</param>
+    public HashingGate(int slots, int? queueLimit = null, ScaiKeyMetrics? metrics = null)
     {
+        _metrics = metrics;
         _threads = new Thread[Math.Max(1, slots)];
         QueueLimit = queueLimit ?? HashingGateOptions.DefaultQueuePerThread * _threads.Length;
         ArgumentOutOfRangeException.ThrowIfLessThan(QueueLimit, 1);
@@ -68,8 +72,8 @@ internal sealed class HashingGate : IDisposable
         }
     }
 
-    public HashingGate(IOptions<HashingGateOptions> options)
-        : this(options.Value.Concurrency, options.Value.EffectiveQueueLimit)
+    public HashingGate(IOptions<HashingGateOptions> options, ScaiKeyMetrics? metrics = null)
+        : this(options.Value.Concurrency, options.Value.EffectiveQueueLimit, metrics)
     {
     }
 
@@ -90,7 +94,7 @@ internal sealed class HashingGate : IDisposable
             .ValidateOnStart();
 
         // Made by the container, so the container stops its threads when the host stops.
-        services.AddSingleton(sp => new HashingGate(sp.GetRequiredService<IOptions<HashingGateOptions>>()));
+        services.AddSingleton(sp => new HashingGate(sp.GetRequiredService<IOptions<HashingGateOptions>>(), sp.GetService<ScaiKeyMetrics>()));
     }
 
     /// <summary>Runs <paramref name="work"/> on a hashing thread; throws <see cref="HashingQueueFullException"/> when the queue is full.</summary>
@@ -98,11 +102,25 @@ internal sealed class HashingGate : IDisposable
     {
         ct.ThrowIfCancellationRequested();
 
+        // One span for the wait and the hash, a child of the request's. It ends on the hashing thread, so it must not
+        // stay the caller's current activity (it would parent the caller's next spans and outlive this call).
+        var caller = Activity.Current;
+        var activity = ScaiKeyMetrics.Traces.StartActivity("password_hash");
+        Activity.Current = caller;
+        var queued = Stopwatch.GetTimestamp();
+
         // The caller's continuation must not run on the hashing thread: it would hold up the next hash.
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         var registration = ct.Register(() => completion.TrySetCanceled(ct));
+
+        // Counted before it can be taken, so the depth never dips below zero.
+        _metrics?.HashQueued();
         var added = _jobs.TryAdd(() =>
         {
+            var waited = Stopwatch.GetElapsedTime(queued);
+            _metrics?.HashDequeued(waited);
+            activity?.SetTag("scaikey.hashing.wait_ms", (long)waited.TotalMilliseconds);
+
             // A request abandoned while it waited costs no hash.
             var ran = !completion.Task.IsCompleted;
             if (ran)
@@ -113,16 +131,25 @@ internal sealed class HashingGate : IDisposable
                 }
                 catch (Exception ex)
                 {
+                    activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                     completion.TrySetException(ex);
                 }
             }
+            else
+            {
+                activity?.SetTag("scaikey.hashing.abandoned", true);
+            }
 
             registration.Dispose();
+            activity?.Dispose();
             return ran;
         });
         if (!added)
         {
             registration.Dispose();
+            _metrics?.HashRefused();
+            activity?.SetStatus(ActivityStatusCode.Error, "queue full");
+            activity?.Dispose();
             throw new HashingQueueFullException(DrainTime());
         }
 

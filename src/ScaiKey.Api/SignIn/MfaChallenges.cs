@@ -65,7 +65,7 @@ internal sealed record SealedStepSpend(string Purpose, string TokenHash, string?
 /// writes no row for its first request, and the row appears only with the first wrong code or with its use, in the
 /// session's own transaction (issue 14's T3 bench: the row's durable insert was a third of what MFA added).
 /// </summary>
-internal sealed class MfaChallenges(ScaiKeyDbContext db, KeyRing keyRing, TimeProvider time)
+internal sealed class MfaChallenges(ScaiKeyDbContext db, KeyRing keyRing, TimeProvider time, Telemetry.ScaiKeyMetrics metrics)
 {
     private const string SealedPrefix = "mt1.";
     private const string SealContext = "scaikey:mfa_token";
@@ -91,6 +91,13 @@ internal sealed class MfaChallenges(ScaiKeyDbContext db, KeyRing keyRing, TimePr
             ClientId = clientId, Data = data.Serialize(), CreatedAt = now, ExpiresAt = now.Add(Lifetime),
         });
         await db.SaveChangesAsync(ct);
+
+        // A right password that cannot sign in yet: counted like the password grant's mfa_required answer.
+        if (purpose is MfaChallengePurposes.HostedSignIn or MfaChallengePurposes.Enrollment)
+        {
+            metrics.SignInFailed(Telemetry.SignInChannels.Hosted, SignInFailureReasons.MfaRequired);
+        }
+
         return token;
     }
 
@@ -104,6 +111,7 @@ internal sealed class MfaChallenges(ScaiKeyDbContext db, KeyRing keyRing, TimePr
     {
         var payload = new SealedMfaToken(Ids.New(), tenantId, userId, clientId, time.UtcNow().Add(Lifetime), data.Serialize());
         var sealedValue = keyRing.Seal(JsonSerializer.SerializeToUtf8Bytes(payload), SealContext);
+        metrics.SignInFailed(Telemetry.SignInChannels.PasswordGrant, SignInFailureReasons.MfaRequired);
         return SealedPrefix + SecretGenerator.Base64Url(Convert.FromBase64String(sealedValue));
     }
 

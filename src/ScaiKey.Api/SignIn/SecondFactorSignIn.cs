@@ -39,8 +39,8 @@ internal sealed record SecondFactorStepResult(
 /// <see cref="MfaChallenges.MaxFailedAttempts"/>.
 /// </summary>
 internal sealed class SecondFactorSignIn(
-    ScaiKeyDbContext db, SecondFactorStatements statements, SecondFactors factors, MfaChallenges challenges, AttemptLimiter limiter, AuditLog audit, EmailOutbox outbox,
-    KeyRing keyRing, RevocationCache revocations, TimeProvider time, IHttpContextAccessor accessor)
+    ScaiKeyDbContext db, SecondFactorStatements statements, SecondFactors factors, MfaChallenges challenges, AttemptLimiter limiter, AuditLog audit,
+    EmailOutbox outbox, KeyRing keyRing, RevocationCache revocations, TimeProvider time, IHttpContextAccessor accessor, Telemetry.ScaiKeyMetrics metrics)
 {
     /// <summary>amr of a sign-in completed with a TOTP code (RFC 8176: password, one-time password, multiple factors).</summary>
     public const string TotpAmr = "pwd otp mfa";
@@ -68,6 +68,7 @@ internal sealed class SecondFactorSignIn(
         using var attempt = limiter.TryBegin(ip, tenant.Id, user.Principal.Email, out var wait);
         if (attempt is null)
         {
+            metrics.SignInFailed(Telemetry.SignInChannels.Mfa, SignInFailureReasons.RateLimited);
             return new SecondFactorStepResult(SecondFactorStep.Limited, RetryAfter: wait);
         }
 
@@ -86,8 +87,8 @@ internal sealed class SecondFactorSignIn(
         var reason = result.Outcome == SecondFactorOutcome.Replayed ? SignInFailureReasons.ReplayedOtp
             : useTotp ? SignInFailureReasons.WrongOtp
             : SignInFailureReasons.WrongRecoveryCode;
-        await new SignInFailures(db, audit, outbox, keyRing, revocations)
-            .RecordAsync(tenant, user, EmailAddresses.Normalize(user.Principal.Email), reason, time.UtcNow(), ct);
+        await new SignInFailures(db, audit, outbox, keyRing, revocations, metrics)
+            .RecordAsync(tenant, user, EmailAddresses.Normalize(user.Principal.Email), reason, Telemetry.SignInChannels.Mfa, time.UtcNow(), ct);
         var open = await challenges.CountFailureAsync(pending, ct);
         return new SecondFactorStepResult(open ? SecondFactorStep.Wrong : SecondFactorStep.Ended);
     }

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Email;
 using ScaiKey.Api.Security;
+using ScaiKey.Api.Telemetry;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
@@ -34,6 +35,12 @@ internal static class SignInFailureReasons
     public const string WrongOtp = "wrong_otp";
     public const string ReplayedOtp = "replayed_otp";
     public const string WrongRecoveryCode = "wrong_recovery_code";
+
+    // Refusals that check nothing and record nothing but the metric (scaikey.signins): the abuse limits, the full
+    // hashing queue, and a right password that still needs its second factor.
+    public const string RateLimited = "rate_limited";
+    public const string Busy = "busy";
+    public const string MfaRequired = "mfa_required";
 }
 
 /// <summary>
@@ -44,13 +51,16 @@ internal static class SignInFailureReasons
 /// password or an unknown email either.
 /// </summary>
 internal sealed class SignInFailures(
-    ScaiKeyDbContext db, AuditLog audit, EmailOutbox outbox, KeyRing keyRing, RevocationCache revocations)
+    ScaiKeyDbContext db, AuditLog audit, EmailOutbox outbox, KeyRing keyRing, RevocationCache revocations, ScaiKeyMetrics metrics)
 {
     public const string FailedAction = "user.sign_in_failed";
 
-    /// <summary>Records a failure; <paramref name="user"/> is null for an email no live user of the tenant has.</summary>
+    /// <summary>
+    /// Records a failure; <paramref name="user"/> is null for an email no live user of the tenant has.
+    /// <paramref name="channel"/>: where it was tried (<see cref="SignInChannels"/>), for the metric only.
+    /// </summary>
     public async Task RecordAsync(
-        TenantContext tenant, SignInUser? user, string normalizedEmail, string reason, DateTime now, CancellationToken ct)
+        TenantContext tenant, SignInUser? user, string normalizedEmail, string reason, string channel, DateTime now, CancellationToken ct)
     {
         var policy = tenant.Settings.LockoutPolicy;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -83,8 +93,10 @@ internal sealed class SignInFailures(
 
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
+        metrics.SignInFailed(channel, reason);
         if (locked)
         {
+            metrics.Lockout();
             revocations.EvictUser(user!.Id);
         }
     }

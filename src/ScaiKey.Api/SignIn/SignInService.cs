@@ -9,6 +9,7 @@ using ScaiKey.Api.Email;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
+using ScaiKey.Api.Telemetry;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
@@ -76,15 +77,25 @@ internal sealed record SignInResult(SignInOutcome Outcome, string? UserId = null
 internal sealed class SignInService(
     ScaiKeyDbContext db, UserReads reads, SignInStatements statements, PasswordHasher hasher, HashingGate hashing, AuditLog audit,
     TimeProvider time, RevocationCache revocations, AttemptLimiter limiter, EmailOutbox outbox, KeyRing keyRing,
-    IHttpContextAccessor accessor, Federation.Ldap.LdapSignIn ldap)
+    IHttpContextAccessor accessor, Federation.Ldap.LdapSignIn ldap, ScaiKeyMetrics metrics)
 {
     // How long a caller is asked to wait when the directory of an LDAP-sourced user does not answer.
     private static readonly TimeSpan DirectoryRetryAfter = TimeSpan.FromSeconds(30);
 
+    private static readonly PathString TokenEndpointPath = "/" + OAuthSetup.TokenPath;
+
     public const string SystemActor = "SYSTEM";
 
     // Made on use: a primary-constructor parameter may not both initialize a field and be captured.
-    private SignInFailures Failures => new(db, audit, outbox, keyRing, revocations);
+    private SignInFailures Failures => new(db, audit, outbox, keyRing, revocations, metrics);
+
+    /// <summary>
+    /// The password's channel for the metrics: the password grant is a request to the token endpoint, every other
+    /// password check (login page, federated link confirmation) a hosted page's.
+    /// </summary>
+    private string PasswordChannel => accessor.HttpContext?.Request.Path.StartsWithSegments(TokenEndpointPath) == true
+        ? SignInChannels.PasswordGrant
+        : SignInChannels.Hosted;
 
     /// <summary>
     /// Checks a password. The abuse limits are consulted first (an attempt over them costs no hash) and only a
@@ -97,6 +108,7 @@ internal sealed class SignInService(
         using var attempt = limiter.TryBegin(ip, tenant.Id, email, out var wait);
         if (attempt is null)
         {
+            metrics.SignInFailed(PasswordChannel, SignInFailureReasons.RateLimited);
             return new SignInResult(SignInOutcome.Limited) { RetryAfter = wait };
         }
 
@@ -112,6 +124,7 @@ internal sealed class SignInService(
         }
         catch (HashingQueueFullException full)
         {
+            metrics.SignInFailed(PasswordChannel, SignInFailureReasons.Busy);
             return new SignInResult(SignInOutcome.Busy) { RetryAfter = full.RetryAfter };
         }
     }
@@ -131,7 +144,7 @@ internal sealed class SignInService(
         {
             await hashing.RunAsync(() => hasher.Verify(hasher.DummyHash, password), ct);
             await Failures.RecordAsync(tenant, user, normalized,
-                user is null ? SignInFailureReasons.UnknownEmail : SignInFailureReasons.NoPassword, time.UtcNow(), ct);
+                user is null ? SignInFailureReasons.UnknownEmail : SignInFailureReasons.NoPassword, PasswordChannel, time.UtcNow(), ct);
             return new SignInResult(SignInOutcome.InvalidCredentials);
         }
 
@@ -158,7 +171,7 @@ internal sealed class SignInService(
 
         if (failure is not null)
         {
-            await Failures.RecordAsync(tenant, user, normalized, failure, now, ct);
+            await Failures.RecordAsync(tenant, user, normalized, failure, PasswordChannel, now, ct);
             return new SignInResult(SignInOutcome.InvalidCredentials);
         }
 
@@ -223,12 +236,13 @@ internal sealed class SignInService(
 
         if (failure == SignInFailureReasons.DirectoryUnavailable)
         {
+            metrics.SignInFailed(PasswordChannel, failure);
             return new SignInResult(SignInOutcome.Busy) { RetryAfter = DirectoryRetryAfter };
         }
 
         if (failure is not null)
         {
-            await Failures.RecordAsync(tenant, user, normalized, failure, now, ct);
+            await Failures.RecordAsync(tenant, user, normalized, failure, PasswordChannel, now, ct);
             return new SignInResult(SignInOutcome.InvalidCredentials);
         }
 
@@ -323,9 +337,18 @@ internal sealed class SignInService(
             userAgent.Length == 0 ? null : userAgent[..Math.Min(userAgent.Length, 500)],
             http.Connection.RemoteIpAddress?.ToString(), time.UtcNow(), result.UpgradedHash,
             grantClientId is null ? null : Ids.New(), grantClientId, amr, Ids.New(), http.TraceIdentifier, challengeId, sealedChallenge, totp);
-        return await statements.StartSessionAsync(db, session, ct)
-            ? new StartedSession(session.SessionId, session.GrantId, new SessionAuthentication(amr, session.Now))
-            : null;
+        if (!await statements.StartSessionAsync(db, session, ct))
+        {
+            return null;
+        }
+
+        // Every sign-in ends here. A pending step used up is a second factor's; otherwise a client's grant is the
+        // password grant's, amr "fed" a federated sign-in's, and the rest the hosted pages' (password or passkey).
+        metrics.SignInSucceeded(challengeId is not null ? SignInChannels.Mfa
+            : grantClientId is not null ? SignInChannels.PasswordGrant
+            : amr == Federation.FederationPages.Amr ? SignInChannels.Federation
+            : SignInChannels.Hosted);
+        return new StartedSession(session.SessionId, session.GrantId, new SessionAuthentication(amr, session.Now));
     }
 
     /// <summary>A token chain for one client within a session, before its authorization code is redeemed.</summary>

@@ -45,7 +45,7 @@ internal sealed class LdapSyncCounts
 /// disables the provider's users whose entries are gone. Groups: see <see cref="LdapGroupSync"/>.
 /// </summary>
 internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyRing, TimeProvider time, RevocationCache revocations,
-    IOptions<FederationOptions> options, ILogger<LdapSync> logger)
+    IOptions<FederationOptions> options, ILogger<LdapSync> logger, Telemetry.ScaiKeyMetrics metrics)
 {
     public const string ProviderType = "LDAP";
     public const string Full = "FULL";
@@ -121,6 +121,8 @@ internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyR
             writing += clock.Elapsed - started;
             counts.Created += created.Count;
             counts.Updated += updates.Count;
+            metrics.FederationSyncUsers(ProviderType, "created", created.Count);
+            metrics.FederationSyncUsers(ProviderType, "updated", updates.Count);
             created.Clear();
             newLinks.Clear();
             updates.Clear();
@@ -271,6 +273,7 @@ internal sealed class LdapSync(ScaiKeyDbContext db, AuditLog audit, KeyRing keyR
                 }
             }, ct);
             counts.Disabled += disabled.Count;
+            metrics.FederationSyncUsers(ProviderType, "disabled", disabled.Count);
             foreach (var id in disabled)
             {
                 revocations.EvictUser(id);
