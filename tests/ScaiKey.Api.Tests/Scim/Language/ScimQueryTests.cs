@@ -205,6 +205,39 @@ public sealed class ScimQueryTests(ScimQueryTests.Fixture fixture) : IClassFixtu
         });
     }
 
+    // The database and the in-memory evaluator agree on users rendered as the representation describes them.
+    [Theory]
+    [InlineData("userName sw \"b\" or displayName co \"wonder\"")]
+    [InlineData("not (emails ew \".com\") and active eq false")]
+    [InlineData("externalId ne \"Ext-A\"")]
+    [InlineData("name.familyName pr and not (name.givenName eq \"BOB\")")]
+    [InlineData("meta.lastModified gt \"2024-02-15T00:00:00Z\" or id eq \"qa-A1\"")]
+    [InlineData("emails[type eq \"work\" and value sw \"CAROL\"] or userName lt \"b\"")]
+    public async Task Database_and_memory_give_the_same_answers(string filter)
+    {
+        Assert.True(ScimFilterParser.TryParse(filter, out var parsed, out _));
+        var users = await fixture.DbAsync(db => db.Users.AsNoTracking().Where(u => u.TenantId == fixture.TenantId).ToListAsync());
+        var inMemory = users.Where(u => ScimFilterEvaluator.Matches(parsed, Render(u), ScimSchemas.UserType)).Select(u => u.Id).Order(StringComparer.Ordinal);
+        Assert.Equal(inMemory, await UsersAsync(filter));
+    }
+
+    private static JsonObject Render(User user) => new()
+    {
+        ["schemas"] = new JsonArray(ScimSchemas.User),
+        ["id"] = user.Id,
+        ["externalId"] = user.ExternalId,
+        ["userName"] = user.Username ?? user.Email,
+        ["name"] = new JsonObject { ["givenName"] = user.FirstName, ["familyName"] = user.LastName },
+        ["displayName"] = user.DisplayName,
+        ["emails"] = new JsonArray(new JsonObject { ["value"] = user.Email, ["type"] = "work", ["primary"] = true }),
+        ["active"] = user.Status != UserStatus.Disabled,
+        ["meta"] = new JsonObject
+        {
+            ["created"] = user.CreatedAt.ToString("o", System.Globalization.CultureInfo.InvariantCulture),
+            ["lastModified"] = (user.UpdatedAt ?? user.CreatedAt).ToString("o", System.Globalization.CultureInfo.InvariantCulture),
+        },
+    };
+
     private Task<string[]> SortedUsersAsync(string? sortBy, bool descending) => fixture.DbAsync(async db =>
     {
         var query = db.Users.AsNoTracking().Where(u => u.TenantId == fixture.TenantId);
