@@ -62,6 +62,7 @@ builder.Services.AddScaiKeySignInCookies();
 ScaiKey.Api.Health.HealthChecks.AddScaiKeyHealthChecks(builder.Services);
 builder.Services.AddScaiKeyAuthorization();
 builder.Services.AddScaiKeyConsoleClient();
+ScaiKey.Api.AdminConsole.ConsoleSetup.AddAdminConsole(builder.Services);
 builder.Services.AddScoped<Caller>();
 builder.Services.AddScoped<AuditLog>();
 builder.Services.AddScoped<EmailOutbox>();
@@ -133,6 +134,7 @@ app.MapAdminAudit();
 app.MapRoleAssignments();
 app.MapAdminClients();
 app.MapSigningKeys();
+ScaiKey.Api.AdminConsole.ConsoleSetup.MapAdminConsole(app);
 
 await app.RunAsync();
 

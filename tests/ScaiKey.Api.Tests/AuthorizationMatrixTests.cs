@@ -105,6 +105,27 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Get("/assets/passkeys.js", _ => "/assets/passkeys.js", Everyone(200)),
         Post("/connect/token", _ => "/connect/token", null, Everyone(400)),
 
+        // The admin console (AdminConsole/): its own cookie session, not bearer tokens. Pages send a caller without a
+        // console session to sign in (302; sign-in/start to the authorization endpoint); every POST without the console's form token is 400.
+        Get("/console", _ => "/console", Everyone(302)),
+        Get("/console/console.css", _ => "/console/console.css", Everyone(200)),
+        Get("/console/sign-in", _ => "/console/sign-in", Everyone(200)),
+        Get("/console/sign-in/start", _ => "/console/sign-in/start", Everyone(302)),
+        Get("/console/callback", _ => "/console/callback", Everyone(200)),
+        Post("/console/sign-out", _ => "/console/sign-out", null, Everyone(400)),
+        Get("/console/tenants", _ => "/console/tenants", Everyone(302)),
+        Get("/console/tenants/{tenantId}/users", w => $"/console/tenants/{w.T}/users", Everyone(302)),
+        Get("/console/tenants/{tenantId}/users/{userId}", w => $"/console/tenants/{w.T}/users/{w.X}", Everyone(302)),
+        Get("/console/tenants/{tenantId}/users/{userId}/confirm/{action}", w => $"/console/tenants/{w.T}/users/{w.X}/confirm/delete", Everyone(302)),
+        Post("/console/tenants/{tenantId}/users/{userId}/profile", w => $"/console/tenants/{w.T}/users/{w.X}/profile", null, Everyone(400)),
+        Post("/console/tenants/{tenantId}/users/{userId}/unlock", w => $"/console/tenants/{w.T}/users/{w.X}/unlock", null, Everyone(400)),
+        Post("/console/tenants/{tenantId}/users/{userId}/enable", w => $"/console/tenants/{w.T}/users/{w.X}/enable", null, Everyone(400)),
+        Post("/console/tenants/{tenantId}/users/{userId}/disable", w => $"/console/tenants/{w.T}/users/{w.X}/disable", null, Everyone(400)),
+        Post("/console/tenants/{tenantId}/users/{userId}/lock", w => $"/console/tenants/{w.T}/users/{w.X}/lock", null, Everyone(400)),
+        Post("/console/tenants/{tenantId}/users/{userId}/mfa-disable", w => $"/console/tenants/{w.T}/users/{w.X}/mfa-disable", null, Everyone(400)),
+        Post("/console/tenants/{tenantId}/users/{userId}/reset", w => $"/console/tenants/{w.T}/users/{w.X}/reset", null, Everyone(400)),
+        Post("/console/tenants/{tenantId}/users/{userId}/delete", w => $"/console/tenants/{w.T}/users/{w.X}/delete", null, Everyone(400)),
+
         // Sign-in: OAuth endpoints answer by OAuth rules whoever calls; hosted pages need no token (unknown tenant: 404).
         Get("/connect/authorize", _ => "/connect/authorize", Everyone(400)),
         Post("/connect/authorize", _ => "/connect/authorize", null, Everyone(400)),
@@ -209,6 +230,9 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/api/v1/tenants/{tenant_id}/users/{user_id}/password/reset", w => $"/api/v1/tenants/{w.T}/users/{w.X}/password/reset", """{"method": "BOGUS"}""", TenantSupport(422)),
         Post("/api/v1/tenants/{tenant_id}/users/{user_id}/invitation", w => $"/api/v1/tenants/{w.T}/users/{None}/invitation", null, TenantSupport(404)),
         Put("/api/v1/tenants/{tenant_id}/users/{user_id}/status", w => $"/api/v1/tenants/{w.T}/users/{w.X}/status", """{"status": "PENDING_APPROVAL"}""", TenantSupport(422)),
+        Post("/api/v1/tenants/{tenant_id}/users/{user_id}/mfa/disable", w => $"/api/v1/tenants/{w.T}/users/{None}/mfa/disable", null, TenantSupport(404)),
+        Post("/api/v1/tenants/{tenant_id}/users/{user_id}/unlock", w => $"/api/v1/tenants/{w.T}/users/{None}/unlock", null, TenantSupport(404)),
+        Get("/api/v1/tenants/{tenant_id}/my-permissions", w => $"/api/v1/tenants/{w.T}/my-permissions", TenantRead(200)),
 
         // Federated identities of a user.
         Post("/api/v1/tenants/{tenant_id}/users/{user_id}/federated-identities", w => $"/api/v1/tenants/{w.T}/users/{w.X}/federated-identities", "{}", TenantAdmin(422)),

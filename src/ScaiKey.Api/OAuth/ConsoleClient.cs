@@ -16,6 +16,18 @@ internal sealed class ConsoleClientOptions
     public List<string> RedirectUris { get; set; } = [];
 
     public IReadOnlyList<string> EffectiveRedirectUris => RedirectUris.Count > 0 ? RedirectUris : [ConsoleClient.DefaultRedirectUri];
+
+    /// <summary>
+    /// The web console's own callback under the issuer ({issuer}/console/callback), registered without being
+    /// configured; null without an issuer (the operator then lists it in RedirectUris). Not bound from configuration.
+    /// </summary>
+    public string? WebConsoleCallback { get; internal set; }
+
+    /// <summary>What the client is registered with: the configured (or default) URIs and the web console's callback.</summary>
+    public IReadOnlyList<string> RegisteredRedirectUris =>
+        WebConsoleCallback is null || EffectiveRedirectUris.Contains(WebConsoleCallback, StringComparer.Ordinal)
+            ? EffectiveRedirectUris
+            : [.. EffectiveRedirectUris, WebConsoleCallback];
 }
 
 internal sealed class ConsoleClientOptionsValidator : IValidateOptions<ConsoleClientOptions>
@@ -45,19 +57,25 @@ internal static class ConsoleClient
     public const string ClientId = "scaikey-console";
     public const string DefaultRedirectUri = "http://127.0.0.1:8400/callback";
 
+    /// <summary>The admin console's callback path (AdminConsole/ConsoleSignInEndpoints), also its post-logout address.</summary>
+    public const string WebConsoleCallbackPath = "/console/callback";
+
     /// <summary>The authorization parameter that names the tenant whose users sign in.</summary>
     public const string TenantParameter = "tenant";
 
     public static IServiceCollection AddScaiKeyConsoleClient(this IServiceCollection services)
     {
-        services.AddOptions<ConsoleClientOptions>().BindConfiguration(ConsoleClientOptions.Section).ValidateOnStart();
+        services.AddOptions<ConsoleClientOptions>().BindConfiguration(ConsoleClientOptions.Section).ValidateOnStart()
+            .PostConfigure<Http.PublicOrigin>((options, origin) => options.WebConsoleCallback = origin.Issuer is { } issuer
+                ? issuer.AbsoluteUri.TrimEnd('/') + WebConsoleCallbackPath
+                : null);
         services.AddSingleton<IValidateOptions<ConsoleClientOptions>, ConsoleClientOptionsValidator>();
         return services;
     }
 
     public static async Task EnsureAsync(IOpenIddictApplicationManager applications, ConsoleClientOptions options, CancellationToken ct)
     {
-        var wanted = Descriptor(options.EffectiveRedirectUris);
+        var wanted = Descriptor(options.RegisteredRedirectUris);
         if (await applications.FindByClientIdAsync(ClientId, ct) is not { } existing)
         {
             await applications.CreateAsync(wanted, ct);

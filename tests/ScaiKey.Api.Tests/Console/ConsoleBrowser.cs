@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Playwright;
+
+namespace ScaiKey.Api.Tests.AdminConsole;
+
+/// <summary>
+/// The admin console in Debian's chromium: a second instance of the service on a real loopback port (the browser
+/// cannot reach the in-memory server) whose issuer is that address, so the console's callback is registered as it is
+/// in production; a page whose every visit is checked by axe-core (tests/peers/node_modules).
+/// </summary>
+internal sealed class ConsoleBrowser : IAsyncDisposable
+{
+    private static readonly string AxeScript = Path.Combine(PeerProcess.PeersFolder, "node_modules", "axe-core", "axe.min.js");
+
+    private readonly ScaiKeyHost _host;
+    private readonly IPlaywright _playwright;
+    private readonly IBrowser _browser;
+    private readonly List<string> _violations = [];
+
+    private ConsoleBrowser(ScaiKeyHost host, string baseUrl, IPlaywright playwright, IBrowser browser, IPage page)
+    {
+        _host = host;
+        BaseUrl = baseUrl;
+        _playwright = playwright;
+        _browser = browser;
+        Page = page;
+    }
+
+    public string BaseUrl { get; }
+
+    public IPage Page { get; }
+
+    public IServiceProvider Services => _host.Services;
+
+    /// <summary>Every page axe was run on, with its serious or critical violations (none expected).</summary>
+    public List<string> Checked { get; } = [];
+
+    public static async Task<ConsoleBrowser> StartAsync(ScaiKeyApp app)
+    {
+        // The issuer must be known before the host starts: take a free port, then listen on it. A host name, not an
+        // address: passkeys need one.
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var baseUrl = $"http://localhost:{port}";
+
+        var host = new ScaiKeyHost(app.Database, b => b.UseSetting("ScaiKey:Issuer", baseUrl + "/"));
+        host.UseKestrel(kestrel => kestrel.ListenLocalhost(port));
+        host.StartServer();
+
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = BrowserSignInTests.ChromiumPath,
+            Headless = true,
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+
+        // BypassCSP only so the test can inject axe; the console's CSP itself is checked by ConsoleHttpTests.
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = true, ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        context.SetDefaultTimeout(30_000);
+        return new ConsoleBrowser(host, baseUrl, playwright, browser, await context.NewPageAsync());
+    }
+
+    /// <summary>Signs in from /console through the hosted login page of the tenant, and waits for the console.</summary>
+    public async Task SignInAsync(string tenantSlug, string email, string password)
+    {
+        await Page.GotoAsync(BaseUrl + "/console");
+        Assert.StartsWith(BaseUrl + "/console/sign-in", Page.Url, StringComparison.Ordinal);
+        await AxeAsync();
+        await Page.GetByLabel("Tenant slug (optional)").FillAsync(tenantSlug);
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Continue to sign-in" }).ClickAsync();
+        await Page.WaitForURLAsync(url => url.Contains($"/t/{tenantSlug}/login", StringComparison.Ordinal));
+        await Page.GetByLabel("Email").FillAsync(email);
+        await Page.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
+        var back = Page.WaitForURLAsync(url => url.StartsWith(BaseUrl + "/console/tenants", StringComparison.Ordinal));
+        await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        try
+        {
+            await back;
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"the console was not reached; the browser is at {Page.Url}\n{await Page.InnerTextAsync("body")}");
+        }
+    }
+
+    /// <summary>Runs axe-core on the current page; serious and critical violations are collected and fail the test.</summary>
+    public async Task AxeAsync()
+    {
+        await Page.AddScriptTagAsync(new PageAddScriptTagOptions { Path = AxeScript });
+        var found = await Page.EvaluateAsync<JsonElement>("""
+            async () => {
+              const result = await axe.run(document, { resultTypes: ['violations'] });
+              return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(' | '));
+            }
+            """);
+        var path = new Uri(Page.Url).AbsolutePath;
+        Checked.Add(path);
+        foreach (var violation in found.EnumerateArray())
+        {
+            _violations.Add($"{path}: {violation.GetString()}");
+        }
+    }
+
+    public void AssertAccessible() => Assert.True(_violations.Count == 0, "axe found:\n" + string.Join("\n", _violations));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _host.DisposeAsync();
+    }
+}
