@@ -84,6 +84,7 @@ builder.Services.AddScoped<SecondFactorSignIn>();
 builder.Services.AddSingleton<RevocationCache>();
 builder.Services.AddSingleton<ClientRegistrationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();
+ScaiKey.Api.Scim.ScimSetup.AddScimProvisioning(builder.Services, configuration);
 
 var app = builder.Build();
 
@@ -122,6 +123,7 @@ app.MapAdminAudit();
 app.MapRoleAssignments();
 app.MapAdminClients();
 app.MapSigningKeys();
+ScaiKey.Api.Scim.ScimSetup.MapScim(app);
 
 await app.RunAsync();
 
