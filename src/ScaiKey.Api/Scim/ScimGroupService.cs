@@ -31,7 +31,7 @@ internal sealed class ScimGroupService(ScaiKeyDbContext db, AuditLog audit, IOpt
 
         var members = NeedsMembers(attributes, excluded) ? await MembersAsync(tenantId, [group.Id], ct) : null;
         var resource = ScimGroupMapping.Render(group, members?[group.Id].ToList(), request.BaseUrl);
-        return new ScimOutcome(200, ScimProjection.Apply(resource, attributes, excluded, ScimSchemas.GroupType), ScimGroupMapping.Version(group), null);
+        return new ScimOutcome(200, ScimLists.Project(resource, attributes, excluded, user: false), ScimGroupMapping.Version(group), null);
     }
 
     public async Task<ScimOutcome> ListAsync(ScimRequest request, ScimListRequest list, CancellationToken ct)
@@ -72,8 +72,8 @@ internal sealed class ScimGroupService(ScaiKeyDbContext db, AuditLog audit, IOpt
         var resources = new JsonArray();
         foreach (var group in page)
         {
-            resources.Add(ScimProjection.Apply(ScimGroupMapping.Render(group, members?[group.Id].ToList(), request.BaseUrl),
-                list.Attributes, list.ExcludedAttributes, ScimSchemas.GroupType));
+            resources.Add(ScimLists.Project(ScimGroupMapping.Render(group, members?[group.Id].ToList(), request.BaseUrl),
+                list.Attributes, list.ExcludedAttributes, user: false));
         }
 
         return new ScimOutcome(200, ScimLists.Response(total, list.StartIndex, resources), null, null);

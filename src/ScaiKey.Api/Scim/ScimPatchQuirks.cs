@@ -46,6 +46,11 @@ internal static class ScimPatchQuirks
 
 internal static class ScimLists
 {
+    /// <summary>attributes / excludedAttributes; a resource asked for whole is returned as rendered.</summary>
+    public static JsonObject Project(JsonObject resource, IReadOnlyList<string>? attributes, IReadOnlyList<string>? excluded, bool user) =>
+        attributes is null && excluded is null ? resource
+        : ScimProjection.Apply(resource, attributes, excluded, user ? ScimSchemas.UserType : ScimSchemas.GroupType);
+
     public static JsonObject Response(int total, int startIndex, JsonArray resources) => new()
     {
         ["schemas"] = new JsonArray(ScimSchemas.ListResponse),

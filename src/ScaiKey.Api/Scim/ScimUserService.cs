@@ -37,7 +37,7 @@ internal sealed class ScimUserService(
         }
 
         var resource = ScimUserMapping.Render(user, await GroupsAsync(tenantId, [user.Id], ct), request.BaseUrl);
-        return new ScimOutcome(200, ScimProjection.Apply(resource, attributes, excluded, ScimSchemas.UserType), ScimUserMapping.Version(user), null);
+        return new ScimOutcome(200, ScimLists.Project(resource, attributes, excluded, user: true), ScimUserMapping.Version(user), null);
     }
 
     public async Task<ScimOutcome> ListAsync(ScimRequest request, ScimListRequest list, CancellationToken ct)
@@ -79,7 +79,7 @@ internal sealed class ScimUserService(
         var resources = new JsonArray();
         foreach (var user in page)
         {
-            resources.Add(ScimProjection.Apply(ScimUserMapping.Render(user, byUser[user.Id], request.BaseUrl), list.Attributes, list.ExcludedAttributes, ScimSchemas.UserType));
+            resources.Add(ScimLists.Project(ScimUserMapping.Render(user, byUser[user.Id], request.BaseUrl), list.Attributes, list.ExcludedAttributes, user: true));
         }
 
         return new ScimOutcome(200, ScimLists.Response(total, list.StartIndex, resources), null, null);
