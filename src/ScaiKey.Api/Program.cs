@@ -16,6 +16,7 @@ using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
+using ScaiKey.Api.Sql;
 
 // `scaikey import|export|seed ...`: the same executable and configuration, without the web server.
 if (ScaiKey.Api.Cli.CliRunner.IsCommand(args))
@@ -68,8 +69,10 @@ builder.Services.AddScoped<Idempotency>();
 builder.Services.AddScoped<UserReads>();
 builder.Services.AddSingleton<UserRowReader>();
 builder.Services.AddSingleton<SignInStatements>();
+builder.Services.AddSingleton<SecondFactorStatements>();
 builder.Services.AddSingleton<SearchTotals>();
 builder.Services.AddSingleton<PageAnchors>();
+builder.Services.AddScoped<UserListQuery>();
 builder.Services.AddScoped<UserCommands>();
 builder.Services.AddScoped<AccountEmails>();
 builder.Services.AddScoped<Bootstrap>();

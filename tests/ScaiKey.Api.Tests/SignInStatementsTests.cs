@@ -2,13 +2,14 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using ScaiKey.Api.SignIn;
+using ScaiKey.Api.Sql;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.Tests;
 
 /// <summary>
-/// The password sign-in's hand-written statements (SignIn/SignInStatements.cs) against what EF reads and writes:
+/// The sign-in's hand-written statements (Sql/SignInStatements.cs, Sql/SecondFactorStatements.cs) against what EF reads and writes:
 /// the user they find is the one EF finds, the rows they write read back through EF field by field, and a user
 /// disabled, locked or deleted between the password check and the session gets neither a session nor a grant.
 /// On SQLite they run on the statements' own prepared connections, on PostgreSQL on the context's.
@@ -172,6 +173,61 @@ public sealed class SignInStatementsTests(ScaiKeyApp app) : IClassFixture<ScaiKe
         {
             await app.StopHostAsync(durable);
         }
+    }
+
+    [Fact]
+    public async Task The_second_factor_step_reads_the_user_and_only_its_confirmed_totp_factors()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var created = await app.CreateUserAsync(tenant, new { email = "ada@example.com", password = "Quartz-Lantern-93!", first_name = "Ada" });
+        var userId = created["id"]!.GetValue<string>();
+        var now = DateTime.UtcNow;
+        MfaFactor Factor(string type, bool confirmed, long? step) => new()
+        {
+            Id = Guid.NewGuid().ToString(), TenantId = tenant, UserId = userId, Type = type, SecretEncrypted = "sealed-" + type,
+            CreatedAt = now, ConfirmedAt = confirmed ? now : null, LastUsedStep = step,
+        };
+        var confirmed = Factor(MfaFactorTypes.Totp, confirmed: true, step: 42);
+        await app.DbAsync(db =>
+        {
+            db.MfaFactors.AddRange(confirmed, Factor(MfaFactorTypes.Totp, confirmed: false, step: null), Factor(MfaFactorTypes.WebAuthn, confirmed: true, step: null));
+            return db.SaveChangesAsync();
+        });
+        var statements = app.Host.Services.GetRequiredService<SecondFactorStatements>();
+
+        var read = await app.DbAsync(db => statements.ReadAsync(db, tenant, userId, CancellationToken.None));
+        var expected = await app.DbAsync(db => Statements.FindUserAsync(db, tenant, "ada@example.com", CancellationToken.None));
+
+        Assert.Equal(expected, read.User);
+        Assert.True(read.User!.HasSecondFactor);
+        Assert.Equal([new TotpFactorRow(confirmed.Id, "sealed-" + MfaFactorTypes.Totp, 42)], read.TotpFactors);
+
+        // Another tenant's step finds no user (and so no factors); a deleted user is gone too.
+        var other = await app.CreateTenantAsync();
+        Assert.Null((await app.DbAsync(db => statements.ReadAsync(db, other, userId, CancellationToken.None))).User);
+        await app.DbAsync(db => db.Users.Where(u => u.Id == userId).ExecuteUpdateAsync(s => s.SetProperty(u => u.DeletedAt, DateTime.UtcNow)));
+        var deleted = await app.DbAsync(db => statements.ReadAsync(db, tenant, userId, CancellationToken.None));
+        Assert.Null(deleted.User);
+        Assert.Empty(deleted.TotpFactors);
+    }
+
+    [Fact]
+    public async Task A_sqlite_database_runs_in_wal_mode_so_the_statements_readers_never_block_the_writer()
+    {
+        var mode = await app.DbAsync(async db =>
+        {
+            if (!db.Database.IsSqlite())
+            {
+                return "wal";
+            }
+
+            await db.Database.OpenConnectionAsync();
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = "PRAGMA journal_mode";
+            return (string)(await command.ExecuteScalarAsync())!;
+        });
+
+        Assert.Equal("wal", mode);
     }
 
     /// <summary>On PostgreSQL from a session that waits for the disk, whatever the test server's own default.</summary>

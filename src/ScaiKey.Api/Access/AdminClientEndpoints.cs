@@ -146,10 +146,8 @@ internal static class AdminClientEndpoints
             query = query.Where(c => c.PartnerId == partnerId);
         }
 
-        var total = await query.CountAsync(ct);
-        var items = await query.OrderBy(c => c.CreatedAt).ThenBy(c => c.Id).Skip(paging.Offset).Take(paging.PerPage)
-            .Select(c => new AdminClientResponse(c.Id, c.ClientId, c.Name, c.PartnerId, c.CreatedAt)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, query, q => q.OrderBy(c => c.CreatedAt).ThenBy(c => c.Id),
+            q => q.Select(c => new AdminClientResponse(c.Id, c.ClientId, c.Name, c.PartnerId, c.CreatedAt)), paging, ct));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "id")] string id, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)

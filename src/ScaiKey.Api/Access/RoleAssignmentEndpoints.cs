@@ -272,11 +272,9 @@ internal static class RoleAssignmentEndpoints
             query = query.Where(r => r.TenantId == tenantId);
         }
 
-        var total = await query.CountAsync(ct);
-        var items = await query.OrderBy(r => r.CreatedAt).ThenBy(r => r.Id).Skip(paging.Offset).Take(paging.PerPage)
-            .Select(r => new RoleAssignmentResponse(r.Id, r.PrincipalType, r.PrincipalId, r.Role, r.PartnerId, r.TenantId, r.CreatedAt))
-            .ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, query, q => q.OrderBy(r => r.CreatedAt).ThenBy(r => r.Id),
+            q => q.Select(r => new RoleAssignmentResponse(r.Id, r.PrincipalType, r.PrincipalId, r.Role, r.PartnerId, r.TenantId, r.CreatedAt)),
+            paging, ct));
     }
 
     /// <summary>Assignments the caller may see: all for platform admins; for partner admins those scoped to their partners or their tenants.</summary>

@@ -203,10 +203,8 @@ internal static class ApplicationEndpoints
             applications = applications.Where(a => a.Name.ToLower().Contains(lowered));
         }
 
-        var total = await applications.CountAsync(ct);
-        var rows = await applications.OrderBy(a => a.Name.ToLower()).ThenBy(a => a.Name).ThenBy(a => a.Id)
-            .Skip(paging.Offset).Take(paging.PerPage).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, rows.Select(ToResponse).ToList(), paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, applications,
+            q => q.OrderBy(a => a.Name.ToLower()).ThenBy(a => a.Name).ThenBy(a => a.Id), q => q, ToResponse, paging, ct));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
@@ -462,11 +460,8 @@ internal static class ApplicationEndpoints
         var assignments = db.ApplicationAssignments.AsNoTracking()
             .Where(a => a.TenantId == tenantId && a.ApplicationId == applicationId
                 && (a.UserId == null || db.Users.Any(u => u.Id == a.UserId && u.DeletedAt == null)));
-        var total = await assignments.CountAsync(ct);
-        var items = await assignments.OrderBy(a => a.CreatedAt).ThenBy(a => a.Id).Skip(paging.Offset).Take(paging.PerPage)
-            .Select(a => new ApplicationAssignmentResponse(a.Id, a.ApplicationId, a.UserId, a.GroupId, a.CreatedAt))
-            .ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, assignments, q => q.OrderBy(a => a.CreatedAt).ThenBy(a => a.Id),
+            q => q.Select(a => new ApplicationAssignmentResponse(a.Id, a.ApplicationId, a.UserId, a.GroupId, a.CreatedAt)), paging, ct));
     }
 
     private static async Task<IResult> UnassignAsync(
@@ -506,10 +501,8 @@ internal static class ApplicationEndpoints
         }
 
         var users = await ApplicationAccess.EffectiveUsersAsync(db, tenantId, applicationId, ct);
-        var total = await users.CountAsync(ct);
-        var items = await reads.ProjectListItems(users.OrderBy(u => u.EmailNormalized).ThenBy(u => u.Id).Skip(paging.Offset).Take(paging.PerPage))
-            .ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, users, q => q.OrderBy(u => u.EmailNormalized).ThenBy(u => u.Id),
+            reads.ProjectListItems, paging, ct));
     }
 
     // ---- helpers ----

@@ -100,14 +100,11 @@ internal static class AuditEndpoints
             events = events.Where(e => e.CreatedAt >= from);
         }
 
-        var total = await events.CountAsync(ct);
-        var rows = await events.OrderByDescending(e => e.CreatedAt).ThenByDescending(e => e.Id)
-            .Skip(paging.Offset).Take(paging.PerPage)
-            .Select(e => new { e.Id, e.TenantId, e.ActorType, e.ActorId, e.Action, e.TargetType, e.TargetId, e.ChangesJson, e.Reason, e.RequestId, e.IpAddress, e.CreatedAt })
-            .ToListAsync(ct);
-        var items = rows.Select(e => new AuditEventResponse(e.Id, e.TenantId, e.ActorType, e.ActorId, e.Action, e.TargetType, e.TargetId,
-            e.ChangesJson is null ? [] : JsonSerializer.Deserialize<List<string>>(e.ChangesJson) ?? [],
-            e.Reason, e.RequestId, e.IpAddress, e.CreatedAt)).ToList();
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, events, q => q.OrderByDescending(e => e.CreatedAt).ThenByDescending(e => e.Id),
+            q => q.Select(e => new { e.Id, e.TenantId, e.ActorType, e.ActorId, e.Action, e.TargetType, e.TargetId, e.ChangesJson, e.Reason, e.RequestId, e.IpAddress, e.CreatedAt }),
+            e => new AuditEventResponse(e.Id, e.TenantId, e.ActorType, e.ActorId, e.Action, e.TargetType, e.TargetId,
+                e.ChangesJson is null ? [] : JsonSerializer.Deserialize<List<string>>(e.ChangesJson) ?? [],
+                e.Reason, e.RequestId, e.IpAddress, e.CreatedAt),
+            paging, ct));
     }
 }

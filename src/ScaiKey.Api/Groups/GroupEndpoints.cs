@@ -123,10 +123,8 @@ internal static class GroupEndpoints
             groups = groups.Where(g => g.Name.ToLower().Contains(lowered));
         }
 
-        var total = await groups.CountAsync(ct);
-        var items = await groups.OrderBy(g => g.Name).ThenBy(g => g.Id).Skip(paging.Offset).Take(paging.PerPage)
-            .Select(g => new GroupResponse(g.Id, g.Name, g.Description, g.ParentGroupId, g.CreatedAt, g.UpdatedAt)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, groups, q => q.OrderBy(g => g.Name).ThenBy(g => g.Id),
+            q => q.Select(g => new GroupResponse(g.Id, g.Name, g.Description, g.ParentGroupId, g.CreatedAt, g.UpdatedAt)), paging, ct));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
@@ -307,12 +305,10 @@ internal static class GroupEndpoints
         var members = db.Users.AsNoTracking()
             .Where(u => u.TenantId == tenantId && u.DeletedAt == null
                 && db.GroupMembers.Any(m => m.UserId == u.Id && subtree.Contains(m.GroupId)));
-        var total = await members.CountAsync(ct);
-        var items = await members.OrderBy(u => u.EmailNormalized).ThenBy(u => u.Id).Skip(paging.Offset).Take(paging.PerPage)
-            .Select(u => new GroupMemberResponse(u.Id, u.Email, u.DisplayName, u.Status,
-                db.GroupMembers.Any(m => m.GroupId == groupId && m.UserId == u.Id) ? "DIRECT" : "INHERITED"))
-            .ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, members, q => q.OrderBy(u => u.EmailNormalized).ThenBy(u => u.Id),
+            q => q.Select(u => new GroupMemberResponse(u.Id, u.Email, u.DisplayName, u.Status,
+                db.GroupMembers.Any(m => m.GroupId == groupId && m.UserId == u.Id) ? "DIRECT" : "INHERITED")),
+            paging, ct));
     }
 
     private static async Task<IResult> RemoveMemberAsync(

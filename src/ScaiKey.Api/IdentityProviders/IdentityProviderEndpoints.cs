@@ -193,9 +193,8 @@ internal static class IdentityProviderEndpoints
 
         var tenantId = http.Tenant().Id;
         var providers = db.IdentityProviders.AsNoTracking().Where(p => p.TenantId == tenantId);
-        var total = await providers.CountAsync(ct);
-        var page = await providers.OrderBy(p => p.Name).ThenBy(p => p.Id).Skip(paging.Offset).Take(paging.PerPage).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, page.Select(p => ToResponse(http, keyRing, p)).ToList(), paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, providers, q => q.OrderBy(p => p.Name).ThenBy(p => p.Id), q => q,
+            p => ToResponse(http, keyRing, p), paging, ct));
     }
 
     private static async Task<IResult> GetAsync(

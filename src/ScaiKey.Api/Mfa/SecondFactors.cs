@@ -51,13 +51,20 @@ internal sealed class SecondFactors(ScaiKeyDbContext db, KeyRing keyRing, TimePr
     {
         var factors = await db.MfaFactors.AsNoTracking()
             .Where(f => f.TenantId == tenantId && f.UserId == userId && f.Type == MfaFactorTypes.Totp && f.ConfirmedAt != null && f.SecretEncrypted != null)
-            .Select(f => new { f.Id, f.SecretEncrypted, f.LastUsedStep })
+            .Select(f => new Sql.TotpFactorRow(f.Id, f.SecretEncrypted!, f.LastUsedStep))
             .ToListAsync(ct);
+        return await VerifyTotpAsync(tenantId, factors, code, ct, claim);
+    }
+
+    /// <summary>The same check on factors the caller has read already (<see cref="Sql.SecondFactorStatements"/>).</summary>
+    public async Task<SecondFactorResult> VerifyTotpAsync(
+        string tenantId, IReadOnlyList<Sql.TotpFactorRow> factors, string code, CancellationToken ct, bool claim = true)
+    {
         var now = time.UtcNow();
         var replayed = false;
         foreach (var factor in factors)
         {
-            var secret = keyRing.Open(factor.SecretEncrypted!, SealContext(factor.Id));
+            var secret = keyRing.Open(factor.SecretEncrypted, SealContext(factor.Id));
             if (TotpCodes.MatchStep(secret, code, now) is not { } step)
             {
                 continue;

@@ -8,6 +8,7 @@ using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.Sql;
 
 namespace ScaiKey.Api.SignIn;
 
@@ -38,7 +39,7 @@ internal sealed record SecondFactorStepResult(
 /// <see cref="MfaChallenges.MaxFailedAttempts"/>.
 /// </summary>
 internal sealed class SecondFactorSignIn(
-    ScaiKeyDbContext db, SecondFactors factors, MfaChallenges challenges, AttemptLimiter limiter, AuditLog audit, EmailOutbox outbox,
+    ScaiKeyDbContext db, SecondFactorStatements statements, SecondFactors factors, MfaChallenges challenges, AttemptLimiter limiter, AuditLog audit, EmailOutbox outbox,
     KeyRing keyRing, RevocationCache revocations, TimeProvider time, IHttpContextAccessor accessor)
 {
     /// <summary>amr of a sign-in completed with a TOTP code (RFC 8176: password, one-time password, multiple factors).</summary>
@@ -55,7 +56,7 @@ internal sealed class SecondFactorSignIn(
     public async Task<SecondFactorStepResult> CheckAsync(
         TenantContext tenant, MfaChallenge pending, string? otp, string? recoveryCode, CancellationToken ct, bool deferTotpClaim = false)
     {
-        var user = await FindUserAsync(tenant.Id, pending.UserId!, ct);
+        var (user, totpFactors) = await statements.ReadAsync(db, tenant.Id, pending.UserId!, ct);
         if (user is null || user.Status != UserStatus.Active)
         {
             // Locked (perhaps by this step's own failures), disabled or deleted meanwhile: the step is over.
@@ -72,7 +73,7 @@ internal sealed class SecondFactorSignIn(
 
         var useTotp = !string.IsNullOrWhiteSpace(otp);
         var result = useTotp
-            ? await factors.VerifyTotpAsync(tenant.Id, user.Id, otp!, ct, claim: !deferTotpClaim)
+            ? await factors.VerifyTotpAsync(tenant.Id, totpFactors, otp!, ct, claim: !deferTotpClaim)
             : string.IsNullOrWhiteSpace(recoveryCode) || recoveryCode.Length > 64
                 ? new SecondFactorResult(SecondFactorOutcome.Wrong)
                 : await factors.UseRecoveryCodeAsync(tenant.Id, user.Id, recoveryCode, ct);
@@ -90,12 +91,4 @@ internal sealed class SecondFactorSignIn(
         var open = await challenges.CountFailureAsync(pending, ct);
         return new SecondFactorStepResult(open ? SecondFactorStep.Wrong : SecondFactorStep.Ended);
     }
-
-    /// <summary>The step's user in the shape a failure is recorded for.</summary>
-    private Task<SignInUser?> FindUserAsync(string tenantId, string userId, CancellationToken ct) =>
-        db.Users.AsNoTracking()
-            .Where(u => u.Id == userId && u.TenantId == tenantId && u.DeletedAt == null)
-            .Select(u => new SignInUser(u.PasswordHash, u.Status, u.LockedAt, u.RequirePasswordChange,
-                new PrincipalUser(u.Id, u.Email, u.EmailVerified, u.FirstName, u.LastName, u.DisplayName, u.Locale, u.Timezone), true))
-            .FirstOrDefaultAsync(ct);
 }

@@ -14,6 +14,7 @@ using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 using static OpenIddict.Abstractions.OpenIddictConstants;
+using ScaiKey.Api.Sql;
 
 namespace ScaiKey.Api.SignIn;
 

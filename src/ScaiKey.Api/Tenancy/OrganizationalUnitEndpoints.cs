@@ -122,10 +122,8 @@ internal static class OrganizationalUnitEndpoints
 
         var tenantId = http.Tenant().Id;
         var ous = db.OrganizationalUnits.AsNoTracking().Where(o => o.TenantId == tenantId);
-        var total = await ous.CountAsync(ct);
-        var items = await ous.OrderBy(o => o.Path).ThenBy(o => o.Id).Skip(paging.Offset).Take(paging.PerPage)
-            .Select(o => new OrganizationalUnitResponse(o.Id, o.Name, o.ParentId, o.Path, o.CreatedAt, o.UpdatedAt)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, ous, q => q.OrderBy(o => o.Path).ThenBy(o => o.Id),
+            q => q.Select(o => new OrganizationalUnitResponse(o.Id, o.Name, o.ParentId, o.Path, o.CreatedAt, o.UpdatedAt)), paging, ct));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "ou_id")] string ouId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)

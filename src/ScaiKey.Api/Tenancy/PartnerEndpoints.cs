@@ -79,11 +79,8 @@ internal static class PartnerEndpoints
             return errors.ToResult();
         }
 
-        var total = await db.Partners.CountAsync(ct);
-        var items = await db.Partners.AsNoTracking().OrderBy(p => p.Name).ThenBy(p => p.Id)
-            .Skip(paging.Offset).Take(paging.PerPage)
-            .Select(p => new PartnerResponse(p.Id, p.Name, p.CreatedAt, p.UpdatedAt)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, db.Partners.AsNoTracking(), q => q.OrderBy(p => p.Name).ThenBy(p => p.Id),
+            q => q.Select(p => new PartnerResponse(p.Id, p.Name, p.CreatedAt, p.UpdatedAt)), paging, ct));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "partner_id")] string partnerId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)

@@ -156,11 +156,9 @@ internal static partial class TenantEndpoints
             tenants = tenants.Where(t => t.PartnerId == partnerId);
         }
 
-        var total = await tenants.CountAsync(ct);
-        var rows = await tenants.OrderBy(t => t.Name).ThenBy(t => t.Id).Skip(paging.Offset).Take(paging.PerPage)
-            .Select(t => new { t.Id, t.Name, t.Slug, t.PartnerId, t.SettingsJson, t.CreatedAt, t.UpdatedAt }).ToListAsync(ct);
-        var items = rows.Select(t => new TenantResponse(t.Id, t.Name, t.Slug, t.PartnerId, TenantSettings.FromJson(t.SettingsJson), t.CreatedAt, t.UpdatedAt)).ToList();
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, tenants, q => q.OrderBy(t => t.Name).ThenBy(t => t.Id),
+            q => q.Select(t => new { t.Id, t.Name, t.Slug, t.PartnerId, t.SettingsJson, t.CreatedAt, t.UpdatedAt }),
+            t => new TenantResponse(t.Id, t.Name, t.Slug, t.PartnerId, TenantSettings.FromJson(t.SettingsJson), t.CreatedAt, t.UpdatedAt), paging, ct));
     }
 
     private static async Task<IResult> GetAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)

@@ -71,44 +71,21 @@ internal static class UserEndpoints
         return group;
     }
 
-    private static async Task<IResult> ListAsync(
-        HttpContext http, ScaiKeyDbContext db, UserReads reads, SearchTotals searchTotals, PageAnchors anchors, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, UserListQuery query, CancellationToken ct)
     {
         var errors = new ValidationErrors();
+
+        // Read in the order the 422's detail lists them.
         var paging = PageRequest.Read(http, errors);
-        var search = Search.Read(http, errors);
-        var status = Status.Read(http, errors);
-        var ouId = OuId.Read(http, errors);
-        var groupId = GroupId.Read(http, errors);
-        var mfa = MfaEnabled.Read(http, errors);
-        var sortBy = SortBy.Read(http, errors)!;
-        var sortOrder = SortOrder.Read(http, errors)!;
+        var request = new UserListRequest(Search.Read(http, errors), Status.Read(http, errors), OuId.Read(http, errors),
+            GroupId.Read(http, errors), MfaEnabled.Read(http, errors), SortBy.Read(http, errors)!, SortOrder.Read(http, errors) == "desc", paging);
         if (errors.Any)
         {
             return errors.ToResult();
         }
 
-        var tenant = http.Tenant();
-        var (ouIds, groupIds) = await reads.ResolveTreesAsync(tenant.Id, ouId, groupId, errors, ct);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
-        var filter = new UserListFilter(search, status, ouIds, groupIds, mfa);
-        var users = reads.Filter(filter).Where(u => u.TenantId == tenant.Id);
-        var counts = db.TenantUserCounts.Where(c => c.TenantId == tenant.Id);
-        var total = await UserReads.TotalAsync(users, counts, filter, ct,
-            count => searchTotals.CountAsync(db, tenant.Id, filter, count, ct));
-        if (await UserReads.ScanInOrderAsync(counts, filter, sortBy, paging, total, ct))
-        {
-            users = reads.Filter(filter, searchInOrder: true).Where(u => u.TenantId == tenant.Id);
-        }
-
-        var descending = sortOrder == "desc";
-        var (from, skip) = await anchors.SeekAsync(db, tenant.Id, filter, users, sortBy, descending, paging.Offset, ct);
-        var items = await reads.PageAsync(from, sortBy, descending, skip, paging.PerPage, reads.ProjectListItems, ct);
-        return TypedResults.Ok(Envelope.Page(http, items, paging, total));
+        var page = await query.RunAsync(http.Tenant().Id, request, ct);
+        return page.Errors is { } notFound ? notFound.ToResult() : TypedResults.Ok(Envelope.Page(http, page.Items, request.Paging, page.Total));
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http, UserCommands commands, Caller caller, CancellationToken ct)

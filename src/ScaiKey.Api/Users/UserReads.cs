@@ -5,6 +5,7 @@ using ScaiKey.Api.Groups;
 using ScaiKey.Api.Http;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.Sql;
 
 namespace ScaiKey.Api.Users;
 

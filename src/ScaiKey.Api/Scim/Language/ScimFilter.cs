@@ -1,9 +1,9 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Nodes;
 
 namespace ScaiKey.Api.Scim.Language;
 
-// STUB (contract between the SCIM helpers): the filter and path language of RFC 7644 §3.4.2.2 and §3.5.2.
+// The filter and path language of RFC 7644 §3.4.2.2 and §3.5.2: the syntax tree. ScimFilterParser reads it,
+// ScimFilterEvaluator runs it in memory, ScimUserQuery/ScimGroupQuery translate it for the database.
 
 /// <summary>An attribute path: optional schema URN, attribute name, optional sub-attribute (name.givenName).</summary>
 internal sealed record ScimAttrPath(string? Schema, string Attribute, string? SubAttribute);
@@ -33,20 +33,3 @@ internal sealed record ScimValuePath(ScimAttrPath Path, ScimFilter Filter) : Sci
 /// (<c>urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value</c>).
 /// </summary>
 internal sealed record ScimPath(ScimAttrPath Attribute, ScimFilter? ValueFilter, string? SubAttribute);
-
-internal static class ScimFilterParser
-{
-    /// <summary>Parses a filter; the error is invalidFilter with a detail naming the position and what was expected.</summary>
-    public static bool TryParse(string text, [NotNullWhen(true)] out ScimFilter? filter, [NotNullWhen(false)] out ScimError? error) =>
-        throw new NotImplementedException();
-
-    /// <summary>Parses a PATCH path; the error is invalidPath.</summary>
-    public static bool TryParsePath(string text, [NotNullWhen(true)] out ScimPath? path, [NotNullWhen(false)] out ScimError? error) =>
-        throw new NotImplementedException();
-}
-
-internal static class ScimFilterEvaluator
-{
-    /// <summary>Whether a resource's SCIM representation (as GET renders it) matches a filter, in memory.</summary>
-    public static bool Matches(ScimFilter filter, JsonObject resource, ScimResourceType type) => throw new NotImplementedException();
-}

@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 
 namespace ScaiKey.Api.Scim.Language;
 
-// STUB (contract between the SCIM helpers): PATCH (RFC 7644 §3.5.2) on a resource's JSON representation.
+// PATCH (RFC 7644 §3.5.2) on a resource's JSON representation: reading the PatchOp body here, applying it in
+// ScimPatchEngine.
 
 /// <summary>One operation; Op is normalised to lower case ("add", "replace", "remove") whatever case the client sent.</summary>
 internal sealed record ScimPatchOperation(string Op, ScimPath? Path, JsonNode? Value);
@@ -12,10 +13,103 @@ internal static class ScimPatch
 {
     /// <summary>
     /// Reads a PatchOp body: the PatchOp schema, <c>Operations</c> (op case-insensitive: Entra sends "Replace"),
-    /// paths parsed. Errors are invalidSyntax / invalidPath / invalidValue.
+    /// paths parsed. Errors are invalidSyntax / invalidPath / invalidValue / noTarget (remove without path).
     /// </summary>
-    public static bool TryParse(JsonNode? body, [NotNullWhen(true)] out IReadOnlyList<ScimPatchOperation>? operations, [NotNullWhen(false)] out ScimError? error) =>
-        throw new NotImplementedException();
+    public static bool TryParse(JsonNode? body, [NotNullWhen(true)] out IReadOnlyList<ScimPatchOperation>? operations, [NotNullWhen(false)] out ScimError? error)
+    {
+        operations = null;
+        if (body is not JsonObject request)
+        {
+            error = ScimError.InvalidSyntax("The request body must be a PatchOp object.");
+            return false;
+        }
+
+        if (ScimJson.Get(request, "schemas") is not JsonArray schemas
+            || !schemas.Any(s => string.Equals(ScimJson.AsString(s), ScimSchemas.PatchOp, StringComparison.OrdinalIgnoreCase)))
+        {
+            error = ScimError.InvalidSyntax($"The request's \"schemas\" must hold \"{ScimSchemas.PatchOp}\".");
+            return false;
+        }
+
+        if (ScimJson.Get(request, "Operations") is not JsonArray items || items.Count == 0)
+        {
+            error = ScimError.InvalidSyntax("\"Operations\" must be a non-empty array.");
+            return false;
+        }
+
+        var list = new List<ScimPatchOperation>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (!TryParseOperation(items[i], i, out var operation, out error))
+            {
+                return false;
+            }
+
+            list.Add(operation);
+        }
+
+        operations = list;
+        error = null;
+        return true;
+    }
+
+    private static bool TryParseOperation(JsonNode? item, int index, [NotNullWhen(true)] out ScimPatchOperation? operation, [NotNullWhen(false)] out ScimError? error)
+    {
+        operation = null;
+        if (item is not JsonObject obj)
+        {
+            error = ScimError.InvalidSyntax($"Operations[{index}] must be an object.");
+            return false;
+        }
+
+        var op = ScimJson.AsString(ScimJson.Get(obj, "op"))?.ToLowerInvariant();
+        if (op is not ("add" or "replace" or "remove"))
+        {
+            error = ScimError.InvalidSyntax($"Operations[{index}].op must be \"add\", \"replace\" or \"remove\".");
+            return false;
+        }
+
+        ScimPath? path = null;
+        var pathNode = ScimJson.Get(obj, "path");
+        if (pathNode is not null)
+        {
+            if (ScimJson.AsString(pathNode) is not { } text)
+            {
+                error = ScimError.InvalidPath($"Operations[{index}].path must be a string.");
+                return false;
+            }
+
+            if (!ScimFilterParser.TryParsePath(text, out path, out var pathError))
+            {
+                error = pathError with { Detail = $"Operations[{index}].path: {pathError.Detail}" };
+                return false;
+            }
+        }
+
+        var value = ScimJson.Get(obj, "value");
+        if (op == "remove" && path is null)
+        {
+            // RFC 7644 §3.5.2.2: a remove without "path" fails with noTarget.
+            error = ScimError.NoTarget($"Operations[{index}]: \"remove\" needs a \"path\".");
+            return false;
+        }
+
+        if (op != "remove" && value is null)
+        {
+            error = ScimError.InvalidValue($"Operations[{index}]: \"{op}\" needs a \"value\".");
+            return false;
+        }
+
+        if (op != "remove" && path is null && value is not JsonObject)
+        {
+            error = ScimError.InvalidValue($"Operations[{index}]: without a \"path\", \"value\" must be an object of attributes.");
+            return false;
+        }
+
+        operation = new ScimPatchOperation(op, path, value?.DeepClone());
+        error = null;
+        return true;
+    }
 
     /// <summary>
     /// Applies operations to a resource's SCIM representation (as GET renders it) and returns the new representation;
@@ -23,18 +117,25 @@ internal static class ScimPatch
     /// path (merged attribute by attribute, extension URNs as keys included), value filters, multi-valued add (append,
     /// no duplicates), sub-attributes, attribute names case-insensitive. Refuses readOnly/immutable changes
     /// (mutability), a remove without path (noTarget), a filter matching nothing on replace/remove (noTarget).
+    /// The resource passed in is not changed; values are taken as given (no type coercion).
     /// </summary>
     public static bool TryApply(JsonObject resource, IReadOnlyList<ScimPatchOperation> operations, ScimResourceType type,
-        [NotNullWhen(true)] out JsonObject? patched, [NotNullWhen(false)] out ScimError? error) =>
-        throw new NotImplementedException();
-}
+        [NotNullWhen(true)] out JsonObject? patched, [NotNullWhen(false)] out ScimError? error)
+    {
+        patched = null;
+        var work = resource.DeepClone().AsObject();
+        var engine = new ScimPatchEngine(work, type);
+        for (var i = 0; i < operations.Count; i++)
+        {
+            if (!engine.TryApply(operations[i], out error))
+            {
+                error = error with { Detail = $"Operations[{i}]: {error.Detail}" };
+                return false;
+            }
+        }
 
-internal static class ScimProjection
-{
-    /// <summary>
-    /// Applies <c>attributes</c> / <c>excludedAttributes</c> (RFC 7644 §3.9) to a rendered resource: "always" attributes
-    /// (id, schemas) stay; names may be schema-qualified and are case-insensitive.
-    /// </summary>
-    public static JsonObject Apply(JsonObject resource, IReadOnlyList<string>? attributes, IReadOnlyList<string>? excludedAttributes, ScimResourceType type) =>
-        throw new NotImplementedException();
+        patched = work;
+        error = null;
+        return true;
+    }
 }

@@ -8,7 +8,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using ScaiKey.Data;
 using ScaiKey.Data.Sqlite;
 
-namespace ScaiKey.Api.Infrastructure;
+namespace ScaiKey.Api.Sql;
 
 /// <summary>
 /// Names and values for the few statements written by hand on the hottest routes (GET user, password sign-in),

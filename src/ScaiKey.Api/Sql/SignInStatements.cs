@@ -6,43 +6,10 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
-using static ScaiKey.Api.Infrastructure.ModelSql;
+using static ScaiKey.Api.Sql.ModelSql;
+using ScaiKey.Api.SignIn;
 
-namespace ScaiKey.Api.SignIn;
-
-/// <summary>What a user's tokens say about them (standard claims).</summary>
-internal sealed record PrincipalUser(
-    string Id, string Email, bool EmailVerified, string? FirstName, string? LastName, string? DisplayName, string Locale, string Timezone);
-
-/// <summary>
-/// A live user found by email for a password check, with what its tokens will say and whether a confirmed second
-/// factor exists (read in the same statement, so asking for MFA costs the sign-in no extra round trip).
-/// </summary>
-internal sealed record SignInUser(
-    string? PasswordHash, UserStatus Status, DateTime? LockedAt, bool RequirePasswordChange, PrincipalUser Principal, bool HasSecondFactor = false,
-    IdentitySource IdentitySource = IdentitySource.Local)
-{
-    public string Id => Principal.Id;
-}
-
-/// <summary>
-/// A successful sign-in to commit: the user's row, a new session, for the password grant its token grant, and the
-/// <c>user.signed_in</c> audit event (<paramref name="AuditId"/>, its reason naming how the user signed in), and
-/// for a sign-in finished with a second factor the pending step (<paramref name="ChallengeId"/>) used up: the session
-/// exists exactly when the step was spent, in one write transaction. A sealed step (<paramref name="SealedChallenge"/>,
-/// the password grant's mfa_token) is spent by writing its row as used, refused when a row says it was used or ended;
-/// a TOTP code's step (<paramref name="Totp"/>) is claimed on its factor in the same transaction.
-/// </summary>
-internal sealed record NewSession(
-    string TenantId, string UserId, string SessionId, string? UserAgent, string? IpAddress, DateTime Now, string? UpgradedHash,
-    string? GrantId, string? GrantClientId, string Amr = "pwd", string? AuditId = null, string? RequestId = null, string? ChallengeId = null,
-    SealedStepSpend? SealedChallenge = null, Mfa.TotpClaim? Totp = null)
-{
-    public const string SignedInAction = "user.signed_in";
-
-    /// <summary>What the audit trail says of the sign-in: the amr values and, for a grant, the client. Never a secret.</summary>
-    public string AuditReason => "amr=" + Amr + (GrantClientId is null ? string.Empty : " client=" + GrantClientId);
-}
+namespace ScaiKey.Api.Sql;
 
 /// <summary>
 /// The password sign-in's reads and writes by plain ADO.NET: the user by email, then one transaction with the
@@ -96,11 +63,11 @@ internal sealed class SignInStatements : IDisposable
                 find.Parameters[0].Value = tenantId;
                 find.Parameters[1].Value = emailNormalized;
                 using var reader = find.ExecuteReader();
-                return Read(reader, texts);
+                return texts.UserSql.Read(reader);
             });
         }
 
-        return await ReadOnContextAsync(db, texts.Find, reader => Read(reader, texts), ct, tenantId, emailNormalized);
+        return await ReadOnContextAsync(db, texts.Find, texts.UserSql.Read, ct, tenantId, emailNormalized);
     }
 
     /// <summary>
@@ -266,21 +233,6 @@ internal sealed class SignInStatements : IDisposable
             : [s.ChallengeId, s.TenantId, s.UserId, s.Now, spend.Purpose, spend.TokenHash, spend.ClientId, spend.ExpiresAt],
         s.Totp is null ? null : [s.Totp.FactorId, s.TenantId, s.Totp.Step, s.Now]);
 
-    private static SignInUser? Read(DbDataReader reader, Texts texts)
-    {
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        var principal = new PrincipalUser(
-            reader.GetString(0), reader.GetString(5), reader.GetBoolean(6), NullableString(reader, 7), NullableString(reader, 8),
-            NullableString(reader, 9), reader.GetString(10), reader.GetString(11));
-        return new SignInUser(
-            NullableString(reader, 1), (UserStatus)texts.Status.ConvertFromProvider(reader.GetString(2))!, NullableUtc(reader, 3),
-            reader.GetBoolean(4), principal, reader.GetBoolean(12), (IdentitySource)texts.Source.ConvertFromProvider(reader.GetString(13))!);
-    }
-
     private Texts Initialize(ScaiKeyDbContext db)
     {
         lock (_init)
@@ -315,11 +267,9 @@ internal sealed class SignInStatements : IDisposable
 
         public required string ClaimTotpStep { get; init; }
 
-        public required ValueConverter Status { get; init; }
+        public required SignInUserSql UserSql { get; init; }
 
-        public required ValueConverter Source { get; init; }
-
-        public required object Active { get; init; }
+        public object Active => UserSql.Active;
 
         public static Texts From(ScaiKeyDbContext db)
         {
@@ -335,27 +285,14 @@ internal sealed class SignInStatements : IDisposable
             string F(string property) => Column(factors, property);
             string A(string property) => Column(audit, property);
             string C(string property) => Column(challenges, property);
-            var status = Converter(users, nameof(User.Status));
+            var user = new SignInUserSql(users, factors);
             return new Texts
             {
                 Sqlite = db.Database.IsSqlite(),
-                Status = status,
-                Source = Converter(users, nameof(User.IdentitySource)),
-                Active = status.ConvertToProvider(UserStatus.Active)!,
+                UserSql = user,
 
-                // $1 tenant, $2 normalized email. The columns are read in this order by Read.
-                Find = $"""
-                    SELECT {U(nameof(User.Id))}, {U(nameof(User.PasswordHash))}, {U(nameof(User.Status))}, {U(nameof(User.LockedAt))},
-                           {U(nameof(User.RequirePasswordChange))}, {U(nameof(User.Email))}, {U(nameof(User.EmailVerified))},
-                           {U(nameof(User.FirstName))}, {U(nameof(User.LastName))}, {U(nameof(User.DisplayName))},
-                           {U(nameof(User.Locale))}, {U(nameof(User.Timezone))},
-                           EXISTS (SELECT 1 FROM {Table(factors)} WHERE {F(nameof(MfaFactor.UserId))} = {Table(users)}.{U(nameof(User.Id))}
-                                   AND {F(nameof(MfaFactor.TenantId))} = $1 AND {F(nameof(MfaFactor.ConfirmedAt))} IS NOT NULL),
-                           {U(nameof(User.IdentitySource))}
-                    FROM {Table(users)}
-                    WHERE {U(nameof(User.TenantId))} = $1 AND {U(nameof(User.EmailNormalized))} = $2 AND {U(nameof(User.DeletedAt))} IS NULL
-                    LIMIT 1
-                    """,
+                // $1 tenant, $2 normalized email.
+                Find = user.FindBy(nameof(User.EmailNormalized)),
 
                 // $1 user, $2 tenant, $3 now, $4 the re-hashed password or NULL, $5 ACTIVE.
                 Update = $"""

@@ -6,9 +6,9 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
-using static ScaiKey.Api.Infrastructure.ModelSql;
+using static ScaiKey.Api.Sql.ModelSql;
 
-namespace ScaiKey.Api.Users;
+namespace ScaiKey.Api.Sql;
 
 /// <summary>A user's row as the API shows it, with its OU path.</summary>
 internal sealed record UserRow(

@@ -1,0 +1,47 @@
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
+using ScaiKey.Data;
+
+namespace ScaiKey.Api.Users;
+
+/// <summary>What a tenant's user list asks for, as bound from the query string.</summary>
+internal sealed record UserListRequest(
+    string? Search, Data.Entities.UserStatus? Status, string? OuId, string? GroupId, bool? MfaEnabled, string SortBy, bool Descending, PageRequest Paging);
+
+/// <summary>A page of a tenant's user list and the exact total; or, for an ou_id/group_id not in the tenant, the 422 errors.</summary>
+internal sealed record UserListPage(List<UserListItem> Items, int Total, ValidationErrors? Errors = null);
+
+/// <summary>
+/// A tenant's user list at any size, in one place: the OU and group filters resolved to their subtrees, the exact
+/// total (trigger-kept counters when only status narrows it, a cached count for searches, a count otherwise), the
+/// choice between the trigram index and an in-order walk of the sort index for a search, a page anchor for deep
+/// pages of the default order, and the page read in two steps (ids by the sort's index, then the rows). Each
+/// collaborator says why it exists: <see cref="UserReads"/>, <see cref="SearchTotals"/>, <see cref="PageAnchors"/>.
+/// </summary>
+internal sealed class UserListQuery(ScaiKeyDbContext db, UserReads reads, SearchTotals searchTotals, PageAnchors anchors)
+{
+    public async Task<UserListPage> RunAsync(string tenantId, UserListRequest request, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var (ouIds, groupIds) = await reads.ResolveTreesAsync(tenantId, request.OuId, request.GroupId, errors, ct);
+        if (errors.Any)
+        {
+            return new UserListPage([], 0, errors);
+        }
+
+        var filter = new UserListFilter(request.Search, request.Status, ouIds, groupIds, request.MfaEnabled);
+        var users = reads.Filter(filter).Where(u => u.TenantId == tenantId);
+        var counts = db.TenantUserCounts.Where(c => c.TenantId == tenantId);
+        var total = await UserReads.TotalAsync(users, counts, filter, ct,
+            count => searchTotals.CountAsync(db, tenantId, filter, count, ct));
+        if (await UserReads.ScanInOrderAsync(counts, filter, request.SortBy, request.Paging, total, ct))
+        {
+            users = reads.Filter(filter, searchInOrder: true).Where(u => u.TenantId == tenantId);
+        }
+
+        var (from, skip) = await anchors.SeekAsync(db, tenantId, filter, users, request.SortBy, request.Descending, request.Paging.Offset, ct);
+        var items = await reads.PageAsync(from, request.SortBy, request.Descending, skip, request.Paging.PerPage, reads.ProjectListItems, ct);
+        return new UserListPage(items, total);
+    }
+}
