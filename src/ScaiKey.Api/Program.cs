@@ -90,6 +90,7 @@ builder.Services.AddScoped<SecondFactorSignIn>();
 builder.Services.AddSingleton<RevocationCache>();
 builder.Services.AddSingleton<ClientRegistrationCache>();
 builder.Services.AddSingleton<OpenApiDocumentBuilder>();
+ScaiKey.Api.Scim.ScimSetup.AddScimProvisioning(builder.Services, configuration);
 
 var app = builder.Build();
 
@@ -135,6 +136,7 @@ app.MapRoleAssignments();
 app.MapAdminClients();
 app.MapSigningKeys();
 ScaiKey.Api.AdminConsole.ConsoleSetup.MapAdminConsole(app);
+ScaiKey.Api.Scim.ScimSetup.MapScim(app);
 
 await app.RunAsync();
 

@@ -265,6 +265,33 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         Post("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}/sync", w => $"/api/v1/tenants/{w.T}/identity-providers/{w.I}/sync", null, TenantAdmin(409)),
         Get("/api/v1/tenants/{tenant_id}/identity-providers/{identity_provider_id}/sync-jobs/{job_id}", w => $"/api/v1/tenants/{w.T}/identity-providers/{w.I}/sync-jobs/{None}", TenantRead(404)),
 
+        // SCIM provisioning tokens: tenant admins and above (a token can change every user of the tenant).
+        Post("/api/v1/tenants/{tenant_id}/scim/tokens", w => $"/api/v1/tenants/{w.T}/scim/tokens", "{}", TenantAdmin(422)),
+        Get("/api/v1/tenants/{tenant_id}/scim/tokens", w => $"/api/v1/tenants/{w.T}/scim/tokens", TenantAdmin(200)),
+        Delete("/api/v1/tenants/{tenant_id}/scim/tokens/{token_id}", w => $"/api/v1/tenants/{w.T}/scim/tokens/{None}", TenantAdmin(404)),
+
+        // /scim/v2 takes SCIM provisioning tokens only (ScimAuthenticationTests): every other caller is 401.
+        Get("/scim/v2/ServiceProviderConfig", _ => "/scim/v2/ServiceProviderConfig", Everyone(401)),
+        Get("/scim/v2/ResourceTypes", _ => "/scim/v2/ResourceTypes", Everyone(401)),
+        Get("/scim/v2/ResourceTypes/{name}", _ => "/scim/v2/ResourceTypes/User", Everyone(401)),
+        Get("/scim/v2/Schemas", _ => "/scim/v2/Schemas", Everyone(401)),
+        Get("/scim/v2/Schemas/{id}", _ => "/scim/v2/Schemas/x", Everyone(401)),
+        Get("/scim/v2/Users", _ => "/scim/v2/Users", Everyone(401)),
+        Post("/scim/v2/Users", _ => "/scim/v2/Users", "{}", Everyone(401)),
+        Post("/scim/v2/Users/.search", _ => "/scim/v2/Users/.search", "{}", Everyone(401)),
+        Get("/scim/v2/Users/{id}", _ => $"/scim/v2/Users/{None}", Everyone(401)),
+        Put("/scim/v2/Users/{id}", _ => $"/scim/v2/Users/{None}", "{}", Everyone(401)),
+        Patch("/scim/v2/Users/{id}", _ => $"/scim/v2/Users/{None}", _ => "{}", Everyone(401)),
+        Delete("/scim/v2/Users/{id}", _ => $"/scim/v2/Users/{None}", Everyone(401)),
+        Get("/scim/v2/Groups", _ => "/scim/v2/Groups", Everyone(401)),
+        Post("/scim/v2/Groups", _ => "/scim/v2/Groups", "{}", Everyone(401)),
+        Post("/scim/v2/Groups/.search", _ => "/scim/v2/Groups/.search", "{}", Everyone(401)),
+        Get("/scim/v2/Groups/{id}", _ => $"/scim/v2/Groups/{None}", Everyone(401)),
+        Put("/scim/v2/Groups/{id}", _ => $"/scim/v2/Groups/{None}", "{}", Everyone(401)),
+        Patch("/scim/v2/Groups/{id}", _ => $"/scim/v2/Groups/{None}", _ => "{}", Everyone(401)),
+        Delete("/scim/v2/Groups/{id}", _ => $"/scim/v2/Groups/{None}", Everyone(401)),
+        Post("/scim/v2/Bulk", _ => "/scim/v2/Bulk", "{}", Everyone(401)),
+
         // Tenant audit trail: admins only.
         Get("/api/v1/tenants/{tenant_id}/audit-events", w => $"/api/v1/tenants/{w.T}/audit-events", TenantAdmin(200)),
 

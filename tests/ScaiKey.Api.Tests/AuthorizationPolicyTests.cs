@@ -19,6 +19,7 @@ public sealed class AuthorizationPolicyTests(ScaiKeyApp app) : IClassFixture<Sca
         ScaiKey.Api.Authorization.ScaiKeyPolicies.Tenant, ScaiKey.Api.Authorization.ScaiKeyPolicies.CoversTargetUser,
         ScaiKey.Api.Authorization.ScaiKeyPolicies.CoversProviderUsers,
         ScaiKey.Api.Authorization.ScaiKeyPolicies.Account, ScaiKey.Api.Authorization.ScaiKeyPolicies.AccountRecentSignIn,
+        ScaiKey.Api.Scim.ScimSetup.Policy,
     ];
 
     private IEnumerable<RouteEndpoint> Endpoints =>
@@ -55,8 +56,22 @@ public sealed class AuthorizationPolicyTests(ScaiKeyApp app) : IClassFixture<Sca
     [Fact]
     public void Routes_outside_the_api_are_anonymous_on_purpose()
     {
-        var others = Endpoints.Where(e => !e.RoutePattern.RawText!.TrimStart('/').StartsWith("api/", StringComparison.Ordinal)).ToList();
+        var others = Endpoints.Where(e => !e.RoutePattern.RawText!.TrimStart('/').StartsWith("api/", StringComparison.Ordinal)
+            && !e.RoutePattern.RawText!.TrimStart('/').StartsWith("scim/v2", StringComparison.Ordinal)).ToList();
         Assert.All(others, e => Assert.True(e.Metadata.GetMetadata<IAllowAnonymous>() is not null, e.RoutePattern.RawText));
+    }
+
+    [Fact]
+    public void Scim_routes_name_the_scim_policy_and_only_it()
+    {
+        var scim = Endpoints.Where(e => e.RoutePattern.RawText!.TrimStart('/').StartsWith("scim/v2", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(scim);
+        Assert.All(scim, e =>
+        {
+            Assert.Null(e.Metadata.GetMetadata<IAllowAnonymous>());
+            var policies = e.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).ToList();
+            Assert.True(policies.Count > 0 && policies.All(p => p == ScaiKey.Api.Scim.ScimSetup.Policy), $"{e.RoutePattern.RawText}: {string.Join(", ", policies)}");
+        });
     }
 
     [Fact]

@@ -271,9 +271,10 @@ internal sealed partial class UserCommands(
         return await CommitWithRevocationAsync<T>(http, user, revoke, ct);
     }
 
-    public async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string userId, string? confirmEmail, CancellationToken ct)
+    /// <param name="ifMatchChecked">The caller compared the version itself (SCIM's weak ETags, a Bulk operation's version).</param>
+    public async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string userId, string? confirmEmail, CancellationToken ct, bool ifMatchChecked = false)
     {
-        var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
+        var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct, ifMatchChecked);
         if (refusal is not null)
         {
             return refusal;
@@ -538,9 +539,9 @@ internal sealed partial class UserCommands(
     /// <summary>
     /// Ends every session and makes access tokens issued until now worthless for this user. Inside the caller's
     /// transaction; the caller evicts the revocation cache after its commit (an eviction before it let a request in
-    /// between cache "still active" again, see docs/decisions.md).
+    /// between cache "still active" again, see docs/decisions.md). SCIM's deactivation uses it too.
     /// </summary>
-    private async Task RevokeAsync(User user, CancellationToken ct)
+    internal async Task RevokeAsync(User user, CancellationToken ct)
     {
         var now = Now;
         user.TokensRevokedAt = now;
@@ -561,7 +562,7 @@ internal sealed partial class UserCommands(
     }
 
     /// <summary>The user to change, or the 404/412 to answer instead.</summary>
-    private async Task<(User User, IResult? Refusal)> FindForWriteAsync(HttpContext http, string tenantId, string userId, CancellationToken ct)
+    private async Task<(User User, IResult? Refusal)> FindForWriteAsync(HttpContext http, string tenantId, string userId, CancellationToken ct, bool ifMatchChecked = false)
     {
         var user = await FindAsync(tenantId, userId, ct);
         if (user is null)
@@ -569,7 +570,7 @@ internal sealed partial class UserCommands(
             return (null!, UserNotFound());
         }
 
-        return ETags.IfMatchAllows(http.Request, user.Version) ? (user, null) : (user, Problems.PreconditionFailed());
+        return ifMatchChecked || ETags.IfMatchAllows(http.Request, user.Version) ? (user, null) : (user, Problems.PreconditionFailed());
     }
 
     private Task<User?> FindAsync(string tenantId, string userId, CancellationToken ct) =>
