@@ -55,6 +55,11 @@ public sealed class ConfigurationValidationTests(ScaiKeyApp app) : IClassFixture
         { "ScaiKey:Passkeys:CeremonySeconds", "5", "must be between 30 and 1800" },
         { "ScaiKey:ConsoleClient:RedirectUris:0", "ftp://127.0.0.1/callback", "not an absolute https URI" },
 
+        // MetricsOptions (Telemetry/), ScimOptions (Scim/).
+        { "ScaiKey:Metrics:AllowedAddresses:0", "10.0.0.0/33", "is not an IP address or a CIDR network" },
+        { "ScaiKey:Scim:BulkMaxOperations", "0", "must be between 1 and 10000" },
+        { "ScaiKey:Scim:BulkMaxPayloadSize", "2097152", "must be between 1024 and" },
+
         // A value the binder cannot convert at all.
         { "ScaiKey:Smtp:Port", "twenty-five", "'ScaiKey:Smtp:Port' to type 'System.Int32'" },
     };

@@ -1,7 +1,9 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Telemetry;
+using ScaiKey.Api.Tests.Scim;
 
 namespace ScaiKey.Api.Tests;
 
@@ -254,13 +256,33 @@ public sealed class TelemetryTests(MetricsApp app) : IClassFixture<MetricsApp>
     }
 
     [Fact]
-    public async Task Scim_operations_have_their_counter()
+    public async Task Scim_operations_count_each_change_by_resource_and_operation_in_bulk_too()
     {
+        var (_, _, scim) = await ScimKit.TenantAsync(app);
         var before = await MetricsScrape.ReadAsync(app.Host);
-        app.Host.Services.GetRequiredService<ScaiKeyMetrics>().ScimOperation("User", "create");
+
+        var user = await ScimKit.CreateUserAsync(scim);
+        await (await scim.SendAsync(HttpMethod.Patch, "/scim/v2/Users/" + user["id"]!.GetValue<string>(), ScimKit.Patch(
+            new JsonObject { ["op"] = "replace", ["path"] = "displayName", ["value"] = "Counted" }))).ShouldBeAsync(200);
+        await (await scim.SendAsync(HttpMethod.Post, "/scim/v2/Bulk", new JsonObject
+        {
+            ["schemas"] = new JsonArray("urn:ietf:params:scim:api:messages:2.0:BulkRequest"),
+            ["Operations"] = new JsonArray(new JsonObject
+            {
+                ["method"] = "POST", ["path"] = "/Groups", ["bulkId"] = "g1",
+                ["data"] = new JsonObject { ["schemas"] = new JsonArray("urn:ietf:params:scim:schemas:core:2.0:Group"), ["displayName"] = "Counted group" },
+            }),
+        })).ShouldBeAsync(200);
+        await (await scim.SendAsync(HttpMethod.Get, "/scim/v2/Users/" + user["id"]!.GetValue<string>())).ShouldBeAsync(200); // a read counts nothing
         var after = await MetricsScrape.ReadAsync(app.Host);
-        Assert.Equal(1, after.Sum("scaikey_scim_operations_total", ("resource", "User"), ("operation", "create"))
-            - before.Sum("scaikey_scim_operations_total", ("resource", "User"), ("operation", "create")));
+
+        double Delta(string resource, string operation) =>
+            after.Sum("scaikey_scim_operations_total", ("resource", resource), ("operation", operation))
+            - before.Sum("scaikey_scim_operations_total", ("resource", resource), ("operation", operation));
+        Assert.Equal(1, Delta("User", "create"));
+        Assert.Equal(1, Delta("User", "patch"));
+        Assert.Equal(1, Delta("Group", "create"));
+        Assert.Equal(0, Delta("User", "delete"));
     }
 }
 

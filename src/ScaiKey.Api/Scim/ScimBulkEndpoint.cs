@@ -20,7 +20,8 @@ internal static partial class ScimBulkEndpoint
     private sealed record Target(IScimResources Service, string Endpoint, string? Id);
 
     private static async Task<IResult> BulkAsync(
-        HttpContext http, ScimUserService users, ScimGroupService groups, ScaiKeyDbContext db, IOptions<ScimOptions> options, CancellationToken ct)
+        HttpContext http, ScimUserService users, ScimGroupService groups, ScaiKeyDbContext db, IOptions<ScimOptions> options,
+        Telemetry.ScaiKeyMetrics metrics, CancellationToken ct)
     {
         var limits = options.Value;
         var (body, error) = await ScimResults.ReadBodyAsync(http, limits.BulkMaxPayloadSize);
@@ -64,6 +65,7 @@ internal static partial class ScimBulkEndpoint
             }
 
             var (method, bulkId, outcome, target) = await RunAsync(operation, request, users, groups, created, ct);
+            outcome.Counted(metrics, target?.Endpoint ?? string.Empty, method);
 
             // Whatever an operation left tracked (a refused change) must not be saved by the next one.
             db.ChangeTracker.Clear();

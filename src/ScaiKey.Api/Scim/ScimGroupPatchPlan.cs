@@ -16,6 +16,9 @@ namespace ScaiKey.Api.Scim;
 /// </summary>
 internal static class ScimGroupPatchPlan
 {
+    // As ScimGroupMapping.Read allows (the columns hold 200).
+    private const int MaxText = 200;
+
     internal abstract record Step;
 
     internal sealed record Rename(string? DisplayName, Optional<string> ExternalId) : Step;
@@ -54,7 +57,9 @@ internal static class ScimGroupPatchPlan
 
             var name = ScimJson.Get(value, "displayName");
             var external = ScimJson.Get(value, "externalId");
-            if (!ScimJson.TryString(name, out var n) || !ScimJson.TryString(external, out var e) || (ScimJson.Has(value, "displayName") && string.IsNullOrWhiteSpace(n)))
+            // Anything the mapping would refuse (too long, blank) goes the generic way, which says why.
+            if (!ScimJson.TryString(name, out var n) || !ScimJson.TryString(external, out var e) || (ScimJson.Has(value, "displayName") && string.IsNullOrWhiteSpace(n))
+                || n?.Length > MaxText || e?.Length > MaxText)
             {
                 return false;
             }
@@ -72,7 +77,7 @@ internal static class ScimGroupPatchPlan
         if (path.ValueFilter is null && path.SubAttribute is null && path.Attribute.SubAttribute is null
             && op.Op == "replace" && (Is(attribute, "displayName") || Is(attribute, "externalId")))
         {
-            if (!ScimJson.TryString(op.Value, out var text) || (Is(attribute, "displayName") && string.IsNullOrWhiteSpace(text)))
+            if (!ScimJson.TryString(op.Value, out var text) || (Is(attribute, "displayName") && string.IsNullOrWhiteSpace(text)) || text?.Length > MaxText)
             {
                 return false;
             }

@@ -61,30 +61,32 @@ internal static class ScimResourceEndpoints
         ScimResults.Of(await service.GetAsync(ScimRequest.For(http), id,
             ScimListParameters.Attributes(http, "attributes"), ScimListParameters.Attributes(http, "excludedAttributes"), ct));
 
-    private static async Task<IResult> CreateAsync<TService>(HttpContext http, TService service, CancellationToken ct)
+    private static async Task<IResult> CreateAsync<TService>(HttpContext http, TService service, Telemetry.ScaiKeyMetrics metrics, CancellationToken ct)
         where TService : IScimResources
     {
         var (body, error) = await ScimResults.ReadBodyAsync(http, JsonBody.MaxBytes);
-        return body is null ? ScimResults.Error(error!) : ScimResults.Of(await service.CreateAsync(ScimRequest.For(http), body, ct));
+        return body is null ? ScimResults.Error(error!) : ScimResults.Of((await service.CreateAsync(ScimRequest.For(http), body, ct)).Counted(metrics, Endpoint<TService>(), "POST"));
     }
 
-    private static async Task<IResult> ReplaceAsync<TService>(string id, HttpContext http, TService service, CancellationToken ct)
+    private static async Task<IResult> ReplaceAsync<TService>(string id, HttpContext http, TService service, Telemetry.ScaiKeyMetrics metrics, CancellationToken ct)
         where TService : IScimResources
     {
         var (body, error) = await ScimResults.ReadBodyAsync(http, JsonBody.MaxBytes);
-        return body is null ? ScimResults.Error(error!) : ScimResults.Of(await service.ReplaceAsync(ScimRequest.For(http), id, body, IfMatch(http), ct));
+        return body is null ? ScimResults.Error(error!) : ScimResults.Of((await service.ReplaceAsync(ScimRequest.For(http), id, body, IfMatch(http), ct)).Counted(metrics, Endpoint<TService>(), "PUT"));
     }
 
-    private static async Task<IResult> PatchAsync<TService>(string id, HttpContext http, TService service, CancellationToken ct)
+    private static async Task<IResult> PatchAsync<TService>(string id, HttpContext http, TService service, Telemetry.ScaiKeyMetrics metrics, CancellationToken ct)
         where TService : IScimResources
     {
         var (body, error) = await ScimResults.ReadBodyAsync(http, JsonBody.MaxBytes);
-        return body is null ? ScimResults.Error(error!) : ScimResults.Of(await service.PatchAsync(ScimRequest.For(http), id, body, IfMatch(http), ct));
+        return body is null ? ScimResults.Error(error!) : ScimResults.Of((await service.PatchAsync(ScimRequest.For(http), id, body, IfMatch(http), ct)).Counted(metrics, Endpoint<TService>(), "PATCH"));
     }
 
-    private static async Task<IResult> DeleteAsync<TService>(string id, HttpContext http, TService service, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync<TService>(string id, HttpContext http, TService service, Telemetry.ScaiKeyMetrics metrics, CancellationToken ct)
         where TService : IScimResources =>
-        ScimResults.Of(await service.DeleteAsync(ScimRequest.For(http), id, IfMatch(http), ct));
+        ScimResults.Of((await service.DeleteAsync(ScimRequest.For(http), id, IfMatch(http), ct)).Counted(metrics, Endpoint<TService>(), "DELETE"));
+
+    private static string Endpoint<TService>() => typeof(TService) == typeof(ScimUserService) ? "Users" : "Groups";
 
     private static string? IfMatch(HttpContext http) => http.Request.Headers.IfMatch.Count == 0 ? null : http.Request.Headers.IfMatch.ToString();
 }

@@ -129,7 +129,7 @@ internal static class ScimResults
     {
         try
         {
-            var node = JsonNode.Parse(raw.Span, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            var node = JsonNode.Parse(raw.Span, documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
             return node is JsonObject body
                 ? (body, null)
                 : (null, ScimError.InvalidSyntax("The request body must be a JSON object."));
@@ -171,5 +171,26 @@ internal static class ScimResults
             http.Response.ContentType = ContentType;
             return http.Response.WriteAsync(outcome.Resource.ToJsonString(Options), http.RequestAborted);
         }
+    }
+}
+
+/// <summary>SCIM changes for the <c>scaikey.scim.operations</c> counter: one per successful create, replace, patch or delete, in a Bulk request too.</summary>
+internal static class ScimOperationCount
+{
+    public static ScimOutcome Counted(this ScimOutcome outcome, Telemetry.ScaiKeyMetrics metrics, string endpoint, string method)
+    {
+        if (outcome.Error is null && method switch
+            {
+                "POST" => "create",
+                "PUT" => "replace",
+                "PATCH" => "patch",
+                "DELETE" => "delete",
+                _ => null,
+            } is { } operation)
+        {
+            metrics.ScimOperation(endpoint.Trim('/') == "Users" ? "User" : "Group", operation);
+        }
+
+        return outcome;
     }
 }

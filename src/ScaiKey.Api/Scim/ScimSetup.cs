@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Authentication;
 using ScaiKey.Api.Scim.Language;
 using ScaiKey.Api.Security;
@@ -14,7 +15,8 @@ internal static class ScimSetup
 
     public static IServiceCollection AddScimProvisioning(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<ScimOptions>().Bind(configuration.GetSection(ScimOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ScimOptions>().Bind(configuration.GetSection(ScimOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ScimOptions>, ScimOptionsValidator>();
         services.AddScoped<ScimUserService>();
         services.AddScoped<ScimGroupService>();
         services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ScimAuthenticationHandler>(ScimAuthenticationHandler.SchemeName, null);

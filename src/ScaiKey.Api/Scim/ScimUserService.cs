@@ -344,11 +344,13 @@ internal sealed class ScimUserService(
             return (null, ScimOutcome.PreconditionFailed());
         }
 
-        if (await db.RoleAssignments.AnyAsync(r => r.PrincipalType == PrincipalTypes.User && r.PrincipalId == user.Id
-                && (r.Role == Roles.PlatformAdmin || r.Role == Roles.PartnerAdmin || r.TenantId != tenantId), ct))
+        // Any role, this tenant's included: a token outlives the admin who made it, and changing another admin's
+        // password or email (then "forgot password") would hand over that admin's rights. Admins are managed in
+        // ScaiKey, not by provisioning (docs/decisions.md, SCIM service).
+        if (await db.RoleAssignments.AnyAsync(r => r.PrincipalType == PrincipalTypes.User && r.PrincipalId == user.Id, ct))
         {
             return (null, ScimOutcome.Fail(new ScimError(403, null,
-                "This user holds administrative roles beyond this tenant; a provisioning token may not change it.")));
+                "This user holds administrative roles; a provisioning token may not change it. Manage it in ScaiKey.")));
         }
 
         return (user, null);
@@ -369,18 +371,17 @@ internal sealed class ScimUserService(
 
     private async Task<ScimOutcome?> ConflictAsync(string tenantId, string? exceptUserId, string? normalizedEmail, string? normalizedUsername, CancellationToken ct)
     {
-        var clashes = await db.Users.AsNoTracking()
-            .Where(u => u.TenantId == tenantId && u.DeletedAt == null && u.Id != exceptUserId
-                && ((normalizedEmail != null && u.EmailNormalized == normalizedEmail) || (normalizedUsername != null && u.UsernameNormalized == normalizedUsername)))
-            .Select(u => u.EmailNormalized).Take(2).ToListAsync(ct);
-        if (clashes.Count == 0)
+        // Two lookups, each answered by its unique index: one query OR-ing both made SQLite scan the tenant's users,
+        // so every create got slower as the tenant grew (bench/scim.sh: SCIM create at 0.47 of the API's).
+        var live = db.Users.AsNoTracking().Where(u => u.TenantId == tenantId && u.DeletedAt == null && u.Id != exceptUserId);
+        if (normalizedEmail is not null && await live.AnyAsync(u => u.EmailNormalized == normalizedEmail, ct))
         {
-            return null;
+            return ScimOutcome.Uniqueness("A user with this email address already exists in this tenant.");
         }
 
-        return clashes.Contains(normalizedEmail!)
-            ? ScimOutcome.Uniqueness("A user with this email address already exists in this tenant.")
-            : ScimOutcome.Uniqueness("A user with this userName already exists in this tenant.");
+        return normalizedUsername is not null && await live.AnyAsync(u => u.UsernameNormalized == normalizedUsername, ct)
+            ? ScimOutcome.Uniqueness("A user with this userName already exists in this tenant.")
+            : null;
     }
 
     private static ScimOutcome UniqueConflict(string detail) =>

@@ -66,8 +66,9 @@ internal static class MetricsEndpoint
         {
             app.Use((http, following) =>
             {
-                if (http.Request.Path.Equals(Path, StringComparison.OrdinalIgnoreCase)
-                    && (http.Request.Headers.ContainsKey("X-Forwarded-For") || http.Request.Headers.ContainsKey("Forwarded")))
+                // Every path ("/metrics/" routes to the endpoint too), and every header a proxy may name the client in.
+                if (http.Request.Headers.ContainsKey("X-Forwarded-For") || http.Request.Headers.ContainsKey("Forwarded")
+                    || http.Request.Headers.ContainsKey("X-Real-IP"))
                 {
                     http.Items[ForwardedItem] = true;
                 }

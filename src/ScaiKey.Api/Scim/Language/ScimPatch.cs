@@ -11,6 +11,9 @@ internal sealed record ScimPatchOperation(string Op, ScimPath? Path, JsonNode? V
 
 internal static class ScimPatch
 {
+    /// <summary>Operations one PATCH request may carry.</summary>
+    public const int MaxOperations = 1000;
+
     /// <summary>
     /// Reads a PatchOp body: the PatchOp schema, <c>Operations</c> (op case-insensitive: Entra sends "Replace"),
     /// paths parsed. Errors are invalidSyntax / invalidPath / invalidValue / noTarget (remove without path).
@@ -34,6 +37,14 @@ internal static class ScimPatch
         if (ScimJson.Get(request, "Operations") is not JsonArray items || items.Count == 0)
         {
             error = ScimError.InvalidSyntax("\"Operations\" must be a non-empty array.");
+            return false;
+        }
+
+        // Each operation may evaluate a filter over a whole rendered member list: a bound keeps one request's work
+        // bounded (Entra sends membership changes in batches far smaller than this).
+        if (items.Count > MaxOperations)
+        {
+            error = ScimError.InvalidValue($"A PATCH request may carry at most {MaxOperations} operations.");
             return false;
         }
 
