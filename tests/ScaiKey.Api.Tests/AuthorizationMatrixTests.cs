@@ -100,6 +100,9 @@ public sealed class AuthorizationMatrixTests(ScaiKeyApp app, ITestOutputHelper o
         // Anonymous infrastructure.
         Get("/healthz", _ => "/healthz", Everyone(200)),
         Get("/readyz", _ => "/readyz", Everyone(200)),
+
+        // The Prometheus endpoint, mapped for every method; off by default (TelemetryTests switch it on): 404 for all.
+        new("* /metrics", _ => Req(HttpMethod.Get, "/metrics"), Everyone(404)),
         Get("/openapi.json", _ => "/openapi.json", Everyone(200)),
         Get("/docs", _ => "/docs", Everyone(200)),
         Get("/assets/passkeys.js", _ => "/assets/passkeys.js", Everyone(200)),

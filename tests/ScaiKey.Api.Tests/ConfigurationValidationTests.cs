@@ -56,7 +56,7 @@ public sealed class ConfigurationValidationTests(ScaiKeyApp app) : IClassFixture
         { "ScaiKey:ConsoleClient:RedirectUris:0", "ftp://127.0.0.1/callback", "not an absolute https URI" },
 
         // MetricsOptions (Telemetry/), ScimOptions (Scim/).
-        { "ScaiKey:Metrics:AllowedAddresses:0", "10.0.0.0/33", "is not an IP address or a CIDR network" },
+        { "ScaiKey:Metrics:AllowedAddresses", "10.0.0.0/33", "is not an IP address or a CIDR network" },
         { "ScaiKey:Scim:BulkMaxOperations", "0", "must be between 1 and 10000" },
         { "ScaiKey:Scim:BulkMaxPayloadSize", "2097152", "must be between 1024 and" },
 

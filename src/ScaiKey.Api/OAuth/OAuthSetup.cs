@@ -48,6 +48,7 @@ internal static class OAuthSetup
                 server.AddEventHandler(ScaiKey.Api.SignIn.IntrospectionRevocationHandler.Descriptor);
                 server.AddEventHandler(SigningKeyHandlers.SignWithCurrentKey.Descriptor);
                 server.AddEventHandler(SigningKeyHandlers.PublishKeys.Descriptor);
+
                 server.AddEventHandler(SigningKeyHandlers.ServerAcceptsPublishedKeys.Descriptor);
                 server.AllowClientCredentialsFlow()
                     .AllowAuthorizationCodeFlow()

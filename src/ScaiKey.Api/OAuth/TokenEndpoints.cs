@@ -30,6 +30,20 @@ internal static class TokenEndpoints
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
+        var result = await DecideAsync(http, request, ct);
+
+        // scaikey.tokens.issued, counted where every grant's tokens are decided. (An OpenIddict handler on the token
+        // response did the same, but its registration left the revocation handler without effect; not understood yet.)
+        if (result is Microsoft.AspNetCore.Http.HttpResults.SignInHttpResult && request.GrantType is { Length: > 0 } grantType)
+        {
+            http.RequestServices.GetRequiredService<Telemetry.ScaiKeyMetrics>().TokenIssued(grantType);
+        }
+
+        return result;
+    }
+
+    private static async Task<IResult> DecideAsync(HttpContext http, OpenIddictRequest request, CancellationToken ct)
+    {
 
         // The hot path: a client-credential token needs no database context or sign-in services, so none is built.
         if (request.IsClientCredentialsGrantType() && request.ClientId is not null)

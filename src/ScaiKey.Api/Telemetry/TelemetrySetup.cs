@@ -31,7 +31,6 @@ internal static class TelemetrySetup
         services.Replace(ServiceDescriptor.Singleton<IMemoryCache>(sp => new MeteredMemoryCache(
             new MemoryCache(sp.GetRequiredService<IOptions<MemoryCacheOptions>>(), sp.GetRequiredService<ILoggerFactory>()),
             sp.GetRequiredService<ScaiKeyMetrics>())));
-        services.AddOpenIddict().AddServer(server => server.AddEventHandler(TokenIssuedHandler.Descriptor));
         ConfigureJsonLogs(services, configuration);
 
         var prometheus = configuration.GetSection(MetricsOptions.Section).GetValue<bool>(nameof(MetricsOptions.Enabled));
