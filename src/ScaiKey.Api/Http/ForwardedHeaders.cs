@@ -53,16 +53,19 @@ internal sealed class ProxyOptions
     public bool Rfc7239 { get; init; }
 
     /// <summary>Whether this peer is a trusted proxy. An unknown peer (no address) never is.</summary>
-    public bool IsTrusted(IPAddress? address)
+    public bool IsTrusted(IPAddress? address) => Contains(Networks, address);
+
+    /// <summary>Whether <paramref name="address"/> is in one of <paramref name="networks"/>; an unknown address (null) never is.</summary>
+    public static bool Contains(IReadOnlyList<System.Net.IPNetwork> networks, IPAddress? address)
     {
-        if (address is null || Networks.Count == 0)
+        if (address is null)
         {
             return false;
         }
 
         // Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d; the configuration names them as IPv4.
         var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-        foreach (var network in Networks)
+        foreach (var network in networks)
         {
             if (network.Contains(normalized))
             {

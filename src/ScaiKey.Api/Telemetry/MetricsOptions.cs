@@ -25,24 +25,8 @@ internal sealed class MetricsOptions
 
     private static readonly System.Net.IPNetwork[] Loopback = [new(IPAddress.Loopback, 8), new(IPAddress.IPv6Loopback, 128)];
 
-    public bool Allows(IPAddress? address)
-    {
-        if (address is null)
-        {
-            return false;
-        }
-
-        var normalized = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-        foreach (var network in Networks)
-        {
-            if (network.Contains(normalized))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>The same test as for trusted proxies (<see cref="Http.ProxyOptions.Contains"/>).</summary>
+    public bool Allows(IPAddress? address) => Http.ProxyOptions.Contains(Networks, address);
 
     /// <summary>Binds ScaiKey:Metrics; a wrong value stops the start with one line naming the key.</summary>
     public static void AddTo(IServiceCollection services, IConfiguration configuration)
@@ -70,7 +54,8 @@ internal sealed class MetricsOptions
         var invalid = new List<string>();
         foreach (var entry in entries)
         {
-            if (Parse(entry) is { } network)
+            // Read as ScaiKey:TrustedProxies entries are ("10.0.0.1/8" refused as a likely typo).
+            if (Http.ProxyOptions.Parse(entry) is { } network)
             {
                 networks.Add(network);
             }
@@ -82,21 +67,6 @@ internal sealed class MetricsOptions
 
         Networks = networks;
         Invalid = invalid;
-    }
-
-    private static System.Net.IPNetwork? Parse(string entry)
-    {
-        var slash = entry.IndexOf('/', StringComparison.Ordinal);
-        if (slash >= 0)
-        {
-            // "10.0.0.1/8" is refused rather than read as 10.0.0.0/8: more likely a typo than a network.
-            return System.Net.IPNetwork.TryParse(entry, out var network) && IPAddress.TryParse(entry.AsSpan(0, slash), out var given)
-                && given.Equals(network.BaseAddress) ? network : null;
-        }
-
-        return IPAddress.TryParse(entry, out var address)
-            ? new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128)
-            : null;
     }
 
     private sealed class Validation : IValidateOptions<MetricsOptions>
