@@ -38,29 +38,9 @@ internal sealed class ScimGroupService(ScaiKeyDbContext db, AuditLog audit, IOpt
     {
         var tenantId = request.Tenant.Id;
         var query = db.Groups.AsNoTracking().Where(g => g.TenantId == tenantId);
-        if (!string.IsNullOrWhiteSpace(list.Filter))
+        if (!ScimListQuery.TryNarrow(db, query, list, ScimGroupQuery.TryTranslate, ScimGroupQuery.TryOrder, out query, out var ordered, out var error))
         {
-            if (!ScimFilterParser.TryParse(list.Filter, out var filter, out var parseError))
-            {
-                return ScimOutcome.Fail(parseError);
-            }
-
-            if (!ScimGroupQuery.TryTranslate(db, filter, out var predicate, out var translateError))
-            {
-                return ScimOutcome.Fail(translateError);
-            }
-
-            query = query.Where(predicate);
-        }
-
-        IQueryable<Group> ordered;
-        if (list.SortBy is null)
-        {
-            ordered = query.OrderBy(g => g.Id);
-        }
-        else if (!ScimGroupQuery.TryOrder(query, list.SortBy, list.Descending, out ordered!, out var sortError))
-        {
-            return ScimOutcome.Fail(sortError);
+            return ScimOutcome.Fail(error!);
         }
 
         var total = await query.CountAsync(ct);

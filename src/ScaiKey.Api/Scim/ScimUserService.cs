@@ -44,29 +44,9 @@ internal sealed class ScimUserService(
     {
         var tenantId = request.Tenant.Id;
         var query = db.Users.AsNoTracking().Where(u => u.TenantId == tenantId && u.DeletedAt == null);
-        if (!string.IsNullOrWhiteSpace(list.Filter))
+        if (!ScimListQuery.TryNarrow(db, query, list, ScimUserQuery.TryTranslate, ScimUserQuery.TryOrder, out query, out var ordered, out var error))
         {
-            if (!ScimFilterParser.TryParse(list.Filter, out var filter, out var parseError))
-            {
-                return ScimOutcome.Fail(parseError);
-            }
-
-            if (!ScimUserQuery.TryTranslate(db, filter, out var predicate, out var translateError))
-            {
-                return ScimOutcome.Fail(translateError);
-            }
-
-            query = query.Where(predicate);
-        }
-
-        IQueryable<User> ordered;
-        if (list.SortBy is null)
-        {
-            ordered = query.OrderBy(u => u.Id);
-        }
-        else if (!ScimUserQuery.TryOrder(query, list.SortBy, list.Descending, out ordered!, out var sortError))
-        {
-            return ScimOutcome.Fail(sortError);
+            return ScimOutcome.Fail(error!);
         }
 
         var total = await query.CountAsync(ct);
