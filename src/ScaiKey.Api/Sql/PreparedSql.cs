@@ -72,6 +72,20 @@ internal static class ModelSql
         return command;
     }
 
+    /// <summary>A statement prepared on one of a component's own SQLite connections, with parameters $1..$<paramref name="parameters"/>.</summary>
+    public static SqliteCommand Prepare(SqliteConnection connection, string text, int parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = text;
+        for (var i = 1; i <= parameters; i++)
+        {
+            Add(command, i, null);
+        }
+
+        command.Prepare();
+        return command;
+    }
+
     public static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     // Stored as UTC everywhere; SQLite hands timestamps back as Unspecified.

@@ -144,26 +144,14 @@ internal sealed class SecondFactorStatements : IDisposable
     {
         public Prepared(SqliteConnection connection, Texts texts)
         {
-            User = Prepare(connection, texts.FindUser, null, null);
-            Totp = Prepare(connection, texts.TotpFactors, null, null, MfaFactorTypes.Totp);
+            User = Prepare(connection, texts.FindUser, 2);
+            Totp = Prepare(connection, texts.TotpFactors, 3);
+            Totp.Parameters[2].Value = MfaFactorTypes.Totp;
         }
 
         public SqliteCommand User { get; }
 
         public SqliteCommand Totp { get; }
-
-        private static SqliteCommand Prepare(SqliteConnection connection, string text, params object?[] values)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = text;
-            for (var i = 0; i < values.Length; i++)
-            {
-                Add(command, i + 1, values[i]);
-            }
-
-            command.Prepare();
-            return command;
-        }
 
         public void Dispose()
         {

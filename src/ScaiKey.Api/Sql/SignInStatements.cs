@@ -393,19 +393,6 @@ internal sealed class SignInStatements : IDisposable
 
         public SqliteCommand ClaimTotpStep { get; }
 
-        private static SqliteCommand Prepare(SqliteConnection connection, string text, int parameters)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = text;
-            for (var i = 1; i <= parameters; i++)
-            {
-                Add(command, i, null);
-            }
-
-            command.Prepare();
-            return command;
-        }
-
         public void Dispose()
         {
             Find.Dispose();
