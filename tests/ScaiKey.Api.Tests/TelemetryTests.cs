@@ -14,10 +14,13 @@ namespace ScaiKey.Api.Tests;
 [Collection(TelemetryCollection.Name)]
 public sealed class TelemetryTests(MetricsApp app) : IClassFixture<MetricsApp>
 {
-    private static Task<HttpResponseMessage> GetMetricsAsync(ScaiKeyHost host, string? address, params (string Name, string Value)[] headers)
+    private static Task<HttpResponseMessage> GetMetricsAsync(ScaiKeyHost host, string? address, params (string Name, string Value)[] headers) =>
+        GetMetricsAsync(host, "/metrics", address, headers);
+
+    private static Task<HttpResponseMessage> GetMetricsAsync(ScaiKeyHost host, string path, string? address, params (string Name, string Value)[] headers)
     {
         var client = host.CreateClient();
-        var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
         if (address is not null)
         {
             request.Headers.Add(ClientAddress.Header, address);
@@ -66,6 +69,10 @@ public sealed class TelemetryTests(MetricsApp app) : IClassFixture<MetricsApp>
         // No proxy trusted: a forwarded request came through a proxy nobody configured (it would look like loopback).
         await (await GetMetricsAsync(app.Host, "127.0.0.1", ("X-Forwarded-For", "127.0.0.1"))).ShouldBeAsync(404);
         await (await GetMetricsAsync(app.Host, "127.0.0.1", ("Forwarded", "for=127.0.0.1"))).ShouldBeAsync(404);
+        // Attacker's review: the trailing-slash route and X-Real-IP are forwarded requests too (control: /metrics/ itself answers).
+        await (await GetMetricsAsync(app.Host, "/metrics/", "127.0.0.1", ("X-Forwarded-For", "127.0.0.1"))).ShouldBeAsync(404);
+        await (await GetMetricsAsync(app.Host, "127.0.0.1", ("X-Real-IP", "127.0.0.1"))).ShouldBeAsync(404);
+        await (await GetMetricsAsync(app.Host, "/metrics/", "127.0.0.1")).ShouldBeAsync(200);
 
         var proxied = app.StartHost(b =>
         {

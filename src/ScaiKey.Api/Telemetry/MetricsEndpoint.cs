@@ -66,9 +66,11 @@ internal static class MetricsEndpoint
         {
             app.Use((http, following) =>
             {
-                // Every path ("/metrics/" routes to the endpoint too), and every header a proxy may name the client in.
-                if (http.Request.Headers.ContainsKey("X-Forwarded-For") || http.Request.Headers.ContainsKey("Forwarded")
-                    || http.Request.Headers.ContainsKey("X-Real-IP"))
+                // By segments ("/metrics/" routes to the endpoint too), and every header a proxy may name the client in;
+                // other paths pay one comparison.
+                if (http.Request.Path.StartsWithSegments(Path, StringComparison.OrdinalIgnoreCase)
+                    && (http.Request.Headers.ContainsKey("X-Forwarded-For") || http.Request.Headers.ContainsKey("Forwarded")
+                        || http.Request.Headers.ContainsKey("X-Real-IP")))
                 {
                     http.Items[ForwardedItem] = true;
                 }

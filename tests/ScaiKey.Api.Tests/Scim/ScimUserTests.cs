@@ -196,4 +196,60 @@ public sealed class ScimUserTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             await (await scim.SendAsync(HttpMethod.Delete, $"/scim/v2/Users/{control.Id()}")).ShouldBeAsync(204);
         }
     }
+
+    [Fact]
+    public async Task A_tenant_admin_of_the_same_tenant_cannot_be_changed_by_a_provisioning_token()
+    {
+        // Attacker's review, finding 1: a token outlives its maker; another admin's email or password is a takeover.
+        var (tenant, _, scim) = await ScimKit.TenantAsync(app);
+        using (scim)
+        {
+            var target = await ScimKit.CreateUserAsync(scim);
+            var control = await ScimKit.CreateUserAsync(scim);
+            using var admin = await app.AdminAsync();
+            await (await admin.PostAsJsonAsync("/api/v1/admin/role-assignments",
+                new { principal_type = "USER", principal_id = target.Id(), role = "TENANT_ADMIN", tenant_id = tenant })).ShouldBeAsync(201);
+            var patch = ScimKit.Patch(new JsonObject { ["op"] = "replace", ["path"] = "emails[type eq \"work\"].value", ["value"] = "taken@attacker.example" });
+            await (await scim.SendAsync(HttpMethod.Patch, $"/scim/v2/Users/{target.Id()}", patch)).ReadScimErrorAsync(403);
+            await (await scim.SendAsync(HttpMethod.Patch, $"/scim/v2/Users/{control.Id()}", patch)).ShouldBeAsync(200);
+        }
+    }
+
+    [Fact]
+    public async Task Duplicate_keys_and_too_many_patch_operations_are_400_not_500()
+    {
+        var (_, _, scim) = await ScimKit.TenantAsync(app);
+        using (scim)
+        {
+            var user = await ScimKit.CreateUserAsync(scim);
+            using var duplicate = new HttpRequestMessage(HttpMethod.Post, "/scim/v2/Users")
+            {
+                Content = new StringContent("""{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a@example.com","userName":"b@example.com"}""",
+                    System.Text.Encoding.UTF8, "application/scim+json"),
+            };
+            await (await scim.SendAsync(duplicate)).ReadScimErrorAsync(400, "invalidSyntax");
+
+            static JsonObject[] Operations(int count) => [.. Enumerable.Range(0, count)
+                .Select(i => new JsonObject { ["op"] = "replace", ["path"] = "displayName", ["value"] = "n" + i })];
+            await (await scim.SendAsync(HttpMethod.Patch, $"/scim/v2/Users/{user.Id()}", ScimKit.Patch(Operations(1001)))).ReadScimErrorAsync(400, "invalidValue");
+            await (await scim.SendAsync(HttpMethod.Patch, $"/scim/v2/Users/{user.Id()}", ScimKit.Patch(Operations(1000)))).ShouldBeAsync(200); // control
+        }
+    }
+
+    [Fact]
+    public async Task A_group_renamed_by_patch_beyond_200_characters_is_400_not_500()
+    {
+        var (_, _, scim) = await ScimKit.TenantAsync(app);
+        using (scim)
+        {
+            var group = await (await scim.SendAsync(HttpMethod.Post, "/scim/v2/Groups", new JsonObject
+            {
+                ["schemas"] = new JsonArray("urn:ietf:params:scim:schemas:core:2.0:Group"), ["displayName"] = "Long names",
+            })).ReadJsonAsync(201);
+            var tooLong = ScimKit.Patch(new JsonObject { ["op"] = "replace", ["path"] = "displayName", ["value"] = new string('g', 201) });
+            await (await scim.SendAsync(HttpMethod.Patch, $"/scim/v2/Groups/{group.Id()}", tooLong)).ReadScimErrorAsync(400, "invalidValue");
+            var longest = ScimKit.Patch(new JsonObject { ["op"] = "replace", ["path"] = "displayName", ["value"] = new string('g', 200) });
+            await (await scim.SendAsync(HttpMethod.Patch, $"/scim/v2/Groups/{group.Id()}", longest)).ShouldBeAsync(204);
+        }
+    }
 }
