@@ -107,6 +107,7 @@ await using (var scope = app.Services.CreateAsyncScope())
 
 // First: everything after it (limits, sessions, audit, HSTS, cookies, URLs) sees the client, not the proxy.
 app.UseScaiKeyForwardedHeaders();
+ScaiKey.Api.AdminConsole.ConsoleClientAddress.Use(app);
 app.UseHsts();
 app.UseMiddleware<RequestIdMiddleware>();
 app.UseMiddleware<ErrorHandlingMiddleware>();

@@ -15,7 +15,10 @@ internal static class ConsoleSetup
             // Unknown (no issuer, no listening address: an in-memory test server) leaves it unset; a call then fails.
             client.BaseAddress = ConsoleApi.BaseAddress(sp);
             client.Timeout = TimeSpan.FromSeconds(30);
-        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
+        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false })
+            .AddHttpMessageHandler<ConsoleClientAddressHandler>();
+        services.AddSingleton<ConsoleClientAddress>();
+        services.AddTransient<ConsoleClientAddressHandler>();
         ConsoleSession.AddConsoleSession(services);
         return services;
     }
