@@ -43,6 +43,7 @@ internal static class ConsoleSetup
         UserPages.Map(pages);
         UserActions.Map(pages);
         TenantPages.Map(pages);
+        pages.MapApplicationAndCredentialPages();
     }
 
     /// <summary>

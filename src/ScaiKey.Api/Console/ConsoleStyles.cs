@@ -53,6 +53,10 @@ internal static class ConsoleStyles
         .actions form { margin: 0; }
         .tag { display: inline-block; margin-left: 0.5rem; padding: 0 0.4rem; border: 1px solid GrayText; border-radius: 0.25rem; font-size: 0.85rem; }
         .secret-box code { display: inline-block; padding: 0.25rem 0.5rem; font-size: 1.2rem; border: 1px dashed CanvasText; overflow-wrap: anywhere; }
+        textarea { box-sizing: border-box; width: 100%; padding: 0.5rem; font: inherit; border: 1px solid CanvasText; border-radius: 0.25rem; background: Field; color: FieldText; }
+        textarea[aria-invalid=true] { border: 2px solid #b91c1c; }
+        input[type=checkbox] { width: auto; margin: 0 0.5rem 0 0; }
+        caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
         """;
 }
