@@ -11,6 +11,7 @@ using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.SignIn;
 
@@ -34,13 +35,9 @@ internal static class HostedPages
     private const string InvitationPurpose = "INVITATION";
     private const string InvalidLinkText = "This link is not valid: it may have expired or been used already. Ask for a new one.";
 
-    /// <summary>Maps everything browsers and OIDC clients use to sign users in: authorize, logout, userinfo and the pages.</summary>
+    /// <summary>Maps the hosted pages under /t/{slug}; the protocol endpoints are in OpenIdConnect/.</summary>
     public static void MapHostedSignIn(this IEndpointRouteBuilder app)
     {
-        app.MapAuthorizeEndpoints();
-        app.MapLogoutEndpoint();
-        app.MapUserinfoEndpoint();
-
         var pages = app.MapGroup("/t/{slug}").AllowAnonymous().ExcludeFromDescription();
         pages.AddEndpointFilter(async (context, next) =>
         {
