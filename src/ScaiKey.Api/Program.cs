@@ -60,6 +60,7 @@ builder.Services.AddScaiKeyTransportSecurity(configuration);
 builder.Services.AddOpenIdConnectServer(configuration);
 builder.Services.AddScaiKeyBearerAuthentication();
 builder.Services.AddScaiKeySignInCookies();
+builder.Services.AddScaiKeyDataProtection();
 ScaiKey.Api.Health.HealthChecks.AddScaiKeyHealthChecks(builder.Services);
 builder.Services.AddScaiKeyAuthorization();
 builder.Services.AddScaiKeyConsoleClient();
