@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -6,7 +7,7 @@ using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Data;
 
-public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options) : DbContext(options)
+public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<Partner> Partners => Set<Partner>();
     public DbSet<Tenant> Tenants => Set<Tenant>();
@@ -39,6 +40,9 @@ public sealed class ScaiKeyDbContext(DbContextOptions<ScaiKeyDbContext> options)
     public DbSet<MaintenanceLease> MaintenanceLeases => Set<MaintenanceLease>();
     public DbSet<DataStep> DataSteps => Set<DataStep>();
     public DbSet<ScimToken> ScimTokens => Set<ScimToken>();
+
+    /// <summary>ASP.NET Data Protection's key ring, shared by every instance; each key's XML is sealed under the key-encryption key.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>Options every provider shares: snake_case names and the OpenIddict entity sets.</summary>
     public static DbContextOptionsBuilder ApplyCommonOptions(DbContextOptionsBuilder builder)

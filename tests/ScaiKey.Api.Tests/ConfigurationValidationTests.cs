@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using ScaiKey.Api.Hosting;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Tests;
 

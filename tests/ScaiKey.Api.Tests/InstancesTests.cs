@@ -102,7 +102,7 @@ public sealed class InstancesTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             await (await admin.PutAsync($"/api/v1/tenants/{tenant}/users/{userId}/status", HttpAssertions.Json(statusChange))).ShouldBeAsync(200);
 
             // The second instance answered from its one-second cache a moment ago; past that it reads the revocation.
-            await Task.Delay(ScaiKey.Api.SignIn.RevocationCache.Lifetime + TimeSpan.FromMilliseconds(200));
+            await Task.Delay(ScaiKey.Api.OpenIdConnect.RevocationCache.Lifetime + TimeSpan.FromMilliseconds(200));
             await (await onSecond.GetAsync("/connect/userinfo")).ShouldBeAsync(401);
 
             // The refresh token dies with the session and grant, whichever instance it is presented to.

@@ -12,6 +12,7 @@ using ScaiKey.Api.OpenApi;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Access;
 
@@ -221,7 +222,7 @@ internal static class AdminClientEndpoints
         await transaction.CommitAsync(ct);
 
         // After the commit: its tokens are refused from now on (401), on this instance at once.
-        SignIn.ClientRevocation.ForgetDeleted(http.RequestServices, client.ClientId);
+        OpenIdConnect.ClientRevocation.ForgetDeleted(http.RequestServices, client.ClientId);
         return TypedResults.NoContent();
     }
 

@@ -9,6 +9,7 @@ using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Account;
 

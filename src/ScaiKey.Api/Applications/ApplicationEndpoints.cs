@@ -12,6 +12,7 @@ using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Applications;
 
@@ -330,7 +331,7 @@ internal static class ApplicationEndpoints
             await clients.DeleteAsync(client, ct);
         }
 
-        await SignIn.ClientRevocation.RevokeGrantsAsync(db, tenantId, entity.ClientId, time.UtcNow(), ct);
+        await OpenIdConnect.ClientRevocation.RevokeGrantsAsync(db, tenantId, entity.ClientId, time.UtcNow(), ct);
 
         // Assignments go with the row (foreign-key cascade).
         db.Applications.Remove(entity);
@@ -339,7 +340,7 @@ internal static class ApplicationEndpoints
         await transaction.CommitAsync(ct);
 
         // After the commit, so no request can cache the old binding, registration or grants again in between.
-        SignIn.ClientRevocation.ForgetDeleted(http.RequestServices, entity.ClientId);
+        OpenIdConnect.ClientRevocation.ForgetDeleted(http.RequestServices, entity.ClientId);
         ApplicationSignIn.Evict(http.RequestServices.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(), entity.ClientId);
         return TypedResults.NoContent();
     }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using OpenIddict.Abstractions;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
+using ScaiKey.Api.OpenIdConnect;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace ScaiKey.Api.Applications;
@@ -201,7 +202,7 @@ internal static class ApplicationRules
         {
             descriptor.Permissions.Add(Permissions.Scopes.Email);
             descriptor.Permissions.Add(Permissions.Scopes.Profile);
-            descriptor.Permissions.Add(Permissions.Prefixes.Scope + OAuth.OAuthSetup.GroupsScope);
+            descriptor.Permissions.Add(Permissions.Prefixes.Scope + OpenIdConnect.OAuthSetup.GroupsScope);
 
             // The self-service account API trusts only the tenant's own applications; for any other client OpenIddict
             // answers invalid_scope. Rebuilt with every write, so clearing first_party takes the permission away.
@@ -220,10 +221,10 @@ internal static class ApplicationRules
             descriptor.Permissions.Add(Permissions.Prefixes.GrantType + grant);
         }
 
-        // The password grant of a user with a second factor ends with the mfa-otp grant (OAuth/MfaGrant.cs).
+        // The password grant of a user with a second factor ends with the mfa-otp grant (OpenIdConnect/MfaGrant.cs).
         if (grants.Contains(ApplicationGrants.Password))
         {
-            descriptor.Permissions.Add(Permissions.Prefixes.GrantType + OAuth.MfaGrant.GrantType);
+            descriptor.Permissions.Add(Permissions.Prefixes.GrantType + OpenIdConnect.MfaGrant.GrantType);
         }
 
         if (grants.Contains(ApplicationGrants.AuthorizationCode))

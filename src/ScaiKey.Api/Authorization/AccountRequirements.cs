@@ -7,6 +7,7 @@ using ScaiKey.Api.Account;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Authorization;
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authorization;
 using OpenIddict.Abstractions;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Authorization;
 

@@ -12,6 +12,7 @@ using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Consents;
 

@@ -7,6 +7,7 @@ using ScaiKey.Api.Http;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.AdminConsole;
 

@@ -1,3 +1,4 @@
+using ScaiKey.Api.OpenIdConnect;
 namespace ScaiKey.Api.Http;
 
 /// <summary>
@@ -13,8 +14,8 @@ internal sealed class PublicOrigin
 
     public bool IsHttps => Issuer is { } issuer && issuer.Scheme == Uri.UriSchemeHttps;
 
-    /// <summary>From the validated <see cref="OAuth.TokenOptions"/> (an unusable issuer stops the start there).</summary>
-    public static PublicOrigin From(OAuth.TokenOptions options) =>
+    /// <summary>From the validated <see cref="OpenIdConnect.TokenOptions"/> (an unusable issuer stops the start there).</summary>
+    public static PublicOrigin From(OpenIdConnect.TokenOptions options) =>
         options.IssuerUri is { Scheme: "https" or "http" } issuer ? new PublicOrigin { Issuer = issuer } : new PublicOrigin();
 }
 
@@ -25,8 +26,8 @@ internal static class TransportSecurity
 
     public static IServiceCollection AddScaiKeyTransportSecurity(this IServiceCollection services, IConfiguration configuration)
     {
-        OAuth.TokenOptions.AddTo(services);
-        services.AddSingleton(sp => PublicOrigin.From(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OAuth.TokenOptions>>().Value));
+        OpenIdConnect.TokenOptions.AddTo(services);
+        services.AddSingleton(sp => PublicOrigin.From(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<OpenIdConnect.TokenOptions>>().Value));
 
         // Without includeSubDomains or preload: the identity host must not decide for its parent domain's other hosts.
         // ASP.NET Core sends the header only on https requests (after the forwarded scheme is applied) and never

@@ -5,6 +5,7 @@ using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace ScaiKey.Api.OAuth;

@@ -8,6 +8,7 @@ using OpenIddict.Abstractions;
 using OpenIddict.Core;
 using OpenIddict.EntityFrameworkCore.Models;
 using ScaiKey.Api.Security;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.OAuth;
 

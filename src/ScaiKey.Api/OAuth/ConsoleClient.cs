@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
+using ScaiKey.Api.OpenIdConnect;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace ScaiKey.Api.OAuth;

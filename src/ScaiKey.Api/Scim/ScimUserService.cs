@@ -8,6 +8,7 @@ using ScaiKey.Api.Security;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Scim;
 
@@ -23,7 +24,7 @@ internal sealed class ScimUserService(
     AccountEmails emails,
     PasswordHasher hasher,
     HashingGate hashing,
-    SignIn.RevocationCache revocations,
+    OpenIdConnect.RevocationCache revocations,
     IOptions<ScimOptions> options,
     TimeProvider time) : IScimResources
 {

@@ -7,6 +7,7 @@ using OpenIddict.Abstractions;
 using OpenIddict.Validation.AspNetCore;
 using ScaiKey.Api.SignIn;
 using ScaiKey.Data;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Security;
 

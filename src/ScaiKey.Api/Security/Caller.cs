@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using OpenIddict.Abstractions;
 using ScaiKey.Data;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Security;
 
@@ -52,7 +53,7 @@ internal sealed record ApplicationBinding(string ApplicationId, string TenantId)
 /// </summary>
 internal sealed class Caller(IHttpContextAccessor accessor, ScaiKeyDbContext db, IMemoryCache cache)
 {
-    // One second, like the revocation check (SignIn/RevocationCache): a role revoked on one instance stops working on
+    // One second, like the revocation check (OpenIdConnect/RevocationCache): a role revoked on one instance stops working on
     // the others within a second too. A miss costs two indexed reads per principal per second per instance.
     public static readonly TimeSpan GrantCacheLifetime = TimeSpan.FromSeconds(1);
     private Standing? _standing;

@@ -5,6 +5,7 @@ using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.SignIn;
 

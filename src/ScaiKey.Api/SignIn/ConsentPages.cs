@@ -9,6 +9,7 @@ using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace ScaiKey.Api.SignIn;
@@ -50,7 +51,7 @@ internal static class ConsentPages
                 Scopes.Email => "See your email address",
                 Scopes.Profile => "See your name, language and time zone",
                 Scopes.OfflineAccess => "Keep this access while you are not using the application",
-                OAuth.OAuthSetup.GroupsScope => "See the names of the groups you belong to",
+                OpenIdConnect.OAuthSetup.GroupsScope => "See the names of the groups you belong to",
                 ApplicationRules.AccountScope => "Manage your account: your profile, password and sign-in sessions",
                 _ => $"Use the permission \u201c{scope}\u201d",
             });

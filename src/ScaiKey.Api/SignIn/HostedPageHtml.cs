@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Encodings.Web;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.SignIn;
 

@@ -11,12 +11,13 @@ using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.SignIn;
 
 /// <summary>
-/// The tenant's hosted pages under /t/{slug}: login, the pages behind password-reset and invitation links, the forced
-/// password change (<see cref="ChangePasswordPages"/>), the second factor (<see cref="SecondFactorPages"/>), the
+/// The tenant's hosted pages under /t/{slug}: login (<see cref="LoginPages"/>), the pages behind password-reset and
+/// invitation links (<see cref="PasswordLinkPages"/>), the forced password change (<see cref="ChangePasswordPages"/>), the second factor (<see cref="SecondFactorPages"/>), the
 /// consent page (<see cref="ConsentPages"/>), forgot-password and email verification (<see cref="SelfServicePages"/>).
 /// Server-rendered HTML without external assets, under a strict CSP; no script but the service's own passkeys.js
 /// where passkeys are offered.
@@ -30,17 +31,11 @@ internal static class HostedPages
     public const int MaxReturnUrlLength = 8192;
 
     private const string TenantItem = "scaikey.hosted-tenant";
-    private const string ResetPurpose = "PASSWORD_RESET";
-    private const string InvitationPurpose = "INVITATION";
     private const string InvalidLinkText = "This link is not valid: it may have expired or been used already. Ask for a new one.";
 
-    /// <summary>Maps everything browsers and OIDC clients use to sign users in: authorize, logout, userinfo and the pages.</summary>
+    /// <summary>Maps the hosted pages under /t/{slug}; the protocol endpoints are in OpenIdConnect/.</summary>
     public static void MapHostedSignIn(this IEndpointRouteBuilder app)
     {
-        app.MapAuthorizeEndpoints();
-        app.MapLogoutEndpoint();
-        app.MapUserinfoEndpoint();
-
         var pages = app.MapGroup("/t/{slug}").AllowAnonymous().ExcludeFromDescription();
         pages.AddEndpointFilter(async (context, next) =>
         {
@@ -58,17 +53,9 @@ internal static class HostedPages
             return await next(context);
         });
 
-        pages.MapGet("/login", LoginPageAsync);
-        pages.MapPost("/login", LoginAsync);
+        pages.MapLoginPages();
         pages.MapChangePasswordPages();
-        pages.MapGet("/reset-password", (HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, CancellationToken ct) =>
-            SetPasswordPageAsync(http, db, forms, time, ResetPurpose, ct));
-        pages.MapPost("/reset-password", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
-            SetPasswordAsync(http, services, ResetPurpose, ct));
-        pages.MapGet("/accept-invitation", (HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, CancellationToken ct) =>
-            SetPasswordPageAsync(http, db, forms, time, InvitationPurpose, ct));
-        pages.MapPost("/accept-invitation", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
-            SetPasswordAsync(http, services, InvitationPurpose, ct));
+        pages.MapPasswordLinkPages();
         pages.MapConsentPages();
         pages.MapSelfServicePages();
         Account.AccountPages.MapAccountPages(pages);
@@ -108,86 +95,6 @@ internal static class HostedPages
 
     public static IResult Page(int status, string html) => new HtmlResult(status, html);
 
-    // ---- login ----
-
-    private static async Task<IResult> LoginPageAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
-    {
-        var tenant = Tenant(http);
-        var returnUrl = http.Request.Query["return_url"].ToString();
-        if (returnUrl.Length > 0 && !await AcceptReturnUrlAsync(http, db, tenant, returnUrl, ct))
-        {
-            return BadReturnUrl(tenant);
-        }
-
-        var loginHint = returnUrl.Length == 0 ? null : LoginHint(returnUrl);
-        var providers = await Federation.FederationLogin.ProvidersAsync(db, tenant.Id, ct);
-        Federation.FederationLogin.AllowDiscoveryRedirects(http, providers);
-        return Page(StatusCodes.Status200OK,
-            HostedPageHtml.Login(Form(http, forms, tenant, "login", []), loginHint, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant),
-                Federation.FederationLogin.Links(http, tenant, providers, NullIfEmpty(returnUrl))));
-    }
-
-    private static async Task<IResult> LoginAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, SignInService signIn, CancellationToken ct)
-    {
-        var tenant = Tenant(http);
-        if (await ReadFormAsync(http, ct) is not { } form)
-        {
-            return BadForm(tenant);
-        }
-
-        var returnUrl = form["return_url"].ToString();
-        if (returnUrl.Length > 0 && !await AcceptReturnUrlAsync(http, db, tenant, returnUrl, ct))
-        {
-            return BadReturnUrl(tenant);
-        }
-
-        var email = form["email"].ToString().Trim();
-        var password = form["password"].ToString();
-        var providers = await Federation.FederationLogin.ProvidersAsync(db, tenant.Id, ct);
-        Federation.FederationLogin.AllowDiscoveryRedirects(http, providers);
-        IResult Again(int status, string error) =>
-            Page(status, HostedPageHtml.Login(Form(http, forms, tenant, "login", [error]), email, NullIfEmpty(returnUrl), PasskeyEndpoints.OfferSignIn(http, tenant),
-                Federation.FederationLogin.Links(http, tenant, providers, NullIfEmpty(returnUrl))));
-
-        if (!forms.IsValid(http, form))
-        {
-            return Again(StatusCodes.Status400BadRequest, "This form has expired. Please sign in again.");
-        }
-
-        // Home-realm discovery: the email's domain belongs to an identity provider, which signs the user in instead.
-        if (email.Length > 0 && Federation.FederationLogin.ForEmail(providers, email) is { } home)
-        {
-            return SeeOther(Federation.FederationLogin.StartUrl(http, tenant, home, NullIfEmpty(returnUrl)));
-        }
-
-        if (email.Length == 0 || password.Length == 0)
-        {
-            return Again(StatusCodes.Status200OK, "Enter your email address and password.");
-        }
-
-        // The abuse limits (failures per client IP and per account, shared with the password grant) are consulted
-        // inside the check, before the hash; a full hashing queue answers at once too.
-        var result = await signIn.CheckPasswordAsync(tenant, email, password, ct);
-        if (result.Outcome is SignInOutcome.Limited or SignInOutcome.Busy)
-        {
-            Problems.SetRetryAfter(http.Response, result.RetryAfter);
-            var seconds = http.Response.Headers.RetryAfter.ToString();
-            return result.Outcome == SignInOutcome.Limited
-                ? Again(StatusCodes.Status429TooManyRequests, $"Too many sign-in attempts. Wait {seconds} seconds, then try again.")
-                : Again(StatusCodes.Status503ServiceUnavailable, $"The service is busy. Wait {seconds} seconds, then try again.");
-        }
-
-        if (result.Outcome != SignInOutcome.Success)
-        {
-            // The same page for an unknown email, a wrong password and a locked, disabled or inactive account.
-            return Again(StatusCodes.Status200OK, result.Describe());
-        }
-
-        return await FinishSignInAsync(http, tenant, result, NullIfEmpty(returnUrl), "pwd",
-            () => Again(StatusCodes.Status200OK, new SignInResult(SignInOutcome.InvalidCredentials).Describe()), ct);
-    }
-
     /// <summary>Whether a sign-in that passed its first factor goes through the second-factor step.</summary>
     public static bool NeedsSecondFactor(TenantContext tenant, SignInResult result) => result.HasSecondFactor || tenant.Settings.MfaPolicy.Required;
 
@@ -224,163 +131,6 @@ internal static class HostedPages
             ? SeeOther(returnUrl)
             : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Signed in", "You are signed in. You can close this window."));
     }
-
-    // ---- reset and invitation links ----
-
-    private sealed record ActionTarget(string TokenId, string UserId, string Email);
-
-    /// <summary>The services a set-password POST needs, bound as one parameter to keep the route lambdas short.</summary>
-    internal readonly record struct SetPasswordServices(
-        ScaiKeyDbContext Db, FormProtection Forms, PasswordHasher Hasher, AuditLog Audit, SignInService SignIn, RevocationCache Revocations, TimeProvider Time);
-
-    private static async Task<IResult> SetPasswordPageAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, string purpose, CancellationToken ct)
-    {
-        var tenant = Tenant(http);
-        var token = http.Request.Query["token"].ToString();
-        var target = await FindActionTokenAsync(db, tenant.Id, purpose, token, time.UtcNow(), ct);
-        return target is null
-            ? InvalidLink(tenant)
-            : Page(StatusCodes.Status200OK, SetPasswordForm(http, forms, tenant, purpose, target.Email, token, []));
-    }
-
-    /// <summary>
-    /// Sets the password through a single-use link. The token is claimed by a conditional update inside the
-    /// transaction, so two concurrent submissions cannot both use it.
-    /// </summary>
-    private static async Task<IResult> SetPasswordAsync(HttpContext http, SetPasswordServices s, string purpose, CancellationToken ct)
-    {
-        var tenant = Tenant(http);
-        if (await ReadFormAsync(http, ct) is not { } form)
-        {
-            return BadForm(tenant);
-        }
-
-        var token = form["token"].ToString();
-        var now = s.Time.UtcNow();
-        var target = await FindActionTokenAsync(s.Db, tenant.Id, purpose, token, now, ct);
-        if (target is null)
-        {
-            return InvalidLink(tenant);
-        }
-
-        if (!s.Forms.IsValid(http, form))
-        {
-            return Page(StatusCodes.Status400BadRequest,
-                SetPasswordForm(http, s.Forms, tenant, purpose, target.Email, token, ["This form has expired. Please try again."]));
-        }
-
-        var password = form["new_password"].ToString();
-        var errors = NewPasswordErrors(tenant, target.Email, password, form["confirm_password"].ToString());
-        if (errors.Count > 0)
-        {
-            return Page(StatusCodes.Status200OK, SetPasswordForm(http, s.Forms, tenant, purpose, target.Email, token, errors));
-        }
-
-        var hash = s.Hasher.Hash(password);
-        await using (var transaction = await s.Db.Database.BeginTransactionAsync(ct))
-        {
-            var claimed = await s.Db.UserActionTokens
-                .Where(t => t.Id == target.TokenId && t.UsedAt == null && t.ExpiresAt > now)
-                .ExecuteUpdateAsync(x => x.SetProperty(t => t.UsedAt, now), ct);
-            if (claimed != 1)
-            {
-                return InvalidLink(tenant);
-            }
-
-            // Any other unused link of the same kind dies with this one: the password it would set is set.
-            await s.Db.UserActionTokens
-                .Where(t => t.TenantId == tenant.Id && t.UserId == target.UserId && t.Purpose == purpose && t.UsedAt == null)
-                .ExecuteUpdateAsync(x => x.SetProperty(t => t.UsedAt, now), ct);
-
-            var user = await s.Db.Users.FirstOrDefaultAsync(u => u.Id == target.UserId && u.TenantId == tenant.Id && u.DeletedAt == null, ct);
-            if (user is null)
-            {
-                return InvalidLink(tenant);
-            }
-
-            var changed = new List<string> { "password" };
-            user.PasswordHash = hash;
-            user.PasswordChangedAt = now;
-            user.FailedLoginAttempts = 0;
-            if (user.RequirePasswordChange)
-            {
-                user.RequirePasswordChange = false;
-                changed.Add("require_password_change");
-            }
-
-            if (purpose == ResetPurpose)
-            {
-                // Whoever had the old password (or a session made with it) is out.
-                user.TokensRevokedAt = now;
-                await s.SignIn.RevokeSessionsAsync(tenant.Id, user.Id, now, ct);
-                changed.Add("sessions");
-            }
-            else
-            {
-                // The link reached the user's mailbox: the address is verified, and a user waiting for exactly that is active.
-                if (!user.EmailVerified)
-                {
-                    user.EmailVerified = true;
-                    changed.Add("email_verified");
-                }
-
-                if (user.Status == UserStatus.PendingEmailVerification)
-                {
-                    user.Status = UserStatus.Active;
-                    changed.Add("status");
-                }
-            }
-
-            user.UpdatedAt = now;
-            user.Version++;
-            s.Audit.RecordAs(PrincipalTypes.User, user.Id, purpose == ResetPurpose ? "user.password_reset_completed" : "user.invitation_accepted",
-                "user", user.Id, tenant.Id, changed, purpose == ResetPurpose ? "Password reset link" : "Invitation link");
-            try
-            {
-                await s.Db.SaveChangesAsync(ct);
-            }
-            catch (DbUpdateConcurrencyException)
-            {
-                return Page(StatusCodes.Status409Conflict, HostedPageHtml.Message(tenant.Name, "Please try again",
-                    "Your account was changed while the password was being set. Open the link again."));
-            }
-
-            await transaction.CommitAsync(ct);
-        }
-
-        s.Revocations.EvictUser(target.UserId);
-        var heading = purpose == ResetPurpose ? "Password changed" : "Account ready";
-        return Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, heading,
-            "Your password is set. Return to the application you want to use and sign in with it."));
-    }
-
-    private static async Task<ActionTarget?> FindActionTokenAsync(ScaiKeyDbContext db, string tenantId, string purpose, string token, DateTime now, CancellationToken ct)
-    {
-        // Tokens are 43 base64url characters; anything far longer is not worth hashing.
-        if (token.Length is 0 or > 256)
-        {
-            return null;
-        }
-
-        var hash = SecretGenerator.Sha256Hex(token);
-        return await db.UserActionTokens.AsNoTracking()
-            .Where(t => t.TokenHash == hash && t.Purpose == purpose && t.TenantId == tenantId && t.UsedAt == null && t.ExpiresAt > now)
-            .Join(db.Users.Where(u => u.DeletedAt == null), t => t.UserId, u => u.Id, (t, u) => new ActionTarget(t.Id, u.Id, u.Email))
-            .FirstOrDefaultAsync(ct);
-    }
-
-    private static string SetPasswordForm(
-        HttpContext http, FormProtection forms, TenantContext tenant, string purpose, string email, string token, IReadOnlyList<string> errors)
-    {
-        var (page, heading, button) = purpose == ResetPurpose
-            ? ("reset-password", "Reset your password", "Set new password")
-            : ("accept-invitation", "Set up your account", "Set password");
-        return HostedPageHtml.NewPassword(Form(http, forms, tenant, page, errors), heading, email, button, PasswordHint(tenant),
-            new Dictionary<string, string?> { ["token"] = token });
-    }
-
-    // ---- shared ----
 
     public static TenantContext Tenant(HttpContext http) =>
         http.Items[TenantItem] as TenantContext ?? throw new InvalidOperationException("No tenant was resolved for this page.");
@@ -463,21 +213,6 @@ internal static class HostedPages
         }
 
         return true;
-    }
-
-    /// <summary>The login hint an application passed in its authorization request, to fill in the email field.</summary>
-    private static string? LoginHint(string returnUrl)
-    {
-        // An account page return URL has no query (and no hint).
-        var start = returnUrl.IndexOf('?', StringComparison.Ordinal);
-        if (start < 0)
-        {
-            return null;
-        }
-
-        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[start..]);
-        var hint = query.TryGetValue(OpenIddict.Abstractions.OpenIddictConstants.Parameters.LoginHint, out var values) ? values.ToString() : null;
-        return hint is { Length: > 0 and <= 320 } ? hint : null;
     }
 
     public static async Task<IFormCollection?> ReadFormAsync(HttpContext http, CancellationToken ct)

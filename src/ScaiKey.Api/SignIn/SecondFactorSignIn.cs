@@ -9,6 +9,7 @@ using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 using ScaiKey.Api.Sql;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.SignIn;
 

@@ -16,6 +16,7 @@ using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 using ScaiKey.Api.Sql;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.SignIn;
 

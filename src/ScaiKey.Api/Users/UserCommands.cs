@@ -9,6 +9,7 @@ using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Users;
 
@@ -26,7 +27,7 @@ internal sealed partial class UserCommands(
     Idempotency idempotency,
     TimeProvider time,
     AccountEmails emails,
-    SignIn.RevocationCache revocations)
+    OpenIdConnect.RevocationCache revocations)
 {
     private DateTime Now => time.UtcNow();
 

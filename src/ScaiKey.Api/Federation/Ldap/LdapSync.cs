@@ -7,6 +7,7 @@ using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
+using ScaiKey.Api.OpenIdConnect;
 
 namespace ScaiKey.Api.Federation.Ldap;
 

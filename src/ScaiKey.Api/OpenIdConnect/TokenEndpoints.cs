@@ -14,8 +14,9 @@ using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using static OpenIddict.Abstractions.OpenIddictConstants;
+using ScaiKey.Api.OAuth;
 
-namespace ScaiKey.Api.OAuth;
+namespace ScaiKey.Api.OpenIdConnect;
 
 internal static class TokenEndpoints
 {

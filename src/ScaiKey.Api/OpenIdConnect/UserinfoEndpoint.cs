@@ -8,8 +8,9 @@ using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 using static OpenIddict.Abstractions.OpenIddictConstants;
+using ScaiKey.Api.OAuth;
 
-namespace ScaiKey.Api.OAuth;
+namespace ScaiKey.Api.OpenIdConnect;
 
 internal static class UserinfoEndpoint
 {

@@ -10,8 +10,9 @@ using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 using static OpenIddict.Abstractions.OpenIddictConstants;
+using ScaiKey.Api.OAuth;
 
-namespace ScaiKey.Api.OAuth;
+namespace ScaiKey.Api.OpenIdConnect;
 
 /// <summary>
 /// Multi-factor sign-in through the token endpoint, in the shape of Auth0's mfa-otp grant: the password grant of a

@@ -5,8 +5,10 @@ using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
 using static OpenIddict.Server.OpenIddictServerEvents;
+using ScaiKey.Api.SignIn;
+using ScaiKey.Api.OAuth;
 
-namespace ScaiKey.Api.SignIn;
+namespace ScaiKey.Api.OpenIdConnect;
 
 /// <summary>
 /// RFC 7009 revocation for self-contained tokens: OpenIddict has authenticated the client and validated the token

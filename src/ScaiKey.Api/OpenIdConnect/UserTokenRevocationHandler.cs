@@ -4,8 +4,10 @@ using OpenIddict.Validation;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
 using static OpenIddict.Validation.OpenIddictValidationEvents;
+using ScaiKey.Api.SignIn;
+using ScaiKey.Api.OAuth;
 
-namespace ScaiKey.Api.SignIn;
+namespace ScaiKey.Api.OpenIdConnect;
 
 /// <summary>
 /// A user's access token is a self-contained JWT; this rejects one whose user, session or token grant was revoked

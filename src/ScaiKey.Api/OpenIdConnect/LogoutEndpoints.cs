@@ -10,8 +10,9 @@ using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data;
 using static OpenIddict.Abstractions.OpenIddictConstants;
+using ScaiKey.Api.SignIn;
 
-namespace ScaiKey.Api.SignIn;
+namespace ScaiKey.Api.OpenIdConnect;
 
 /// <summary>
 /// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0). OpenIddict validates the request first: an

@@ -2,11 +2,13 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Server;
 using OpenIddict.Validation.AspNetCore;
+using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
 using static OpenIddict.Abstractions.OpenIddictConstants;
+using ScaiKey.Api.SignIn;
 
-namespace ScaiKey.Api.OAuth;
+namespace ScaiKey.Api.OpenIdConnect;
 
 internal static class OAuthSetup
 {
@@ -29,8 +31,11 @@ internal static class OAuthSetup
     /// <summary>The user's own account (the self-service API); only applications marked first_party may ask for it.</summary>
     public const string AccountScope = "account";
 
-    public static IServiceCollection AddScaiKeyOAuth(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The OpenIddict server and validation, the options they read and the caches of the revocation handlers.</summary>
+    public static IServiceCollection AddOpenIdConnectServer(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddSingleton<RevocationCache>();
+        services.AddSingleton<ClientRegistrationCache>();
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<IConfigureOptions<OpenIddictServerOptions>, ConfigureServerKeys>();
 
@@ -44,8 +49,8 @@ internal static class OAuthSetup
                     .SetUserInfoEndpointUris(UserinfoPath)
                     .SetIntrospectionEndpointUris(IntrospectPath)
                     .SetRevocationEndpointUris(RevokePath);
-                server.AddEventHandler(ScaiKey.Api.SignIn.GrantRevocationHandler.Descriptor);
-                server.AddEventHandler(ScaiKey.Api.SignIn.IntrospectionRevocationHandler.Descriptor);
+                server.AddEventHandler(GrantRevocationHandler.Descriptor);
+                server.AddEventHandler(IntrospectionRevocationHandler.Descriptor);
                 server.AddEventHandler(SigningKeyHandlers.SignWithCurrentKey.Descriptor);
                 server.AddEventHandler(SigningKeyHandlers.PublishKeys.Descriptor);
 
@@ -82,7 +87,7 @@ internal static class OAuthSetup
             .AddValidation(validation =>
             {
                 validation.UseLocalServer();
-                validation.AddEventHandler(ScaiKey.Api.SignIn.UserTokenRevocationHandler.Descriptor);
+                validation.AddEventHandler(UserTokenRevocationHandler.Descriptor);
                 validation.AddEventHandler(SigningKeyHandlers.ApiAcceptsPublishedKeys.Descriptor);
                 validation.AddAudiences(ScaiKeyClaims.Audience);
                 validation.UseAspNetCore();
@@ -105,6 +110,16 @@ internal static class OAuthSetup
             }
         });
         return services;
+    }
+
+    /// <summary>The protocol endpoints whose requests OpenIddict passes through: token, authorize, end session, userinfo.</summary>
+    public static IEndpointRouteBuilder MapOpenIdConnectServer(this IEndpointRouteBuilder app)
+    {
+        app.MapTokenEndpoint();
+        app.MapAuthorizeEndpoints();
+        app.MapLogoutEndpoint();
+        app.MapUserinfoEndpoint();
+        return app;
     }
 
     /// <summary>

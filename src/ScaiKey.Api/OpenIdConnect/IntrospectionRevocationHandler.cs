@@ -1,8 +1,10 @@
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
+using ScaiKey.Api.SignIn;
+using ScaiKey.Api.OAuth;
 
-namespace ScaiKey.Api.SignIn;
+namespace ScaiKey.Api.OpenIdConnect;
 
 /// <summary>
 /// RFC 7662 introspection answers <c>active: false</c> for every token the API would refuse: OpenIddict checks the

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using ScaiKey.Api.SignIn;
+using ScaiKey.Api.OAuth;
 
-namespace ScaiKey.Api.OAuth;
+namespace ScaiKey.Api.OpenIdConnect;
 
 /// <summary>Top-level ScaiKey settings of the tokens: the issuer (also this server's public origin) and lifetimes.</summary>
 internal sealed class TokenOptions

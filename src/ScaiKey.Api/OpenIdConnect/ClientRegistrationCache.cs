@@ -2,8 +2,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using OpenIddict.EntityFrameworkCore.Models;
 using ScaiKey.Data;
+using ScaiKey.Api.SignIn;
+using ScaiKey.Api.OAuth;
 
-namespace ScaiKey.Api.SignIn;
+namespace ScaiKey.Api.OpenIdConnect;
 
 /// <summary>
 /// Whether an OAuth client is still registered, for the client-credential tokens it holds: deleting an application

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Caching.Memory;
 using ScaiKey.Api.OAuth;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
+using ScaiKey.Api.SignIn;
 
-namespace ScaiKey.Api.SignIn;
+namespace ScaiKey.Api.OpenIdConnect;
 
 /// <summary>What deleting an OAuth client (an application or an admin client) ends besides its registration.</summary>
 internal static class ClientRevocation

@@ -14,8 +14,9 @@ using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.Users;
 using ScaiKey.Data;
 using static OpenIddict.Abstractions.OpenIddictConstants;
+using ScaiKey.Api.SignIn;
 
-namespace ScaiKey.Api.SignIn;
+namespace ScaiKey.Api.OpenIdConnect;
 
 /// <summary>
 /// The browser side of OpenID Connect: the authorization endpoint (a code for a signed-in user, or the login page
