@@ -38,7 +38,7 @@ internal static class RoleAssignmentEndpoints
 
     public static RouteGroupBuilder MapRoleAssignments(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/role-assignments").WithTags("Role Assignments").RequireAuthorization(ScaiKeyPolicies.AdminScope);
+        var group = app.MapGroup("/api/v1/admin/role-assignments").WithTags("Role Assignments").RequireAuthorization(ScaiKeyPolicies.AdminScope).ValidatesInput();
         group.MapPost("", CreateAsync).WithSummary("Create Role Assignment")
             .AcceptsJson<RoleAssignmentCreate>().Returns<ApiResponse<RoleAssignmentResponse>>(StatusCodes.Status201Created).ReturnsProblems(403, 409, 413);
         group.MapGet("", ListAsync).WithSummary("List Role Assignments")
@@ -211,30 +211,32 @@ internal static class RoleAssignmentEndpoints
         };
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private sealed record ListQuery(PageRequest Paging, string? PrincipalType, string? PrincipalId, string? Role, string? PartnerId, string? TenantId) : QueryInput
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        var principalType = PrincipalTypeFilter.Read(http, errors);
-        var principalId = PrincipalIdFilter.Read(http, errors);
-        var role = RoleFilter.Read(http, errors);
-        var partnerId = PartnerFilter.Read(http, errors);
-        var tenantId = TenantFilter.Read(http, errors);
-        if (principalType is not null && !PrincipalTypeValues.Contains(principalType))
-        {
-            errors.Query("principal_type", "Input should be " + Choices.Describe(PrincipalTypeValues), "enum");
-        }
+        public static ValueTask<ListQuery?> BindAsync(HttpContext http) => BindAsync(http, Read);
 
-        if (role is not null && !Roles.All.Contains(role))
+        private static ListQuery Read(HttpContext http, ValidationErrors errors)
         {
-            errors.Query("role", "Input should be " + Choices.Describe(Roles.All), "enum");
-        }
+            var query = new ListQuery(PageRequest.Read(http, errors), PrincipalTypeFilter.Read(http, errors), PrincipalIdFilter.Read(http, errors),
+                RoleFilter.Read(http, errors), PartnerFilter.Read(http, errors), TenantFilter.Read(http, errors));
+            if (query.PrincipalType is not null && !PrincipalTypeValues.Contains(query.PrincipalType))
+            {
+                errors.Query("principal_type", "Input should be " + Choices.Describe(PrincipalTypeValues), "enum");
+            }
 
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
+            if (query.Role is not null && !Roles.All.Contains(query.Role))
+            {
+                errors.Query("role", "Input should be " + Choices.Describe(Roles.All), "enum");
+            }
 
+            return query;
+        }
+    }
+
+    private static async Task<IResult> ListAsync(ListQuery filter, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var (paging, principalType, principalId, role, partnerId, tenantId) =
+            (filter.Paging, filter.PrincipalType, filter.PrincipalId, filter.Role, filter.PartnerId, filter.TenantId);
         var scope = AdminScope.Of(http);
         if (partnerId is not null && !scope.Covers(partnerId))
         {

@@ -185,16 +185,9 @@ internal static class ApplicationEndpoints
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/applications/{entity.Id}", Envelope.Of(http, created));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagedSearchQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        var search = UserEndpoints.Search.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var (paging, search) = (query.Paging, query.Search);
         var tenantId = http.Tenant().Id;
         var applications = db.Applications.AsNoTracking().Where(a => a.TenantId == tenantId);
         if (search?.Trim() is { Length: > 0 } term)
@@ -441,15 +434,9 @@ internal static class ApplicationEndpoints
     }
 
     private static async Task<IResult> ListAssignmentsAsync(
-        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+        [FromRoute(Name = "application_id")] string applicationId, PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var paging = query.Paging;
         var tenantId = http.Tenant().Id;
         if (await FindAsync(db, tenantId, applicationId, ct) is null)
         {
@@ -485,15 +472,9 @@ internal static class ApplicationEndpoints
     }
 
     private static async Task<IResult> EffectiveUsersAsync(
-        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+        [FromRoute(Name = "application_id")] string applicationId, PagingQuery query, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var paging = query.Paging;
         var tenantId = http.Tenant().Id;
         if (await FindAsync(db, tenantId, applicationId, ct) is null)
         {

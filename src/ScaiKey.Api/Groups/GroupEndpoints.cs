@@ -105,16 +105,9 @@ internal static class GroupEndpoints
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/groups/{entity.Id}", Envelope.Of(http, ToResponse(entity)));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagedSearchQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        var search = UserEndpoints.Search.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var (paging, search) = (query.Paging, query.Search);
         var tenantId = http.Tenant().Id;
         var groups = db.Groups.AsNoTracking().Where(g => g.TenantId == tenantId);
         if (search?.Trim() is { Length: > 0 } term)
@@ -286,15 +279,9 @@ internal static class GroupEndpoints
         return TypedResults.Ok(Envelope.Of(http, new GroupMembersAddResponse(added, already)));
     }
 
-    private static async Task<IResult> ListMembersAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListMembersAsync([FromRoute(Name = "group_id")] string groupId, PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var paging = query.Paging;
         var tenantId = http.Tenant().Id;
         var subtree = await Hierarchy.GroupSubtreeAsync(db, tenantId, groupId, ct);
         if (subtree is null)

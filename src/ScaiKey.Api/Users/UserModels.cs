@@ -168,3 +168,10 @@ internal sealed record PasswordResetResponse(
     [property: Description("TEMPORARY only: the one-time password, shown in this response and never again.")] string? TemporaryPassword,
     [property: Description("EMAIL only: when the emailed link stops working.")] DateTime? LinkExpiresAt,
     bool RequirePasswordChange);
+
+/// <summary>page, per_page and search: the lists of users, groups and applications.</summary>
+internal sealed record PagedSearchQuery(Http.PageRequest Paging, string? Search) : Http.QueryInput
+{
+    public static ValueTask<PagedSearchQuery?> BindAsync(HttpContext http) =>
+        BindAsync(http, static (h, e) => new PagedSearchQuery(Http.PageRequest.Read(h, e), UserEndpoints.Search.Read(h, e)));
+}
