@@ -21,8 +21,7 @@ internal sealed partial class UserCommands(
     UserReads reads,
     AuditLog audit,
     EmailOutbox outbox,
-    PasswordHasher hasher,
-    HashingGate hashing,
+    PasswordChanges passwords,
     Idempotency idempotency,
     TimeProvider time,
     AccountEmails emails,
@@ -59,7 +58,7 @@ internal sealed partial class UserCommands(
 
         if (input.Password is not null)
         {
-            foreach (var violation in PasswordPolicy.Violations(input.Password, input.Email, tenant.Settings.PasswordPolicy))
+            foreach (var violation in PasswordChanges.Violations(tenant, input.Email, input.Password))
             {
                 errors.ValueError(["body", "password"], violation);
             }
@@ -77,7 +76,7 @@ internal sealed partial class UserCommands(
             return key is not null && await idempotency.ReplayAsync(key, ct) is { } again ? again : conflict;
         }
 
-        var passwordHash = input.Password is null ? null : await hashing.RunAsync(() => hasher.Hash(input.Password), ct);
+        var passwordHash = input.Password is null ? null : await passwords.HashAsync(input.Password, ct);
         var now = Now;
         var user = UserInput.NewUser(tenant, input, passwordHash, now);
 
@@ -426,8 +425,8 @@ internal sealed partial class UserCommands(
             return TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "EMAIL", null, expires, user.RequirePasswordChange)));
         }
 
-        var password = input.Method == "TEMPORARY" ? TemporaryPasswordFor(user.Email, tenant.Settings.PasswordPolicy) : input.NewPassword!;
-        foreach (var violation in PasswordPolicy.Violations(password, user.Email, tenant.Settings.PasswordPolicy))
+        var password = input.Method == "TEMPORARY" ? PasswordChanges.Temporary(user.Email, tenant.Settings.PasswordPolicy) : input.NewPassword!;
+        foreach (var violation in PasswordChanges.Violations(tenant, user.Email, password))
         {
             errors.ValueError(["body", "new_password"], violation);
         }
@@ -457,7 +456,7 @@ internal sealed partial class UserCommands(
             return errors.ToResult();
         }
 
-        foreach (var violation in PasswordPolicy.Violations(input.NewPassword, user.Email, tenant.Settings.PasswordPolicy))
+        foreach (var violation in PasswordChanges.Violations(tenant, user.Email, input.NewPassword))
         {
             errors.ValueError(["body", "new_password"], violation);
         }
@@ -476,29 +475,13 @@ internal sealed partial class UserCommands(
         : $"this user signs in through an identity provider (identity_source {source.ToString().ToUpperInvariant()}); "
           + "the tenant's settings.federation_policy.allow_local_passwords is false";
 
-    /// <summary>A generated password that meets this tenant's policy, whatever lengths it sets.</summary>
-    private static string TemporaryPasswordFor(string email, PasswordPolicySettings policy)
-    {
-        var length = Math.Clamp(Math.Max(20, policy.MinLength), 8, policy.MaxLength);
-        string candidate;
-        do
-        {
-            candidate = SecretGenerator.TemporaryPassword(length);
-        }
-        while (PasswordPolicy.Violations(candidate, email, policy).Any());
-
-        return candidate;
-    }
-
     private async Task<IResult?> SetPasswordAsync(HttpContext http, TenantContext tenant, User user, string password, bool requireChange, string method, CancellationToken ct)
     {
-        var hash = await hashing.RunAsync(() => hasher.Hash(password), ct);
+        var hash = await passwords.HashAsync(password, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        user.PasswordHash = hash;
-        user.PasswordChangedAt = Now;
+        await passwords.StoreAsync(user, hash, PasswordRevocation.Everywhere, ct);
         user.RequirePasswordChange = requireChange;
         Touch(user);
-        await RevokeAsync(user, ct);
         outbox.Enqueue(tenant.Id, user.Email, "password_changed", $"Your {tenant.Name} password was reset",
             $"Hello,\n\nAn administrator reset the password of your {tenant.Name} account and signed you out everywhere.\nIf you did not ask for this, contact your administrator.\n");
         audit.Record("user.password_reset", "user", user.Id, tenant.Id,
