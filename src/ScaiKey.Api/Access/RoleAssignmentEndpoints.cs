@@ -14,20 +14,11 @@ using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.Access;
 
-[Description("Grant a role to a user (principal_id: the user's id) or an admin service client (principal_id: its client_id). " +
-    "PARTNER_ADMIN needs partner_id, the TENANT_* roles need tenant_id, PLATFORM_ADMIN takes neither.")]
-internal sealed record RoleAssignmentCreate(
-    string PrincipalType, string PrincipalId, string Role, [property: ApiOptional] string? PartnerId, [property: ApiOptional] string? TenantId);
-
-[Description("A role held by a user or an admin service client.")]
-internal sealed record RoleAssignmentResponse(
-    string Id, string PrincipalType, string PrincipalId, string Role, string? PartnerId, string? TenantId, DateTime CreatedAt);
-
 /// <summary>
 /// /api/v1/admin/role-assignments. Platform admins grant anything; partner admins only PARTNER_ADMIN of their own
 /// partners and tenant roles in their partners' tenants, so nobody can grant a role wider than their own.
 /// </summary>
-internal static class RoleAssignmentEndpoints
+internal static partial class RoleAssignmentEndpoints
 {
     private static readonly string[] PrincipalTypeValues = [PrincipalTypes.User, PrincipalTypes.Client];
     private static readonly QueryParameter<string> PrincipalTypeFilter = Query.NullableString("principal_type", 8);
@@ -177,40 +168,6 @@ internal static class RoleAssignmentEndpoints
         return TypedResults.Created($"/api/v1/admin/role-assignments/{entity.Id}", Envelope.Of(http, ToResponse(entity)));
     }
 
-    /// <summary>
-    /// Users must be live; admin clients must exist. A partner admin may only name users of its partners' tenants
-    /// and clients its partners own.
-    /// </summary>
-    private static async Task<bool> PrincipalVisibleAsync(ScaiKeyDbContext db, AdminScope scope, string type, string id, CancellationToken ct)
-    {
-        if (type == PrincipalTypes.User)
-        {
-            var tenantPartner = await db.Users.AsNoTracking().Where(u => u.Id == id && u.DeletedAt == null)
-                .Select(u => new { Partner = db.Tenants.Where(t => t.Id == u.TenantId).Select(t => t.PartnerId).FirstOrDefault() })
-                .FirstOrDefaultAsync(ct);
-            return tenantPartner is not null && scope.Covers(tenantPartner.Partner);
-        }
-
-        var client = await db.AdminClients.AsNoTracking().Where(c => c.ClientId == id).Select(c => new { c.PartnerId }).FirstOrDefaultAsync(ct);
-        return client is not null && scope.Covers(client.PartnerId);
-    }
-
-    private static async Task<bool> WithinOwnerAsync(ScaiKeyDbContext db, RoleAssignmentCreate input, CancellationToken ct)
-    {
-        var owner = await db.AdminClients.AsNoTracking().Where(c => c.ClientId == input.PrincipalId).Select(c => c.PartnerId).FirstOrDefaultAsync(ct);
-        if (owner is null)
-        {
-            return true;
-        }
-
-        return input.Role switch
-        {
-            Roles.PlatformAdmin => false,
-            Roles.PartnerAdmin => input.PartnerId == owner,
-            _ => await db.Tenants.AnyAsync(t => t.Id == input.TenantId && t.PartnerId == owner, ct),
-        };
-    }
-
     private sealed record ListQuery(PageRequest Paging, string? PrincipalType, string? PrincipalId, string? Role, string? PartnerId, string? TenantId) : QueryInput
     {
         public static ValueTask<ListQuery?> BindAsync(HttpContext http) => BindAsync(http, Read);
@@ -322,17 +279,6 @@ internal static class RoleAssignmentEndpoints
         await transaction.CommitAsync(ct);
         Caller.Evict(cache, entity.PrincipalType, entity.PrincipalId);
         return TypedResults.NoContent();
-    }
-
-    /// <summary>
-    /// True when removing these assignments would leave no platform admin. Inside the caller's transaction; the
-    /// platform-admin rows are locked on PostgreSQL so two admins cannot remove each other's grant at once.
-    /// </summary>
-    public static async Task<bool> LastPlatformAdminAsync(ScaiKeyDbContext db, IReadOnlyCollection<string> removing, CancellationToken ct)
-    {
-        await db.RoleAssignments.Where(r => r.Role == Roles.PlatformAdmin)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Role, r => r.Role), ct);
-        return !await db.RoleAssignments.AnyAsync(r => r.Role == Roles.PlatformAdmin && !removing.Contains(r.Id), ct);
     }
 
     private static RoleAssignmentResponse ToResponse(RoleAssignment r) =>
