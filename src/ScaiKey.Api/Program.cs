@@ -79,6 +79,7 @@ builder.Services.AddSingleton<SearchTotals>();
 builder.Services.AddSingleton<PageAnchors>();
 builder.Services.AddScoped<UserListQuery>();
 builder.Services.AddScoped<UserCommands>();
+builder.Services.AddScoped<PasswordChanges>();
 builder.Services.AddScoped<AccountEmails>();
 builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();

@@ -36,7 +36,7 @@ internal static class AdminClientEndpoints
 
     public static RouteGroupBuilder MapAdminClients(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/clients").WithTags("Admin Clients").RequireAuthorization(ScaiKeyPolicies.AdminScope);
+        var group = app.MapGroup("/api/v1/admin/clients").WithTags("Admin Clients").RequireAuthorization(ScaiKeyPolicies.AdminScope).ValidatesInput();
         group.MapPost("", CreateAsync).WithSummary("Create Admin Client")
             .WithDescription("Creates a client without any role; grant it roles with /api/v1/admin/role-assignments.")
             .AcceptsJson<AdminClientCreate>().Returns<ApiResponse<AdminClientCreatedResponse>>(StatusCodes.Status201Created).ReturnsProblems(403, 413);
@@ -125,16 +125,15 @@ internal static class AdminClientEndpoints
         return scope.Partners is { } partners ? query.Where(c => c.PartnerId != null && partners.Contains(c.PartnerId)) : query;
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private sealed record ListQuery(PageRequest Paging, string? PartnerId) : QueryInput
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        var partnerId = PartnerFilter.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
+        public static ValueTask<ListQuery?> BindAsync(HttpContext http) =>
+            BindAsync(http, static (h, e) => new ListQuery(PageRequest.Read(h, e), PartnerFilter.Read(h, e)));
+    }
 
+    private static async Task<IResult> ListAsync(ListQuery filter, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var (paging, partnerId) = (filter.Paging, filter.PartnerId);
         var scope = AdminScope.Of(http);
         if (partnerId is not null && !scope.Covers(partnerId))
         {

@@ -14,20 +14,11 @@ using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.Access;
 
-[Description("Grant a role to a user (principal_id: the user's id) or an admin service client (principal_id: its client_id). " +
-    "PARTNER_ADMIN needs partner_id, the TENANT_* roles need tenant_id, PLATFORM_ADMIN takes neither.")]
-internal sealed record RoleAssignmentCreate(
-    string PrincipalType, string PrincipalId, string Role, [property: ApiOptional] string? PartnerId, [property: ApiOptional] string? TenantId);
-
-[Description("A role held by a user or an admin service client.")]
-internal sealed record RoleAssignmentResponse(
-    string Id, string PrincipalType, string PrincipalId, string Role, string? PartnerId, string? TenantId, DateTime CreatedAt);
-
 /// <summary>
 /// /api/v1/admin/role-assignments. Platform admins grant anything; partner admins only PARTNER_ADMIN of their own
 /// partners and tenant roles in their partners' tenants, so nobody can grant a role wider than their own.
 /// </summary>
-internal static class RoleAssignmentEndpoints
+internal static partial class RoleAssignmentEndpoints
 {
     private static readonly string[] PrincipalTypeValues = [PrincipalTypes.User, PrincipalTypes.Client];
     private static readonly QueryParameter<string> PrincipalTypeFilter = Query.NullableString("principal_type", 8);
@@ -38,7 +29,7 @@ internal static class RoleAssignmentEndpoints
 
     public static RouteGroupBuilder MapRoleAssignments(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/role-assignments").WithTags("Role Assignments").RequireAuthorization(ScaiKeyPolicies.AdminScope);
+        var group = app.MapGroup("/api/v1/admin/role-assignments").WithTags("Role Assignments").RequireAuthorization(ScaiKeyPolicies.AdminScope).ValidatesInput();
         group.MapPost("", CreateAsync).WithSummary("Create Role Assignment")
             .AcceptsJson<RoleAssignmentCreate>().Returns<ApiResponse<RoleAssignmentResponse>>(StatusCodes.Status201Created).ReturnsProblems(403, 409, 413);
         group.MapGet("", ListAsync).WithSummary("List Role Assignments")
@@ -177,64 +168,32 @@ internal static class RoleAssignmentEndpoints
         return TypedResults.Created($"/api/v1/admin/role-assignments/{entity.Id}", Envelope.Of(http, ToResponse(entity)));
     }
 
-    /// <summary>
-    /// Users must be live; admin clients must exist. A partner admin may only name users of its partners' tenants
-    /// and clients its partners own.
-    /// </summary>
-    private static async Task<bool> PrincipalVisibleAsync(ScaiKeyDbContext db, AdminScope scope, string type, string id, CancellationToken ct)
+    private sealed record ListQuery(PageRequest Paging, string? PrincipalType, string? PrincipalId, string? Role, string? PartnerId, string? TenantId) : QueryInput
     {
-        if (type == PrincipalTypes.User)
-        {
-            var tenantPartner = await db.Users.AsNoTracking().Where(u => u.Id == id && u.DeletedAt == null)
-                .Select(u => new { Partner = db.Tenants.Where(t => t.Id == u.TenantId).Select(t => t.PartnerId).FirstOrDefault() })
-                .FirstOrDefaultAsync(ct);
-            return tenantPartner is not null && scope.Covers(tenantPartner.Partner);
-        }
+        public static ValueTask<ListQuery?> BindAsync(HttpContext http) => BindAsync(http, Read);
 
-        var client = await db.AdminClients.AsNoTracking().Where(c => c.ClientId == id).Select(c => new { c.PartnerId }).FirstOrDefaultAsync(ct);
-        return client is not null && scope.Covers(client.PartnerId);
+        private static ListQuery Read(HttpContext http, ValidationErrors errors)
+        {
+            var query = new ListQuery(PageRequest.Read(http, errors), PrincipalTypeFilter.Read(http, errors), PrincipalIdFilter.Read(http, errors),
+                RoleFilter.Read(http, errors), PartnerFilter.Read(http, errors), TenantFilter.Read(http, errors));
+            if (query.PrincipalType is not null && !PrincipalTypeValues.Contains(query.PrincipalType))
+            {
+                errors.Query("principal_type", "Input should be " + Choices.Describe(PrincipalTypeValues), "enum");
+            }
+
+            if (query.Role is not null && !Roles.All.Contains(query.Role))
+            {
+                errors.Query("role", "Input should be " + Choices.Describe(Roles.All), "enum");
+            }
+
+            return query;
+        }
     }
 
-    private static async Task<bool> WithinOwnerAsync(ScaiKeyDbContext db, RoleAssignmentCreate input, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ListQuery filter, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var owner = await db.AdminClients.AsNoTracking().Where(c => c.ClientId == input.PrincipalId).Select(c => c.PartnerId).FirstOrDefaultAsync(ct);
-        if (owner is null)
-        {
-            return true;
-        }
-
-        return input.Role switch
-        {
-            Roles.PlatformAdmin => false,
-            Roles.PartnerAdmin => input.PartnerId == owner,
-            _ => await db.Tenants.AnyAsync(t => t.Id == input.TenantId && t.PartnerId == owner, ct),
-        };
-    }
-
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
-    {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        var principalType = PrincipalTypeFilter.Read(http, errors);
-        var principalId = PrincipalIdFilter.Read(http, errors);
-        var role = RoleFilter.Read(http, errors);
-        var partnerId = PartnerFilter.Read(http, errors);
-        var tenantId = TenantFilter.Read(http, errors);
-        if (principalType is not null && !PrincipalTypeValues.Contains(principalType))
-        {
-            errors.Query("principal_type", "Input should be " + Choices.Describe(PrincipalTypeValues), "enum");
-        }
-
-        if (role is not null && !Roles.All.Contains(role))
-        {
-            errors.Query("role", "Input should be " + Choices.Describe(Roles.All), "enum");
-        }
-
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var (paging, principalType, principalId, role, partnerId, tenantId) =
+            (filter.Paging, filter.PrincipalType, filter.PrincipalId, filter.Role, filter.PartnerId, filter.TenantId);
         var scope = AdminScope.Of(http);
         if (partnerId is not null && !scope.Covers(partnerId))
         {
@@ -320,17 +279,6 @@ internal static class RoleAssignmentEndpoints
         await transaction.CommitAsync(ct);
         Caller.Evict(cache, entity.PrincipalType, entity.PrincipalId);
         return TypedResults.NoContent();
-    }
-
-    /// <summary>
-    /// True when removing these assignments would leave no platform admin. Inside the caller's transaction; the
-    /// platform-admin rows are locked on PostgreSQL so two admins cannot remove each other's grant at once.
-    /// </summary>
-    public static async Task<bool> LastPlatformAdminAsync(ScaiKeyDbContext db, IReadOnlyCollection<string> removing, CancellationToken ct)
-    {
-        await db.RoleAssignments.Where(r => r.Role == Roles.PlatformAdmin)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Role, r => r.Role), ct);
-        return !await db.RoleAssignments.AnyAsync(r => r.Role == Roles.PlatformAdmin && !removing.Contains(r.Id), ct);
     }
 
     private static RoleAssignmentResponse ToResponse(RoleAssignment r) =>

@@ -17,7 +17,7 @@ using ScaiKey.Api.OpenIdConnect;
 namespace ScaiKey.Api.Applications;
 
 /// <summary>/api/v1/tenants/{tenant_id}/applications: the tenant's OAuth clients and who is assigned to them.</summary>
-internal static class ApplicationEndpoints
+internal static partial class ApplicationEndpoints
 {
     private const string TargetType = "application";
     private const string ClientIdPrefix = "app_";
@@ -186,16 +186,9 @@ internal static class ApplicationEndpoints
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/applications/{entity.Id}", Envelope.Of(http, created));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagedSearchQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        var search = UserEndpoints.Search.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var (paging, search) = (query.Paging, query.Search);
         var tenantId = http.Tenant().Id;
         var applications = db.Applications.AsNoTracking().Where(a => a.TenantId == tenantId);
         if (search?.Trim() is { Length: > 0 } term)
@@ -372,138 +365,6 @@ internal static class ApplicationEndpoints
         await transaction.CommitAsync(ct);
         Caller.Evict(cache, PrincipalTypes.Client, entity.ClientId);
         return TypedResults.Ok(Envelope.Of(http, new ApplicationSecretResponse(entity.Id, entity.ClientId, secret)));
-    }
-
-    // ---- assignments ----
-
-    private static async Task<IResult> AssignAsync(
-        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
-    {
-        var bound = await JsonBody.BindAsync(http, r =>
-        {
-            var userId = r.OptionalString("user_id", 64).Value;
-            var groupId = r.OptionalString("group_id", 64).Value;
-            if (!r.Errors.Any && (userId is null) == (groupId is null))
-            {
-                r.Errors.ValueError(["body"], userId is null
-                    ? "one of user_id and group_id is required"
-                    : "give either user_id or group_id, not both");
-            }
-
-            return new ApplicationAssignmentCreate(userId, groupId);
-        });
-        if (bound.Failure is not null)
-        {
-            return bound.Failure;
-        }
-
-        var tenantId = http.Tenant().Id;
-        if (await FindAsync(db, tenantId, applicationId, ct) is null)
-        {
-            return ApplicationNotFound();
-        }
-
-        var input = bound.Value!;
-        var errors = new ValidationErrors();
-        if (input.UserId is { } userId && !await db.Users.AnyAsync(u => u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null, ct))
-        {
-            errors.ValueError(["body", "user_id"], "user not found in this tenant");
-        }
-
-        if (input.GroupId is { } groupId && !await db.Groups.AnyAsync(g => g.TenantId == tenantId && g.Id == groupId, ct))
-        {
-            errors.ValueError(["body", "group_id"], "group not found in this tenant");
-        }
-
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
-        var assignment = new ApplicationAssignment
-        {
-            Id = Ids.New(),
-            TenantId = tenantId,
-            ApplicationId = applicationId,
-            UserId = input.UserId,
-            GroupId = input.GroupId,
-            CreatedAt = time.UtcNow(),
-        };
-        db.ApplicationAssignments.Add(assignment);
-        audit.Record("application.assignment_created", TargetType, applicationId, tenantId, ["assignments"], reason: Describe(assignment));
-        var duplicate = input.UserId is not null ? "The user is already assigned to this application." : "The group is already assigned to this application.";
-        if (await db.SaveOrConflictAsync(duplicate, ct) is { } conflict)
-        {
-            return conflict;
-        }
-
-        return TypedResults.Created($"/api/v1/tenants/{tenantId}/applications/{applicationId}/assignments/{assignment.Id}",
-            Envelope.Of(http, ToResponse(assignment)));
-    }
-
-    private static async Task<IResult> ListAssignmentsAsync(
-        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
-    {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
-        var tenantId = http.Tenant().Id;
-        if (await FindAsync(db, tenantId, applicationId, ct) is null)
-        {
-            return ApplicationNotFound();
-        }
-
-        // A soft-deleted user is gone from every read, its assignments included.
-        var assignments = db.ApplicationAssignments.AsNoTracking()
-            .Where(a => a.TenantId == tenantId && a.ApplicationId == applicationId
-                && (a.UserId == null || db.Users.Any(u => u.Id == a.UserId && u.DeletedAt == null)));
-        return TypedResults.Ok(await PagedList.ReadAsync(http, assignments, q => q.OrderBy(a => a.CreatedAt).ThenBy(a => a.Id),
-            q => q.Select(a => new ApplicationAssignmentResponse(a.Id, a.ApplicationId, a.UserId, a.GroupId, a.CreatedAt)), paging, ct));
-    }
-
-    private static async Task<IResult> UnassignAsync(
-        [FromRoute(Name = "application_id")] string applicationId, [FromRoute(Name = "assignment_id")] string assignmentId,
-        HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
-    {
-        var tenantId = http.Tenant().Id;
-        var assignment = await db.ApplicationAssignments
-            .FirstOrDefaultAsync(a => a.TenantId == tenantId && a.ApplicationId == applicationId && a.Id == assignmentId, ct);
-        if (assignment is null)
-        {
-            return await FindAsync(db, tenantId, applicationId, ct) is null
-                ? ApplicationNotFound()
-                : Problems.NotFound("Assignment not found.");
-        }
-
-        db.ApplicationAssignments.Remove(assignment);
-        audit.Record("application.assignment_deleted", TargetType, applicationId, tenantId, ["assignments"], reason: Describe(assignment));
-        await db.SaveChangesAsync(ct);
-        return TypedResults.NoContent();
-    }
-
-    private static async Task<IResult> EffectiveUsersAsync(
-        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
-    {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
-        var tenantId = http.Tenant().Id;
-        if (await FindAsync(db, tenantId, applicationId, ct) is null)
-        {
-            return ApplicationNotFound();
-        }
-
-        var users = await ApplicationAccess.EffectiveUsersAsync(db, tenantId, applicationId, ct);
-        return TypedResults.Ok(await PagedList.ReadAsync(http, users, q => q.OrderBy(u => u.EmailNormalized).ThenBy(u => u.Id),
-            reads.ProjectListItems, paging, ct));
     }
 
     // ---- helpers ----

@@ -40,7 +40,7 @@ internal static class AuditEndpoints
     /// </summary>
     public static RouteGroupBuilder MapAdminAudit(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/audit-events").WithTags("Audit").RequireAuthorization(ScaiKeyPolicies.Platform);
+        var group = app.MapGroup("/api/v1/admin/audit-events").WithTags("Audit").RequireAuthorization(ScaiKeyPolicies.Platform).ValidatesInput();
         group.MapGet("", ListAllAsync).WithSummary("List All Audit Events")
             .WithQuery(TenantFilter, Action, TargetId, ActorId, Since, PageRequest.PageParameter, PageRequest.PerPageParameter)
             .Returns<PaginatedResponse<AuditEventResponse>>();
@@ -49,37 +49,43 @@ internal static class AuditEndpoints
 
     private static readonly QueryParameter<string> TenantFilter = Query.NullableString("tenant_id", 64, "Only events of this tenant");
 
-    private static Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private sealed record EventsQuery(string? Action, string? TargetId, string? ActorId, DateTime? Since, PageRequest Paging) : QueryInput
     {
-        var tenantId = http.Tenant().Id;
-        return PageAsync(http, db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenantId), new ValidationErrors(), ct);
+        public static ValueTask<EventsQuery?> BindAsync(HttpContext http) => BindAsync(http, Read);
+
+        public static EventsQuery Read(HttpContext http, ValidationErrors errors) => new(
+            AuditEndpoints.Action.Read(http, errors), AuditEndpoints.TargetId.Read(http, errors), AuditEndpoints.ActorId.Read(http, errors),
+            AuditEndpoints.Since.Read(http, errors), PageRequest.Read(http, errors));
     }
 
-    private static Task<IResult> ListAllAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    /// <summary>The platform's list reads tenant_id first, so a 422 lists it first.</summary>
+    private sealed record AllEventsQuery(string? TenantId, EventsQuery Events) : QueryInput
     {
-        var errors = new ValidationErrors();
+        public static ValueTask<AllEventsQuery?> BindAsync(HttpContext http) =>
+            BindAsync(http, static (h, errors) => new AllEventsQuery(TenantFilter.Read(h, errors), EventsQuery.Read(h, errors)));
+    }
+
+    private static Task<IResult> ListAsync(EventsQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var tenantId = http.Tenant().Id;
+        return PageAsync(http, db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenantId), query, ct);
+    }
+
+    private static Task<IResult> ListAllAsync(AllEventsQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
         var events = db.AuditEvents.AsNoTracking();
-        if (TenantFilter.Read(http, errors) is { } tenantId)
+        if (query.TenantId is { } tenantId)
         {
             events = events.Where(e => e.TenantId == tenantId);
         }
 
-        return PageAsync(http, events, errors, ct);
+        return PageAsync(http, events, query.Events, ct);
     }
 
     private static async Task<IResult> PageAsync(
-        HttpContext http, IQueryable<Data.Entities.AuditEvent> events, ValidationErrors errors, CancellationToken ct)
+        HttpContext http, IQueryable<Data.Entities.AuditEvent> events, EventsQuery query, CancellationToken ct)
     {
-        var action = Action.Read(http, errors);
-        var targetId = TargetId.Read(http, errors);
-        var actorId = ActorId.Read(http, errors);
-        var since = Since.Read(http, errors);
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var (action, targetId, actorId, since, paging) = (query.Action, query.TargetId, query.ActorId, query.Since, query.Paging);
         if (action is not null)
         {
             events = events.Where(e => e.Action == action);

@@ -19,6 +19,14 @@ internal sealed class ValidationErrors
 
     public void Add(IReadOnlyList<object> loc, string msg, string type) => _errors.Add(new ValidationError(loc, msg, type));
 
+    public void AddRange(ValidationErrors? other)
+    {
+        if (other is not null)
+        {
+            _errors.AddRange(other._errors);
+        }
+    }
+
     public void Body(string field, string msg, string type) => Add(["body", field], msg, type);
 
     public void Query(string field, string msg, string type) => Add(["query", field], msg, type);

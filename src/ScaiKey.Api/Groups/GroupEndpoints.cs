@@ -14,23 +14,8 @@ using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.Groups;
 
-[Description("Create or update a group; parent_group_id nests it (members of a child group are inherited members of its parents).")]
-internal sealed record GroupRequest(string Name, string? Description, string? ParentGroupId);
-
-[Description("A group of users.")]
-internal sealed record GroupResponse(string Id, string Name, string? Description, string? ParentGroupId, DateTime CreatedAt, DateTime? UpdatedAt);
-
-[Description("Users to add to a group.")]
-internal sealed record GroupMembersAdd(IReadOnlyList<string> UserIds);
-
-[Description("Outcome of adding members.")]
-internal sealed record GroupMembersAddResponse(IReadOnlyList<string> Added, IReadOnlyList<string> AlreadyMembers);
-
-[Description("A member of a group: DIRECT, or INHERITED through a nested group.")]
-internal sealed record GroupMemberResponse(string UserId, string Email, string? DisplayName, UserStatus Status, string MembershipType);
-
 /// <summary>/api/v1/tenants/{tenant_id}/groups.</summary>
-internal static class GroupEndpoints
+internal static partial class GroupEndpoints
 {
     private const string Conflict = "A group with this name already exists in this tenant.";
 
@@ -105,16 +90,9 @@ internal static class GroupEndpoints
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/groups/{entity.Id}", Envelope.Of(http, ToResponse(entity)));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagedSearchQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        var search = UserEndpoints.Search.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var (paging, search) = (query.Paging, query.Search);
         var tenantId = http.Tenant().Id;
         var groups = db.Groups.AsNoTracking().Where(g => g.TenantId == tenantId);
         if (search?.Trim() is { Length: > 0 } term)
@@ -222,111 +200,6 @@ internal static class GroupEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> AddMembersAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
-    {
-        var bound = await JsonBody.BindAsync(http, r =>
-        {
-            var ids = r.StringList("user_ids", 1000, 64);
-            if (ids is null && !r.Errors.Any)
-            {
-                r.Errors.Missing(r.Loc("user_ids"));
-            }
-
-            return ids ?? [];
-        });
-        if (bound.Failure is not null)
-        {
-            return bound.Failure;
-        }
-
-        var tenantId = http.Tenant().Id;
-        if (!await db.Groups.AnyAsync(g => g.TenantId == tenantId && g.Id == groupId, ct))
-        {
-            return GroupNotFound();
-        }
-
-        var ids = bound.Value!;
-        var existingUsers = await db.Users.Where(u => u.TenantId == tenantId && u.DeletedAt == null && ids.Contains(u.Id)).Select(u => u.Id).ToListAsync(ct);
-        var errors = new ValidationErrors();
-        for (var i = 0; i < ids.Count; i++)
-        {
-            if (!existingUsers.Contains(ids[i]))
-            {
-                errors.ValueError(["body", "user_ids", i], "user not found in this tenant");
-            }
-        }
-
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
-        var already = await db.GroupMembers.Where(m => m.GroupId == groupId && ids.Contains(m.UserId)).Select(m => m.UserId).ToListAsync(ct);
-        var added = ids.Distinct(StringComparer.Ordinal).Except(already, StringComparer.Ordinal).ToList();
-        var now = time.UtcNow();
-        foreach (var userId in added)
-        {
-            db.GroupMembers.Add(new GroupMember { GroupId = groupId, UserId = userId, TenantId = tenantId, CreatedAt = now });
-            audit.Record("group.member_added", "group", groupId, tenantId, ["members"], reason: "user " + userId);
-        }
-
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
-        {
-            return Problems.Conflict("The membership changed at the same time; retry.");
-        }
-        catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
-        {
-            return Problems.Conflict(DbErrors.ConcurrentDeleteDetail);
-        }
-
-        return TypedResults.Ok(Envelope.Of(http, new GroupMembersAddResponse(added, already)));
-    }
-
-    private static async Task<IResult> ListMembersAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
-    {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
-        var tenantId = http.Tenant().Id;
-        var subtree = await Hierarchy.GroupSubtreeAsync(db, tenantId, groupId, ct);
-        if (subtree is null)
-        {
-            return GroupNotFound();
-        }
-
-        var members = db.Users.AsNoTracking()
-            .Where(u => u.TenantId == tenantId && u.DeletedAt == null
-                && db.GroupMembers.Any(m => m.UserId == u.Id && subtree.Contains(m.GroupId)));
-        return TypedResults.Ok(await PagedList.ReadAsync(http, members, q => q.OrderBy(u => u.EmailNormalized).ThenBy(u => u.Id),
-            q => q.Select(u => new GroupMemberResponse(u.Id, u.Email, u.DisplayName, u.Status,
-                db.GroupMembers.Any(m => m.GroupId == groupId && m.UserId == u.Id) ? "DIRECT" : "INHERITED")),
-            paging, ct));
-    }
-
-    private static async Task<IResult> RemoveMemberAsync(
-        [FromRoute(Name = "group_id")] string groupId, [FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
-    {
-        var tenantId = http.Tenant().Id;
-        var membership = await db.GroupMembers.FirstOrDefaultAsync(m => m.TenantId == tenantId && m.GroupId == groupId && m.UserId == userId, ct);
-        if (membership is null)
-        {
-            return Problems.NotFound("The user is not a direct member of this group.");
-        }
-
-        db.GroupMembers.Remove(membership);
-        audit.Record("group.member_removed", "group", groupId, tenantId, ["members"], reason: "user " + userId);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.NoContent();
-    }
-
     private static IResult Invalid(object[] loc, string message)
     {
         var errors = new ValidationErrors();
@@ -335,7 +208,6 @@ internal static class GroupEndpoints
     }
 
     private static ProblemResult GroupNotFound() => Problems.NotFound("Group not found.");
-
 
     private static GroupResponse ToResponse(Group g) => new(g.Id, g.Name, g.Description, g.ParentGroupId, g.CreatedAt, g.UpdatedAt);
 }

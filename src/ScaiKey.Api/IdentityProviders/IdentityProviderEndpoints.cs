@@ -182,15 +182,9 @@ internal static class IdentityProviderEndpoints
             Envelope.Of(http, ToResponse(http, entity, plain, secrets)));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, KeyRing keyRing, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, ScaiKeyDbContext db, KeyRing keyRing, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var paging = query.Paging;
         var tenantId = http.Tenant().Id;
         var providers = db.IdentityProviders.AsNoTracking().Where(p => p.TenantId == tenantId);
         return TypedResults.Ok(await PagedList.ReadAsync(http, providers, q => q.OrderBy(p => p.Name).ThenBy(p => p.Id), q => q,

@@ -107,15 +107,9 @@ internal static class ScimTokenEndpoints
             new ScimTokenCreatedResponse(entity.Id, entity.Name, token, entity.Prefix, entity.CreatedAt, entity.ExpiresAt)));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var paging = query.Paging;
         var tenantId = http.Tenant().Id;
         var tokens = db.ScimTokens.AsNoTracking().Where(t => t.TenantId == tenantId);
         var total = await tokens.CountAsync(ct);

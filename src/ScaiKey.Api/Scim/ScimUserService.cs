@@ -14,7 +14,7 @@ namespace ScaiKey.Api.Scim;
 
 /// <summary>
 /// SCIM Users on ScaiKey's directory. Writes go through the same rules as the Users API: FieldRules for every field,
-/// the normalised email and username for uniqueness, UserInput.NewUser for the row, the password policy and hasher,
+/// the normalised email and username for uniqueness, UserInput.NewUser for the row, PasswordChanges for the policy, hash and store,
 /// UserCommands' revocation for deactivation and its delete for DELETE. Every change is audited with the token as actor.
 /// </summary>
 internal sealed class ScimUserService(
@@ -22,8 +22,7 @@ internal sealed class ScimUserService(
     AuditLog audit,
     UserCommands commands,
     AccountEmails emails,
-    PasswordHasher hasher,
-    HashingGate hashing,
+    Users.PasswordChanges passwords,
     OpenIdConnect.RevocationCache revocations,
     IOptions<ScimOptions> options,
     TimeProvider time) : IScimResources
@@ -93,7 +92,7 @@ internal sealed class ScimUserService(
             return conflict;
         }
 
-        var hash = fields.Password is null ? null : await hashing.RunAsync(() => hasher.Hash(fields.Password), ct);
+        var hash = fields.Password is null ? null : await passwords.HashAsync(fields.Password, ct);
         var now = time.UtcNow();
         var input = new UserCreate(fields.Email, fields.UserName, fields.GivenName, fields.FamilyName, fields.DisplayName, fields.Phone,
             fields.Locale ?? "en", fields.Timezone ?? "UTC", fields.Password, null, [], null, false, false);
@@ -227,9 +226,8 @@ internal sealed class ScimUserService(
                 return refused;
             }
 
-            hash = await hashing.RunAsync(() => hasher.Hash(fields.Password), ct);
-            user.PasswordHash = hash;
-            user.PasswordChangedAt = time.UtcNow();
+            hash = await passwords.HashAsync(fields.Password, ct);
+            await passwords.StoreAsync(user, hash, Users.PasswordRevocation.None, ct);
             changed.Add("password");
             revoke = true;
         }
@@ -372,7 +370,7 @@ internal sealed class ScimUserService(
 
     private static ScimOutcome? PasswordRefusal(string password, string email, Tenancy.TenantContext tenant)
     {
-        var violations = PasswordPolicy.Violations(password, email, tenant.Settings.PasswordPolicy).ToList();
+        var violations = Users.PasswordChanges.Violations(tenant, email, password);
         return violations.Count == 0 ? null : ScimOutcome.Fail(ScimError.InvalidValue("password: " + string.Join(" ", violations)));
     }
 

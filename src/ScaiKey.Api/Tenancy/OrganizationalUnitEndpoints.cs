@@ -111,15 +111,9 @@ internal static class OrganizationalUnitEndpoints
         return TypedResults.Created($"/api/v1/tenants/{tenant.Id}/ous/{ou.Id}", Envelope.Of(http, ToResponse(ou)));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var paging = query.Paging;
         var tenantId = http.Tenant().Id;
         var ous = db.OrganizationalUnits.AsNoTracking().Where(o => o.TenantId == tenantId);
         return TypedResults.Ok(await PagedList.ReadAsync(http, ous, q => q.OrderBy(o => o.Path).ThenBy(o => o.Id),

@@ -26,7 +26,7 @@ internal static class PartnerEndpoints
 
     public static RouteGroupBuilder MapPartners(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/partners").WithTags("Partners").RequireAuthorization(ScaiKeyPolicies.Platform);
+        var group = app.MapGroup("/api/v1/admin/partners").WithTags("Partners").RequireAuthorization(ScaiKeyPolicies.Platform).ValidatesInput();
         group.MapPost("", CreateAsync).WithSummary("Create Partner")
             .AcceptsJson<PartnerRequest>().Returns<ApiResponse<PartnerResponse>>(StatusCodes.Status201Created).ReturnsProblems(409, 413);
         group.MapGet("", ListAsync).WithSummary("List Partners")
@@ -70,15 +70,9 @@ internal static class PartnerEndpoints
         return TypedResults.Created($"/api/v1/admin/partners/{partner.Id}", Envelope.Of(http, ToResponse(partner)));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var paging = query.Paging;
         return TypedResults.Ok(await PagedList.ReadAsync(http, db.Partners.AsNoTracking(), q => q.OrderBy(p => p.Name).ThenBy(p => p.Id),
             q => q.Select(p => new PartnerResponse(p.Id, p.Name, p.CreatedAt, p.UpdatedAt)), paging, ct));
     }

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using ScaiKey.Api.Authorization;
+using ScaiKey.Api.Http;
 using ScaiKey.Api.Security;
 using ScaiKey.Data;
 
@@ -32,7 +33,7 @@ internal static class TenantAccess
     public static RouteGroupBuilder MapTenantGroup(this IEndpointRouteBuilder app, string suffix, string tag)
     {
         var group = app.MapGroup("/api/v1/tenants/{tenant_id}" + suffix).WithTags(tag);
-        group.RequireAuthorization(ScaiKeyPolicies.Tenant);
+        group.RequireAuthorization(ScaiKeyPolicies.Tenant).ValidatesInput();
         return group;
     }
 

@@ -36,7 +36,7 @@ internal static partial class TenantEndpoints
 
     public static RouteGroupBuilder MapTenants(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/admin/tenants").WithTags("Tenants").RequireAuthorization(ScaiKeyPolicies.AdminScope);
+        var group = app.MapGroup("/api/v1/admin/tenants").WithTags("Tenants").RequireAuthorization(ScaiKeyPolicies.AdminScope).ValidatesInput();
         group.MapPost("", CreateAsync).WithSummary("Create Tenant")
             .AcceptsJson<TenantRequest>().Returns<ApiResponse<TenantResponse>>(StatusCodes.Status201Created).ReturnsProblems(409, 413);
         group.MapGet("", ListAsync).WithSummary("List Tenants")
@@ -134,16 +134,15 @@ internal static partial class TenantEndpoints
         return TypedResults.Created($"/api/v1/admin/tenants/{tenant.Id}", Envelope.Of(http, ToResponse(tenant)));
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private sealed record ListQuery(PageRequest Paging, string? PartnerId) : QueryInput
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        var partnerId = PartnerFilter.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
+        public static ValueTask<ListQuery?> BindAsync(HttpContext http) =>
+            BindAsync(http, static (h, e) => new ListQuery(PageRequest.Read(h, e), PartnerFilter.Read(h, e)));
+    }
 
+    private static async Task<IResult> ListAsync(ListQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var (paging, partnerId) = (query.Paging, query.PartnerId);
         var scope = AdminScope.Of(http);
         if (partnerId is not null && !scope.Covers(partnerId))
         {

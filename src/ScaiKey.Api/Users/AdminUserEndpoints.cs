@@ -27,7 +27,7 @@ internal static class AdminUserEndpoints
     public static RouteGroupBuilder MapAdminUsers(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/admin/users").WithTags("Users");
-        group.RequireAuthorization(ScaiKeyPolicies.AdminScope);
+        group.RequireAuthorization(ScaiKeyPolicies.AdminScope).ValidatesInput();
 
         group.MapGet("/", ListAsync)
             .WithSummary("List Users").WithDescription("List users with filtering.")
@@ -84,33 +84,44 @@ internal static class AdminUserEndpoints
 
     private static AdminScope Scope(HttpContext http) => AdminScope.Of(http);
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    private sealed record ListQuery(PageRequest Paging, string? Search, Data.Entities.UserStatus? Status, string? TenantId, string? PartnerId) : QueryInput
     {
-        var errors = new ValidationErrors();
-        var paging = PageRequest.Read(http, errors);
-        var search = UserEndpoints.Search.Read(http, errors);
-        var statusText = Status.Read(http, errors);
-        var tenantId = TenantId.Read(http, errors);
-        var partnerId = PartnerId.Read(http, errors);
-        Data.Entities.UserStatus? status = null;
-        if (statusText is not null)
-        {
-            var index = Array.IndexOf(StatusValues, statusText);
-            if (index < 0)
-            {
-                errors.Query("status", "Input should be " + Choices.Describe(StatusValues), "enum");
-            }
-            else
-            {
-                status = Enum.GetValues<Data.Entities.UserStatus>()[index];
-            }
-        }
+        public static ValueTask<ListQuery?> BindAsync(HttpContext http) => BindAsync(http, Read);
 
-        if (errors.Any)
+        private static ListQuery Read(HttpContext http, ValidationErrors errors)
         {
-            return errors.ToResult();
-        }
+            var paging = PageRequest.Read(http, errors);
+            var search = UserEndpoints.Search.Read(http, errors);
+            var statusText = AdminUserEndpoints.Status.Read(http, errors);
+            var tenantId = AdminUserEndpoints.TenantId.Read(http, errors);
+            var partnerId = AdminUserEndpoints.PartnerId.Read(http, errors);
+            Data.Entities.UserStatus? status = null;
+            if (statusText is not null)
+            {
+                var index = Array.IndexOf(StatusValues, statusText);
+                if (index < 0)
+                {
+                    errors.Query("status", "Input should be " + Choices.Describe(StatusValues), "enum");
+                }
+                else
+                {
+                    status = Enum.GetValues<Data.Entities.UserStatus>()[index];
+                }
+            }
 
+            return new ListQuery(paging, search, status, tenantId, partnerId);
+        }
+    }
+
+    private sealed record MismatchesQuery(string? TenantId, bool Fix) : QueryInput
+    {
+        public static ValueTask<MismatchesQuery?> BindAsync(HttpContext http) =>
+            BindAsync(http, static (h, errors) => new MismatchesQuery(AdminUserEndpoints.TenantId.Read(h, errors), IdentitySourceMismatches.Fix.Read(h, errors)));
+    }
+
+    private static async Task<IResult> ListAsync(ListQuery query, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    {
+        var (paging, search, status, tenantId, partnerId) = (query.Paging, query.Search, query.Status, query.TenantId, query.PartnerId);
         // The total across tenants is a sum of the per-tenant counters when only status narrows the list; any
         // search counts the matching rows of every tenant in scope (through the search index).
         var scope = Scope(http);
@@ -137,6 +148,7 @@ internal static class AdminUserEndpoints
 
             if (!await db.Partners.AnyAsync(p => p.Id == partnerId, ct))
             {
+                var errors = new ValidationErrors();
                 errors.ValueError(["query", "partner_id"], "partner not found");
                 return errors.ToResult();
             }
@@ -176,16 +188,10 @@ internal static class AdminUserEndpoints
         return null;
     }
 
-    private static async Task<IResult> IdentitySourceMismatchesAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> IdentitySourceMismatchesAsync(
+        MismatchesQuery query, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var tenantId = TenantId.Read(http, errors);
-        var fix = IdentitySourceMismatches.Fix.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var (tenantId, fix) = (query.TenantId, query.Fix);
         if (tenantId is not null && await RefuseTenantFilterAsync(http, db, tenantId, ct) is { } refusal)
         {
             return refusal;

@@ -71,19 +71,31 @@ internal static class UserEndpoints
         return group;
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, UserListQuery query, CancellationToken ct)
+    private sealed record ListInput(UserListRequest Request) : QueryInput
     {
-        var errors = new ValidationErrors();
-
         // Read in the order the 422's detail lists them.
-        var paging = PageRequest.Read(http, errors);
-        var request = new UserListRequest(Search.Read(http, errors), Status.Read(http, errors), OuId.Read(http, errors),
-            GroupId.Read(http, errors), MfaEnabled.Read(http, errors), SortBy.Read(http, errors)!, SortOrder.Read(http, errors) == "desc", paging);
-        if (errors.Any)
+        public static ValueTask<ListInput?> BindAsync(HttpContext http) => BindAsync(http, static (h, errors) =>
         {
-            return errors.ToResult();
-        }
+            var paging = PageRequest.Read(h, errors);
+            return new ListInput(new UserListRequest(Search.Read(h, errors), Status.Read(h, errors), OuId.Read(h, errors),
+                GroupId.Read(h, errors), MfaEnabled.Read(h, errors), SortBy.Read(h, errors)!, SortOrder.Read(h, errors) == "desc", paging));
+        });
+    }
 
+    private sealed record GetInput(UserIncludes Includes) : QueryInput
+    {
+        public static ValueTask<GetInput?> BindAsync(HttpContext http) =>
+            BindAsync(http, static (h, errors) => new GetInput(ParseIncludes(Include.Read(h, errors), errors)));
+    }
+
+    private sealed record DeleteInput(string? ConfirmEmail) : QueryInput
+    {
+        public static ValueTask<DeleteInput?> BindAsync(HttpContext http) => BindAsync(http, static (h, errors) => new DeleteInput(UserEndpoints.ConfirmEmail.Read(h, errors)));
+    }
+
+    private static async Task<IResult> ListAsync(ListInput input, HttpContext http, UserListQuery query, CancellationToken ct)
+    {
+        var request = input.Request;
         var page = await query.RunAsync(http.Tenant().Id, request, ct);
         return page.Errors is { } notFound ? notFound.ToResult() : TypedResults.Ok(Envelope.Page(http, page.Items, request.Paging, page.Total));
     }
@@ -98,15 +110,9 @@ internal static class UserEndpoints
     }
 
     private static async Task<IResult> GetAsync(
-        [FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserReads reads, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "user_id")] string userId, GetInput input, HttpContext http, ScaiKeyDbContext db, UserReads reads, Caller caller, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var includes = ParseIncludes(Include.Read(http, errors), errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var includes = input.Includes;
         if (await caller.ApplicationAsync(ct) is { } application)
         {
             // An application sees only the users assigned to it; any other user does not exist for it.
@@ -169,17 +175,8 @@ internal static class UserEndpoints
         return bound.Failure ?? await commands.UpdateAsync<UserResponse>(http, http.Tenant(), userId, bound.Value!, ct);
     }
 
-    private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
-    {
-        var errors = new ValidationErrors();
-        var confirm = ConfirmEmail.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
-        return await commands.DeleteAsync(http, http.Tenant().Id, userId, confirm, ct);
-    }
+    private static Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, DeleteInput input, HttpContext http, UserCommands commands, CancellationToken ct) =>
+        commands.DeleteAsync(http, http.Tenant().Id, userId, input.ConfirmEmail, ct);
 
     private static async Task<IResult> ChangeStatusAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
     {

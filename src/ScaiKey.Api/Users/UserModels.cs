@@ -168,3 +168,30 @@ internal sealed record PasswordResetResponse(
     [property: Description("TEMPORARY only: the one-time password, shown in this response and never again.")] string? TemporaryPassword,
     [property: Description("EMAIL only: when the emailed link stops working.")] DateTime? LinkExpiresAt,
     bool RequirePasswordChange);
+
+/// <summary>page, per_page and search: the lists of users, groups and applications.</summary>
+internal sealed record PagedSearchQuery(Http.PageRequest Paging, string? Search) : Http.QueryInput
+{
+    public static ValueTask<PagedSearchQuery?> BindAsync(HttpContext http) =>
+        BindAsync(http, static (h, e) => new PagedSearchQuery(Http.PageRequest.Read(h, e), UserEndpoints.Search.Read(h, e)));
+}
+
+[Flags]
+internal enum UserIncludes
+{
+    None = 0,
+    FederatedIdentities = 1,
+    Applications = 2,
+    Sessions = 4,
+    MfaFactors = 8,
+}
+
+internal sealed record UserListFilter(
+    string? Search, UserStatus? Status, IReadOnlyList<string>? OuIds, IReadOnlyList<string>? GroupIds, bool? MfaEnabled)
+{
+    /// <summary>
+    /// Narrowed by nothing but a search term and a status: what the trigger-kept counters and the tenant's directory
+    /// version account for (group and OU membership and MFA enrolment change without touching either).
+    /// </summary>
+    public bool OnlySearchAndStatus => OuIds is null && GroupIds is null && MfaEnabled is null;
+}

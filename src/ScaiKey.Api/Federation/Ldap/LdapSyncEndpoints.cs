@@ -51,17 +51,16 @@ internal static class LdapSyncEndpoints
             .Returns<ApiResponse<SyncJobResponse>>().ReturnsProblems(404);
     }
 
+    private sealed record StartQuery(string Kind) : QueryInput
+    {
+        public static ValueTask<StartQuery?> BindAsync(HttpContext http) => BindAsync(http, static (h, errors) => new StartQuery(LdapSyncEndpoints.Kind.Read(h, errors)!));
+    }
+
     private static async Task<IResult> StartAsync(
-        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, Caller caller,
+        [FromRoute(Name = "identity_provider_id")] string providerId, StartQuery query, HttpContext http, ScaiKeyDbContext db, AuditLog audit, Caller caller,
         LdapSyncWorker worker, TimeProvider time, CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var kind = Kind.Read(http, errors)!;
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
-
+        var kind = query.Kind;
         var tenantId = http.Tenant().Id;
         var provider = await db.IdentityProviders.AsNoTracking().FirstOrDefaultAsync(p => p.TenantId == tenantId && p.Id == providerId, ct);
         if (provider is null)

@@ -1,0 +1,132 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using ScaiKey.Api.Audit;
+using ScaiKey.Api.Email;
+using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
+using ScaiKey.Api.Infrastructure;
+using ScaiKey.Api.Security;
+using ScaiKey.Api.Tenancy;
+using ScaiKey.Data;
+using ScaiKey.Data.Entities;
+
+namespace ScaiKey.Api.Users;
+
+/// <summary>What every write of <see cref="UserCommands"/> shares: find for write, save, conflicts, revocation, the answer.</summary>
+internal sealed partial class UserCommands
+{
+    private async Task<IResult> CommitWithRevocationAsync<T>(HttpContext http, User user, bool revoke, CancellationToken ct)
+        where T : UserResponse, new()
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        if (revoke)
+        {
+            await RevokeAsync(user, ct);
+        }
+
+        if (await SaveAsync(http, ct) is { } failure)
+        {
+            return failure;
+        }
+
+        await transaction.CommitAsync(ct);
+        if (revoke)
+        {
+            revocations.EvictUser(user.Id);
+        }
+
+        return await RespondAsync<T>(http, user.TenantId, user.Id, ct);
+    }
+
+    /// <summary>
+    /// Ends every session and makes access tokens issued until now worthless for this user. Inside the caller's
+    /// transaction; the caller evicts the revocation cache after its commit (an eviction before it let a request in
+    /// between cache "still active" again, see docs/decisions.md). SCIM's deactivation uses it too.
+    /// </summary>
+    internal async Task RevokeAsync(User user, CancellationToken ct)
+    {
+        var now = Now;
+        user.TokensRevokedAt = now;
+        await SignIn.SignInService.RevokeSessionsAsync(db, user.TenantId, user.Id, now, "sessions_revoked", exceptSessionId: null, ct);
+    }
+
+    private async Task<IResult> RespondAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
+        where T : UserResponse, new()
+    {
+        var result = await reads.GetAsync<T>(tenantId, userId, UserIncludes.None, ct);
+        if (result is not { } found)
+        {
+            return UserNotFound();
+        }
+
+        ETags.Set(http.Response, found.Version);
+        return TypedResults.Ok(Envelope.Of(http, found.Response));
+    }
+
+    /// <summary>The user to change, or the 404/412 to answer instead.</summary>
+    private async Task<(User User, IResult? Refusal)> FindForWriteAsync(HttpContext http, string tenantId, string userId, CancellationToken ct, bool ifMatchChecked = false)
+    {
+        var user = await FindAsync(tenantId, userId, ct);
+        if (user is null)
+        {
+            return (null!, UserNotFound());
+        }
+
+        return ifMatchChecked || ETags.IfMatchAllows(http.Request, user.Version) ? (user, null) : (user, Problems.PreconditionFailed());
+    }
+
+    private Task<User?> FindAsync(string tenantId, string userId, CancellationToken ct) =>
+        db.Users.FirstOrDefaultAsync(u => u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null, ct);
+
+    private void Touch(User user)
+    {
+        user.Version++;
+        user.UpdatedAt = Now;
+    }
+
+    private async Task<IResult?> SaveAsync(HttpContext http, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return null;
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return http.Request.Headers.IfMatch.Count > 0
+                ? Problems.PreconditionFailed()
+                : Problems.Conflict("The user was changed by another request at the same time. Read it again and retry.");
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out var detail))
+        {
+            return UniqueConflict(detail);
+        }
+        catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
+        {
+            return Problems.Conflict(DbErrors.ConcurrentDeleteDetail);
+        }
+    }
+
+    private async Task<IResult?> ConflictAsync(string tenantId, string? exceptUserId, string? normalizedEmail, string? normalizedUsername, CancellationToken ct)
+    {
+        var users = db.Users.Where(u => u.TenantId == tenantId && u.DeletedAt == null && u.Id != exceptUserId);
+        if (normalizedEmail is not null && await users.AnyAsync(u => u.EmailNormalized == normalizedEmail, ct))
+        {
+            return Problems.Conflict("A user with this email address already exists in this tenant.");
+        }
+
+        if (normalizedUsername is not null && await users.AnyAsync(u => u.UsernameNormalized == normalizedUsername, ct))
+        {
+            return Problems.Conflict("A user with this username already exists in this tenant.");
+        }
+
+        return null;
+    }
+
+    private static ProblemResult UniqueConflict(string detail) =>
+        detail.Contains("username", StringComparison.OrdinalIgnoreCase)
+            ? Problems.Conflict("A user with this username already exists in this tenant.")
+            : Problems.Conflict("A user with this email address already exists in this tenant.");
+
+    public static ProblemResult UserNotFound() => Problems.NotFound("User not found.");
+}
