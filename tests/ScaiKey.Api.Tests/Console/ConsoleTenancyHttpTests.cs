@@ -95,4 +95,65 @@ public sealed class ConsoleTenancyHttpTests(ScaiKeyApp app) : IClassFixture<Scai
         var done = await browser.PostAsync(UserPath(tenantId, target) + "/unlock", ConsoleInProcess.Form(("form_token", ConsoleInProcess.FormToken(page))));
         await ConsoleInProcess.PageAsync(done, 302);
     }
+
+    [Fact]
+    public async Task A_helpdesk_viewing_a_tenant_admin_sees_no_lock_reset_or_disable_and_the_forged_post_is_refused_by_the_api()
+    {
+        var (tenantId, slug) = await TenantAsync();
+        var (_, helpdesk) = await UserAsync(tenantId, "TENANT_HELPDESK");
+        var (adminId, _) = await UserAsync(tenantId, "TENANT_ADMIN");
+        var (plainId, _) = await UserAsync(tenantId);
+        await using var console = new ConsoleInProcess(app);
+        using var browser = await console.SignInAsync(slug, helpdesk, Password);
+
+        var adminPage = await ConsoleInProcess.PageAsync(await browser.GetAsync(UserPath(tenantId, adminId)), 200);
+        foreach (var button in new[] { "Lock…", "Reset password…", "Disable…", "Unlock", "Disable MFA…", "Delete user…" })
+        {
+            Assert.DoesNotContain(">" + button + "<", adminPage, StringComparison.Ordinal);
+        }
+
+        // Control: the same helpdesk on a user without roles is offered its support actions.
+        var plainPage = await ConsoleInProcess.PageAsync(await browser.GetAsync(UserPath(tenantId, plainId)), 200);
+        foreach (var button in new[] { "Lock…", "Reset password…", "Disable…" })
+        {
+            Assert.Contains(">" + button + "<", plainPage, StringComparison.Ordinal);
+        }
+
+        // Pressed anyway with a valid form token: the API refuses, the console shows its refusal, nothing changes.
+        var token = ConsoleInProcess.FormToken(adminPage);
+        var forged = await browser.PostAsync(UserPath(tenantId, adminId) + "/lock", ConsoleInProcess.Form(("form_token", token), ("reason", "forged")));
+        Assert.Contains("holds roles beyond yours", await ConsoleInProcess.PageAsync(forged, 403), StringComparison.Ordinal);
+        var reset = await browser.PostAsync(UserPath(tenantId, adminId) + "/reset", ConsoleInProcess.Form(("form_token", token), ("method", "TEMPORARY")));
+        await ConsoleInProcess.PageAsync(reset, 403);
+        using var platform = await app.AdminAsync();
+        Assert.Equal("ACTIVE", (await (await platform.GetAsync($"/api/v1/tenants/{tenantId}/users/{adminId}")).ReadJsonAsync(200))["data"]!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task My_permissions_for_a_user_leaves_out_what_the_users_routes_would_refuse()
+    {
+        var (tenantId, slug) = await TenantAsync();
+        var (_, helpdeskEmail) = await UserAsync(tenantId, "TENANT_HELPDESK");
+        var (adminId, _) = await UserAsync(tenantId, "TENANT_ADMIN");
+        var (plainId, _) = await UserAsync(tenantId);
+        var tokens = await ConsoleSignIn.TokensAsync(app, slug, helpdeskEmail, Password);
+        using var helpdesk = app.WithToken(tokens["access_token"]!.GetValue<string>());
+
+        async Task<List<string>> PermissionsAsync(string query) =>
+            (await (await helpdesk.GetAsync($"/api/v1/tenants/{tenantId}/my-permissions{query}")).ReadJsonAsync(200))["data"]!["permissions"]!
+                .AsArray().Select(p => p!.GetValue<string>()).ToList();
+
+        Assert.Equal(["users.read", "directory.read"], await PermissionsAsync($"?user_id={adminId}"));
+        Assert.Equal(["users.read", "users.support", "directory.read"], await PermissionsAsync($"?user_id={plainId}"));
+        Assert.Equal(["users.read", "users.support", "directory.read"], await PermissionsAsync(string.Empty));
+
+        // The API agrees: unlocking the admin is refused, the plain user is not.
+        await (await helpdesk.PostAsync($"/api/v1/tenants/{tenantId}/users/{adminId}/unlock", null)).ReadProblemAsync(403);
+        await (await helpdesk.PostAsync($"/api/v1/tenants/{tenantId}/users/{plainId}/unlock", null)).ShouldBeAsync(200);
+
+        // A user of another tenant is not found here.
+        var (otherTenant, _) = await TenantAsync();
+        var (stranger, _) = await UserAsync(otherTenant);
+        await (await helpdesk.GetAsync($"/api/v1/tenants/{tenantId}/my-permissions?user_id={stranger}")).ReadProblemAsync(404);
+    }
 }
