@@ -156,4 +156,124 @@ public sealed class ConsoleTenancyHttpTests(ScaiKeyApp app) : IClassFixture<Scai
         var (stranger, _) = await UserAsync(otherTenant);
         await (await helpdesk.GetAsync($"/api/v1/tenants/{tenantId}/my-permissions?user_id={stranger}")).ReadProblemAsync(404);
     }
+
+    private async Task<string> PartnerAsync()
+    {
+        using var platform = await app.AdminAsync();
+        return (await (await platform.PostAsJsonAsync("/api/v1/admin/partners", new { name = $"Partner {Guid.NewGuid():N}" })).ReadJsonAsync(201))["data"]!["id"]!.GetValue<string>();
+    }
+
+    [Fact]
+    public async Task A_partner_admin_creates_a_tenant_and_its_first_admin_and_an_invalid_one_is_shown_next_to_its_fields()
+    {
+        var partnerId = await PartnerAsync();
+        var (homeId, homeSlug) = await TenantAsync(partnerId);
+        var (_, partnerAdmin) = await UserAsync(homeId, "PARTNER_ADMIN", partnerId);
+        await using var console = new ConsoleInProcess(app);
+        using var browser = await console.SignInAsync(homeSlug, partnerAdmin, Password);
+
+        var list = await ConsoleInProcess.PageAsync(await browser.GetAsync("/console/tenants"), 200);
+        Assert.Contains("New tenant…", list, StringComparison.Ordinal);
+        Assert.DoesNotContain("href=\"/console/partners\"", list, StringComparison.Ordinal);
+        var token = ConsoleInProcess.FormToken(await ConsoleInProcess.PageAsync(await browser.GetAsync("/console/tenants/new"), 200));
+
+        // A bad slug: the API's 422 next to the field, nothing created.
+        var bad = await browser.PostAsync("/console/tenants/new", ConsoleInProcess.Form(("form_token", token), ("name", "Bad Slug"), ("slug", "Not A Slug"),
+            ("email", "first@example.com")));
+        var badHtml = await ConsoleInProcess.PageAsync(bad, 422);
+        Assert.Matches("id=\"slug-error\">[^<]*slug must be", badHtml);
+
+        var email = $"first-admin-{Guid.NewGuid():N}@example.com";
+        var name = $"Customer {Guid.NewGuid():N}";
+        var done = await browser.PostAsync("/console/tenants/new", ConsoleInProcess.Form(("form_token", token), ("name", name), ("slug", ""),
+            ("email", email), ("first_name", "Ada"), ("last_name", "Admin")));
+        Assert.Contains("Tenant ready", await ConsoleInProcess.PageAsync(done, 200), StringComparison.Ordinal);
+
+        using var platform = await app.AdminAsync();
+        var tenants = (await (await platform.GetAsync($"/api/v1/admin/tenants?partner_id={partnerId}&per_page=100")).ReadJsonAsync(200))["data"]!.AsArray();
+        var tenant = tenants.Single(t => t!["name"]!.GetValue<string>() == name)!;
+        Assert.DoesNotContain(tenants, t => t!["name"]!.GetValue<string>() == "Bad Slug");
+        var tenantId = tenant["id"]!.GetValue<string>();
+        var user = (await (await platform.GetAsync($"/api/v1/tenants/{tenantId}/users?search={Uri.EscapeDataString(email)}")).ReadJsonAsync(200))["data"]!.AsArray().Single()!;
+        var roles = (await (await platform.GetAsync($"/api/v1/admin/role-assignments?principal_id={user["id"]}")).ReadJsonAsync(200))["data"]!.AsArray();
+        Assert.Equal("TENANT_ADMIN", roles.Single()!["role"]!.GetValue<string>());
+        Assert.Equal(tenantId, roles.Single()!["tenant_id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Tenant_settings_show_422s_next_to_their_fields_and_a_conflicting_edit_shows_both_versions_without_saving()
+    {
+        var partnerId = await PartnerAsync();
+        var (homeId, homeSlug) = await TenantAsync(partnerId);
+        var (_, partnerAdmin) = await UserAsync(homeId, "PARTNER_ADMIN", partnerId);
+        var (tenantId, _) = await TenantAsync(partnerId);
+        await using var console = new ConsoleInProcess(app);
+        using var browser = await console.SignInAsync(homeSlug, partnerAdmin, Password);
+        var path = $"/console/tenants/{tenantId}/settings";
+        var page = await ConsoleInProcess.PageAsync(await browser.GetAsync(path), 200);
+        var token = ConsoleInProcess.FormToken(page);
+        var version = System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(page, "name=\"version\" value=\"([^\"]*)\"").Groups[1].Value);
+
+        (string, string)[] Fields(string minLength, string uris) =>
+        [
+            ("form_token", token), ("version", version), ("password_policy.min_length", minLength), ("password_policy.max_length", "256"),
+            ("password_policy.block_common_passwords", "true"), ("lockout_policy.max_failed_attempts", "5"), ("lockout_policy.lockout_duration_minutes", "15"),
+            ("mfa_policy.required", "true"), ("allowed_redirect_uris", uris),
+        ];
+
+        var invalid = await browser.PostAsync(path, ConsoleInProcess.Form(Fields("3", "https://app.example/cb\nnot a uri")));
+        var html = await ConsoleInProcess.PageAsync(invalid, 422);
+        Assert.Matches("id=\"password_policy.min_length-error\">[^<]+", html);
+        Assert.Matches("id=\"allowed_redirect_uris-error\">[^<]*must be an absolute", html);
+
+        // Control: a valid edit is saved, MFA required included.
+        var saved = await browser.PostAsync(path, ConsoleInProcess.Form(Fields("14", "https://app.example/cb")));
+        await ConsoleInProcess.PageAsync(saved, 302);
+        using var platform = await app.AdminAsync();
+        var settings = (await (await platform.GetAsync($"/api/v1/admin/tenants/{tenantId}")).ReadJsonAsync(200))["data"]!["settings"]!;
+        Assert.Equal(14, settings["password_policy"]!["min_length"]!.GetValue<int>());
+        Assert.True(settings["mfa_policy"]!["required"]!.GetValue<bool>());
+        Assert.False(settings["require_approval"]!.GetValue<bool>());
+
+        // Someone else changes the tenant; the form loaded before is not saved over it: both versions are shown.
+        await (await platform.PatchAsJsonAsync($"/api/v1/admin/tenants/{tenantId}", new { settings = new { password_policy = new { min_length = 20 } } })).ShouldBeAsync(200);
+        var stale = await browser.PostAsync(path, ConsoleInProcess.Form(Fields("16", "https://app.example/cb")));
+        var conflict = await ConsoleInProcess.PageAsync(stale, 409);
+        Assert.Contains("Someone else changed these settings", conflict, StringComparison.Ordinal);
+        Assert.Matches("<td>16</td><td>20</td>", conflict);
+        settings = (await (await platform.GetAsync($"/api/v1/admin/tenants/{tenantId}")).ReadJsonAsync(200))["data"]!["settings"]!;
+        Assert.Equal(20, settings["password_policy"]!["min_length"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task A_tenant_admin_gets_no_partner_or_tenancy_pages_and_forged_posts_are_refused_by_the_api()
+    {
+        var (tenantId, slug) = await TenantAsync();
+        var (_, admin) = await UserAsync(tenantId, "TENANT_ADMIN");
+        await using var console = new ConsoleInProcess(app);
+        using var browser = await console.SignInAsync(slug, admin, Password);
+
+        var tenants = await browser.GetAsync("/console/tenants");
+        await ConsoleInProcess.PageAsync(tenants, 302);
+        Assert.Equal($"/console/tenants/{tenantId}/users", tenants.Headers.Location!.OriginalString);
+        var users = await ConsoleInProcess.PageAsync(await browser.GetAsync($"/console/tenants/{tenantId}/users"), 200);
+        Assert.DoesNotContain("/console/partners", users, StringComparison.Ordinal);
+        Assert.DoesNotContain("/settings", users, StringComparison.Ordinal);
+        await ConsoleInProcess.PageAsync(await browser.GetAsync("/console/partners"), 403);
+        await ConsoleInProcess.PageAsync(await browser.GetAsync($"/console/tenants/{tenantId}/settings"), 403);
+
+        // Forged with a valid form token: the API refuses each, and nothing is created or changed.
+        var token = ConsoleInProcess.FormToken(users);
+        await ConsoleInProcess.PageAsync(await browser.PostAsync("/console/partners", ConsoleInProcess.Form(("form_token", token), ("name", "Forged partner"))), 403);
+        var forgedTenant = $"Forged {Guid.NewGuid():N}";
+        await ConsoleInProcess.PageAsync(await browser.PostAsync("/console/tenants/new",
+            ConsoleInProcess.Form(("form_token", token), ("name", forgedTenant), ("email", "x@example.com"))), 403);
+        await ConsoleInProcess.PageAsync(await browser.PostAsync($"/console/tenants/{tenantId}/settings",
+            ConsoleInProcess.Form(("form_token", token), ("version", ""), ("password_policy.min_length", "8"))), 403);
+        using var platform = await app.AdminAsync();
+        var all = (await (await platform.GetAsync("/api/v1/admin/tenants?per_page=100")).ReadJsonAsync(200))["data"]!.AsArray();
+        Assert.DoesNotContain(all, t => t!["name"]!.GetValue<string>() == forgedTenant);
+        var partners = (await (await platform.GetAsync("/api/v1/admin/partners?per_page=100")).ReadJsonAsync(200))["data"]!.AsArray();
+        Assert.DoesNotContain(partners, p => p!["name"]!.GetValue<string>() == "Forged partner");
+    }
 }
