@@ -1,12 +1,14 @@
+using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Authorization;
+using ScaiKey.Api.Http;
 using ScaiKey.Api.OpenApi;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
 
 namespace ScaiKey.Api.Access;
 
-[System.ComponentModel.Description("What the caller may do inside a tenant: the permissions its roles grant there.")]
-internal sealed record CallerPermissionsResponse(string TenantId, IReadOnlyList<string> Permissions);
+[System.ComponentModel.Description("What the caller may do inside a tenant: the permissions its roles grant there; with user_id, what it may do to that user.")]
+internal sealed record CallerPermissionsResponse(string TenantId, IReadOnlyList<string> Permissions, string? UserId = null);
 
 /// <summary>
 /// GET /api/v1/tenants/{tenant_id}/my-permissions: lets a client (the console) show only the actions the caller's
@@ -25,18 +27,32 @@ internal static class CallerPermissionEndpoints
         [Permission.AuditRead] = "audit.read",
     };
 
+    // The permissions whose routes also refuse a user holding roles wider than the caller's (CoversTargetUser).
+    private static readonly string[] UserChanging = ["users.write", "users.support"];
+
+    private static readonly QueryParameter<string> UserFilter =
+        Query.NullableString("user_id", 64, "Narrow the answer to what the caller may do to this user: users.write and users.support are left out "
+            + "when the user holds roles beyond the caller's, as the user's routes then refuse.");
+
     public static void MapCallerPermissions(IEndpointRouteBuilder app)
     {
         // directory.read: every tenant role has it, so anyone with a role in the tenant may ask.
-        app.MapTenantGroup("/my-permissions", "Access").MapGet("", ListAsync).Requires(Permission.DirectoryRead)
+        app.MapTenantGroup("/my-permissions", "Access").MapGet("", ListAsync).WithQuery(UserFilter).Requires(Permission.DirectoryRead)
             .WithSummary("Get My Permissions")
             .WithDescription("The permissions the caller's role assignments grant inside this tenant (users.read, users.write, users.support, "
                 + "directory.read, directory.write, audit.read). Informational: every route checks its own permission.")
             .Returns<Http.ApiResponse<CallerPermissionsResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, Caller caller, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, Caller caller, ScaiKey.Data.ScaiKeyDbContext db, CancellationToken ct)
     {
+        var errors = new Errors.ValidationErrors();
+        var userId = UserFilter.Read(http, errors);
+        if (errors.Any)
+        {
+            return errors.ToResult();
+        }
+
         var tenant = http.Tenant();
         var granted = new List<string>();
         foreach (var (permission, name) in Names)
@@ -47,6 +63,21 @@ internal static class CallerPermissionEndpoints
             }
         }
 
-        return TypedResults.Ok(Http.Envelope.Of(http, new CallerPermissionsResponse(tenant.Id, granted)));
+        if (userId is not null)
+        {
+            if (!await db.Users.AsNoTracking().AnyAsync(u => u.Id == userId && u.TenantId == tenant.Id && u.DeletedAt == null, ct))
+            {
+                return Errors.Problems.NotFound("User not found.");
+            }
+
+            // The same rule the user's routes apply (TargetUserCoverageHandler), so the console hides what they would refuse.
+            var grants = await RoleCoverage.GrantsOfAsync(db, PrincipalTypes.User, userId, ct);
+            if (!await RoleCoverage.CoversAsync(db, caller, grants, ct))
+            {
+                granted.RemoveAll(p => UserChanging.Contains(p, StringComparer.Ordinal));
+            }
+        }
+
+        return TypedResults.Ok(Http.Envelope.Of(http, new CallerPermissionsResponse(tenant.Id, granted, userId)));
     }
 }

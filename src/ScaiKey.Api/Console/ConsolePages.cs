@@ -15,7 +15,6 @@ internal static class ConsolePages
     public const string StylesheetPath = "/console/console.css";
 
     private const string UserItem = "scaikey.console-user";
-    private const string FormCookiePath = "/console/";
 
     public static void SetSecurityHeaders(HttpResponse response)
     {
@@ -37,14 +36,14 @@ internal static class ConsolePages
 
     /// <summary>What the page frame needs: who is signed in, their home tenant and the token for its forms.</summary>
     public static Components.Frame PageFrame(HttpContext http, ConsoleUser user) =>
-        new(user.Email, user.TenantId, http.RequestServices.GetRequiredService<FormProtection>().IssueToken(http, FormCookiePath));
+        new(user.Email, user.TenantId, http.RequestServices.GetRequiredService<ConsoleFormTokens>().Issue(http, user.FormBinding));
 
     public static ConsoleUser Admin(this HttpContext http) =>
         http.Items[UserItem] as ConsoleUser ?? throw new InvalidOperationException("The console gate did not run.");
 
     /// <summary>
-    /// The gate in front of every page but sign-in: a POST must carry the form token of this browser (checked first,
-    /// so a forged request learns nothing), and a request without a console session goes to sign-in and comes back.
+    /// The gate in front of every page but sign-in: a POST must carry the form token of this browser and this console
+    /// session (checked first, so a forged request learns nothing), and a request without a console session goes to sign-in and comes back.
     /// The console checks nothing else: what the admin may do is the API's answer.
     /// </summary>
     public static async ValueTask<object?> GateAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -54,7 +53,7 @@ internal static class ConsolePages
         if (HttpMethods.IsPost(http.Request.Method))
         {
             var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(http.RequestAborted) : null;
-            if (form is null || !http.RequestServices.GetRequiredService<FormProtection>().IsValid(http, form))
+            if (!await http.RequestServices.GetRequiredService<ConsoleFormTokens>().IsValidAsync(http, form))
             {
                 return Render<Components.MessagePage>(http, new()
                 {

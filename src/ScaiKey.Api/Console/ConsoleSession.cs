@@ -10,7 +10,11 @@ using ScaiKey.Api.Security;
 namespace ScaiKey.Api.AdminConsole;
 
 /// <summary>The signed-in admin as the console knows them: who, where from, and the tokens it calls the API with.</summary>
-internal sealed record ConsoleUser(string UserId, string TenantId, string Email, string AccessToken);
+internal sealed record ConsoleUser(string UserId, string TenantId, string Email, string AccessToken, string SessionId = "")
+{
+    /// <summary>What the console's form tokens are bound to: this admin in this session.</summary>
+    public string FormBinding => ConsoleSession.FormBinding(UserId, SessionId);
+}
 
 /// <summary>
 /// The console's session: a cookie holding the admin's tokens, sealed under a key derived from the key-encryption key
@@ -29,12 +33,16 @@ internal static class ConsoleSession
     private const string IdToken = "id_token";
     private const string ExpiresAt = "expires_at";
 
+    // A random id per sign-in, so a form token of one session is refused in any other (ConsoleFormTokens).
+    private const string SessionIdClaim = "console_sid";
+
     // Refreshed this long before expiry, so a page's several API calls all carry a token that is still valid.
     private static readonly TimeSpan RefreshMargin = TimeSpan.FromSeconds(60);
 
     public static void AddConsoleSession(IServiceCollection services)
     {
         services.AddSingleton<ConsoleTicketFormat>();
+        services.AddSingleton<ConsoleFormTokens>();
         services.AddAuthentication().AddCookie(Scheme);
         services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<ConsoleTicketFormat, PublicOrigin>((options, format, origin) =>
         {
@@ -69,6 +77,7 @@ internal static class ConsoleSession
         identity.AddClaim(new Claim("sub", claims.Subject));
         identity.AddClaim(new Claim(ScaiKeyClaims.TenantId, claims.TenantId));
         identity.AddClaim(new Claim("email", claims.Email));
+        identity.AddClaim(new Claim(SessionIdClaim, SecretGenerator.Token()));
         var properties = new AuthenticationProperties { IsPersistent = false };
         Store(properties, tokens, time);
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), properties);
@@ -110,8 +119,19 @@ internal static class ConsoleSession
         }
 
         return new ConsoleUser(principal.FindFirstValue("sub") ?? string.Empty, principal.FindFirstValue(ScaiKeyClaims.TenantId) ?? string.Empty,
-            principal.FindFirstValue("email") ?? string.Empty, access);
+            principal.FindFirstValue("email") ?? string.Empty, access, principal.FindFirstValue(SessionIdClaim) ?? string.Empty);
     }
+
+    /// <summary>The form-token binding of the console session this request carries (not refreshed), or null without one.</summary>
+    public static async Task<string?> FormBindingAsync(HttpContext http)
+    {
+        var result = await http.AuthenticateAsync(Scheme);
+        return result.Succeeded && result.Principal?.FindFirstValue("sub") is { } subject
+            ? FormBinding(subject, result.Principal.FindFirstValue(SessionIdClaim) ?? string.Empty)
+            : null;
+    }
+
+    public static string FormBinding(string subject, string sessionId) => subject + "\n" + sessionId;
 
     /// <summary>The refresh and ID tokens of the session, for sign-out.</summary>
     public static async Task<(string? RefreshToken, string? IdToken)> EndingTokensAsync(HttpContext http)

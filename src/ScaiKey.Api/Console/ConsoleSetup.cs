@@ -44,6 +44,7 @@ internal static class ConsoleSetup
         UserActions.Map(pages);
         TenantPages.Map(pages);
         pages.MapApplicationAndCredentialPages();
+        TenancyPages.MapTenancyPages(pages);
     }
 
     /// <summary>

@@ -122,11 +122,11 @@ internal static class ConsoleSignInEndpoints
     /// Ends the console session (refresh token revoked, cookie removed) and then the ScaiKey sign-in session through
     /// the end-session endpoint, named by the ID token so it needs no second confirmation.
     /// </summary>
-    private static async Task<IResult> SignOutAsync(HttpContext http, ConsoleApi api, FormProtection forms, CancellationToken ct)
+    private static async Task<IResult> SignOutAsync(HttpContext http, ConsoleApi api, ConsoleFormTokens forms, CancellationToken ct)
     {
         // Like every console POST: only the console's own form may sign the admin out.
         var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(ct) : null;
-        if (form is null || !forms.IsValid(http, form))
+        if (!await forms.IsValidAsync(http, form))
         {
             return ConsolePages.Render<Components.MessagePage>(http, new()
             {

@@ -66,7 +66,8 @@ internal static class UserPages
     {
         var token = http.Admin().AccessToken;
         var reading = api.GetAsync(token, $"{ApiUserPath(tenantId, userId)}?include={UserIncludes}", ct);
-        var permissions = PermissionsAsync(api, token, tenantId, ct);
+        // What the admin may do to this user: a user holding wider roles than the admin's is refused by the API.
+        var permissions = PermissionsAsync(api, token, tenantId, ct, userId);
         var audit = api.GetAsync(token, $"api/v1/tenants/{Uri.EscapeDataString(tenantId)}/audit-events?target_id={Uri.EscapeDataString(userId)}&per_page=50", ct);
         var user = await reading;
         if (!user.IsSuccess || user.Data is not { } data)
@@ -129,10 +130,14 @@ internal static class UserPages
         }, status);
     }
 
-    /// <summary>The permissions the API says the admin has in the tenant (empty when it will not say).</summary>
-    public static async Task<IReadOnlySet<string>> PermissionsAsync(ConsoleApi api, string token, string tenantId, CancellationToken ct)
+    /// <summary>
+    /// The permissions the API says the admin has in the tenant, or towards one user of it when <paramref name="userId"/>
+    /// is given (empty when it will not say).
+    /// </summary>
+    public static async Task<IReadOnlySet<string>> PermissionsAsync(ConsoleApi api, string token, string tenantId, CancellationToken ct, string? userId = null)
     {
-        var answer = await api.GetAsync(token, $"api/v1/tenants/{Uri.EscapeDataString(tenantId)}/my-permissions", ct);
+        var forUser = userId is null ? string.Empty : "?user_id=" + Uri.EscapeDataString(userId);
+        var answer = await api.GetAsync(token, $"api/v1/tenants/{Uri.EscapeDataString(tenantId)}/my-permissions{forUser}", ct);
         return (answer.Data?["permissions"] as JsonArray ?? []).Select(p => p?.ToString() ?? string.Empty).ToHashSet(StringComparer.Ordinal);
     }
 

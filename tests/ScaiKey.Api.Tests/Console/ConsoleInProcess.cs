@@ -1,0 +1,96 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using ScaiKey.Api.AdminConsole;
+
+namespace ScaiKey.Api.Tests.AdminConsole;
+
+/// <summary>
+/// A second in-memory instance of the service on the fixture's database whose console reaches the API through the
+/// test server itself (the in-memory server has no address of its own), so HTTP-level tests get real console
+/// sessions without a browser: sign-in through the hosted login page, the code exchange and the console's API calls.
+/// </summary>
+internal sealed class ConsoleInProcess : IAsyncDisposable
+{
+    private const string Origin = "http://localhost";
+
+    private readonly ScaiKeyHost _host;
+
+    public ConsoleInProcess(ScaiKeyApp app)
+    {
+        _host = new ScaiKeyHost(app.Database, b =>
+        {
+            b.UseSetting("ScaiKey:Issuer", Origin + "/");
+            b.ConfigureTestServices(services => services.AddHttpClient<ConsoleApi>()
+                .ConfigurePrimaryHttpMessageHandler(sp => ((TestServer)sp.GetRequiredService<IServer>()).CreateHandler()));
+        });
+    }
+
+    public IServiceProvider Services => _host.Services;
+
+    /// <summary>A browser (cookies, no automatic redirects) without any session.</summary>
+    public HttpClient Browser() => _host.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+
+    /// <summary>A browser signed in to the console as the user, through /console/sign-in/start and the hosted login page.</summary>
+    public async Task<HttpClient> SignInAsync(string tenantSlug, string email, string password) =>
+        await SignInAsync(Browser(), tenantSlug, email, password);
+
+    /// <summary>The same in a browser that may already hold cookies (another console session is replaced).</summary>
+    public async Task<HttpClient> SignInAsync(HttpClient browser, string tenantSlug, string email, string password)
+    {
+        var response = await browser.GetAsync($"/console/sign-in/start?tenant={Uri.EscapeDataString(tenantSlug)}");
+        for (var hops = 0; hops < 10; hops++)
+        {
+            if (response.StatusCode is not (HttpStatusCode.Redirect or HttpStatusCode.SeeOther))
+            {
+                break;
+            }
+
+            var location = response.Headers.Location!.OriginalString;
+            if (location.StartsWith(Origin, StringComparison.Ordinal))
+            {
+                location = location[Origin.Length..];
+            }
+
+            if (location.StartsWith("/console", StringComparison.Ordinal) && !location.StartsWith("/console/callback", StringComparison.Ordinal))
+            {
+                return browser;
+            }
+
+            response = await browser.GetAsync(location);
+            if (location.StartsWith($"/t/{tenantSlug}/login", StringComparison.Ordinal) && response.StatusCode == HttpStatusCode.OK)
+            {
+                var html = await response.Content.ReadAsStringAsync();
+                response = await browser.PostAsync($"/t/{tenantSlug}/login", Forms.From(html, ("email", email), ("password", password)));
+            }
+        }
+
+        Assert.Fail($"no console session: {(int)response.StatusCode} {response.Headers.Location}\n{await response.Content.ReadAsStringAsync()}");
+        return browser;
+    }
+
+    /// <summary>The page's HTML, asserting its status (the body printed on a mismatch).</summary>
+    public static async Task<string> PageAsync(HttpResponseMessage response, int status)
+    {
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode} {response.Headers.Location}\n{html}");
+        return html;
+    }
+
+    /// <summary>The form token the page's forms carry.</summary>
+    public static string FormToken(string html)
+    {
+        var match = Regex.Match(html, "name=\"form_token\" value=\"([^\"]+)\"");
+        Assert.True(match.Success, "no form token in:\n" + html);
+        return WebUtility.HtmlDecode(match.Groups[1].Value);
+    }
+
+    public static FormUrlEncodedContent Form(params (string Name, string Value)[] fields) =>
+        new(fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value)));
+
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
+}
