@@ -40,6 +40,7 @@ internal static class ConsoleSetup
         UserPages.Map(pages);
         UserActions.Map(pages);
         TenantPages.Map(pages);
+        pages.MapDirectoryPages();
     }
 
     /// <summary>

@@ -54,5 +54,9 @@ internal static class ConsoleStyles
         .tag { display: inline-block; margin-left: 0.5rem; padding: 0 0.4rem; border: 1px solid GrayText; border-radius: 0.25rem; font-size: 0.85rem; }
         .secret-box code { display: inline-block; padding: 0.25rem 0.5rem; font-size: 1.2rem; border: 1px dashed CanvasText; overflow-wrap: anywhere; }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+        .subnav ul { display: flex; flex-wrap: wrap; gap: 0.25rem 1.25rem; margin: 0 0 1rem; padding: 0; list-style: none; }
+        .subnav a[aria-current=page] { font-weight: 700; }
+        .tree, .tree .tree { margin: 0.25rem 0; padding-left: 1.25rem; }
+        .inline-action { margin-left: 0.75rem; }
         """;
 }
