@@ -45,6 +45,7 @@ internal static class ConsoleSetup
         TenantPages.Map(pages);
         pages.MapApplicationAndCredentialPages();
         TenancyPages.MapTenancyPages(pages);
+        pages.MapDirectoryPages();
     }
 
     /// <summary>

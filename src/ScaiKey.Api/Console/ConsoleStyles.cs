@@ -58,5 +58,9 @@ internal static class ConsoleStyles
         input[type=checkbox] { width: auto; margin: 0 0.5rem 0 0; }
         caption { text-align: left; font-weight: 600; padding: 0.25rem 0; }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+        .subnav ul { display: flex; flex-wrap: wrap; gap: 0.25rem 1.25rem; margin: 0 0 1rem; padding: 0; list-style: none; }
+        .subnav a[aria-current=page] { font-weight: 700; }
+        .tree, .tree .tree { margin: 0.25rem 0; padding-left: 1.25rem; }
+        .inline-action { margin-left: 0.75rem; }
         """;
 }
