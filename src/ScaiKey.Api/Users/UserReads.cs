@@ -192,7 +192,9 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
 
         if (filter.GroupIds is { } groupIds)
         {
-            users = users.Where(u => db.GroupMembers.Any(m => m.UserId == u.Id && groupIds.Contains(m.GroupId)));
+            // IN, not EXISTS: SQLite runs a correlated EXISTS once per user of the tenant (a million probes to count
+            // a group's members); an IN list of the members' ids it builds once and reads users by primary key.
+            users = users.Where(u => db.GroupMembers.Where(m => groupIds.Contains(m.GroupId)).Select(m => m.UserId).Contains(u.Id));
         }
 
         if (filter.MfaEnabled is { } mfa)
@@ -277,8 +279,8 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
     private static async Task<List<string>> NullsLastIdsAsync(
         IQueryable<User> users, NullableKey key, bool descending, int skip, int take, CancellationToken ct)
     {
-        var withValue = users.Where(key.HasValue);
-        var ids = await key.Order(withValue, descending).Skip(skip).Take(take).Select(u => u.Id).ToListAsync(ct);
+        var (withValue, without) = key.Split(users, descending);
+        var ids = await withValue.Skip(skip).Take(take).Select(u => u.Id).ToListAsync(ct);
         if (ids.Count == take)
         {
             return ids;
@@ -286,10 +288,8 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
 
         // Fewer than a page: the rows with a value ended inside this page (none are skipped among the rest), or
         // before it (skip past all of them, counted from the index).
-        var skipWithout = ids.Count > 0 || skip == 0 ? 0 : skip - await withValue.CountAsync(ct);
-        var without = users.Where(key.NoValue);
-        var rest = descending ? without.OrderByDescending(u => u.Id) : without.OrderBy(u => u.Id);
-        ids.AddRange(await rest.Skip(skipWithout).Take(take - ids.Count).Select(u => u.Id).ToListAsync(ct));
+        var skipWithout = ids.Count > 0 || skip == 0 ? 0 : skip - await users.Where(key.HasValue).CountAsync(ct);
+        ids.AddRange(await without.Skip(skipWithout).Take(take - ids.Count).Select(u => u.Id).ToListAsync(ct));
         return ids;
     }
 
@@ -337,6 +337,15 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
     };
 
     /// <summary>
+    /// The index walks that read a page's ids in this order: one for the non-nullable keys, the part with a value and
+    /// the part without for the others (for tests of their query plans).
+    /// </summary>
+    internal static IReadOnlyList<IOrderedQueryable<User>> PageWalks(IQueryable<User> users, string sortBy, bool descending) =>
+        NullableKeys.TryGetValue(sortBy, out var key) && key.Split(users, descending) is var (withValue, without)
+            ? [withValue, without]
+            : [Sort(users, sortBy, descending)];
+
+    /// <summary>
     /// A nullable sort key: a test for a value that is an index range on the key (for a name, lower(name) &gt;= ''
     /// holds for every name and no NULL, and unlike "name IS NOT NULL" it names the indexed expression), the test
     /// for none, and the key's order (ties by id).
@@ -344,6 +353,13 @@ internal sealed class UserReads(ScaiKeyDbContext db, UserRowReader rows)
     private abstract record NullableKey(Expression<Func<User, bool>> HasValue, Expression<Func<User, bool>> NoValue)
     {
         public abstract IOrderedQueryable<User> Order(IQueryable<User> users, bool descending);
+
+        /// <summary>The two walks of a page: the users with a value in the key's order, then the others by id.</summary>
+        public (IOrderedQueryable<User> WithValue, IOrderedQueryable<User> Without) Split(IQueryable<User> users, bool descending)
+        {
+            var without = users.Where(NoValue);
+            return (Order(users.Where(HasValue), descending), descending ? without.OrderByDescending(u => u.Id) : without.OrderBy(u => u.Id));
+        }
 
         /// <summary>The nulls-last order in one ORDER BY: what a page's rows are sorted by once their ids are known.</summary>
         public abstract IOrderedQueryable<User> NullsLast(IQueryable<User> users, bool descending);
