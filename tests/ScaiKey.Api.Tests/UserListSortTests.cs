@@ -126,7 +126,11 @@ public sealed partial class UserListSortTests(ScaiKeyApp app) : IClassFixture<Sc
             for (var i = 0; i < plans.Count; i++)
             {
                 var plan = plans[i];
-                Assert.True(plan.Contains(indexes[i], StringComparison.Ordinal), $"{sortBy} desc={descending} walk {i} does not read {indexes[i]}:\n{plan}");
+                // The users without a value come in id order from the key's index (key IS NULL) or, on an empty
+                // PostgreSQL table where the costs tie, from the primary key; either way no sort.
+                var reads = plan.Contains(indexes[i], StringComparison.Ordinal)
+                    || (TestDatabase.IsPostgres && i == 1 && plan.Contains("using pk_users", StringComparison.Ordinal));
+                Assert.True(reads, $"{sortBy} desc={descending} walk {i} does not read {indexes[i]}:\n{plan}");
 
                 // The unique email index orders by email alone; the id only breaks ties that cannot occur, which
                 // both planners still sort for (within groups of one row).
@@ -209,6 +213,6 @@ public sealed partial class UserListSortTests(ScaiKeyApp app) : IClassFixture<Sc
     [GeneratedRegex(@"^-- (@\w+)='(.*?)'")]
     private static partial Regex PostgresParameter();
 
-    [GeneratedRegex(@"^\s*(->\s*)?(Incremental )?Sort\b")]
+    [GeneratedRegex(@"^\s*(->\s*)?(Incremental )?Sort\s+\(")]
     private static partial Regex SortNode();
 }
