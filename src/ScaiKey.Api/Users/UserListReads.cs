@@ -55,7 +55,9 @@ internal sealed partial class UserReads
 
         if (filter.GroupIds is { } groupIds)
         {
-            users = users.Where(u => db.GroupMembers.Any(m => m.UserId == u.Id && groupIds.Contains(m.GroupId)));
+            // IN, not EXISTS: SQLite runs a correlated EXISTS once per user of the tenant (a million probes to count
+            // a group's members); an IN list of the members' ids it builds once and reads users by primary key.
+            users = users.Where(u => db.GroupMembers.Where(m => groupIds.Contains(m.GroupId)).Select(m => m.UserId).Contains(u.Id));
         }
 
         if (filter.MfaEnabled is { } mfa)
@@ -120,9 +122,38 @@ internal sealed partial class UserReads
         IQueryable<User> users, string sortBy, bool descending, int skip, int take, Func<IQueryable<User>, IQueryable<T>> project,
         CancellationToken ct)
     {
+        if (NullableKeys.TryGetValue(sortBy, out var key))
+        {
+            var pageIds = await NullsLastIdsAsync(users, key, descending, skip, take, ct);
+            return await project(Sort(db.Users.AsNoTracking().Where(u => pageIds.Contains(u.Id)), sortBy, descending)).ToListAsync(ct);
+        }
+
         // The ids come from the caller's scoped query, so the second step needs no scope of its own.
         var ids = Sort(users, sortBy, descending).Skip(skip).Take(take).Select(u => u.Id);
         return await project(Sort(db.Users.AsNoTracking().Where(u => ids.Contains(u.Id)), sortBy, descending)).ToListAsync(ct);
+    }
+
+    /// <summary>
+    /// A page of a nulls-last order as two index walks: the users with a value by (key, id), then those without by
+    /// id, from the same index (or, for the names, a partial index of the users without one). One ORDER BY over
+    /// both, with its leading "is null" term, matches no index, so every page sorted all of the tenant's users.
+    /// The users without a value are only counted when the page starts past the last user with one.
+    /// </summary>
+    private static async Task<List<string>> NullsLastIdsAsync(
+        IQueryable<User> users, NullableKey key, bool descending, int skip, int take, CancellationToken ct)
+    {
+        var (withValue, without) = key.Split(users, descending);
+        var ids = await withValue.Skip(skip).Take(take).Select(u => u.Id).ToListAsync(ct);
+        if (ids.Count == take)
+        {
+            return ids;
+        }
+
+        // Fewer than a page: the rows with a value ended inside this page (none are skipped among the rest), or
+        // before it (skip past all of them, counted from the index).
+        var skipWithout = ids.Count > 0 || skip == 0 ? 0 : skip - await users.Where(key.HasValue).CountAsync(ct);
+        ids.AddRange(await without.Skip(skipWithout).Take(take - ids.Count).Select(u => u.Id).ToListAsync(ct));
+        return ids;
     }
 
     /// <summary>
@@ -162,26 +193,68 @@ internal sealed partial class UserReads
     /// <summary>Orders by the field, nulls last in either direction, ties broken by id so pages never overlap.</summary>
     public static IOrderedQueryable<User> Sort(IQueryable<User> users, string sortBy, bool descending) => sortBy switch
     {
-        "updated_at" => NullsLast(users, u => u.UpdatedAt == null, u => u.UpdatedAt, descending),
         "email" => By(users, u => u.EmailNormalized, descending),
-        // Names sort case-insensitively on every provider (SQLite's binary collation would put "Z" before "a").
-        "display_name" => NullsLast(users, u => u.DisplayName == null, u => u.DisplayName!.ToLower(), descending),
-        "last_name" => NullsLast(users, u => u.LastName == null, u => u.LastName!.ToLower(), descending),
-        "last_login_at" => NullsLast(users, u => u.LastLoginAt == null, u => u.LastLoginAt, descending),
         "status" => By(users, u => u.Status, descending),
+        _ when NullableKeys.TryGetValue(sortBy, out var key) => key.NullsLast(users, descending),
         _ => By(users, u => u.CreatedAt, descending),
+    };
+
+    /// <summary>
+    /// The index walks that read a page's ids in this order: one for the non-nullable keys, the part with a value and
+    /// the part without for the others (for tests of their query plans).
+    /// </summary>
+    internal static IReadOnlyList<IOrderedQueryable<User>> PageWalks(IQueryable<User> users, string sortBy, bool descending) =>
+        NullableKeys.TryGetValue(sortBy, out var key) && key.Split(users, descending) is var (withValue, without)
+            ? [withValue, without]
+            : [Sort(users, sortBy, descending)];
+
+    /// <summary>
+    /// A nullable sort key: a test for a value that is an index range on the key (for a name, lower(name) &gt;= ''
+    /// holds for every name and no NULL, and unlike "name IS NOT NULL" it names the indexed expression), the test
+    /// for none, and the key's order (ties by id).
+    /// </summary>
+    private abstract record NullableKey(Expression<Func<User, bool>> HasValue, Expression<Func<User, bool>> NoValue)
+    {
+        public abstract IOrderedQueryable<User> Order(IQueryable<User> users, bool descending);
+
+        /// <summary>The two walks of a page: the users with a value in the key's order, then the others by id.</summary>
+        public (IOrderedQueryable<User> WithValue, IOrderedQueryable<User> Without) Split(IQueryable<User> users, bool descending)
+        {
+            var without = users.Where(NoValue);
+            return (Order(users.Where(HasValue), descending), descending ? without.OrderByDescending(u => u.Id) : without.OrderBy(u => u.Id));
+        }
+
+        /// <summary>The nulls-last order in one ORDER BY: what a page's rows are sorted by once their ids are known.</summary>
+        public abstract IOrderedQueryable<User> NullsLast(IQueryable<User> users, bool descending);
+    }
+
+    private sealed record NullableKey<TKey>(Expression<Func<User, TKey>> Key, Expression<Func<User, bool>> HasValue, Expression<Func<User, bool>> NoValue)
+        : NullableKey(HasValue, NoValue)
+    {
+        public override IOrderedQueryable<User> Order(IQueryable<User> users, bool descending) => By(users, Key, descending);
+
+        public override IOrderedQueryable<User> NullsLast(IQueryable<User> users, bool descending) =>
+            descending
+                ? users.OrderBy(NoValue).ThenByDescending(Key).ThenByDescending(u => u.Id)
+                : users.OrderBy(NoValue).ThenBy(Key).ThenBy(u => u.Id);
+    }
+
+    // Names sort case-insensitively on every provider (SQLite's binary collation would put "Z" before "a"), by the
+    // expression the ListSortIndexes migration indexes (NameSortIndexes).
+    private static readonly Dictionary<string, NullableKey> NullableKeys = new(StringComparer.Ordinal)
+    {
+        ["updated_at"] = new NullableKey<DateTime?>(u => u.UpdatedAt, u => u.UpdatedAt != null, u => u.UpdatedAt == null),
+        ["display_name"] = new NullableKey<string>(
+            u => u.DisplayName!.ToLower(), u => string.Compare(u.DisplayName!.ToLower(), "") >= 0, u => u.DisplayName == null),
+        ["last_name"] = new NullableKey<string>(
+            u => u.LastName!.ToLower(), u => string.Compare(u.LastName!.ToLower(), "") >= 0, u => u.LastName == null),
+        ["last_login_at"] = new NullableKey<DateTime?>(u => u.LastLoginAt, u => u.LastLoginAt != null, u => u.LastLoginAt == null),
     };
 
     private static IOrderedQueryable<User> By<TKey>(IQueryable<User> users, Expression<Func<User, TKey>> key, bool descending) =>
         descending
             ? users.OrderByDescending(key).ThenByDescending(u => u.Id)
             : users.OrderBy(key).ThenBy(u => u.Id);
-
-    private static IOrderedQueryable<User> NullsLast<TKey>(
-        IQueryable<User> users, Expression<Func<User, bool>> isNull, Expression<Func<User, TKey>> key, bool descending) =>
-        descending
-            ? users.OrderBy(isNull).ThenByDescending(key).ThenByDescending(u => u.Id)
-            : users.OrderBy(isNull).ThenBy(key).ThenBy(u => u.Id);
 
     public IQueryable<UserListItem> ProjectListItems(IQueryable<User> users) =>
         users.Select(u => new UserListItem(u.Id, u.Email, u.DisplayName, u.Status,

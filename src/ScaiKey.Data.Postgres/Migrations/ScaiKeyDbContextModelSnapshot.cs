@@ -2167,6 +2167,26 @@ namespace ScaiKey.Data.Postgres.Migrations
                         .HasDatabaseName("ix_users_tenant_id_created_at_id")
                         .HasFilter("\"deleted_at\" IS NULL");
 
+                    b.HasIndex("TenantId", "LastLoginAt", "Id")
+                        .HasDatabaseName("ix_users_tenant_id_last_login_at_id")
+                        .HasFilter("\"deleted_at\" IS NULL");
+
+                    b.HasIndex("TenantId", "Status", "Id")
+                        .HasDatabaseName("ix_users_tenant_id_status_id")
+                        .HasFilter("\"deleted_at\" IS NULL");
+
+                    b.HasIndex("TenantId", "UpdatedAt", "Id")
+                        .HasDatabaseName("ix_users_tenant_id_updated_at_id")
+                        .HasFilter("\"deleted_at\" IS NULL");
+
+                    b.HasIndex("TenantId", "MfaEnabled", "CreatedAt", "Id")
+                        .HasDatabaseName("ix_users_tenant_id_mfa_enabled_created_at_id")
+                        .HasFilter("\"deleted_at\" IS NULL");
+
+                    b.HasIndex("TenantId", "OuId", "CreatedAt", "Id")
+                        .HasDatabaseName("ix_users_tenant_id_ou_id_created_at_id")
+                        .HasFilter("\"deleted_at\" IS NULL");
+
                     b.HasIndex("TenantId", "Status", "CreatedAt", "Id")
                         .HasDatabaseName("ix_users_tenant_id_status_created_at_id")
                         .HasFilter("\"deleted_at\" IS NULL");

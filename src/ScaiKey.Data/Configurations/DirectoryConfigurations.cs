@@ -136,6 +136,17 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         // A status filter with the default sort ("the locked users, newest first") without visiting other statuses.
         b.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
 
+        // Every other sort_by of the list, in both orders (a backward walk serves the descending one), and the
+        // MFA and OU filters with the default sort and their exact totals, as index ranges instead of sorting or
+        // counting the tenant's rows. The nullable keys (updated_at, last_login_at) are read non-null part first,
+        // then the nulls by id, both from the same index (UserReads.PageAsync). The name sorts order by lower(),
+        // which EF cannot index: their expression indexes are raw SQL in the ListSortIndexes migrations.
+        b.HasIndex(x => new { x.TenantId, x.UpdatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
+        b.HasIndex(x => new { x.TenantId, x.LastLoginAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
+        b.HasIndex(x => new { x.TenantId, x.Status, x.Id }).HasFilter("\"deleted_at\" IS NULL");
+        b.HasIndex(x => new { x.TenantId, x.MfaEnabled, x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
+        b.HasIndex(x => new { x.TenantId, x.OuId, x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
+
         // Substring search has a provider-specific index created by the UserScale migrations, outside this
         // model: a pg_trgm GIN index on search_text (PostgreSQL), an FTS5 trigram table user_search (SQLite).
         b.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Restrict);
