@@ -39,7 +39,7 @@ internal sealed record PasswordChangeResult(PasswordChangeOutcome Outcome, IRead
 /// </summary>
 internal sealed class AccountService(
     ScaiKeyDbContext db, SecondFactors factors, PasswordHasher hasher, HashingGate hashing, AttemptLimiter limiter, AuditLog audit,
-    EmailOutbox outbox, RevocationCache revocations, TimeProvider time, IHttpContextAccessor accessor)
+    EmailOutbox outbox, RevocationCache revocations, TimeProvider time, IHttpContextAccessor accessor, Users.PasswordChanges passwords)
 {
     /// <summary>How recent the session's sign-in (or step-up) must be for a password change or a factor's removal.</summary>
     public static readonly TimeSpan RecentSignIn = TimeSpan.FromMinutes(5);
@@ -87,7 +87,7 @@ internal sealed class AccountService(
             }
         }
 
-        var violations = PasswordPolicy.Violations(newPassword, user.Email, tenant.Settings.PasswordPolicy).ToList();
+        var violations = Users.PasswordChanges.Violations(tenant, user.Email, newPassword);
         if (violations.Count > 0)
         {
             return new(PasswordChangeOutcome.PolicyViolations, violations);
@@ -98,12 +98,12 @@ internal sealed class AccountService(
             return new(PasswordChangeOutcome.SameAsCurrent);
         }
 
-        var hash = await hashing.RunAsync(() => hasher.Hash(newPassword), ct);
+        var hash = await passwords.HashAsync(newPassword, ct);
         var now = time.UtcNow();
         await using (var transaction = await db.Database.BeginTransactionAsync(ct))
         {
-            user.PasswordHash = hash;
-            user.PasswordChangedAt = now;
+            // The user's other sessions end below, this one stays: nothing more for the one password service to end.
+            await passwords.StoreAsync(user, hash, Users.PasswordRevocation.None, ct);
             user.RequirePasswordChange = false;
             user.UpdatedAt = now;
             user.Version++;

@@ -50,7 +50,7 @@ internal static class ChangePasswordPages
     /// </summary>
     private static async Task<IResult> ChangePasswordAsync(
         HttpContext http, ScaiKeyDbContext db, FormProtection forms, PasswordHasher hasher, AuditLog audit, EmailOutbox outbox,
-        RevocationCache revocations, TimeProvider time, CancellationToken ct)
+        RevocationCache revocations, TimeProvider time, Users.PasswordChanges passwords, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)
@@ -99,11 +99,12 @@ internal static class ChangePasswordPages
             return HostedPages.Page(StatusCodes.Status200OK, ChangePasswordForm(http, forms, tenant, user.Email, returnUrl, errors));
         }
 
+        // Through the hashing gate like every other password change, so a burst of changes cannot starve sign-ins.
+        var hash = await passwords.HashAsync(password, ct);
         var now = time.UtcNow();
         await using (var transaction = await db.Database.BeginTransactionAsync(ct))
         {
-            user.PasswordHash = hasher.Hash(password);
-            user.PasswordChangedAt = now;
+            await passwords.StoreAsync(user, hash, Users.PasswordRevocation.None, ct);
             user.RequirePasswordChange = false;
             user.UpdatedAt = now;
             user.Version++;

@@ -154,7 +154,7 @@ internal static class HostedPages
         }
 
         // The policy's sentences start lower-case ("password must be ..."), written for API error lists.
-        return PasswordPolicy.Violations(password, email, tenant.Settings.PasswordPolicy)
+        return Users.PasswordChanges.Violations(tenant, email, password)
             .Select(v => char.ToUpperInvariant(v[0]) + v[1..] + ".")
             .ToList();
     }

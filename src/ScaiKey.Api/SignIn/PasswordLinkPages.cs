@@ -38,7 +38,7 @@ internal static class PasswordLinkPages
 
     /// <summary>The services a set-password POST needs, bound as one parameter to keep the route lambdas short.</summary>
     internal readonly record struct SetPasswordServices(
-        ScaiKeyDbContext Db, FormProtection Forms, PasswordHasher Hasher, AuditLog Audit, SignInService SignIn, RevocationCache Revocations, TimeProvider Time);
+        ScaiKeyDbContext Db, FormProtection Forms, Users.PasswordChanges Passwords, AuditLog Audit, SignInService SignIn, RevocationCache Revocations, TimeProvider Time);
 
     private static async Task<IResult> SetPasswordPageAsync(
         HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, string purpose, CancellationToken ct)
@@ -84,7 +84,7 @@ internal static class PasswordLinkPages
             return Page(StatusCodes.Status200OK, SetPasswordForm(http, s.Forms, tenant, purpose, target.Email, token, errors));
         }
 
-        var hash = s.Hasher.Hash(password);
+        var hash = await s.Passwords.HashAsync(password, ct);
         await using (var transaction = await s.Db.Database.BeginTransactionAsync(ct))
         {
             var claimed = await s.Db.UserActionTokens
@@ -107,8 +107,7 @@ internal static class PasswordLinkPages
             }
 
             var changed = new List<string> { "password" };
-            user.PasswordHash = hash;
-            user.PasswordChangedAt = now;
+            await s.Passwords.StoreAsync(user, hash, Users.PasswordRevocation.None, ct);
             user.FailedLoginAttempts = 0;
             if (user.RequirePasswordChange)
             {
