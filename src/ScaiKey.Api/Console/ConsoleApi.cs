@@ -14,7 +14,7 @@ namespace ScaiKey.Api.AdminConsole;
 /// service's own base address, with the signed-in admin's access token. What the admin may do is decided there,
 /// exactly as for curl; the console has no database access and no permission check of its own.
 /// </summary>
-internal sealed class ConsoleApi(HttpClient http)
+internal sealed partial class ConsoleApi(HttpClient http, ILogger<ConsoleApi> logger)
 {
     public Task<ApiResult> GetAsync(string accessToken, string path, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, accessToken, path, body: null, ifMatch: null, ct);
@@ -33,15 +33,46 @@ internal sealed class ConsoleApi(HttpClient http)
             request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
         }
 
-        return await ReadAsync(await http.SendAsync(request, ct), ct);
+        return await ExchangeAsync(request.RequestUri, () => http.SendAsync(request, ct), ct);
     }
 
     /// <summary>A form POST to one of ScaiKey's OAuth endpoints (token, revocation) as the public console client.</summary>
     public async Task<ApiResult> PostFormAsync(string path, IEnumerable<KeyValuePair<string, string>> fields, CancellationToken ct)
     {
         using var content = new FormUrlEncodedContent(fields);
-        return await ReadAsync(await http.PostAsync(path.TrimStart('/'), content, ct), ct);
+        return await ExchangeAsync(new Uri(path.TrimStart('/'), UriKind.Relative), () => http.PostAsync(path.TrimStart('/'), content, ct), ct);
     }
+
+    /// <summary>
+    /// One call to the API. When the API cannot be reached (a wrong ScaiKey:Console:ApiBaseAddress, a proxy that does
+    /// not route the service to itself, a timeout), the page says so with 502/504 instead of failing with a 500; the
+    /// log names the address so an operator can fix it. The request's path is logged without its query.
+    /// </summary>
+    private async Task<ApiResult> ExchangeAsync(Uri? target, Func<Task<HttpResponseMessage>> send, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await send();
+        }
+        catch (HttpRequestException ex)
+        {
+            LogUnreachable(logger, http.BaseAddress, target?.OriginalString.Split('?')[0], ex.HttpRequestError, ex);
+            return Unreachable(StatusCodes.Status502BadGateway, "The console could not reach ScaiKey's API. Please try again later.");
+        }
+        catch (TaskCanceledException ex) when (!ct.IsCancellationRequested)
+        {
+            LogUnreachable(logger, http.BaseAddress, target?.OriginalString.Split('?')[0], HttpRequestError.Unknown, ex);
+            return Unreachable(StatusCodes.Status504GatewayTimeout, "ScaiKey's API did not answer the console in time. Please try again later.");
+        }
+
+        return await ReadAsync(response, ct);
+    }
+
+    private static ApiResult Unreachable(int status, string detail) => new(status, new JsonObject { ["detail"] = detail }, ETag: null);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The console could not reach the API at {BaseAddress} ({Path}): {Error}")]
+    private static partial void LogUnreachable(ILogger logger, Uri? baseAddress, string? path, HttpRequestError error, Exception exception);
 
     private static async Task<ApiResult> ReadAsync(HttpResponseMessage response, CancellationToken ct)
     {

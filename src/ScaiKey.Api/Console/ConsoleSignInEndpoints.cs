@@ -110,6 +110,11 @@ internal static class ConsoleSignInEndpoints
             new("grant_type", "authorization_code"), new("code", query["code"].ToString()), new("redirect_uri", RedirectUri(http)),
             new("client_id", ConsoleClient.ClientId), new("code_verifier", flow.Verifier),
         ], ct);
+        if (tokens.Status is StatusCodes.Status502BadGateway or StatusCodes.Status504GatewayTimeout)
+        {
+            return Failed(http, tokens.Message, tokens.Status);
+        }
+
         if (!tokens.IsSuccess || !await ConsoleSession.SignInAsync(http, tokens, time))
         {
             return Failed(http, "Sign-in did not complete. Please try again.");
@@ -152,11 +157,11 @@ internal static class ConsoleSignInEndpoints
         return Results.Redirect(QueryHelpers.AddQueryString(http.Request.PathBase + "/" + OAuthSetup.LogoutPath, query));
     }
 
-    private static IResult Failed(HttpContext http, string text) =>
+    private static IResult Failed(HttpContext http, string text, int status = StatusCodes.Status400BadRequest) =>
         ConsolePages.Render<Components.MessagePage>(http, new()
         {
             ["Heading"] = "Sign-in failed", ["Text"] = text, ["LinkHref"] = "/console/sign-in", ["LinkText"] = "Sign in",
-        }, StatusCodes.Status400BadRequest);
+        }, status);
 
     private static CookieOptions FlowCookieOptions(HttpContext http) => new()
     {

@@ -20,13 +20,16 @@ internal sealed class ConsoleInProcess : IAsyncDisposable
 
     private readonly ScaiKeyHost _host;
 
-    public ConsoleInProcess(ScaiKeyApp app)
+    /// <param name="configure">More settings for the instance, applied after these (a test may send the console's API
+    /// calls elsewhere).</param>
+    public ConsoleInProcess(ScaiKeyApp app, Action<IWebHostBuilder>? configure = null)
     {
         _host = new ScaiKeyHost(app.Database, b =>
         {
             b.UseSetting("ScaiKey:Issuer", Origin + "/");
             b.ConfigureTestServices(services => services.AddHttpClient<ConsoleApi>()
                 .ConfigurePrimaryHttpMessageHandler(sp => ((TestServer)sp.GetRequiredService<IServer>()).CreateHandler()));
+            configure?.Invoke(b);
         });
     }
 
@@ -42,6 +45,22 @@ internal sealed class ConsoleInProcess : IAsyncDisposable
     /// <summary>The same in a browser that may already hold cookies (another console session is replaced).</summary>
     public async Task<HttpClient> SignInAsync(HttpClient browser, string tenantSlug, string email, string password)
     {
+        var response = await SignInResponseAsync(browser, tenantSlug, email, password);
+        if (response.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.SeeOther && IntoConsole(response.Headers.Location!.OriginalString))
+        {
+            return browser;
+        }
+
+        Assert.Fail($"no console session: {(int)response.StatusCode} {response.Headers.Location}\n{await response.Content.ReadAsStringAsync()}");
+        return browser;
+    }
+
+    /// <summary>
+    /// The sign-in's redirects followed (the login form posted on the way) up to the redirect into the console, or the
+    /// first answer that is not a redirect (a failed sign-in's page).
+    /// </summary>
+    public async Task<HttpResponseMessage> SignInResponseAsync(HttpClient browser, string tenantSlug, string email, string password)
+    {
         var response = await browser.GetAsync($"/console/sign-in/start?tenant={Uri.EscapeDataString(tenantSlug)}");
         for (var hops = 0; hops < 10; hops++)
         {
@@ -50,15 +69,10 @@ internal sealed class ConsoleInProcess : IAsyncDisposable
                 break;
             }
 
-            var location = response.Headers.Location!.OriginalString;
-            if (location.StartsWith(Origin, StringComparison.Ordinal))
+            var location = Local(response.Headers.Location!.OriginalString);
+            if (IntoConsole(location))
             {
-                location = location[Origin.Length..];
-            }
-
-            if (location.StartsWith("/console", StringComparison.Ordinal) && !location.StartsWith("/console/callback", StringComparison.Ordinal))
-            {
-                return browser;
+                return response;
             }
 
             response = await browser.GetAsync(location);
@@ -69,9 +83,13 @@ internal sealed class ConsoleInProcess : IAsyncDisposable
             }
         }
 
-        Assert.Fail($"no console session: {(int)response.StatusCode} {response.Headers.Location}\n{await response.Content.ReadAsStringAsync()}");
-        return browser;
+        return response;
     }
+
+    private static string Local(string location) => location.StartsWith(Origin, StringComparison.Ordinal) ? location[Origin.Length..] : location;
+
+    private static bool IntoConsole(string location) =>
+        Local(location) is var local && local.StartsWith("/console", StringComparison.Ordinal) && !local.StartsWith("/console/callback", StringComparison.Ordinal);
 
     /// <summary>The page's HTML, asserting its status (the body printed on a mismatch).</summary>
     public static async Task<string> PageAsync(HttpResponseMessage response, int status)
