@@ -221,6 +221,15 @@ internal sealed class ScimUserService(
         string? hash = null;
         if (fields.Password is not null)
         {
+            // As for an admin's reset: a user who signs in through a directory or an identity provider gets a local
+            // password only where the tenant's federation_policy allows one (never for LDAP users).
+            if (!tenant.Settings.AllowsLocalPassword(user.IdentitySource))
+            {
+                return ScimOutcome.Fail(ScimError.InvalidValue(
+                    $"password: this user signs in through its identity source ({user.IdentitySource.ToString().ToUpperInvariant()}); "
+                    + "the tenant's federation_policy.allow_local_passwords does not allow a local password."));
+            }
+
             if (PasswordRefusal(fields.Password, user.Email, tenant) is { } refused)
             {
                 return refused;

@@ -252,4 +252,34 @@ public sealed class ScimUserTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             await (await scim.SendAsync(HttpMethod.Patch, $"/scim/v2/Groups/{group.Id()}", longest)).ShouldBeAsync(204);
         }
     }
+
+    [Fact]
+    public async Task A_password_for_a_federated_user_is_refused_unless_the_tenants_federation_policy_allows_one_and_never_for_ldap()
+    {
+        var (tenant, _, scim) = await ScimKit.TenantAsync(app);
+        using (scim)
+        {
+            var oidc = (await ScimKit.CreateUserAsync(scim)).Id();
+            var ldap = (await ScimKit.CreateUserAsync(scim)).Id();
+            await app.DbAsync(db => db.Users.Where(u => u.Id == oidc).ExecuteUpdateAsync(x => x.SetProperty(u => u.IdentitySource, IdentitySource.Oidc)));
+            await app.DbAsync(db => db.Users.Where(u => u.Id == ldap).ExecuteUpdateAsync(x => x.SetProperty(u => u.IdentitySource, IdentitySource.Ldap)));
+            var setPassword = ScimKit.Patch(new JsonObject { ["op"] = "replace", ["path"] = "password", ["value"] = "Scim-Federated-2026!" });
+
+            foreach (var id in new[] { oidc, ldap })
+            {
+                var refused = await (await scim.SendAsync(new HttpMethod("PATCH"), $"/scim/v2/Users/{id}", setPassword)).ReadScimErrorAsync(400, "invalidValue");
+                Assert.Contains("allow_local_passwords", refused["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+                Assert.Null(await app.DbAsync(db => db.Users.Where(u => u.Id == id).Select(u => u.PasswordHash).SingleAsync()));
+            }
+
+            using var admin = await app.AdminAsync();
+            await (await admin.PatchAsJsonAsync($"/api/v1/admin/tenants/{tenant}", new { settings = new { federation_policy = new { allow_local_passwords = true } } }))
+                .ShouldBeAsync(200);
+
+            // Allowed now for the OIDC user; an LDAP user's password stays the directory's.
+            await (await scim.SendAsync(new HttpMethod("PATCH"), $"/scim/v2/Users/{oidc}", setPassword)).ReadJsonAsync(200);
+            Assert.NotNull(await app.DbAsync(db => db.Users.Where(u => u.Id == oidc).Select(u => u.PasswordHash).SingleAsync()));
+            await (await scim.SendAsync(new HttpMethod("PATCH"), $"/scim/v2/Users/{ldap}", setPassword)).ReadScimErrorAsync(400, "invalidValue");
+        }
+    }
 }
