@@ -43,7 +43,8 @@ internal static partial class TenantEndpoints
             .WithQuery(PageRequest.PageParameter, PageRequest.PerPageParameter, PartnerFilter).Returns<PaginatedResponse<TenantResponse>>();
         group.MapGet("/{tenant_id}", GetAsync).WithSummary("Get Tenant").Returns<ApiResponse<TenantResponse>>().ReturnsProblems(404);
         group.MapPatch("/{tenant_id}", UpdateAsync).WithSummary("Update Tenant")
-            .AcceptsJson<TenantRequest>().Returns<ApiResponse<TenantResponse>>().ReturnsProblems(404, 409, 413);
+            .WithDescription("With If-Match (the ETag of a read), the update is refused with 412 when the tenant changed since.")
+            .AcceptsJson<TenantRequest>().Returns<ApiResponse<TenantResponse>>().ReturnsProblems(404, 409, 412, 413);
         group.MapDelete("/{tenant_id}", DeleteAsync).WithSummary("Delete Tenant")
             .WithDescription("Deletes a tenant that has no users left (409 otherwise); its slug becomes free.")
             .ReturnsNoContent().ReturnsProblems(404, 409);
@@ -163,7 +164,13 @@ internal static partial class TenantEndpoints
     private static async Task<IResult> GetAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
     {
         var tenant = await Visible(db.Tenants.AsNoTracking(), AdminScope.Of(http)).FirstOrDefaultAsync(t => t.Id == tenantId, ct);
-        return tenant is null ? Problems.NotFound("Tenant not found.") : TypedResults.Ok(Envelope.Of(http, ToResponse(tenant)));
+        if (tenant is null)
+        {
+            return Problems.NotFound("Tenant not found.");
+        }
+
+        TenantVersions.Set(http.Response, tenant);
+        return TypedResults.Ok(Envelope.Of(http, ToResponse(tenant)));
     }
 
     private static async Task<IResult> UpdateAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
@@ -180,6 +187,12 @@ internal static partial class TenantEndpoints
         if (tenant is null)
         {
             return Problems.NotFound("Tenant not found.");
+        }
+
+        var readVersion = tenant.UpdatedAt;
+        if (!TenantVersions.IfMatchAllows(http.Request, tenant))
+        {
+            return Problems.PreconditionFailed();
         }
 
         var input = bound.Value!;
@@ -231,14 +244,25 @@ internal static partial class TenantEndpoints
         {
             tenant.UpdatedAt = time.UtcNow();
             audit.Record("tenant.updated", "tenant", tenant.Id, tenant.Id, changed);
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            // With If-Match, the version read must still be the stored one when the write lands: claiming it in the same
+            // transaction (a conditional UPDATE, which also takes the row's lock) closes the window between the check
+            // above and the save, so of two admins editing the same version only one wins and the other gets 412.
+            if (http.Request.Headers.IfMatch.Count > 0 && !await TenantVersions.ClaimAsync(db, tenant.Id, readVersion, tenant.UpdatedAt.Value, ct))
+            {
+                return Problems.PreconditionFailed();
+            }
+
             if (await db.SaveOrConflictAsync(Conflict, ct) is { } conflict)
             {
                 return conflict;
             }
 
+            await transaction.CommitAsync(ct);
             TenantLookup.Evict(http.RequestServices.GetRequiredService<IMemoryCache>(), tenant.Id);
         }
 
+        TenantVersions.Set(http.Response, tenant);
         return TypedResults.Ok(Envelope.Of(http, ToResponse(tenant)));
     }
 
