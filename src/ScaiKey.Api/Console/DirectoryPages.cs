@@ -58,22 +58,39 @@ internal static class DirectoryPages
         }
     }
 
+    /// <summary>
+    /// Levels the console draws of a tree; below them a node links to its own page instead. The API bounds group
+    /// nesting, but OUs and groups made before that bound may be deeper, and every level is a nested component
+    /// (thousands of them overflowed the renderer's stack).
+    /// </summary>
+    public const int MaxTreeLevels = 32;
+
     /// <summary>A flat list with parent ids as a tree, ordered by name at each level; orphans (a parent out of view) become roots.</summary>
     public static IReadOnlyList<TreeNode> Tree(IReadOnlyList<JsonNode> items, string parentField, Func<string, string> href, Func<JsonNode, string?>? note = null)
     {
-        var ids = items.Select(i => i["id"]?.ToString()).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        var children = items.ToLookup(i => i[parentField]?.ToString() is { } p && ids.Contains(p) ? p : string.Empty);
+        var byId = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            if (item["id"]?.ToString() is { } id)
+            {
+                byId.TryAdd(id, item);
+            }
+        }
+
+        var children = items.ToLookup(i => i[parentField]?.ToString() is { } p && byId.ContainsKey(p) ? p : string.Empty);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        IReadOnlyList<TreeNode> Level(string parent) => children[parent]
+        IReadOnlyList<TreeNode> Level(string parent, int level) => children[parent]
             .OrderBy(i => i["name"]?.ToString(), StringComparer.OrdinalIgnoreCase)
             .Select(i => i["id"]?.ToString() ?? string.Empty)
-            .Where(seen.Add)
+            .Where(id => byId.ContainsKey(id) && seen.Add(id))
             .Select(id =>
             {
-                var item = items.First(i => i["id"]?.ToString() == id);
-                return new TreeNode(id, item["name"]?.ToString() ?? id, href(id), note?.Invoke(item), Level(id));
+                var item = byId[id];
+                var deeper = level >= MaxTreeLevels && children[id].Any();
+                var text = note?.Invoke(item) is { } n ? (deeper ? n + "; more levels on its page" : n) : (deeper ? "more levels on its page" : null);
+                return new TreeNode(id, item["name"]?.ToString() ?? id, href(id), text, deeper ? [] : Level(id, level + 1));
             }).ToList();
-        return Level(string.Empty);
+        return Level(string.Empty, 1);
     }
 
     /// <summary>The ids of this node and every node below it (what a move may not choose as the new parent).</summary>

@@ -19,6 +19,8 @@ internal static partial class GroupEndpoints
 {
     private const string Conflict = "A group with this name already exists in this tenant.";
 
+    private static readonly string TooDeep = $"groups nest at most {Hierarchy.MaxGroupDepth} levels deep";
+
     public static RouteGroupBuilder MapGroups(this IEndpointRouteBuilder app)
     {
         var group = app.MapTenantGroup("/groups", "Groups");
@@ -66,9 +68,18 @@ internal static partial class GroupEndpoints
 
         var tenantId = http.Tenant().Id;
         var input = bound.Value!;
-        if (input.ParentGroupId.Value is { } parentId && !await db.Groups.AnyAsync(g => g.TenantId == tenantId && g.Id == parentId, ct))
+        if (input.ParentGroupId.Value is { } parentId)
         {
-            return Invalid(["body", "parent_group_id"], "parent group not found in this tenant");
+            var parents = await db.Groups.AsNoTracking().Where(g => g.TenantId == tenantId).ToDictionaryAsync(g => g.Id, g => g.ParentGroupId, ct);
+            if (!parents.ContainsKey(parentId))
+            {
+                return Invalid(["body", "parent_group_id"], "parent group not found in this tenant");
+            }
+
+            if (Hierarchy.WouldBeTooDeep(parents, null, parentId))
+            {
+                return Invalid(["body", "parent_group_id"], TooDeep);
+            }
         }
 
         var entity = new Group
@@ -158,6 +169,11 @@ internal static partial class GroupEndpoints
                 if (Hierarchy.WouldCycle(parents, entity.Id, parentId))
                 {
                     return Invalid(["body", "parent_group_id"], "a group cannot be nested below itself");
+                }
+
+                if (Hierarchy.WouldBeTooDeep(parents, entity.Id, parentId))
+                {
+                    return Invalid(["body", "parent_group_id"], TooDeep);
                 }
             }
 

@@ -79,4 +79,47 @@ internal static class Hierarchy
 
         return false;
     }
+
+    /// <summary>
+    /// How deep groups may nest (a top-level group is level 1). Effective membership is walked through every level,
+    /// and pages draw the tree level by level; an unbounded chain (thousands of levels, cheap to make over the API or
+    /// SCIM) cost every reader and once crashed the console's renderer. Directories nest a handful of levels.
+    /// </summary>
+    public const int MaxGroupDepth = 32;
+
+    /// <summary>
+    /// True when a group (<paramref name="id"/> with everything below it, or a new group when null) placed under
+    /// <paramref name="newParentId"/> would reach below <see cref="MaxGroupDepth"/>.
+    /// </summary>
+    public static bool WouldBeTooDeep(IReadOnlyDictionary<string, string?> parentOf, string? id, string newParentId) =>
+        Depth(parentOf, newParentId) + (id is null ? 1 : Height(parentOf, id)) > MaxGroupDepth;
+
+    /// <summary>The level of <paramref name="id"/>: 1 for a top-level group.</summary>
+    private static int Depth(IReadOnlyDictionary<string, string?> parentOf, string id)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var depth = 0;
+        for (string? current = id; current is not null && seen.Add(current); current = parentOf.GetValueOrDefault(current))
+        {
+            depth++;
+        }
+
+        return depth;
+    }
+
+    /// <summary>The levels of the subtree of <paramref name="id"/>, itself included.</summary>
+    private static int Height(IReadOnlyDictionary<string, string?> parentOf, string id)
+    {
+        var children = parentOf.Where(p => p.Value is not null).ToLookup(p => p.Value!, p => p.Key, StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal) { id };
+        var level = new List<string> { id };
+        var height = 0;
+        while (level.Count > 0)
+        {
+            height++;
+            level = level.SelectMany(n => children[n]).Where(seen.Add).ToList();
+        }
+
+        return height;
+    }
 }

@@ -338,6 +338,11 @@ internal sealed class ScimGroupService(ScaiKeyDbContext db, AuditLog audit, IOpt
                 return ScimOutcome.Fail(ScimError.InvalidValue($"Adding the group {child.Id} would make a group a member of itself."));
             }
 
+            if (Hierarchy.WouldBeTooDeep(parents, child.Id, group.Id))
+            {
+                return ScimOutcome.Fail(ScimError.InvalidValue($"Adding the group {child.Id} would nest groups more than {Hierarchy.MaxGroupDepth} levels deep."));
+            }
+
             child.ParentGroupId = group.Id;
             child.UpdatedAt = ScimGroupMapping.Microseconds(time.UtcNow());
             parents[child.Id] = group.Id;
