@@ -96,7 +96,7 @@ internal static class ApplicationPages
     }
 
     private static async Task<IResult> ConfirmAsync(
-        HttpContext http, string tenantId, string applicationId, string action, string? assignment, string? who, ConsoleApi api, CancellationToken ct)
+        HttpContext http, string tenantId, string applicationId, string action, string? assignment, ConsoleApi api, CancellationToken ct)
     {
         var application = await api.GetAsync(http.Admin().AccessToken, ApiPath(tenantId, applicationId), ct);
         if (!application.IsSuccess || application.Data is not { } data)
@@ -105,18 +105,55 @@ internal static class ApplicationPages
         }
 
         var name = data["name"]?.ToString() ?? applicationId;
+        string? who = null;
+        if (action == "unassign")
+        {
+            // The assignment and whom it names come from the API, never from the link: a link can carry any words
+            // and any id, and the page must say what the button will really remove.
+            var found = await AssignmentAsync(http, api, tenantId, applicationId, assignment, ct);
+            if (found is null)
+            {
+                return UserPages.Refused(http, new ApiResult(StatusCodes.Status404NotFound, new JsonObject { ["detail"] = "This assignment was not found." }, null));
+            }
+
+            who = found;
+        }
+
         var back = PagePath(tenantId, applicationId);
         var (heading, text, button, target) = action switch
         {
             "rotate" => ($"Rotate the secret of {name}?", $"A new client secret is created and shown once. The current secret of {name} stops working at once: every server using it must be given the new one.", "Rotate secret", back + "/secret"),
             "delete" => ($"Delete {name}?", $"{name} is deleted with its assignments; its own tokens and its users' access and refresh tokens stop working at once. This cannot be undone.", "Delete application", back + "/delete"),
-            "unassign" when assignment is { Length: > 0 } => ($"Remove {who ?? "this assignment"} from {name}?", $"{who ?? "The assignment"} is no longer assigned to {name}. If the application requires assignment, the users it covered get no new codes or tokens unless assigned otherwise.", "Remove assignment", $"{back}/assignments/{Uri.EscapeDataString(assignment)}/delete"),
+            "unassign" when assignment is { Length: > 0 } => ($"Remove {who} from {name}?", $"{who} is no longer assigned to {name}. If the application requires assignment, the users it covered get no new codes or tokens unless assigned otherwise.", "Remove assignment", $"{back}/assignments/{Uri.EscapeDataString(assignment)}/delete"),
             _ => (string.Empty, string.Empty, string.Empty, string.Empty),
         };
         return heading.Length == 0 ? Results.NotFound() : ConsolePages.Render<ConfirmPage>(http, new()
         {
             ["Heading"] = heading, ["Explanation"] = text, ["ButtonText"] = button, ["Action"] = target, ["BackHref"] = back,
         });
+    }
+
+    /// <summary>Whom the application's assignment names (a user's email or a group's name), or null when it has no such assignment.</summary>
+    private static async Task<string?> AssignmentAsync(HttpContext http, ConsoleApi api, string tenantId, string applicationId, string? assignmentId, CancellationToken ct)
+    {
+        var token = http.Admin().AccessToken;
+        var listed = await api.GetAsync(token, ApiPath(tenantId, applicationId) + "/assignments?per_page=100", ct);
+        var found = UserPages.Items(listed.Data).FirstOrDefault(a => assignmentId is { Length: > 0 } && a["id"]?.ToString() == assignmentId);
+        if (found is null)
+        {
+            return null;
+        }
+
+        var tenantPath = $"api/v1/tenants/{Uri.EscapeDataString(tenantId)}";
+        if (found["user_id"]?.ToString() is { } userId)
+        {
+            var user = await api.GetAsync(token, $"{tenantPath}/users/{Uri.EscapeDataString(userId)}", ct);
+            return user.Data?["email"]?.ToString() ?? "user " + userId;
+        }
+
+        var groupId = found["group_id"]?.ToString() ?? string.Empty;
+        var group = await api.GetAsync(token, $"{tenantPath}/groups/{Uri.EscapeDataString(groupId)}", ct);
+        return "group " + (group.Data?["name"]?.ToString() ?? groupId);
     }
 
     private static string? Notice(string? code) => code switch

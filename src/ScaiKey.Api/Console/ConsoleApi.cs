@@ -21,6 +21,14 @@ internal sealed partial class ConsoleApi(HttpClient http, ILogger<ConsoleApi> lo
 
     public async Task<ApiResult> SendAsync(HttpMethod method, string accessToken, string path, object? body, string? ifMatch, CancellationToken ct)
     {
+        // Ids from URLs and forms are escaped into the path, but "." and ".." survive escaping and would be resolved
+        // away, so a posted id of ".." could turn "PATCH groups/{id}" into a call on another resource. No id is a dot
+        // segment or empty: such a path is answered as not found without calling the API.
+        if (HasDotOrEmptySegment(path))
+        {
+            return new ApiResult(StatusCodes.Status404NotFound, new JsonObject { ["detail"] = "Not found." }, ETag: null);
+        }
+
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         if (body is not null)
@@ -68,6 +76,9 @@ internal sealed partial class ConsoleApi(HttpClient http, ILogger<ConsoleApi> lo
 
         return await ReadAsync(response, ct);
     }
+
+    private static bool HasDotOrEmptySegment(string path) =>
+        path.Split('?', 2)[0].Trim('/').Split('/').Any(segment => segment is "" or "." or ".." || segment.StartsWith("%2e", StringComparison.OrdinalIgnoreCase) && Uri.UnescapeDataString(segment) is "." or "..");
 
     private static ApiResult Unreachable(int status, string detail) => new(status, new JsonObject { ["detail"] = detail }, ETag: null);
 

@@ -105,6 +105,13 @@ internal static class RolePages
             return UserPages.Refused(http, assignment);
         }
 
+        // This page speaks of "this tenant": an assignment of another tenant (or platform- or partner-wide), which a
+        // wider admin may read, is not found here rather than described as this tenant's.
+        if (data["tenant_id"]?.ToString() != tenantId)
+        {
+            return UserPages.Refused(http, new ApiResult(StatusCodes.Status404NotFound, new System.Text.Json.Nodes.JsonObject { ["detail"] = "This role assignment is not one of this tenant's." }, null));
+        }
+
         var principal = data["principal_id"]?.ToString() ?? string.Empty;
         var who = data["principal_type"]?.ToString() == "USER"
             ? (await api.GetAsync(token, UserPages.ApiUserPath(tenantId, principal), ct)).Data?["email"]?.ToString() ?? principal
