@@ -75,8 +75,11 @@ internal static class ConsolePages
         return await next(context);
     }
 
-    /// <summary>Only paths of the console itself are followed after sign-in (no open redirect).</summary>
+    /// <summary>
+    /// Only paths of the console itself are followed after sign-in (no open redirect), written in printable ASCII: a
+    /// control or non-ASCII character would make the redirect's Location header throw (a 500 after a good sign-in).
+    /// </summary>
     public static bool IsLocalConsoleUrl(string? url) =>
         url is { Length: > 0 and < 2048 } && url.StartsWith("/console", StringComparison.Ordinal) && !url.StartsWith("//", StringComparison.Ordinal)
-        && !url.Contains('\\', StringComparison.Ordinal);
+        && !url.Contains('\\', StringComparison.Ordinal) && url.All(c => c is >= '!' and <= '~');
 }

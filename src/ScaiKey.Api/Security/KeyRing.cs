@@ -91,6 +91,13 @@ internal sealed class KeyRing
     public byte[] Open(string sealedValue, string context)
     {
         var input = Convert.FromBase64String(sealedValue);
+        // Shorter than a nonce and a tag cannot be a sealed value: refused as any forgery is, never an overflow (a 500
+        // for every caller that opens what a client sent, e.g. a cookie or an mfa_token).
+        if (input.Length < NonceSize + TagSize)
+        {
+            throw new CryptographicException("The sealed value is too short.");
+        }
+
         var plaintext = new byte[input.Length - NonceSize - TagSize];
         using var aes = new AesGcm(_key, TagSize);
         aes.Decrypt(input.AsSpan(0, NonceSize), input.AsSpan(NonceSize + TagSize), input.AsSpan(NonceSize, TagSize), plaintext, Encoding.UTF8.GetBytes(context));

@@ -65,10 +65,14 @@ public sealed class ConsoleClientAddressTests(ScaiKeyApp app) : IClassFixture<Sc
 
         // Anyone else sending the header: a made-up signature, and a real one whose address was changed afterwards.
         var signer = host.Services.GetRequiredService<ConsoleClientAddress>();
-        var genuine = signer.Sign(IPAddress.Parse("198.51.100.1"));
-        Assert.Equal(IPAddress.Parse("198.51.100.1"), signer.Verify(genuine));
-        Assert.Null(signer.Verify(genuine.Replace("198.51.100.1", "198.51.100.2", StringComparison.Ordinal)));
-        Assert.Null(signer.Verify("198.51.100.1|" + DateTimeOffset.UtcNow.ToUnixTimeSeconds() + "|AAAA"));
+        var genuine = signer.Sign(IPAddress.Parse("198.51.100.1"), "POST", "Bearer admins-token");
+        Assert.Equal(IPAddress.Parse("198.51.100.1"), signer.Verify(genuine, "POST", "Bearer admins-token"));
+        Assert.Null(signer.Verify(genuine.Replace("198.51.100.1", "198.51.100.2", StringComparison.Ordinal), "POST", "Bearer admins-token"));
+        Assert.Null(signer.Verify("198.51.100.1|" + DateTimeOffset.UtcNow.ToUnixTimeSeconds() + "|AAAA", "POST", "Bearer admins-token"));
+        // Replayed by whoever saw it on the wire: on their own credentials, or with another method.
+        Assert.Null(signer.Verify(genuine, "POST", "Bearer someone-elses-token"));
+        Assert.Null(signer.Verify(genuine, "POST", null));
+        Assert.Null(signer.Verify(genuine, "DELETE", "Bearer admins-token"));
 
         // A platform admin client's token from this host (tokens name their issuer).
         var token = await ScaiKeyApp.GetTokenAsync(host, ScaiKeyApp.AdminClientId, ScaiKeyApp.AdminClientSecret);
