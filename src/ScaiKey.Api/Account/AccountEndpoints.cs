@@ -79,7 +79,7 @@ internal static class AccountEndpoints
         var caller = AccountCaller.Of(http);
         if (await reads.GetAsync<UserResponse>(caller.TenantId, caller.UserId, UserIncludes.None, ct) is not { } found)
         {
-            return UserCommands.UserNotFound();
+            return UserResults.NotFound();
         }
 
         ETags.Set(http.Response, found.Version);
@@ -97,7 +97,7 @@ internal static class AccountEndpoints
         var caller = AccountCaller.Of(http);
         if (await TenantLookup.FindCachedAsync(db, cache, caller.TenantId, ct) is not { } tenant)
         {
-            return UserCommands.UserNotFound();
+            return UserResults.NotFound();
         }
 
         var input = bound.Value!;
@@ -108,7 +108,7 @@ internal static class AccountEndpoints
             case PasswordChangeOutcome.Changed:
                 return TypedResults.NoContent();
             case PasswordChangeOutcome.UserGone:
-                return UserCommands.UserNotFound();
+                return UserResults.NotFound();
             case PasswordChangeOutcome.Limited:
                 return Problems.TooManyRequests(result.RetryAfter);
             case PasswordChangeOutcome.Conflict:
@@ -157,7 +157,7 @@ internal static class AccountEndpoints
         var tenant = await TenantLookup.FindCachedAsync(db, cache, caller.TenantId, ct);
         if (tenant is null || await account.BeginTotpAsync(tenant, caller.UserId, name, ct) is not { } enrolment)
         {
-            return UserCommands.UserNotFound();
+            return UserResults.NotFound();
         }
 
         return TypedResults.Created((string?)null, Envelope.Of(http, new TotpEnrolmentResponse(enrolment.FactorId, enrolment.Secret, enrolment.OtpAuthUri)));

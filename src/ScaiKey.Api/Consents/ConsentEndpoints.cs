@@ -43,7 +43,7 @@ internal static class ConsentEndpoints
         var tenantId = http.Tenant().Id;
         if (!await UserExistsAsync(db, tenantId, userId, ct))
         {
-            return UserCommands.UserNotFound();
+            return UserResults.NotFound();
         }
 
         var rows = await db.UserConsents.AsNoTracking()
@@ -67,7 +67,7 @@ internal static class ConsentEndpoints
         var tenantId = http.Tenant().Id;
         if (!await UserExistsAsync(db, tenantId, userId, ct))
         {
-            return UserCommands.UserNotFound();
+            return UserResults.NotFound();
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);

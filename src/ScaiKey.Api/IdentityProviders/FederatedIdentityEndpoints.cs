@@ -82,7 +82,7 @@ internal static class FederatedIdentityEndpoints
         if (await db.Users.Where(u => u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null)
                 .ExecuteUpdateAsync(s => s.SetProperty(u => u.Version, u => u.Version), ct) == 0)
         {
-            return UserCommands.UserNotFound();
+            return UserResults.NotFound();
         }
 
         var providerType = await db.IdentityProviders.AsNoTracking()
@@ -131,7 +131,7 @@ internal static class FederatedIdentityEndpoints
         var tenantId = http.Tenant().Id;
         if (!await UserExistsAsync(db, tenantId, userId, ct))
         {
-            return UserCommands.UserNotFound();
+            return UserResults.NotFound();
         }
 
         IReadOnlyList<FederatedIdentityResponse> links = await ForUserAsync(db, tenantId, userId, ct);
@@ -145,7 +145,7 @@ internal static class FederatedIdentityEndpoints
         var tenantId = http.Tenant().Id;
         if (!await UserExistsAsync(db, tenantId, userId, ct))
         {
-            return UserCommands.UserNotFound();
+            return UserResults.NotFound();
         }
 
         var link = await db.FederatedIdentities.FirstOrDefaultAsync(f => f.TenantId == tenantId && f.UserId == userId && f.Id == linkId, ct);

@@ -50,15 +50,15 @@ internal static class IdentitySourceMismatches
 
     /// <summary>
     /// Reports the mismatches among non-deleted users of <paramref name="tenantId"/> (or every non-deleted tenant) within
-    /// <paramref name="partners"/> (null: no partner restriction), and fixes the fixable ones when asked.
+    /// <paramref name="partners"/> (null: no partner restriction), and fixes the fixable ones when asked: the mismatches
+    /// as found before the fix, and how many users were fixed.
     /// </summary>
-    public static async Task<IResult> RunAsync(
-        HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, string? tenantId, IReadOnlySet<string>? partners, bool fix,
-        CancellationToken ct)
+    public static async Task<Result<(IReadOnlyList<IdentitySourceMismatch> Found, int Fixed)>> RunAsync(
+        ScaiKeyDbContext db, AuditLog audit, TimeProvider time, string? tenantId, IReadOnlySet<string>? partners, bool fix, CancellationToken ct)
     {
         if (!fix)
         {
-            return TypedResults.Ok(new IdentitySourceMismatchesResponse(await FindAsync(db, tenantId, partners, ct), 0, MetaResponse.For(http)));
+            return (await FindAsync(db, tenantId, partners, ct), 0);
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -81,11 +81,11 @@ internal static class IdentitySourceMismatches
         }
         catch (DbUpdateConcurrencyException)
         {
-            return Problems.Conflict("A user changed while the mismatches were being fixed; nothing was changed. Retry.");
+            return Failure.Conflict("A user changed while the mismatches were being fixed; nothing was changed. Retry.");
         }
 
         await transaction.CommitAsync(ct);
-        return TypedResults.Ok(new IdentitySourceMismatchesResponse(rows, users.Count, MetaResponse.For(http)));
+        return (rows, users.Count);
     }
 
     private static async Task<List<IdentitySourceMismatch>> FindAsync(ScaiKeyDbContext db, string? tenantId, IReadOnlySet<string>? partners, CancellationToken ct)

@@ -30,24 +30,3 @@ internal static class DbErrors
 
     public const string ConcurrentDeleteDetail = "Something this change refers to was deleted at the same time. Read it again and retry.";
 }
-
-internal static class DbSave
-{
-    /// <summary>Saves; a unique-index violation becomes a 409 with <paramref name="conflictDetail"/>, anything else propagates.</summary>
-    public static async Task<IResult?> SaveOrConflictAsync(this ScaiKey.Data.ScaiKeyDbContext db, string conflictDetail, CancellationToken ct)
-    {
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return null;
-        }
-        catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out _))
-        {
-            return Errors.Problems.Conflict(conflictDetail);
-        }
-        catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
-        {
-            return Errors.Problems.Conflict(DbErrors.ConcurrentDeleteDetail);
-        }
-    }
-}

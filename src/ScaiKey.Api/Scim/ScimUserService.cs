@@ -164,16 +164,17 @@ internal sealed class ScimUserService(
         }
 
         // Exactly the Users API's delete (soft delete, sessions, links, assignments, roles, memberships end).
-        var result = await commands.DeleteAsync(request.Http, request.Tenant.Id, user!.Id, null, ct, ifMatchChecked: true);
-        return (result as IStatusCodeHttpResult)?.StatusCode switch
+        // SCIM's own error format, not the Users API's problem+json.
+        var failure = await commands.DeleteAsync(request.Http, request.Tenant.Id, user!.Id, null, ct, ifMatchChecked: true);
+        return failure?.Kind switch
         {
-            StatusCodes.Status204NoContent => ScimOutcome.NoContent,
-            StatusCodes.Status404NotFound => UserNotFound(),
-            StatusCodes.Status412PreconditionFailed => ScimOutcome.PreconditionFailed(),
-            { } status => ScimOutcome.Fail(new ScimError(status, null, status == 409
-                ? "The user cannot be deleted now (it was changed at the same time, or holds the last PLATFORM_ADMIN assignment)."
-                : "The user could not be deleted.")),
             null => ScimOutcome.NoContent,
+            FailureKind.NotFound => UserNotFound(),
+            FailureKind.PreconditionFailed => ScimOutcome.PreconditionFailed(),
+            FailureKind.Conflict => ScimOutcome.Fail(new ScimError(StatusCodes.Status409Conflict, null,
+                "The user cannot be deleted now (it was changed at the same time, or holds the last PLATFORM_ADMIN assignment).")),
+            FailureKind.Forbidden => ScimOutcome.Fail(new ScimError(StatusCodes.Status403Forbidden, null, "The user could not be deleted.")),
+            _ => ScimOutcome.Fail(new ScimError(StatusCodes.Status422UnprocessableEntity, null, "The user could not be deleted.")),
         };
     }
 

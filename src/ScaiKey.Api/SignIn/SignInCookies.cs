@@ -183,12 +183,30 @@ internal sealed class SignInTicketFormat(KeyRing keyRing) : ISecureDataFormat<Au
 /// cookie (Strict) nor a token matching it. Built on the key ring rather than ASP.NET antiforgery, whose Data
 /// Protection keys would differ between instances: a form served by one instance posts fine to another.
 /// </summary>
-internal sealed class FormProtection(KeyRing keyRing, PublicOrigin origin)
+internal sealed class FormProtection
 {
     public const string CookieName = "scaikey_form";
     public const string FieldName = "form_token";
 
-    private readonly byte[] _key = keyRing.DeriveKey("scaikey:hosted-form-token");
+    private readonly PublicOrigin _origin;
+    private readonly string _cookieName;
+    private readonly byte[] _key;
+
+    public FormProtection(KeyRing keyRing, PublicOrigin origin)
+        : this(keyRing, origin, CookieName, "scaikey:hosted-form-token")
+    {
+    }
+
+    /// <summary>
+    /// The same protection for another set of forms (the admin console's) under a cookie and key of their own, so a
+    /// token of one set is never a token of the other.
+    /// </summary>
+    internal FormProtection(KeyRing keyRing, PublicOrigin origin, string cookieName, string keyPurpose)
+    {
+        _origin = origin;
+        _cookieName = cookieName;
+        _key = keyRing.DeriveKey(keyPurpose);
+    }
 
     /// <summary>The token to embed in a hosted page's form; gives the browser its secret cookie first if it has none.</summary>
     public string IssueToken(HttpContext http) => IssueToken(http, http.Request.PathBase + "/t/");
@@ -197,38 +215,48 @@ internal sealed class FormProtection(KeyRing keyRing, PublicOrigin origin)
     /// The same for a form that posts under <paramref name="cookiePath"/> (the logout confirmation posts to
     /// /connect/logout); the secret cookie is sent only there, as it is only to the hosted pages otherwise.
     /// </summary>
-    public string IssueToken(HttpContext http, string cookiePath)
+    public string IssueToken(HttpContext http, string cookiePath) => IssueToken(http, cookiePath, binding: null);
+
+    /// <summary>
+    /// The same, bound to <paramref name="binding"/> (the console's session): the token is valid only where
+    /// <see cref="IsValid(HttpContext, IFormCollection, string?)"/> is given the same binding.
+    /// </summary>
+    public string IssueToken(HttpContext http, string cookiePath, string? binding)
     {
-        var secret = http.Request.Cookies[CookieName];
+        var secret = http.Request.Cookies[_cookieName];
         if (!IsWellFormedSecret(secret))
         {
             secret = SecretGenerator.Token();
-            http.Response.Cookies.Append(CookieName, secret, new CookieOptions
+            http.Response.Cookies.Append(_cookieName, secret, new CookieOptions
             {
                 HttpOnly = true,
                 SameSite = SameSiteMode.Strict,
-                Secure = origin.IsHttps || http.Request.IsHttps,
+                Secure = _origin.IsHttps || http.Request.IsHttps,
                 Path = cookiePath,
                 IsEssential = true,
             });
         }
 
-        return TokenFor(secret!);
+        return TokenFor(secret!, binding);
     }
 
-    public bool IsValid(HttpContext http, IFormCollection form)
+    public bool IsValid(HttpContext http, IFormCollection form) => IsValid(http, form, binding: null);
+
+    public bool IsValid(HttpContext http, IFormCollection form, string? binding)
     {
-        var secret = http.Request.Cookies[CookieName];
+        var secret = http.Request.Cookies[_cookieName];
         var token = form[FieldName].ToString();
         if (!IsWellFormedSecret(secret) || token.Length == 0)
         {
             return false;
         }
 
-        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(TokenFor(secret!)), Encoding.ASCII.GetBytes(token));
+        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(TokenFor(secret!, binding)), Encoding.ASCII.GetBytes(token));
     }
 
-    private string TokenFor(string secret) => SecretGenerator.Base64Url(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(secret)));
+    // A secret never holds a newline, so a bound token's input cannot equal an unbound one's.
+    private string TokenFor(string secret, string? binding) =>
+        SecretGenerator.Base64Url(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(binding is null ? secret : secret + "\n" + binding)));
 
     private static bool IsWellFormedSecret(string? secret) =>
         secret is { Length: >= 32 and <= 64 } && secret.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');

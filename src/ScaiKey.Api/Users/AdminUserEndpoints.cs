@@ -197,7 +197,10 @@ internal static class AdminUserEndpoints
             return refusal;
         }
 
-        return await IdentitySourceMismatches.RunAsync(http, db, audit, time, tenantId, Scope(http).Partners, fix, ct);
+        var result = await IdentitySourceMismatches.RunAsync(db, audit, time, tenantId, Scope(http).Partners, fix, ct);
+        return result.Succeeded
+            ? TypedResults.Ok(new IdentitySourceMismatchesResponse(result.Value.Found, result.Value.Fixed, MetaResponse.For(http)))
+            : result.Failure.ToResult();
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, UserCommands commands, Caller caller, CancellationToken ct)
@@ -228,7 +231,7 @@ internal static class AdminUserEndpoints
             return errors.ToResult();
         }
 
-        return await commands.CreateAsync<AdminUserResponse>(http, tenant, bound.Value!, key, ct);
+        return UserResults.Created(http, await commands.CreateAsync<AdminUserResponse>(http, tenant, bound.Value!, key, ct));
     }
 
     /// <summary>The tenant of a visible user; null when the user does not exist or lies outside the caller's scope.</summary>
@@ -247,7 +250,7 @@ internal static class AdminUserEndpoints
         var result = tenant is null ? null : await reads.GetAsync<AdminUserResponse>(tenant.Id, userId, UserIncludes.None, ct);
         if (result is not { } found)
         {
-            return UserCommands.UserNotFound();
+            return UserResults.NotFound();
         }
 
         ETags.Set(http.Response, found.Version);
@@ -263,39 +266,39 @@ internal static class AdminUserEndpoints
         }
 
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserCommands.UserNotFound() : await commands.UpdateAsync<AdminUserResponse>(http, tenant, userId, bound.Value!, ct);
+        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.UpdateAsync<AdminUserResponse>(http, tenant, userId, bound.Value!, ct));
     }
 
     private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserCommands.UserNotFound() : await commands.DeleteAsync(http, tenant.Id, userId, confirmEmail: null, ct);
+        return tenant is null ? UserResults.NotFound() : UserResults.NoContent(await commands.DeleteAsync(http, tenant.Id, userId, confirmEmail: null, ct));
     }
 
     private static async Task<IResult> GroupsAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
         return tenant is null
-            ? UserCommands.UserNotFound()
+            ? UserResults.NotFound()
             : TypedResults.Ok(Envelope.Of(http, await reads.GroupsAsync(tenant.Id, userId, ct)));
     }
 
     private static async Task<IResult> DisableMfaAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserCommands.UserNotFound() : await commands.DisableMfaAsync<AdminUserResponse>(http, tenant.Id, userId, ct);
+        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.DisableMfaAsync<AdminUserResponse>(http, tenant.Id, userId, ct));
     }
 
     private static async Task<IResult> ResendInvitationAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserCommands.UserNotFound() : await commands.ResendInvitationAsync<AdminUserResponse>(http, tenant, userId, ct);
+        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.ResendInvitationAsync<AdminUserResponse>(http, tenant, userId, ct));
     }
 
     private static async Task<IResult> UnlockAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserCommands.UserNotFound() : await commands.UnlockAsync<AdminUserResponse>(http, tenant.Id, userId, ct);
+        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.UnlockAsync<AdminUserResponse>(http, tenant.Id, userId, ct));
     }
 
     private static async Task<IResult> ResetPasswordAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
@@ -307,6 +310,6 @@ internal static class AdminUserEndpoints
         }
 
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserCommands.UserNotFound() : await commands.AdminResetPasswordAsync(http, tenant, userId, bound.Value!, ct);
+        return tenant is null ? UserResults.NotFound() : UserResults.OkBody(http, await commands.AdminResetPasswordAsync(http, tenant, userId, bound.Value!, ct));
     }
 }

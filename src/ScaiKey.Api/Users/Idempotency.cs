@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Infrastructure;
@@ -37,8 +36,12 @@ internal sealed class Idempotency(ScaiKeyDbContext db, TimeProvider time)
         return new Request(principalId, scope, key, Convert.ToHexStringLower(SHA256.HashData(body)));
     }
 
-    /// <summary>A stored response to replay, a 422 for a reused key, or null to go ahead.</summary>
-    public async Task<IResult?> ReplayAsync(Request request, CancellationToken ct)
+    /// <summary>
+    /// The stored first answer to give again, an invalid-input failure for a key reused with another body, or null to go
+    /// ahead. Deciding to replay is the create's business (it asks again after losing a race to the same key); writing
+    /// the stored answer back is the edge's (<see cref="UserResults"/>).
+    /// </summary>
+    public async Task<Result<IdempotentReplay>?> ReplayAsync(Request request, CancellationToken ct)
     {
         var since = time.UtcNow() - Window;
         var record = await db.IdempotencyRecords.AsNoTracking()
@@ -59,10 +62,10 @@ internal sealed class Idempotency(ScaiKeyDbContext db, TimeProvider time)
         {
             var errors = new ValidationErrors();
             errors.Add(["header", "idempotency-key"], "Value error, this Idempotency-Key was already used with a different request body", "value_error");
-            return errors.ToResult();
+            return Failure.Invalid(errors);
         }
 
-        return new StoredResponse(record.StatusCode, record.ResponseBody, record.ResponseEtag, record.ResponseLocation);
+        return new IdempotentReplay(record.StatusCode, record.ResponseBody, record.ResponseEtag, record.ResponseLocation);
     }
 
     public void Remember(Request request, int status, string body, string? etag, string? location) =>
@@ -79,25 +82,7 @@ internal sealed class Idempotency(ScaiKeyDbContext db, TimeProvider time)
             ResponseLocation = location,
             CreatedAt = time.UtcNow(),
         });
-
-    private sealed class StoredResponse(int status, string body, string? etag, string? location) : IResult
-    {
-        public async Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.StatusCode = status;
-            httpContext.Response.ContentType = "application/json";
-            httpContext.Response.Headers["Idempotent-Replayed"] = "true";
-            if (etag is not null)
-            {
-                httpContext.Response.Headers.ETag = etag;
-            }
-
-            if (location is not null)
-            {
-                httpContext.Response.Headers.Location = location;
-            }
-
-            await httpContext.Response.WriteAsync(body, Encoding.UTF8);
-        }
-    }
 }
+
+/// <summary>The first answer to a request with this Idempotency-Key, as stored: status, JSON body, ETag and Location.</summary>
+internal sealed record IdempotentReplay(int Status, string Body, string? ETag, string? Location);

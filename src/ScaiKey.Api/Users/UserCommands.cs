@@ -30,12 +30,12 @@ internal sealed partial class UserCommands(
 {
     private DateTime Now => time.UtcNow();
 
-    public async Task<IResult> CreateAsync<T>(HttpContext http, TenantContext tenant, UserCreate input, Idempotency.Request? key, CancellationToken ct)
+    public async Task<Result<UserCreated<T>>> CreateAsync<T>(HttpContext http, TenantContext tenant, UserCreate input, Idempotency.Request? key, CancellationToken ct)
         where T : UserResponse, new()
     {
         if (key is not null && await idempotency.ReplayAsync(key, ct) is { } replay)
         {
-            return replay;
+            return Replayed<T>(replay);
         }
 
         var errors = new ValidationErrors();
@@ -67,14 +67,14 @@ internal sealed partial class UserCommands(
 
         if (errors.Any)
         {
-            return errors.ToResult();
+            return Failure.Invalid(errors);
         }
 
         var normalizedEmail = EmailAddresses.Normalize(input.Email);
         var normalizedUsername = input.Username?.ToLowerInvariant();
         if (await ConflictAsync(tenant.Id, null, normalizedEmail, normalizedUsername, ct) is { } conflict)
         {
-            return key is not null && await idempotency.ReplayAsync(key, ct) is { } again ? again : conflict;
+            return key is not null && await idempotency.ReplayAsync(key, ct) is { } again ? Replayed<T>(again) : conflict;
         }
 
         var passwordHash = input.Password is null ? null : await passwords.HashAsync(input.Password, ct);
@@ -110,13 +110,13 @@ internal sealed partial class UserCommands(
         {
             await transaction.RollbackAsync(ct);
             db.ChangeTracker.Clear();
-            return key is not null && await idempotency.ReplayAsync(key, ct) is { } again ? again : UniqueConflict(detail);
+            return key is not null && await idempotency.ReplayAsync(key, ct) is { } again ? Replayed<T>(again) : UniqueConflict(detail);
         }
         catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
         {
             await transaction.RollbackAsync(ct);
             db.ChangeTracker.Clear();
-            return Problems.Conflict(DbErrors.ConcurrentDeleteDetail);
+            return Failure.Conflict(DbErrors.ConcurrentDeleteDetail);
         }
 
         var (response, version) = (await reads.GetAsync<T>(tenant.Id, user.Id, UserIncludes.None, ct))!.Value;
@@ -133,16 +133,20 @@ internal sealed partial class UserCommands(
             {
                 await transaction.RollbackAsync(ct);
                 db.ChangeTracker.Clear();
-                return await idempotency.ReplayAsync(key, ct) ?? Problems.Conflict("A request with this Idempotency-Key is in progress; retry it.");
+                return await idempotency.ReplayAsync(key, ct) is { } again
+                    ? Replayed<T>(again)
+                    : Failure.Conflict("A request with this Idempotency-Key is in progress; retry it.");
             }
         }
 
         await transaction.CommitAsync(ct);
-        ETags.Set(http.Response, version);
-        return TypedResults.Created(location, envelope);
+        return new UserCreated<T>(envelope, version, location);
     }
 
-    public async Task<IResult> UpdateAsync<T>(HttpContext http, TenantContext tenant, string userId, UserInput.UserPatch patch, CancellationToken ct)
+    private static Result<UserCreated<T>> Replayed<T>(Result<IdempotentReplay> replay) =>
+        replay.Succeeded ? UserCreated<T>.Replayed(replay.Value) : replay.Failure;
+
+    public async Task<Result<(T Response, int Version)>> UpdateAsync<T>(HttpContext http, TenantContext tenant, string userId, UserInput.UserPatch patch, CancellationToken ct)
         where T : UserResponse, new()
     {
         var tenantId = tenant.Id;
@@ -196,7 +200,7 @@ internal sealed partial class UserCommands(
 
         if (errors.Any)
         {
-            return errors.ToResult();
+            return Failure.Invalid(errors);
         }
 
         if (changed.Count > 0)
@@ -228,10 +232,10 @@ internal sealed partial class UserCommands(
             }
         }
 
-        return await RespondAsync<T>(http, tenantId, userId, ct);
+        return await RespondAsync<T>(tenantId, userId, ct);
     }
 
-    public async Task<IResult> ChangeStatusAsync<T>(HttpContext http, string tenantId, string userId, UserStatusUpdate input, CancellationToken ct)
+    public async Task<Result<(T Response, int Version)>> ChangeStatusAsync<T>(HttpContext http, string tenantId, string userId, UserStatusUpdate input, CancellationToken ct)
         where T : UserResponse, new()
     {
         var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
@@ -272,7 +276,7 @@ internal sealed partial class UserCommands(
     }
 
     /// <param name="ifMatchChecked">The caller compared the version itself (SCIM's weak ETags, a Bulk operation's version).</param>
-    public async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string userId, string? confirmEmail, CancellationToken ct, bool ifMatchChecked = false)
+    public async Task<Failure?> DeleteAsync(HttpContext http, string tenantId, string userId, string? confirmEmail, CancellationToken ct, bool ifMatchChecked = false)
     {
         var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct, ifMatchChecked);
         if (refusal is not null)
@@ -282,9 +286,7 @@ internal sealed partial class UserCommands(
 
         if (confirmEmail is not null && !string.Equals(confirmEmail.Trim(), user.Email, StringComparison.OrdinalIgnoreCase))
         {
-            var errors = new ValidationErrors();
-            errors.ValueError(["query", "confirm_email"], "confirm_email does not match the user's email address");
-            return errors.ToResult();
+            return Failure.Invalid(["query", "confirm_email"], "confirm_email does not match the user's email address");
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -311,7 +313,7 @@ internal sealed partial class UserCommands(
             .Select(r => r.Id).ToListAsync(ct);
         if (platformGrants.Count > 0 && await Access.RoleAssignmentEndpoints.LastPlatformAdminAsync(db, platformGrants, ct))
         {
-            return Problems.Conflict("This user holds the last PLATFORM_ADMIN assignment; grant the role to someone else first.");
+            return Failure.Conflict("This user holds the last PLATFORM_ADMIN assignment; grant the role to someone else first.");
         }
 
         await db.RoleAssignments.Where(r => r.PrincipalType == PrincipalTypes.User && r.PrincipalId == user.Id).ExecuteDeleteAsync(ct);
@@ -320,7 +322,7 @@ internal sealed partial class UserCommands(
 
         // Its roles end now on this instance, not when the cached grants expire.
         Caller.Evict(http.RequestServices.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(), PrincipalTypes.User, user.Id);
-        return TypedResults.NoContent();
+        return null;
     }
 
     private static IEnumerable<string> CreatedFields(UserCreate input)

@@ -15,13 +15,13 @@ namespace ScaiKey.Api.Users;
 /// <summary>The user's credentials, changed by an administrator: unlock, turn second factors off, reset the password.</summary>
 internal sealed partial class UserCommands
 {
-    public async Task<IResult> UnlockAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
+    public async Task<Result<(T Response, int Version)>> UnlockAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
         where T : UserResponse, new()
     {
         var user = await FindAsync(tenantId, userId, ct);
         if (user is null)
         {
-            return UserNotFound();
+            return UserNotFound;
         }
 
         var changed = new List<string> { "failed_login_attempts" };
@@ -40,16 +40,16 @@ internal sealed partial class UserCommands
             return failure;
         }
 
-        return await RespondAsync<T>(http, tenantId, userId, ct);
+        return await RespondAsync<T>(tenantId, userId, ct);
     }
 
-    public async Task<IResult> DisableMfaAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
+    public async Task<Result<(T Response, int Version)>> DisableMfaAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
         where T : UserResponse, new()
     {
         var user = await FindAsync(tenantId, userId, ct);
         if (user is null)
         {
-            return UserNotFound();
+            return UserNotFound;
         }
 
         var tenantName = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId).Select(t => t.Name).FirstOrDefaultAsync(ct) ?? "ScaiKey";
@@ -84,30 +84,27 @@ internal sealed partial class UserCommands
 
         await transaction.CommitAsync(ct);
         revocations.EvictUser(user.Id);
-        return await RespondAsync<T>(http, tenantId, userId, ct);
+        return await RespondAsync<T>(tenantId, userId, ct);
     }
 
-    public async Task<IResult> ResetPasswordAsync(HttpContext http, TenantContext tenant, string userId, UserPasswordReset input, CancellationToken ct)
+    public async Task<Result<PasswordResetResponse>> ResetPasswordAsync(HttpContext http, TenantContext tenant, string userId, UserPasswordReset input, CancellationToken ct)
     {
         var user = await FindAsync(tenant.Id, userId, ct);
         if (user is null)
         {
-            return UserNotFound();
+            return UserNotFound;
         }
 
-        var errors = new ValidationErrors();
         if (!tenant.Settings.AllowsLocalPassword(user.IdentitySource))
         {
-            errors.ValueError(["body", "method"], FederatedPasswordRefusal(user.IdentitySource));
-            return errors.ToResult();
+            return Failure.Invalid(["body", "method"], FederatedPasswordRefusal(user.IdentitySource));
         }
 
         if (input.Method == "EMAIL")
         {
             if (input.RedirectUri is not null && !tenant.Settings.AllowedRedirectUris.Contains(input.RedirectUri, StringComparer.Ordinal))
             {
-                errors.ValueError(["body", "redirect_uri"], "redirect_uri is not registered for this tenant (settings.allowed_redirect_uris)");
-                return errors.ToResult();
+                return Failure.Invalid(["body", "redirect_uri"], "redirect_uri is not registered for this tenant (settings.allowed_redirect_uris)");
             }
 
             await using var emailTransaction = await db.Database.BeginTransactionAsync(ct);
@@ -115,10 +112,11 @@ internal sealed partial class UserCommands
             audit.Record("user.password_reset_requested", "user", user.Id, tenant.Id, ["password_reset_link"]);
             await db.SaveChangesAsync(ct);
             await emailTransaction.CommitAsync(ct);
-            return TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "EMAIL", null, expires, user.RequirePasswordChange)));
+            return new PasswordResetResponse(user.Id, "EMAIL", null, expires, user.RequirePasswordChange);
         }
 
         var password = input.Method == "TEMPORARY" ? PasswordChanges.Temporary(user.Email, tenant.Settings.PasswordPolicy) : input.NewPassword!;
+        var errors = new ValidationErrors();
         foreach (var violation in PasswordChanges.Violations(tenant, user.Email, password))
         {
             errors.ValueError(["body", "new_password"], violation);
@@ -126,29 +124,31 @@ internal sealed partial class UserCommands
 
         if (errors.Any)
         {
-            return errors.ToResult();
+            return Failure.Invalid(errors);
         }
 
-        var failure = await SetPasswordAsync(http, tenant, user, password, requireChange: true, input.Method, ct);
-        return failure ?? TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(
-            user.Id, input.Method, input.Method == "TEMPORARY" ? password : null, null, true)));
+        if (await SetPasswordAsync(http, tenant, user, password, requireChange: true, input.Method, ct) is { } failure)
+        {
+            return failure;
+        }
+
+        return new PasswordResetResponse(user.Id, input.Method, input.Method == "TEMPORARY" ? password : null, null, true);
     }
 
-    public async Task<IResult> AdminResetPasswordAsync(HttpContext http, TenantContext tenant, string userId, AdminPasswordReset input, CancellationToken ct)
+    public async Task<Result<PasswordResetResponse>> AdminResetPasswordAsync(HttpContext http, TenantContext tenant, string userId, AdminPasswordReset input, CancellationToken ct)
     {
         var user = await FindAsync(tenant.Id, userId, ct);
         if (user is null)
         {
-            return UserNotFound();
+            return UserNotFound;
+        }
+
+        if (!tenant.Settings.AllowsLocalPassword(user.IdentitySource))
+        {
+            return Failure.Invalid(["body", "new_password"], FederatedPasswordRefusal(user.IdentitySource));
         }
 
         var errors = new ValidationErrors();
-        if (!tenant.Settings.AllowsLocalPassword(user.IdentitySource))
-        {
-            errors.ValueError(["body", "new_password"], FederatedPasswordRefusal(user.IdentitySource));
-            return errors.ToResult();
-        }
-
         foreach (var violation in PasswordChanges.Violations(tenant, user.Email, input.NewPassword))
         {
             errors.ValueError(["body", "new_password"], violation);
@@ -156,11 +156,15 @@ internal sealed partial class UserCommands
 
         if (errors.Any)
         {
-            return errors.ToResult();
+            return Failure.Invalid(errors);
         }
 
-        var failure = await SetPasswordAsync(http, tenant, user, input.NewPassword, input.RequirePasswordChange, "MANUAL", ct);
-        return failure ?? TypedResults.Ok(Envelope.Of(http, new PasswordResetResponse(user.Id, "MANUAL", null, null, input.RequirePasswordChange)));
+        if (await SetPasswordAsync(http, tenant, user, input.NewPassword, input.RequirePasswordChange, "MANUAL", ct) is { } failure)
+        {
+            return failure;
+        }
+
+        return new PasswordResetResponse(user.Id, "MANUAL", null, null, input.RequirePasswordChange);
     }
 
     private static string FederatedPasswordRefusal(IdentitySource source) => source == IdentitySource.Ldap
@@ -168,7 +172,7 @@ internal sealed partial class UserCommands
         : $"this user signs in through an identity provider (identity_source {source.ToString().ToUpperInvariant()}); "
           + "the tenant's settings.federation_policy.allow_local_passwords is false";
 
-    private async Task<IResult?> SetPasswordAsync(HttpContext http, TenantContext tenant, User user, string password, bool requireChange, string method, CancellationToken ct)
+    private async Task<Failure?> SetPasswordAsync(HttpContext http, TenantContext tenant, User user, string password, bool requireChange, string method, CancellationToken ct)
     {
         var hash = await passwords.HashAsync(password, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);

@@ -1,4 +1,4 @@
-using ScaiKey.Api.Errors;
+using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data.Entities;
 
@@ -19,19 +19,19 @@ internal sealed partial class UserCommands
     /// Sends a new invitation to a user still waiting for one; earlier invitation links stop working. A user who
     /// has a password or is past PENDING_EMAIL_VERIFICATION is a 409: a reset, not an invitation, is what helps.
     /// </summary>
-    public async Task<IResult> ResendInvitationAsync<T>(HttpContext http, TenantContext tenant, string userId, CancellationToken ct)
+    public async Task<Result<(T Response, int Version)>> ResendInvitationAsync<T>(HttpContext http, TenantContext tenant, string userId, CancellationToken ct)
         where T : UserResponse, new()
     {
         var user = await FindAsync(tenant.Id, userId, ct);
         if (user is null)
         {
-            return UserNotFound();
+            return UserNotFound;
         }
 
         if (!AwaitsInvitation(user))
         {
-            return Problems.Conflict(InvitationNotPendingType,
-                "This user has already set a password or is not waiting for an invitation; use a password reset instead.");
+            return Failure.Conflict("This user has already set a password or is not waiting for an invitation; use a password reset instead.",
+                InvitationNotPendingType);
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -45,7 +45,7 @@ internal sealed partial class UserCommands
         }
 
         await transaction.CommitAsync(ct);
-        return await RespondAsync<T>(http, tenant.Id, user.Id, ct);
+        return await RespondAsync<T>(tenant.Id, user.Id, ct);
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ namespace ScaiKey.Api.Users;
 /// <summary>What every write of <see cref="UserCommands"/> shares: find for write, save, conflicts, revocation, the answer.</summary>
 internal sealed partial class UserCommands
 {
-    private async Task<IResult> CommitWithRevocationAsync<T>(HttpContext http, User user, bool revoke, CancellationToken ct)
+    private async Task<Result<(T Response, int Version)>> CommitWithRevocationAsync<T>(HttpContext http, User user, bool revoke, CancellationToken ct)
         where T : UserResponse, new()
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -35,7 +35,7 @@ internal sealed partial class UserCommands
             revocations.EvictUser(user.Id);
         }
 
-        return await RespondAsync<T>(http, user.TenantId, user.Id, ct);
+        return await RespondAsync<T>(user.TenantId, user.Id, ct);
     }
 
     /// <summary>
@@ -50,29 +50,24 @@ internal sealed partial class UserCommands
         await SignIn.SignInService.RevokeSessionsAsync(db, user.TenantId, user.Id, now, "sessions_revoked", exceptSessionId: null, ct);
     }
 
-    private async Task<IResult> RespondAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
+    /// <summary>The user as written, with the version its ETag names.</summary>
+    private async Task<Result<(T Response, int Version)>> RespondAsync<T>(string tenantId, string userId, CancellationToken ct)
         where T : UserResponse, new()
     {
         var result = await reads.GetAsync<T>(tenantId, userId, UserIncludes.None, ct);
-        if (result is not { } found)
-        {
-            return UserNotFound();
-        }
-
-        ETags.Set(http.Response, found.Version);
-        return TypedResults.Ok(Envelope.Of(http, found.Response));
+        return result is { } found ? found : UserNotFound;
     }
 
-    /// <summary>The user to change, or the 404/412 to answer instead.</summary>
-    private async Task<(User User, IResult? Refusal)> FindForWriteAsync(HttpContext http, string tenantId, string userId, CancellationToken ct, bool ifMatchChecked = false)
+    /// <summary>The user to change, or why not: not found, or If-Match names another version.</summary>
+    private async Task<(User User, Failure? Refusal)> FindForWriteAsync(HttpContext http, string tenantId, string userId, CancellationToken ct, bool ifMatchChecked = false)
     {
         var user = await FindAsync(tenantId, userId, ct);
         if (user is null)
         {
-            return (null!, UserNotFound());
+            return (null!, UserNotFound);
         }
 
-        return ifMatchChecked || ETags.IfMatchAllows(http.Request, user.Version) ? (user, null) : (user, Problems.PreconditionFailed());
+        return ifMatchChecked || ETags.IfMatchAllows(http.Request, user.Version) ? (user, null) : (user, Failure.PreconditionFailed());
     }
 
     private Task<User?> FindAsync(string tenantId, string userId, CancellationToken ct) =>
@@ -84,7 +79,7 @@ internal sealed partial class UserCommands
         user.UpdatedAt = Now;
     }
 
-    private async Task<IResult?> SaveAsync(HttpContext http, CancellationToken ct)
+    private async Task<Failure?> SaveAsync(HttpContext http, CancellationToken ct)
     {
         try
         {
@@ -94,8 +89,8 @@ internal sealed partial class UserCommands
         catch (DbUpdateConcurrencyException)
         {
             return http.Request.Headers.IfMatch.Count > 0
-                ? Problems.PreconditionFailed()
-                : Problems.Conflict("The user was changed by another request at the same time. Read it again and retry.");
+                ? Failure.PreconditionFailed()
+                : Failure.Conflict("The user was changed by another request at the same time. Read it again and retry.");
         }
         catch (DbUpdateException ex) when (DbErrors.IsUniqueViolation(ex, out var detail))
         {
@@ -103,30 +98,41 @@ internal sealed partial class UserCommands
         }
         catch (DbUpdateException ex) when (DbErrors.IsForeignKeyViolation(ex))
         {
-            return Problems.Conflict(DbErrors.ConcurrentDeleteDetail);
+            return Failure.Conflict(DbErrors.ConcurrentDeleteDetail);
         }
     }
 
-    private async Task<IResult?> ConflictAsync(string tenantId, string? exceptUserId, string? normalizedEmail, string? normalizedUsername, CancellationToken ct)
+    private async Task<Failure?> ConflictAsync(string tenantId, string? exceptUserId, string? normalizedEmail, string? normalizedUsername, CancellationToken ct)
     {
         var users = db.Users.Where(u => u.TenantId == tenantId && u.DeletedAt == null && u.Id != exceptUserId);
         if (normalizedEmail is not null && await users.AnyAsync(u => u.EmailNormalized == normalizedEmail, ct))
         {
-            return Problems.Conflict("A user with this email address already exists in this tenant.");
+            return Failure.Conflict("A user with this email address already exists in this tenant.");
         }
 
         if (normalizedUsername is not null && await users.AnyAsync(u => u.UsernameNormalized == normalizedUsername, ct))
         {
-            return Problems.Conflict("A user with this username already exists in this tenant.");
+            return Failure.Conflict("A user with this username already exists in this tenant.");
         }
 
         return null;
     }
 
-    private static ProblemResult UniqueConflict(string detail) =>
+    private static Failure UniqueConflict(string detail) =>
         detail.Contains("username", StringComparison.OrdinalIgnoreCase)
-            ? Problems.Conflict("A user with this username already exists in this tenant.")
-            : Problems.Conflict("A user with this email address already exists in this tenant.");
+            ? Failure.Conflict("A user with this username already exists in this tenant.")
+            : Failure.Conflict("A user with this email address already exists in this tenant.");
 
-    public static ProblemResult UserNotFound() => Problems.NotFound("User not found.");
+    public const string NotFoundDetail = "User not found.";
+
+    private static readonly Failure UserNotFound = Failure.NotFound(NotFoundDetail);
+}
+
+/// <summary>
+/// What a create produced: the new user (its envelope, the version for the ETag, its address), or for a repeated
+/// Idempotency-Key the first answer again (<see cref="Replay"/> set, the rest unused).
+/// </summary>
+internal sealed record UserCreated<T>(ApiResponse<T>? Envelope, int Version, string Location, IdempotentReplay? Replay = null)
+{
+    public static UserCreated<T> Replayed(IdempotentReplay replay) => new(null, 0, replay.Location ?? string.Empty, replay);
 }

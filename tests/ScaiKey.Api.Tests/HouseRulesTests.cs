@@ -1,0 +1,79 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Http;
+
+namespace ScaiKey.Api.Tests;
+
+/// <summary>
+/// DEVELOPERS.md's "HTTP stays at the edge": handlers bind, authorize and translate; services return results. A type
+/// that is not an endpoint, page or HTTP helper must not hand out an <see cref="IResult"/> (or a task of one, or a
+/// type that is one) from a public or internal method. Checked by reflection so a new service is held to it too.
+/// </summary>
+public sealed class HouseRulesTests
+{
+    [Fact]
+    public void Only_endpoints_pages_and_http_helpers_return_IResult()
+    {
+        var offenders = new List<string>();
+        var checkedMethods = 0;
+        foreach (var type in typeof(Program).Assembly.GetTypes())
+        {
+            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            {
+                // Lambdas and local functions belong to the method that holds them, which is checked itself.
+                if (method.IsPrivate || method.IsFamily || method.Name.StartsWith('<') || !ReturnsResult(method.ReturnType))
+                {
+                    continue;
+                }
+
+                checkedMethods++;
+                if (!IsEdge(type))
+                {
+                    offenders.Add($"{type.FullName}.{method.Name}");
+                }
+            }
+        }
+
+        // Control: the scan sees the edge's own methods (Problems.NotFound, ValidationErrors.ToResult ...).
+        Assert.True(checkedMethods > 10, $"only {checkedMethods} methods returning IResult found; the scan is broken");
+        Assert.True(offenders.Count == 0, "Services returning IResult (return a result and translate it in the handler):\n" + string.Join("\n", offenders.Order()));
+    }
+
+    private static bool ReturnsResult(Type type)
+    {
+        if (type.IsGenericType && type.GetGenericTypeDefinition() is var definition
+            && (definition == typeof(Task<>) || definition == typeof(ValueTask<>)))
+        {
+            type = type.GetGenericArguments()[0];
+        }
+
+        return typeof(IResult).IsAssignableFrom(type);
+    }
+
+    private static bool IsEdge(Type type)
+    {
+        while (type.DeclaringType is { } outer)
+        {
+            type = outer;
+        }
+
+        var ns = type.Namespace ?? string.Empty;
+        return Array.Exists(EdgeTypes, t => t == type.FullName)
+            || Array.Exists(EdgeNamespaces, n => ns == n || ns.StartsWith(n + ".", StringComparison.Ordinal))
+            || Array.Exists(EdgeSuffixes, s => type.Name.EndsWith(s, StringComparison.Ordinal));
+    }
+
+    /// <summary>The HTTP helpers: problem+json and 422 writers (Errors), request binding (Http).</summary>
+    private static readonly string[] EdgeNamespaces = ["ScaiKey.Api.Errors", "ScaiKey.Api.Http"];
+
+    /// <summary>
+    /// Route handlers (*Endpoints, *Endpoint), server-rendered pages and their form posts (*Pages, *Actions), and the
+    /// translators from a service's result to a response (*Results: ScimResults, UserResults).
+    /// </summary>
+    private static readonly string[] EdgeSuffixes = ["Endpoints", "Endpoint", "Pages", "Actions", "Results"];
+
+    /// <summary>
+    /// Named edge types whose names say otherwise: HostedSecondFactor is the hosted pages' shared second step (cookies
+    /// and redirects); MfaGrant is the token endpoint's grant, answering with OpenIddict's sign-in or protocol error.
+    /// </summary>
+    private static readonly string[] EdgeTypes = ["ScaiKey.Api.SignIn.HostedSecondFactor", "ScaiKey.Api.OpenIdConnect.MfaGrant"];
+}
