@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Playwright;
 
 namespace ScaiKey.Api.Tests.AdminConsole;
@@ -15,17 +12,20 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
 {
     private static readonly string AxeScript = Path.Combine(PeerProcess.PeersFolder, "node_modules", "axe-core", "axe.min.js");
 
-    private readonly ScaiKeyHost _host;
-    private readonly IPlaywright _playwright;
-    private readonly IBrowser _browser;
-    private readonly List<string> _violations = [];
+    // One chromium for the whole test run, one context (cookies, storage) per walk: launching the browser was a
+    // large part of each walk's time, and a context isolates walks as well as a process of their own did.
+    private static readonly Lazy<Task<IBrowser>> SharedBrowser = new(LaunchAsync);
 
-    private ConsoleBrowser(ScaiKeyHost host, string baseUrl, IPlaywright playwright, IBrowser browser, IPage page)
+    private readonly ScaiKeyHost _host;
+    private readonly IBrowserContext _context;
+    private readonly List<string> _violations = [];
+    private readonly HashSet<string> _seen = [];
+
+    private ConsoleBrowser(ScaiKeyHost host, string baseUrl, IBrowserContext context, IPage page)
     {
         _host = host;
         BaseUrl = baseUrl;
-        _playwright = playwright;
-        _browser = browser;
+        _context = context;
         Page = page;
     }
 
@@ -40,18 +40,17 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
 
     public static async Task<ConsoleBrowser> StartAsync(ScaiKeyApp app)
     {
-        // The issuer must be known before the host starts: take a free port, then listen on it. A host name, not an
-        // address: passkeys need one.
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var baseUrl = $"http://localhost:{port}";
+        var (host, baseUrl) = LoopbackHost.Start(app);
+        var browser = await SharedBrowser.Value;
 
-        var host = new ScaiKeyHost(app.Database, b => b.UseSetting("ScaiKey:Issuer", baseUrl + "/"));
-        host.UseKestrel(kestrel => kestrel.ListenLocalhost(port));
-        host.StartServer();
+        // BypassCSP only so the test can inject axe; the console's CSP itself is checked by ConsoleHttpTests.
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = true, ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        context.SetDefaultTimeout(30_000);
+        return new ConsoleBrowser(host, baseUrl, context, await context.NewPageAsync());
+    }
 
+    private static async Task<IBrowser> LaunchAsync()
+    {
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -59,11 +58,20 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
             Headless = true,
             Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            // Closing the driver's pipe ends chromium too; closing first only makes it quicker.
+            try
+            {
+                browser.CloseAsync().Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+            }
 
-        // BypassCSP only so the test can inject axe; the console's CSP itself is checked by ConsoleHttpTests.
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = true, ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        context.SetDefaultTimeout(30_000);
-        return new ConsoleBrowser(host, baseUrl, playwright, browser, await context.NewPageAsync());
+            playwright.Dispose();
+        };
+        return browser;
     }
 
     /// <summary>Signs in from /console through the hosted login page of the tenant, and waits for the console.</summary>
@@ -89,9 +97,18 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs axe-core on the current page; serious and critical violations are collected and fail the test.</summary>
+    /// <summary>
+    /// Runs axe-core on the current page, once per distinct page of the walk (its path and title): the same page
+    /// again after an action that only adds a status line is not checked again. Serious and critical violations are
+    /// collected and fail the test.
+    /// </summary>
     public async Task AxeAsync()
     {
+        if (!_seen.Add(new Uri(Page.Url).AbsolutePath + "\n" + await Page.TitleAsync()))
+        {
+            return;
+        }
+
         await Page.AddScriptTagAsync(new PageAddScriptTagOptions { Path = AxeScript });
         var found = await Page.EvaluateAsync<JsonElement>("""
             async () => {
@@ -112,8 +129,7 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
+        await _context.DisposeAsync();
         await _host.DisposeAsync();
     }
 }
