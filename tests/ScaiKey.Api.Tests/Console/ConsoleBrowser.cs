@@ -12,20 +12,18 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
 {
     private static readonly string AxeScript = Path.Combine(PeerProcess.PeersFolder, "node_modules", "axe-core", "axe.min.js");
 
-    // One chromium for the whole test run, one context (cookies, storage) per walk: launching the browser was a
-    // large part of each walk's time, and a context isolates walks as well as a process of their own did.
-    private static readonly Lazy<Task<IBrowser>> SharedBrowser = new(LaunchAsync);
-
     private readonly ScaiKeyHost _host;
-    private readonly IBrowserContext _context;
+    private readonly IPlaywright _playwright;
+    private readonly IBrowser _browser;
     private readonly List<string> _violations = [];
     private readonly HashSet<string> _seen = [];
 
-    private ConsoleBrowser(ScaiKeyHost host, string baseUrl, IBrowserContext context, IPage page)
+    private ConsoleBrowser(ScaiKeyHost host, string baseUrl, IPlaywright playwright, IBrowser browser, IPage page)
     {
         _host = host;
         BaseUrl = baseUrl;
-        _context = context;
+        _playwright = playwright;
+        _browser = browser;
         Page = page;
     }
 
@@ -41,16 +39,6 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
     public static async Task<ConsoleBrowser> StartAsync(ScaiKeyApp app)
     {
         var (host, baseUrl) = LoopbackHost.Start(app);
-        var browser = await SharedBrowser.Value;
-
-        // BypassCSP only so the test can inject axe; the console's CSP itself is checked by ConsoleHttpTests.
-        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = true, ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        context.SetDefaultTimeout(30_000);
-        return new ConsoleBrowser(host, baseUrl, context, await context.NewPageAsync());
-    }
-
-    private static async Task<IBrowser> LaunchAsync()
-    {
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -58,20 +46,11 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
             Headless = true,
             Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            // Closing the driver's pipe ends chromium too; closing first only makes it quicker.
-            try
-            {
-                browser.CloseAsync().Wait(TimeSpan.FromSeconds(5));
-            }
-            catch (AggregateException)
-            {
-            }
 
-            playwright.Dispose();
-        };
-        return browser;
+        // BypassCSP only so the test can inject axe; the console's CSP itself is checked by ConsoleHttpTests.
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = true, ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        context.SetDefaultTimeout(30_000);
+        return new ConsoleBrowser(host, baseUrl, playwright, browser, await context.NewPageAsync());
     }
 
     /// <summary>Signs in from /console through the hosted login page of the tenant, and waits for the console.</summary>
@@ -129,7 +108,8 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _context.DisposeAsync();
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
         await _host.DisposeAsync();
     }
 }
