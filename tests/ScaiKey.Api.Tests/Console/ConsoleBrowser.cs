@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Playwright;
 
 namespace ScaiKey.Api.Tests.AdminConsole;
@@ -19,6 +16,7 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
     private readonly IPlaywright _playwright;
     private readonly IBrowser _browser;
     private readonly List<string> _violations = [];
+    private readonly HashSet<string> _seen = [];
 
     private ConsoleBrowser(ScaiKeyHost host, string baseUrl, IPlaywright playwright, IBrowser browser, IPage page)
     {
@@ -40,18 +38,7 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
 
     public static async Task<ConsoleBrowser> StartAsync(ScaiKeyApp app)
     {
-        // The issuer must be known before the host starts: take a free port, then listen on it. A host name, not an
-        // address: passkeys need one.
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var baseUrl = $"http://localhost:{port}";
-
-        var host = new ScaiKeyHost(app.Database, b => b.UseSetting("ScaiKey:Issuer", baseUrl + "/"));
-        host.UseKestrel(kestrel => kestrel.ListenLocalhost(port));
-        host.StartServer();
-
+        var (host, baseUrl) = LoopbackHost.Start(app);
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -89,9 +76,18 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs axe-core on the current page; serious and critical violations are collected and fail the test.</summary>
+    /// <summary>
+    /// Runs axe-core on the current page, once per distinct page of the walk (its path and title): the same page
+    /// again after an action that only adds a status line is not checked again. Serious and critical violations are
+    /// collected and fail the test.
+    /// </summary>
     public async Task AxeAsync()
     {
+        if (!_seen.Add(new Uri(Page.Url).AbsolutePath + "\n" + await Page.TitleAsync()))
+        {
+            return;
+        }
+
         await Page.AddScriptTagAsync(new PageAddScriptTagOptions { Path = AxeScript });
         var found = await Page.EvaluateAsync<JsonElement>("""
             async () => {

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using ScaiKey.Api.AdminConsole;
@@ -28,18 +26,8 @@ public sealed class ConsoleClientAddressTests(ScaiKeyApp app) : IClassFixture<Sc
             new { principal_type = "USER", principal_id = adminId, role = "TENANT_ADMIN", tenant_id = tenantId })).ShouldBeAsync(201);
         var targetId = await app.CreateUserIdAsync(tenantId, $"target-{Guid.NewGuid():N}@example.com", Password);
 
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var origin = $"http://localhost:{port}";
-        await using var host = new ScaiKeyHost(app.Database, b =>
-        {
-            b.UseSetting("ScaiKey:Issuer", origin + "/");
-            ClientAddress.Use(b);
-        });
-        host.UseKestrel(kestrel => kestrel.ListenLocalhost(port));
-        host.StartServer();
+        var (host, origin) = LoopbackHost.Start(app, ClientAddress.Use);
+        await using var _ = host;
 
         // The admin's browser, as the machine 203.0.113.77 (the test-only address header; the console's own calls do
         // not carry it, so without the signed header the API would see 127.0.0.1).

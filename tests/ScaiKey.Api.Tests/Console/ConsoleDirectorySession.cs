@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Hosting;
 using ScaiKey.Api.Tests.Infrastructure;
 
 namespace ScaiKey.Api.Tests.AdminConsole;
@@ -25,14 +23,7 @@ internal sealed partial class ConsoleDirectorySession : IAsyncDisposable
 
     public static async Task<ConsoleDirectorySession> SignInAsync(ScaiKeyApp app, string tenantSlug, string email, string password)
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var baseUrl = $"http://localhost:{port}";
-        var host = new ScaiKeyHost(app.Database, b => b.UseSetting("ScaiKey:Issuer", baseUrl + "/"));
-        host.UseKestrel(kestrel => kestrel.ListenLocalhost(port));
-        host.StartServer();
+        var (host, baseUrl) = LoopbackHost.Start(app);
 
         var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(baseUrl) };
         var session = new ConsoleDirectorySession(host, client);

@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Hosting;
 
 namespace ScaiKey.Api.Tests.AdminConsole;
 
@@ -25,14 +23,7 @@ internal sealed class ConsoleHttpSession : IAsyncDisposable
 
     public static ConsoleHttpSession Start(ScaiKeyApp app)
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var baseUrl = $"http://localhost:{port}";
-        var host = new ScaiKeyHost(app.Database, b => b.UseSetting("ScaiKey:Issuer", baseUrl + "/"));
-        host.UseKestrel(kestrel => kestrel.ListenLocalhost(port));
-        host.StartServer();
+        var (host, baseUrl) = LoopbackHost.Start(app);
         return new ConsoleHttpSession(host, baseUrl);
     }
 

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using OtpNet;
@@ -36,14 +34,8 @@ public sealed class ConsoleMfaSignInTests(ScaiKeyApp app) : IClassFixture<ScaiKe
         }
 
         // On Kestrel, as deployed: the console calls the service's own API over HTTP at the issuer's address.
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var origin = $"http://localhost:{port}";
-        await using var host = new ScaiKeyHost(app.Database, b => b.UseSetting("ScaiKey:Issuer", origin + "/"));
-        host.UseKestrel(kestrel => kestrel.ListenLocalhost(port));
-        host.StartServer();
+        var (host, origin) = LoopbackHost.Start(app);
+        await using var _ = host;
         using var browser = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(origin) };
         var authorize = await browser.GetAsync($"/console/sign-in/start?tenant={slug}&return_url=%2Fconsole");
         await authorize.ShouldBeAsync(302);

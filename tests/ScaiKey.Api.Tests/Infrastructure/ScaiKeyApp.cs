@@ -30,7 +30,7 @@ public class ScaiKeyApp : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Database = await TestDatabase.CreateAsync();
+        Database = await TestDatabase.CreateMigratedAsync();
         StartHost(ConfigureHost);
     }
 

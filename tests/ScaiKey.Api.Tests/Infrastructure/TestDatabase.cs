@@ -31,15 +31,30 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public static bool IsPostgres => PostgresAdminConnectionString is not null;
 
-    public static async Task<TestDatabase> CreateAsync()
+    /// <summary>An empty database, for tests of the migrations and of a first start.</summary>
+    public static Task<TestDatabase> CreateAsync() => CreateAsync(migrated: false);
+
+    /// <summary>
+    /// A database with every migration applied, copied from <see cref="MigratedTemplate"/>: what a test class's
+    /// service would otherwise migrate itself at start. SCAIKEY_TEST_NO_TEMPLATE=1 makes it empty again, to compare.
+    /// </summary>
+    public static Task<TestDatabase> CreateMigratedAsync() =>
+        CreateAsync(migrated: Environment.GetEnvironmentVariable("SCAIKEY_TEST_NO_TEMPLATE") != "1");
+
+    private static async Task<TestDatabase> CreateAsync(bool migrated)
     {
         var directory = Path.Combine(Path.GetTempPath(), "scaikey-tests", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
         if (PostgresAdminConnectionString is { } admin)
         {
             var name = "scaikey_test_" + Guid.NewGuid().ToString("N")[..16];
-            await using (var connection = new NpgsqlConnection(admin))
+            if (migrated)
             {
+                await MigratedTemplate.CreatePostgresCopyAsync(admin, name);
+            }
+            else
+            {
+                await using var connection = new NpgsqlConnection(admin);
                 await connection.OpenAsync();
                 await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
                 await command.ExecuteNonQueryAsync();
@@ -49,7 +64,13 @@ public sealed class TestDatabase : IAsyncDisposable
             return new TestDatabase("Postgres", builder.ConnectionString, directory, admin, name);
         }
 
-        return new TestDatabase("Sqlite", $"Data Source={Path.Combine(directory, "scaikey.db")};Default Timeout=60", directory, null, null);
+        var file = Path.Combine(directory, "scaikey.db");
+        if (migrated)
+        {
+            await MigratedTemplate.CopySqliteAsync(file);
+        }
+
+        return new TestDatabase("Sqlite", $"Data Source={file};Default Timeout=60", directory, null, null);
     }
 
     public async ValueTask DisposeAsync()
