@@ -196,6 +196,12 @@ internal sealed record UserListFilter(
     public bool OnlySearchAndStatus => OuIds is null && GroupIds is null && MfaEnabled is null;
 
     /// <summary>
+    /// The members of <see cref="GroupIds"/> when read beforehand (UserListQuery, a group of at most
+    /// UserListQuery.MemberListLimit members): the users are then looked up by id.
+    /// </summary>
+    public IReadOnlyList<string>? MemberIds { get; init; }
+
+    /// <summary>
     /// The filter as a cache key (with the matched search term), the OU and group subtrees as resolved and sorted: a
     /// move in a tree changes the key, a change of a membership or of a user raises the directory version.
     /// </summary>
