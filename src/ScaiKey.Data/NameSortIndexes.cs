@@ -25,6 +25,23 @@ public static class NameSortIndexes
 
         """));
 
+    /// <summary>
+    /// PostgreSQL only: the same name-order indexes with the column itself in INCLUDE. PostgreSQL reads an expression
+    /// index index-only only when every column the query names is in it, and the walk's lower(name) names the column;
+    /// without it a deep page fetched a heap row per entry (page 500: 10,000 rows, 95-135 ms at a million users).
+    /// </summary>
+    public static string CoverPostgres => string.Concat(Columns.Select(c => $"""
+        DROP INDEX IF EXISTS ix_users_tenant_id_lower_{c}_id;
+        CREATE INDEX ix_users_tenant_id_lower_{c}_id ON users (tenant_id, lower({c}), id) INCLUDE ({c}) WHERE deleted_at IS NULL;
+
+        """));
+
+    /// <summary>Undoes <see cref="CoverPostgres"/>: the indexes as <see cref="Apply"/> makes them.</summary>
+    public static string UncoverPostgres => string.Concat(Columns.Select(c => $"""
+        DROP INDEX IF EXISTS ix_users_tenant_id_lower_{c}_id;
+
+        """)) + Apply;
+
     /// <summary>The names of the indexes created by <see cref="Apply"/>.</summary>
     public static IEnumerable<string> Names => Columns.SelectMany(c => new[] { $"ix_users_tenant_id_lower_{c}_id", $"ix_users_tenant_id_id_no_{c}" });
 }

@@ -7,9 +7,10 @@ namespace ScaiKey.Api.Users;
 
 /// <summary>
 /// Deep pages of a tenant's directory in its default order (created_at, then id) without walking every row before
-/// them. Every <see cref="Stride"/> rows, the sort key of the row at that offset is remembered together with the
-/// tenant's directory version (raised by database triggers on every insert, delete, status change and tenant move
-/// of a user, whoever writes); page 500 then starts its index walk at the anchor of offset 9,000 instead of the
+/// them, filtered or not. Every <see cref="Stride"/> rows, the sort key of the row at that offset is remembered
+/// together with the tenant's directory version (raised by database triggers on every insert and delete of a user,
+/// a change of its status, tenant, OU or MFA enrolment, and every change of a group membership, whoever writes);
+/// page 500 then starts its index walk at the anchor of offset 9,000 instead of the
 /// tenant's newest user, reading 1,000 index entries instead of 10,000. An anchor is used only while the version it
 /// was found under is current, so a page is exactly what the full walk would return.
 /// </summary>
@@ -29,14 +30,15 @@ internal sealed class PageAnchors : IDisposable
         ScaiKeyDbContext db, string tenantId, UserListFilter filter, IQueryable<User> users, string sortBy, bool descending, int offset,
         CancellationToken ct)
     {
-        // Only what the version covers (UserListFilter.OnlySearchAndStatus), and no search at all.
-        if (offset < Stride || sortBy != "created_at" || filter.Search is not null || !filter.OnlySearchAndStatus)
+        // No search (a search page walks its own way, UserReads.ScanInOrderAsync); every other filter is covered by
+        // the version, its OU and group subtrees by the key (UserListFilter.Key).
+        if (offset < Stride || sortBy != "created_at" || filter.Search is not null)
         {
             return (users, offset);
         }
 
         var anchorOffset = offset / Stride * Stride;
-        var key = new Key(tenantId, filter.Status, descending, anchorOffset);
+        var key = new Key(tenantId, filter.Key(null), descending, anchorOffset);
 
         // Read before the anchor is looked for: a change committed in between raises the version, so an anchor found
         // after it can only be filed under a version that is already out of date.
@@ -68,12 +70,12 @@ internal sealed class PageAnchors : IDisposable
 
     public void Dispose() => _cache.Dispose();
 
-    private sealed record Key(string TenantId, UserStatus? Status, bool Descending, int Offset);
+    private sealed record Key(string TenantId, UserListFilterKey Filter, bool Descending, int Offset);
 
     private sealed record Anchor(long Version, DateTime CreatedAt, string Id);
 }
 
-/// <summary>The tenant's directory version: raised by database triggers whenever the set of its live users or their status or search text changes.</summary>
+/// <summary>The tenant's directory version: raised by database triggers whenever the set of its live users, or what any list filter tests of them, changes.</summary>
 internal static class DirectoryVersion
 {
     private static readonly Func<ScaiKeyDbContext, string, CancellationToken, Task<long>> Read =

@@ -4,10 +4,13 @@ using ScaiKey.Data;
 namespace ScaiKey.Api.Users;
 
 /// <summary>
-/// Exact totals of tenant searches, reused while the tenant's directory version (raised by database triggers on
-/// every insert, delete and change of a user's search text, status or deletion, whoever writes: this instance,
-/// another one, the importer) is unchanged. Counting a common term's matches among a million users costs tens of
-/// milliseconds; reading the version costs one primary-key row, and an answer is never stale.
+/// Exact totals of filtered tenant lists (a search, an OU, group or MFA filter, and their combinations), reused while
+/// the tenant's directory version is unchanged. Database triggers raise it on every insert and delete of a user, on
+/// changes of a user's search text, status, deletion, tenant, OU or MFA enrolment, and on every change of a group
+/// membership, whoever writes (this instance, another one, the importer); the OU and group subtrees are part of the
+/// key as resolved, so a move in a tree is a new key. Counting a common term's matches, a division's users or the
+/// 88 % without MFA among a million users costs tens to hundreds of milliseconds; reading the version costs one
+/// primary-key row, and an answer is never stale.
 /// </summary>
 internal sealed class SearchTotals : IDisposable
 {
@@ -17,16 +20,10 @@ internal sealed class SearchTotals : IDisposable
 
     public async Task<int> CountAsync(ScaiKeyDbContext db, string tenantId, UserListFilter filter, Func<CancellationToken, Task<int>> count, CancellationToken ct)
     {
-        // Only what the version covers (UserListFilter.OnlySearchAndStatus).
-        if (UserReads.SearchTerm(filter.Search) is not { } term || !filter.OnlySearchAndStatus)
-        {
-            return await count(ct);
-        }
-
         // The version is read before counting: a change committed in between raises it, so the total stored below
         // can only be filed under a version that is already out of date, never a stale total under a current one.
         var version = await DirectoryVersion.ReadAsync(db, tenantId, ct);
-        var key = new Key(tenantId, term, filter.Status);
+        var key = new Key(tenantId, filter.Key(UserReads.SearchTerm(filter.Search)));
         if (_cache.TryGetValue(key, out Entry? cached) && cached is not null && cached.Version == version)
         {
             return cached.Total;
@@ -39,7 +36,7 @@ internal sealed class SearchTotals : IDisposable
 
     public void Dispose() => _cache.Dispose();
 
-    private sealed record Key(string TenantId, string Term, Data.Entities.UserStatus? Status);
+    private sealed record Key(string TenantId, UserListFilterKey Filter);
 
     private sealed record Entry(long Version, int Total);
 }

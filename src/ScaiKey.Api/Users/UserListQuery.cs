@@ -30,7 +30,10 @@ internal sealed class UserListQuery(ScaiKeyDbContext db, UserReads reads, Search
             return new UserListPage([], 0, errors);
         }
 
-        var filter = new UserListFilter(request.Search, request.Status, ouIds, groupIds, request.MfaEnabled);
+        var filter = new UserListFilter(request.Search, request.Status, ouIds, groupIds, request.MfaEnabled)
+        {
+            MemberIds = groupIds is null ? null : await MembersAsync(tenantId, groupIds, ct),
+        };
         var users = reads.Filter(filter).Where(u => u.TenantId == tenantId);
         var counts = db.TenantUserCounts.Where(c => c.TenantId == tenantId);
         var total = await UserReads.TotalAsync(users, counts, filter, ct,
@@ -43,5 +46,23 @@ internal sealed class UserListQuery(ScaiKeyDbContext db, UserReads reads, Search
         var (from, skip) = await anchors.SeekAsync(db, tenantId, filter, users, request.SortBy, request.Descending, request.Paging.Offset, ct);
         var items = await reads.PageAsync(from, request.SortBy, request.Descending, skip, request.Paging.PerPage, reads.ProjectListItems, ct);
         return new UserListPage(items, total);
+    }
+
+    /// <summary>The most members a group filter reads before it looks its users up by id.</summary>
+    public const int MemberListLimit = 10_000;
+
+    /// <summary>
+    /// The distinct members of the groups, or null when there are more than <see cref="MemberListLimit"/>. Left to
+    /// itself, PostgreSQL's generic plan walks the tenant's users in the sort order and probes each for membership,
+    /// expecting a few percent to match: for a small or empty group that reads every user (22 s for an empty squad
+    /// among a million). Reading a small group's members first bounds the page by the group; a large group's walk
+    /// finds a page after about n / members rows per row shown, which stays cheap.
+    /// </summary>
+    private async Task<List<string>?> MembersAsync(string tenantId, IReadOnlyList<string> groupIds, CancellationToken ct)
+    {
+        var members = await db.GroupMembers.AsNoTracking()
+            .Where(m => m.TenantId == tenantId && groupIds.Contains(m.GroupId))
+            .Select(m => m.UserId).Distinct().Take(MemberListLimit + 1).ToListAsync(ct);
+        return members.Count <= MemberListLimit ? members : null;
     }
 }

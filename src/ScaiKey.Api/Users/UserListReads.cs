@@ -53,7 +53,11 @@ internal sealed partial class UserReads
             users = users.Where(u => u.OuId != null && ouIds.Contains(u.OuId));
         }
 
-        if (filter.GroupIds is { } groupIds)
+        if (filter.MemberIds is { } memberIds)
+        {
+            users = users.Where(u => memberIds.Contains(u.Id));
+        }
+        else if (filter.GroupIds is { } groupIds)
         {
             // IN, not EXISTS: SQLite runs a correlated EXISTS once per user of the tenant (a million probes to count
             // a group's members); an IN list of the members' ids it builds once and reads users by primary key.

@@ -190,8 +190,25 @@ internal sealed record UserListFilter(
     string? Search, UserStatus? Status, IReadOnlyList<string>? OuIds, IReadOnlyList<string>? GroupIds, bool? MfaEnabled)
 {
     /// <summary>
-    /// Narrowed by nothing but a search term and a status: what the trigger-kept counters and the tenant's directory
-    /// version account for (group and OU membership and MFA enrolment change without touching either).
+    /// Narrowed by nothing but a search term and a status: what the trigger-kept counters account for (they count
+    /// users per status only). The tenant's directory version covers every filter (ListFilterVersions migration).
     /// </summary>
     public bool OnlySearchAndStatus => OuIds is null && GroupIds is null && MfaEnabled is null;
+
+    /// <summary>
+    /// The members of <see cref="GroupIds"/> when read beforehand (UserListQuery, a group of at most
+    /// UserListQuery.MemberListLimit members): the users are then looked up by id.
+    /// </summary>
+    public IReadOnlyList<string>? MemberIds { get; init; }
+
+    /// <summary>
+    /// The filter as a cache key (with the matched search term), the OU and group subtrees as resolved and sorted: a
+    /// move in a tree changes the key, a change of a membership or of a user raises the directory version.
+    /// </summary>
+    public UserListFilterKey Key(string? term) => new(term, Status, MfaEnabled, Joined(OuIds), Joined(GroupIds));
+
+    private static string? Joined(IReadOnlyList<string>? ids) => ids is null ? null : string.Join('\n', ids.Order(StringComparer.Ordinal));
 }
+
+/// <summary>A <see cref="UserListFilter"/> as a value (ids are server-made and hold no line break).</summary>
+internal sealed record UserListFilterKey(string? Term, UserStatus? Status, bool? MfaEnabled, string? OuIds, string? GroupIds);

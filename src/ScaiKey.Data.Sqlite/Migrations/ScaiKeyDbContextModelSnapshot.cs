@@ -2160,6 +2160,10 @@ namespace ScaiKey.Data.Sqlite.Migrations
                         .HasDatabaseName("ix_users_tenant_id_created_at_id")
                         .HasFilter("\"deleted_at\" IS NULL");
 
+                    b.HasIndex("TenantId", "EmailNormalized", "Id")
+                        .HasDatabaseName("ix_users_tenant_id_email_normalized_id")
+                        .HasFilter("\"deleted_at\" IS NULL");
+
                     b.HasIndex("TenantId", "LastLoginAt", "Id")
                         .HasDatabaseName("ix_users_tenant_id_last_login_at_id")
                         .HasFilter("\"deleted_at\" IS NULL");

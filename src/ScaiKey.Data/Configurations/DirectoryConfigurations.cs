@@ -144,6 +144,9 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         b.HasIndex(x => new { x.TenantId, x.UpdatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
         b.HasIndex(x => new { x.TenantId, x.LastLoginAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
         b.HasIndex(x => new { x.TenantId, x.Status, x.Id }).HasFilter("\"deleted_at\" IS NULL");
+        // sort_by=email: the unique index above orders by email alone and holds no id, so a deep page read a row per
+        // entry and sorted ties that cannot occur; with the id in the key the walk is index-only and needs no sort.
+        b.HasIndex(x => new { x.TenantId, x.EmailNormalized, x.Id }).HasFilter("\"deleted_at\" IS NULL");
         b.HasIndex(x => new { x.TenantId, x.MfaEnabled, x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
         b.HasIndex(x => new { x.TenantId, x.OuId, x.CreatedAt, x.Id }).HasFilter("\"deleted_at\" IS NULL");
 
