@@ -1,11 +1,12 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using ScaiKey.Api.OpenIdConnect;
+using ScaiKey.Api.Tenancy;
 
 namespace ScaiKey.Api.SignIn;
 
 /// <summary>What a hosted form needs besides its fields: where it posts, its CSRF token, and what went wrong.</summary>
-internal sealed record FormContext(string TenantName, string Action, string FormToken, IReadOnlyList<string> Errors);
+internal sealed record FormContext(TenantContext? Tenant, string Action, string FormToken, IReadOnlyList<string> Errors);
 
 /// <summary>
 /// The server-rendered HTML of the hosted pages: one document per response, inline CSS only, no external assets
@@ -20,6 +21,7 @@ internal static class HostedPageHtml
         :root { color-scheme: light dark; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
         body { margin: 0; min-height: 100vh; display: flex; align-items: flex-start; justify-content: center; background: Canvas; color: CanvasText; }
         main { width: 100%; max-width: 26rem; margin: 4rem 1rem; padding: 2rem; border: 1px solid GrayText; border-radius: 0.5rem; }
+        .logo { display: block; max-width: 12rem; max-height: 4rem; margin: 0 0 0.75rem; }
         .tenant { margin: 0 0 0.25rem; font-size: 1rem; font-weight: 600; }
         h1 { margin: 0 0 1.5rem; font-size: 1.5rem; }
         label { display: block; margin: 1rem 0 0.25rem; font-weight: 600; }
@@ -42,9 +44,9 @@ internal static class HostedPageHtml
         a.provider { display: block; margin-top: 0.75rem; padding: 0.7rem; text-align: center; font-weight: 600; border: 1px solid CanvasText; border-radius: 0.25rem; color: CanvasText; text-decoration: none; }
         """;
 
-    public static string Login(
+    public static HostedHtml Login(
         FormContext form, string? email, string? returnUrl, Mfa.Passkeys.PasskeySignIn? passkey = null,
-        IReadOnlyList<Federation.LoginProviderLink>? providers = null) => Document(form.TenantName, "Sign in", body =>
+        IReadOnlyList<Federation.LoginProviderLink>? providers = null) => Document(form.Tenant, "Sign in", body =>
     {
         Errors(body, form.Errors);
         FormStart(body, form);
@@ -75,7 +77,7 @@ internal static class HostedPageHtml
     }
 
     /// <summary>Asks for the address to send a reset link to; what happens next is the same whatever is typed.</summary>
-    public static string ForgotPassword(FormContext form, string? email, string? returnUrl) => Document(form.TenantName, "Reset your password", body =>
+    public static HostedHtml ForgotPassword(FormContext form, string? email, string? returnUrl) => Document(form.Tenant, "Reset your password", body =>
     {
         body.Append("<p>Enter the email address of your account. If the account has a password, you will get a link to choose a new one.</p>\n");
         Errors(body, form.Errors);
@@ -87,7 +89,7 @@ internal static class HostedPageHtml
     });
 
     /// <summary>The page behind a verification link: a button, so a mail scanner that opens links spends nothing.</summary>
-    public static string ConfirmEmail(FormContext form, string account, string token) => Document(form.TenantName, "Confirm your email address", body =>
+    public static HostedHtml ConfirmEmail(FormContext form, string account, string token) => Document(form.Tenant, "Confirm your email address", body =>
     {
         body.Append("<p class=\"account\">Email address: <strong>").Append(Encode(account)).Append("</strong></p>\n");
         Errors(body, form.Errors);
@@ -97,8 +99,8 @@ internal static class HostedPageHtml
     });
 
     /// <summary>The forced change after sign-in, and the pages behind reset and invitation links.</summary>
-    public static string NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
-        Document(form.TenantName, heading, body =>
+    public static HostedHtml NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
+        Document(form.Tenant, heading, body =>
         {
             body.Append("<p class=\"account\">Account: <strong>").Append(Encode(account)).Append("</strong></p>\n");
             Errors(body, form.Errors);
@@ -119,8 +121,8 @@ internal static class HostedPageHtml
     /// Asks the signed-in user to let an application have the listed permissions (already in plain words); Allow
     /// and Deny are two submit buttons of one form, told apart by the decision field.
     /// </summary>
-    public static string Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
-        Document(form.TenantName, $"Allow {applicationName}?", body =>
+    public static HostedHtml Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
+        Document(form.Tenant, $"Allow {applicationName}?", body =>
         {
             body.Append("<p class=\"account\">Signed in as <strong>").Append(Encode(account)).Append("</strong></p>\n");
             Errors(body, form.Errors);
@@ -139,8 +141,8 @@ internal static class HostedPageHtml
         });
 
     /// <summary>A page that only tells something: signed in, signed out, a dead link, an unknown tenant.</summary>
-    public static string Message(string? tenantName, string heading, string text, (string Href, string Text)? link = null) =>
-        Document(tenantName, heading, body =>
+    public static HostedHtml Message(TenantContext? tenant, string heading, string text, (string Href, string Text)? link = null) =>
+        Document(tenant, heading, body =>
         {
             // role=status: announced when the page loads, without interrupting like an alert.
             body.Append("<p role=\"status\">").Append(Encode(text)).Append("</p>\n");
@@ -154,18 +156,18 @@ internal static class HostedPageHtml
     /// The logout confirmation (RP-Initiated Logout, section 2): the end-session request's own parameters go back as
     /// hidden fields, so the POST is validated like the original request.
     /// </summary>
-    public static string LogoutConfirmation(
-        string? tenantName, string? applicationName, string action, string formToken, IEnumerable<KeyValuePair<string, string>> parameters,
+    public static HostedHtml LogoutConfirmation(
+        TenantContext? tenant, string? applicationName, string action, string formToken, IEnumerable<KeyValuePair<string, string>> parameters,
         IReadOnlyList<string> errors) =>
-        Document(tenantName, "Sign out?", body =>
+        Document(tenant, "Sign out?", body =>
         {
-            var account = tenantName is null ? "your account" : tenantName;
+            var account = HostedBrand.Of(tenant)?.Name ?? "your account";
             var question = applicationName is null
                 ? $"Do you want to sign out of {account}?"
                 : $"{applicationName} asks to sign you out of {account}. Do you want to sign out?";
             body.Append("<p>").Append(Encode(question)).Append("</p>\n");
             Errors(body, errors);
-            FormStart(body, new FormContext(tenantName ?? string.Empty, action, formToken, errors));
+            FormStart(body, new FormContext(tenant, action, formToken, errors));
             foreach (var (name, value) in parameters)
             {
                 Hidden(body, name, value);
@@ -176,24 +178,30 @@ internal static class HostedPageHtml
             body.Append("<p class=\"hint\">If you did not ask to sign out, close this window.</p>\n");
         });
 
-    internal static string Document(string? tenantName, string heading, Action<StringBuilder> content, string? extraStyle = null)
+    internal static HostedHtml Document(TenantContext? tenant, string heading, Action<StringBuilder> content, string? extraStyle = null)
     {
+        var brand = HostedBrand.Of(tenant);
         var html = new StringBuilder(4096);
-        var title = tenantName is null ? heading : $"{heading} – {tenantName}";
+        var title = brand is null ? heading : $"{heading} – {brand.Name}";
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .Append("<meta name=\"referrer\" content=\"no-referrer\">\n")
             .Append("<title>").Append(Encode(title)).Append("</title>\n")
-            .Append("<style>").Append(Style).Append(extraStyle).Append("</style>\n</head>\n<body>\n<main>\n");
-        if (tenantName is not null)
+            .Append("<style>").Append(Style).Append(brand?.Style()).Append(extraStyle).Append("</style>\n</head>\n<body>\n<main>\n");
+        if (brand is not null)
         {
-            html.Append("<p class=\"tenant\">").Append(Encode(tenantName)).Append("</p>\n");
+            if (brand.LogoUrl is not null)
+            {
+                html.Append("<img class=\"logo\" src=\"").Append(Encode(brand.LogoUrl)).Append("\" alt=\"").Append(Encode(brand.Name)).Append("\">\n");
+            }
+
+            html.Append("<p class=\"tenant\">").Append(Encode(brand.Name)).Append("</p>\n");
         }
 
         html.Append("<h1>").Append(Encode(heading)).Append("</h1>\n");
         content(html);
         html.Append("</main>\n</body>\n</html>\n");
-        return html.ToString();
+        return new(html.ToString(), brand?.LogoOrigin);
     }
 
     /// <summary>

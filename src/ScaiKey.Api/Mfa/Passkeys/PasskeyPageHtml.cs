@@ -34,7 +34,7 @@ internal static class PasskeyPageHtml
         Script(body, passkey.ScriptUrl);
     }
 
-    public static string AccountPasskeys(PasskeyListPage page) => Document(page.Form.TenantName, "Passkeys", body =>
+    public static HostedHtml AccountPasskeys(PasskeyListPage page) => Document(page.Form.Tenant, "Passkeys", body =>
     {
         body.Append("<p class=\"account\">Signed in as <strong>").Append(Encode(page.Account)).Append("</strong></p>\n");
         HostedPageHtml.Errors(body, page.Form.Errors);
