@@ -111,7 +111,7 @@ internal static class AccountPageHtml
 
     /// <summary>The enrolment step: QR code and secret (shown once), and the field for the first code.</summary>
     public static HostedHtml Enrolment(FormContext form, string? secret, string? otpAuthUri, string factorId, string backUrl) =>
-        Document(form.Tenant, "Set up an authenticator app", body =>
+        Document(form.Brand, "Set up an authenticator app", body =>
         {
             if (secret is not null && otpAuthUri is not null)
             {
@@ -143,7 +143,7 @@ internal static class AccountPageHtml
             body.Append("</ol>\n<p><a href=\"").Append(Encode(backUrl)).Append("\">Back to your account</a></p>\n");
         }, ExtraStyle);
 
-    private static FormContext Form(AccountView view, string action) => new(view.Tenant, view.Base + "/" + action, view.FormToken, []);
+    private static FormContext Form(AccountView view, string action) => new(HostedBrand.Of(view.Tenant), view.Base + "/" + action, view.FormToken, []);
 
     private static void SignInAgain(StringBuilder body, AccountView view, string purpose) =>
         body.Append("<p>").Append(Encode(purpose)).Append(", sign in again first: it has been more than ")

@@ -192,7 +192,7 @@ internal static class AccountPages
     }
 
     private static FormContext ConfirmForm(HttpContext http, PageServices s, Visit visit, IReadOnlyList<string> errors) =>
-        new(visit.Tenant, Root(http, visit.Tenant) + "/totp/confirm", s.Forms.IssueToken(http), errors);
+        new(HostedBrand.Of(visit.Tenant), Root(http, visit.Tenant) + "/totp/confirm", s.Forms.IssueToken(http), errors);
 
     private static async Task<IResult> RecoveryCodesAsync(HttpContext http, [AsParameters] PageServices s, CancellationToken ct)
     {

@@ -8,9 +8,10 @@ namespace ScaiKey.Api.SignIn;
 /// A tenant's look on its hosted pages, from its settings' branding: the name shown (the display name, else the
 /// tenant's name), the logo and the primary colour with a text colour that reads on it.
 /// </summary>
-internal sealed record HostedBrand(string Name, string? LogoUrl, string? LogoOrigin, string? PrimaryColor, string? TextColor)
+/// <remarks>Public: Razor components are public classes and take it as a parameter.</remarks>
+public sealed record HostedBrand(string Name, string? LogoUrl, string? LogoOrigin, string? PrimaryColor, string? TextColor)
 {
-    public static HostedBrand? Of(TenantContext? tenant)
+    internal static HostedBrand? Of(TenantContext? tenant)
     {
         if (tenant is null)
         {
@@ -91,3 +92,14 @@ internal sealed record HostedBrand(string Name, string? LogoUrl, string? LogoOri
 
 /// <summary>A hosted page's HTML and the one image origin it needs (the tenant's logo), allowed by the CSP when it is written.</summary>
 internal sealed record HostedHtml(string Html, string? ImageOrigin);
+
+/// <summary>
+/// A hosted page as a Razor component and its parameters, rendered by <see cref="HostedPages.Page(int, HostedView)"/>;
+/// the logo's origin, when the tenant has one, joins the CSP's img-src as for <see cref="HostedHtml"/>.
+/// </summary>
+internal sealed record HostedView(Type Component, IReadOnlyDictionary<string, object?> Parameters, string? ImageOrigin)
+{
+    public static HostedView Of<TComponent>(HostedBrand? brand, Dictionary<string, object?> parameters)
+        where TComponent : Microsoft.AspNetCore.Components.IComponent =>
+        new(typeof(TComponent), parameters, brand?.LogoOrigin);
+}

@@ -6,7 +6,8 @@ using ScaiKey.Api.Tenancy;
 namespace ScaiKey.Api.SignIn;
 
 /// <summary>What a hosted form needs besides its fields: where it posts, its CSRF token, and what went wrong.</summary>
-internal sealed record FormContext(TenantContext? Tenant, string Action, string FormToken, IReadOnlyList<string> Errors);
+/// <remarks>Public: Razor components are public classes and take it as a parameter.</remarks>
+public sealed record FormContext(HostedBrand? Brand, string Action, string FormToken, IReadOnlyList<string> Errors);
 
 /// <summary>
 /// The server-rendered HTML of the hosted pages: one document per response, inline CSS only, no external assets
@@ -15,9 +16,9 @@ internal sealed record FormContext(TenantContext? Tenant, string Action, string 
 /// </summary>
 internal static class HostedPageHtml
 {
-    private const string ErrorRegionId = "form-errors";
+    internal const string ErrorRegionId = "form-errors";
 
-    private const string Style = """
+    internal const string Style = """
         :root { color-scheme: light dark; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
         body { margin: 0; min-height: 100vh; display: flex; align-items: flex-start; justify-content: center; background: Canvas; color: CanvasText; }
         main { width: 100%; max-width: 26rem; margin: 4rem 1rem; padding: 2rem; border: 1px solid GrayText; border-radius: 0.5rem; }
@@ -44,40 +45,16 @@ internal static class HostedPageHtml
         a.provider { display: block; margin-top: 0.75rem; padding: 0.7rem; text-align: center; font-weight: 600; border: 1px solid CanvasText; border-radius: 0.25rem; color: CanvasText; text-decoration: none; }
         """;
 
-    public static HostedHtml Login(
+    public static HostedView Login(
         FormContext form, string? email, string? returnUrl, Mfa.Passkeys.PasskeySignIn? passkey = null,
-        IReadOnlyList<Federation.LoginProviderLink>? providers = null) => Document(form.Tenant, "Sign in", body =>
-    {
-        Errors(body, form.Errors);
-        FormStart(body, form);
-        Hidden(body, "return_url", returnUrl);
-        Field(body, "email", "Email", "email", "username", email, form.Errors.Count > 0, hint: null);
-        Field(body, "password", "Password", "password", "current-password", null, form.Errors.Count > 0, hint: null);
-        body.Append("<button type=\"submit\">Sign in</button>\n</form>\n");
-        Mfa.Passkeys.PasskeyPageHtml.SignInButton(body, passkey);
-        ProviderLinks(body, providers);
-        PageLink(body, form, "forgot-password", returnUrl, "Forgot your password?");
-    });
-
-    /// <summary>"Sign in with …" per identity provider: plain links (GET to the start route), so no script is needed.</summary>
-    private static void ProviderLinks(StringBuilder body, IReadOnlyList<Federation.LoginProviderLink>? providers)
-    {
-        if (providers is not { Count: > 0 })
+        IReadOnlyList<Federation.LoginProviderLink>? providers = null) =>
+        HostedView.Of<Components.LoginPage>(form.Brand, new()
         {
-            return;
-        }
-
-        body.Append("<nav aria-label=\"Other ways to sign in\">\n<ul class=\"providers\">\n");
-        foreach (var provider in providers)
-        {
-            body.Append("<li><a class=\"provider\" href=\"").Append(Encode(provider.Href)).Append("\">").Append(Encode(provider.Text)).Append("</a></li>\n");
-        }
-
-        body.Append("</ul>\n</nav>\n");
-    }
+            ["Form"] = form, ["Email"] = email, ["ReturnUrl"] = returnUrl, ["Passkey"] = passkey, ["Providers"] = providers,
+        });
 
     /// <summary>Asks for the address to send a reset link to; what happens next is the same whatever is typed.</summary>
-    public static HostedHtml ForgotPassword(FormContext form, string? email, string? returnUrl) => Document(form.Tenant, "Reset your password", body =>
+    public static HostedHtml ForgotPassword(FormContext form, string? email, string? returnUrl) => Document(form.Brand, "Reset your password", body =>
     {
         body.Append("<p>Enter the email address of your account. If the account has a password, you will get a link to choose a new one.</p>\n");
         Errors(body, form.Errors);
@@ -89,7 +66,7 @@ internal static class HostedPageHtml
     });
 
     /// <summary>The page behind a verification link: a button, so a mail scanner that opens links spends nothing.</summary>
-    public static HostedHtml ConfirmEmail(FormContext form, string account, string token) => Document(form.Tenant, "Confirm your email address", body =>
+    public static HostedHtml ConfirmEmail(FormContext form, string account, string token) => Document(form.Brand, "Confirm your email address", body =>
     {
         body.Append("<p class=\"account\">Email address: <strong>").Append(Encode(account)).Append("</strong></p>\n");
         Errors(body, form.Errors);
@@ -100,7 +77,7 @@ internal static class HostedPageHtml
 
     /// <summary>The forced change after sign-in, and the pages behind reset and invitation links.</summary>
     public static HostedHtml NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
-        Document(form.Tenant, heading, body =>
+        Document(form.Brand, heading, body =>
         {
             body.Append("<p class=\"account\">Account: <strong>").Append(Encode(account)).Append("</strong></p>\n");
             Errors(body, form.Errors);
@@ -122,7 +99,7 @@ internal static class HostedPageHtml
     /// and Deny are two submit buttons of one form, told apart by the decision field.
     /// </summary>
     public static HostedHtml Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
-        Document(form.Tenant, $"Allow {applicationName}?", body =>
+        Document(form.Brand, $"Allow {applicationName}?", body =>
         {
             body.Append("<p class=\"account\">Signed in as <strong>").Append(Encode(account)).Append("</strong></p>\n");
             Errors(body, form.Errors);
@@ -141,15 +118,10 @@ internal static class HostedPageHtml
         });
 
     /// <summary>A page that only tells something: signed in, signed out, a dead link, an unknown tenant.</summary>
-    public static HostedHtml Message(TenantContext? tenant, string heading, string text, (string Href, string Text)? link = null) =>
-        Document(tenant, heading, body =>
+    public static HostedView Message(TenantContext? tenant, string heading, string text, (string Href, string Text)? link = null) =>
+        HostedView.Of<Components.MessagePage>(HostedBrand.Of(tenant), new()
         {
-            // role=status: announced when the page loads, without interrupting like an alert.
-            body.Append("<p role=\"status\">").Append(Encode(text)).Append("</p>\n");
-            if (link is { } l)
-            {
-                body.Append("<p><a href=\"").Append(Encode(l.Href)).Append("\">").Append(Encode(l.Text)).Append("</a></p>\n");
-            }
+            ["Brand"] = HostedBrand.Of(tenant), ["Heading"] = heading, ["Text"] = text, ["LinkHref"] = link?.Href, ["LinkText"] = link?.Text,
         });
 
     /// <summary>
@@ -167,7 +139,7 @@ internal static class HostedPageHtml
                 : $"{applicationName} asks to sign you out of {account}. Do you want to sign out?";
             body.Append("<p>").Append(Encode(question)).Append("</p>\n");
             Errors(body, errors);
-            FormStart(body, new FormContext(tenant, action, formToken, errors));
+            FormStart(body, new FormContext(HostedBrand.Of(tenant), action, formToken, errors));
             foreach (var (name, value) in parameters)
             {
                 Hidden(body, name, value);
@@ -178,9 +150,11 @@ internal static class HostedPageHtml
             body.Append("<p class=\"hint\">If you did not ask to sign out, close this window.</p>\n");
         });
 
-    internal static HostedHtml Document(TenantContext? tenant, string heading, Action<StringBuilder> content, string? extraStyle = null)
+    internal static HostedHtml Document(TenantContext? tenant, string heading, Action<StringBuilder> content, string? extraStyle = null) =>
+        Document(HostedBrand.Of(tenant), heading, content, extraStyle);
+
+    internal static HostedHtml Document(HostedBrand? brand, string heading, Action<StringBuilder> content, string? extraStyle = null)
     {
-        var brand = HostedBrand.Of(tenant);
         var html = new StringBuilder(4096);
         var title = brand is null ? heading : $"{heading} – {brand.Name}";
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
@@ -287,10 +261,13 @@ internal static class HostedPageHtml
     /// <summary>A link to another page of the same tenant (the form's action is /t/{slug}/{page}), keeping the return URL.</summary>
     private static void PageLink(StringBuilder body, FormContext form, string page, string? returnUrl, string text)
     {
-        var href = form.Action[..(form.Action.LastIndexOf('/') + 1)] + page
-            + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
+        var href = SiblingUrl(form, page, returnUrl);
         body.Append("<p><a href=\"").Append(Encode(href)).Append("\">").Append(Encode(text)).Append("</a></p>\n");
     }
+
+    /// <summary>Another page of the same tenant (the form's action is /t/{slug}/{page}), keeping the return URL.</summary>
+    internal static string SiblingUrl(FormContext form, string page, string? returnUrl) =>
+        form.Action[..(form.Action.LastIndexOf('/') + 1)] + page + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
 
     internal static string Encode(string value) => HtmlEncoder.Default.Encode(value);
 }

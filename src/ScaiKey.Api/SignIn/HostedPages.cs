@@ -95,6 +95,8 @@ internal static class HostedPages
 
     public static IResult Page(int status, HostedHtml html) => new HtmlResult(status, html);
 
+    public static IResult Page(int status, HostedView view) => new ComponentResult(status, view);
+
     /// <summary>Whether a sign-in that passed its first factor goes through the second-factor step.</summary>
     public static bool NeedsSecondFactor(TenantContext tenant, SignInResult result) => result.HasSecondFactor || tenant.Settings.MfaPolicy.Required;
 
@@ -136,7 +138,7 @@ internal static class HostedPages
         http.Items[TenantItem] as TenantContext ?? throw new InvalidOperationException("No tenant was resolved for this page.");
 
     public static FormContext Form(HttpContext http, FormProtection forms, TenantContext tenant, string page, IReadOnlyList<string> errors) =>
-        new(tenant, $"{http.Request.PathBase}/t/{tenant.Slug}/{page}", forms.IssueToken(http), errors);
+        new(HostedBrand.Of(tenant), $"{http.Request.PathBase}/t/{tenant.Slug}/{page}", forms.IssueToken(http), errors);
 
     public static string PageUrl(HttpContext http, string slug, string page, string? returnUrl) =>
         $"{http.Request.PathBase}/t/{slug}/{page}" + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
@@ -258,6 +260,31 @@ internal static class HostedPages
             httpContext.Response.StatusCode = StatusCodes.Status303SeeOther;
             httpContext.Response.Headers.Location = url;
             return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>A page rendered from its Razor component (static server rendering: no circuit, no script).</summary>
+    private sealed class ComponentResult(int status, HostedView view) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            if (view.ImageOrigin is { } origin)
+            {
+                HostedBrand.AllowImage(httpContext.Response, origin);
+            }
+
+            // The hosted pages have no Blazor script to act on it: the headers stay those of the string-built pages.
+            httpContext.Response.OnStarting(() =>
+            {
+                httpContext.Response.Headers.Remove("blazor-enhanced-nav");
+                return Task.CompletedTask;
+            });
+
+            return new Microsoft.AspNetCore.Http.HttpResults.RazorComponentResult(view.Component, view.Parameters)
+            {
+                StatusCode = status,
+                ContentType = "text/html; charset=utf-8",
+            }.ExecuteAsync(httpContext);
         }
     }
 
