@@ -448,7 +448,7 @@ internal static class Forms
 {
     public static string Hidden(string html, string name)
     {
-        var match = Regex.Match(html, $"<input type=\"hidden\" name=\"{Regex.Escape(name)}\" value=\"([^\"]*)\">");
+        var match = Regex.Match(html, $"<input type=\"hidden\" name=\"{Regex.Escape(name)}\" value=\"([^\"]*)\" ?/?>");
         Assert.True(match.Success, $"no hidden field {name} in:\n{html}");
         return WebUtility.HtmlDecode(match.Groups[1].Value);
     }
@@ -456,7 +456,7 @@ internal static class Forms
     /// <summary>The form's hidden fields (except the password managers' username) plus the given ones.</summary>
     public static FormUrlEncodedContent From(string html, params (string Name, string Value)[] fields)
     {
-        var values = Regex.Matches(html, "<input type=\"hidden\" name=\"([^\"]+)\" (?:autocomplete=\"[^\"]*\" )?value=\"([^\"]*)\">")
+        var values = Regex.Matches(html, "<input type=\"hidden\" name=\"([^\"]+)\" (?:autocomplete=\"[^\"]*\" )?value=\"([^\"]*)\" ?/?>")
             .Where(m => m.Groups[1].Value != "username")
             .ToDictionary(m => m.Groups[1].Value, m => WebUtility.HtmlDecode(m.Groups[2].Value));
         foreach (var (name, value) in fields)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ScaiKey.Api.Tenancy;
 using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Users;
 using static ScaiKey.Api.SignIn.HostedPageHtml;
@@ -8,7 +9,7 @@ namespace ScaiKey.Api.Account;
 
 /// <summary>What the account page shows; <see cref="Base"/> is /t/{slug}/account (with any path base).</summary>
 internal sealed record AccountView(
-    string TenantName, string Base, string Email, string FormToken, bool RecentSignIn, string SignInAgainUrl,
+    TenantContext Tenant, string Base, string Email, string FormToken, bool RecentSignIn, string SignInAgainUrl,
     IReadOnlyList<MfaFactorResponse> Factors, IReadOnlyList<AccountSessionResponse> Sessions, string? Notice, IReadOnlyList<string> Errors,
     string PasswordHint);
 
@@ -30,7 +31,7 @@ internal static class AccountPageHtml
         .notice { padding: 0.75rem 1rem; border: 2px solid #057a55; border-radius: 0.25rem; }
         """;
 
-    public static string Page(AccountView view) => Document(view.TenantName, "Your account", body =>
+    public static HostedHtml Page(AccountView view) => Document(view.Tenant, "Your account", body =>
     {
         body.Append("<p class=\"account\">Signed in as <strong>").Append(Encode(view.Email)).Append("</strong></p>\n");
         if (view.Notice is not null)
@@ -109,8 +110,8 @@ internal static class AccountPageHtml
     }, ExtraStyle);
 
     /// <summary>The enrolment step: QR code and secret (shown once), and the field for the first code.</summary>
-    public static string Enrolment(FormContext form, string? secret, string? otpAuthUri, string factorId, string backUrl) =>
-        Document(form.TenantName, "Set up an authenticator app", body =>
+    public static HostedHtml Enrolment(FormContext form, string? secret, string? otpAuthUri, string factorId, string backUrl) =>
+        Document(form.Brand, "Set up an authenticator app", body =>
         {
             if (secret is not null && otpAuthUri is not null)
             {
@@ -129,8 +130,8 @@ internal static class AccountPageHtml
         }, ExtraStyle);
 
     /// <summary>A new set of recovery codes, shown this once.</summary>
-    public static string RecoveryCodes(string tenantName, IReadOnlyList<string> codes, string backUrl) =>
-        Document(tenantName, "Your recovery codes", body =>
+    public static HostedHtml RecoveryCodes(TenantContext tenant, IReadOnlyList<string> codes, string backUrl) =>
+        Document(tenant, "Your recovery codes", body =>
         {
             body.Append("<p role=\"status\">Keep these codes somewhere safe. Each one works once, in place of a code from your app. ")
                 .Append("They are shown only now; any earlier codes no longer work.</p>\n<ol class=\"codes\">\n");
@@ -142,7 +143,7 @@ internal static class AccountPageHtml
             body.Append("</ol>\n<p><a href=\"").Append(Encode(backUrl)).Append("\">Back to your account</a></p>\n");
         }, ExtraStyle);
 
-    private static FormContext Form(AccountView view, string action) => new(view.TenantName, view.Base + "/" + action, view.FormToken, []);
+    private static FormContext Form(AccountView view, string action) => new(HostedBrand.Of(view.Tenant), view.Base + "/" + action, view.FormToken, []);
 
     private static void SignInAgain(StringBuilder body, AccountView view, string purpose) =>
         body.Append("<p>").Append(Encode(purpose)).Append(", sign in again first: it has been more than ")

@@ -87,7 +87,7 @@ internal static class AccountPages
         var (tenant, user) = (visit.Tenant, visit.User);
         var policy = tenant.Settings.PasswordPolicy;
         var view = new AccountView(
-            tenant.Name, Root(http, tenant), user.Email, s.Forms.IssueToken(http),
+            tenant, Root(http, tenant), user.Email, s.Forms.IssueToken(http),
             await s.Account.IsRecentSignInAsync(tenant.Id, user.UserId, user.SessionId, ct),
             HostedPages.LoginUrl(http, tenant.Slug, Root(http, tenant)),
             await s.Account.FactorsAsync(tenant.Id, user.UserId, ct),
@@ -188,11 +188,11 @@ internal static class AccountPages
                 ConfirmForm(http, s, visit, ["That code is not valid. Enter the code the app shows now."]), null, null, factorId, Root(http, visit.Tenant)));
         }
 
-        return HostedPages.Page(StatusCodes.Status200OK, AccountPageHtml.RecoveryCodes(visit.Tenant.Name, codes, Root(http, visit.Tenant)));
+        return HostedPages.Page(StatusCodes.Status200OK, AccountPageHtml.RecoveryCodes(visit.Tenant, codes, Root(http, visit.Tenant)));
     }
 
     private static FormContext ConfirmForm(HttpContext http, PageServices s, Visit visit, IReadOnlyList<string> errors) =>
-        new(visit.Tenant.Name, Root(http, visit.Tenant) + "/totp/confirm", s.Forms.IssueToken(http), errors);
+        new(HostedBrand.Of(visit.Tenant), Root(http, visit.Tenant) + "/totp/confirm", s.Forms.IssueToken(http), errors);
 
     private static async Task<IResult> RecoveryCodesAsync(HttpContext http, [AsParameters] PageServices s, CancellationToken ct)
     {
@@ -203,7 +203,7 @@ internal static class AccountPages
         }
 
         return await s.Account.NewRecoveryCodesAsync(visit!.Tenant.Id, visit.User.UserId, ct) is { } codes
-            ? HostedPages.Page(StatusCodes.Status200OK, AccountPageHtml.RecoveryCodes(visit.Tenant.Name, codes, Root(http, visit.Tenant)))
+            ? HostedPages.Page(StatusCodes.Status200OK, AccountPageHtml.RecoveryCodes(visit.Tenant, codes, Root(http, visit.Tenant)))
             : await RenderAsync(http, s, visit, StatusCodes.Status409Conflict, null, ["Recovery codes need a second factor. Set one up first."], ct);
     }
 
@@ -238,7 +238,7 @@ internal static class AccountPages
         if (sessionId == visit.User.SessionId)
         {
             await SignInCookies.SignOutAsync(http);
-            return HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(visit.Tenant.Name, "Signed out", "You are signed out in this browser.",
+            return HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(visit.Tenant, "Signed out", "You are signed out in this browser.",
                 (HostedPages.LoginUrl(http, visit.Tenant.Slug, Root(http, visit.Tenant)), "Sign in again")));
         }
 

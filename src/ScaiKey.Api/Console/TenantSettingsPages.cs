@@ -6,7 +6,7 @@ namespace ScaiKey.Api.AdminConsole;
 
 /// <summary>
 /// A tenant's policies (password, lockout, MFA, approval, redirect URIs) through the admin API's PATCH, which merges
-/// settings field by field: only the fields of this form are sent, so settings it does not show (branding) are kept.
+/// settings field by field: only the fields of this form are sent, so settings it does not show (federation) are kept.
 /// The tenant API has no ETag, so the form carries the version (updated_at) it was loaded at; when the tenant changed
 /// since, both versions are shown and nothing is saved until the admin saves theirs again against the current one.
 /// </summary>
@@ -89,6 +89,9 @@ internal static class TenantSettingsForm
         new("mfa_policy.required", "Require a second factor for every user", "checkbox"),
         new("require_approval", "New users need an admin's approval", "checkbox"),
         new("allowed_redirect_uris", "Allowed redirect URIs (one per line)", "lines"),
+        new("branding.display_name", "Name shown on the sign-in pages (empty: the tenant's name)", "text"),
+        new("branding.logo_url", "Logo URL (https; empty: no logo)", "text"),
+        new("branding.primary_color", "Primary colour, #rrggbb (empty: the default)", "text"),
     ];
 
     public static Dictionary<string, string> Read(JsonNode? settings)
@@ -129,6 +132,8 @@ internal static class TenantSettingsForm
             {
                 "checkbox" => JsonValue.Create(value == "true"),
                 "lines" => new JsonArray(value.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()),
+                // An emptied text field clears the setting (null), rather than sending "" for the API to refuse.
+                "text" => value.Length == 0 ? null : JsonValue.Create(value),
                 _ => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? JsonValue.Create(n) : JsonValue.Create(value),
             };
             var parts = field.Name.Split('.');

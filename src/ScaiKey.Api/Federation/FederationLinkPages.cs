@@ -121,7 +121,7 @@ internal static class FederationLinkPages
         return email is null || providerName is null ? null : (found.Request, found.Data, email, providerName);
     }
 
-    private static async Task<string> FormAsync(
+    private static async Task<HostedHtml> FormAsync(
         HttpContext http, LinkServices s, TenantContext tenant, (FederationRequest Request, LinkConfirmData Data, string Email, string ProviderName) p,
         IReadOnlyList<string> errors, CancellationToken ct)
     {
@@ -132,7 +132,7 @@ internal static class FederationLinkPages
         }
 
         var form = HostedPages.Form(http, s.Forms, tenant, Page, errors);
-        return HostedPageHtml.Document(tenant.Name, $"Link your {p.ProviderName} account", body =>
+        return HostedPageHtml.Document(tenant, $"Link your {p.ProviderName} account", body =>
         {
             body.Append("<p class=\"account\">An account with the email address <strong>").Append(HostedPageHtml.Encode(p.Email))
                 .Append("</strong> already exists. Enter its password to sign in with ").Append(HostedPageHtml.Encode(p.ProviderName))
@@ -147,6 +147,6 @@ internal static class FederationLinkPages
     }
 
     private static IResult Expired(TenantContext tenant) =>
-        HostedPages.Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue",
+        HostedPages.Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant, "Cannot continue",
             "This sign-in has expired or was already used, or was started in another browser. Start again from the sign-in page."));
 }

@@ -10,7 +10,7 @@ namespace ScaiKey.Api.Federation;
 internal sealed record LoginProvider(string Id, string Name, string Type, IReadOnlyList<string> Domains, string? Origin);
 
 /// <summary>A "Sign in with …" link of the login page.</summary>
-internal sealed record LoginProviderLink(string Text, string Href);
+public sealed record LoginProviderLink(string Text, string Href);
 
 /// <summary>
 /// What the hosted login knows of the tenant's identity providers: a "Sign in with …" link per enabled OIDC and

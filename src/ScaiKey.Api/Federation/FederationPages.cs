@@ -33,7 +33,7 @@ internal static class FederationPages
         if (!result.Active)
         {
             await accounts.RefuseAsync(tenant.Id, provider.Id, FederationRefusals.PendingApproval, ct);
-            return HostedPages.Page(StatusCodes.Status403Forbidden, HostedPageHtml.Message(tenant.Name, "Account not active",
+            return HostedPages.Page(StatusCodes.Status403Forbidden, HostedPageHtml.Message(tenant, "Account not active",
                 "Your account is not active yet (it may await an administrator's approval). Try again later or contact your administrator."));
         }
 
@@ -58,6 +58,6 @@ internal static class FederationPages
             FederationRefusals.AccessDenied => "The identity provider did not sign you in. Start again from the sign-in page.",
             _ => "The sign-in through the identity provider could not be completed. Start again from the sign-in page.",
         };
-        return HostedPages.Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Sign-in failed", text));
+        return HostedPages.Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant, "Sign-in failed", text));
     }
 }

@@ -106,7 +106,7 @@ internal static class LogoutEndpoints
         var tenant = cookie is null ? null : await TenantLookup.FindAsync(db, cookie.TenantId, ct);
         HostedPages.SetSecurityHeaders(http.Response);
         return HostedPages.Page(StatusCodes.Status200OK,
-            HostedPageHtml.Message(tenant?.Name, "Signed out", "You have been signed out. You can close this window."));
+            HostedPageHtml.Message(tenant, "Signed out", "You have been signed out. You can close this window."));
     }
 
     private static async Task EndSessionsAsync(ScaiKeyDbContext db, IReadOnlyList<SessionRef> sessions, DateTime now, CancellationToken ct)
@@ -173,7 +173,7 @@ internal static class LogoutEndpoints
         var token = forms.IssueToken(http, action);
         HostedPages.SetSecurityHeaders(http.Response);
         AllowRedirectAfterPost(http, request.PostLogoutRedirectUri);
-        return HostedPages.Page(status, HostedPageHtml.LogoutConfirmation(tenant?.Name, application, action, token, parameters, errors));
+        return HostedPages.Page(status, HostedPageHtml.LogoutConfirmation(tenant, application, action, token, parameters, errors));
     }
 
     /// <summary>

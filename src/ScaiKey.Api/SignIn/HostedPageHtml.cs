@@ -1,11 +1,13 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using ScaiKey.Api.OpenIdConnect;
+using ScaiKey.Api.Tenancy;
 
 namespace ScaiKey.Api.SignIn;
 
 /// <summary>What a hosted form needs besides its fields: where it posts, its CSRF token, and what went wrong.</summary>
-internal sealed record FormContext(string TenantName, string Action, string FormToken, IReadOnlyList<string> Errors);
+/// <remarks>Public: Razor components are public classes and take it as a parameter.</remarks>
+public sealed record FormContext(HostedBrand? Brand, string Action, string FormToken, IReadOnlyList<string> Errors);
 
 /// <summary>
 /// The server-rendered HTML of the hosted pages: one document per response, inline CSS only, no external assets
@@ -14,12 +16,13 @@ internal sealed record FormContext(string TenantName, string Action, string Form
 /// </summary>
 internal static class HostedPageHtml
 {
-    private const string ErrorRegionId = "form-errors";
+    internal const string ErrorRegionId = "form-errors";
 
-    private const string Style = """
+    internal const string Style = """
         :root { color-scheme: light dark; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
         body { margin: 0; min-height: 100vh; display: flex; align-items: flex-start; justify-content: center; background: Canvas; color: CanvasText; }
         main { width: 100%; max-width: 26rem; margin: 4rem 1rem; padding: 2rem; border: 1px solid GrayText; border-radius: 0.5rem; }
+        .logo { display: block; max-width: 12rem; max-height: 4rem; margin: 0 0 0.75rem; }
         .tenant { margin: 0 0 0.25rem; font-size: 1rem; font-weight: 600; }
         h1 { margin: 0 0 1.5rem; font-size: 1.5rem; }
         label { display: block; margin: 1rem 0 0.25rem; font-weight: 600; }
@@ -42,40 +45,16 @@ internal static class HostedPageHtml
         a.provider { display: block; margin-top: 0.75rem; padding: 0.7rem; text-align: center; font-weight: 600; border: 1px solid CanvasText; border-radius: 0.25rem; color: CanvasText; text-decoration: none; }
         """;
 
-    public static string Login(
+    public static HostedView Login(
         FormContext form, string? email, string? returnUrl, Mfa.Passkeys.PasskeySignIn? passkey = null,
-        IReadOnlyList<Federation.LoginProviderLink>? providers = null) => Document(form.TenantName, "Sign in", body =>
-    {
-        Errors(body, form.Errors);
-        FormStart(body, form);
-        Hidden(body, "return_url", returnUrl);
-        Field(body, "email", "Email", "email", "username", email, form.Errors.Count > 0, hint: null);
-        Field(body, "password", "Password", "password", "current-password", null, form.Errors.Count > 0, hint: null);
-        body.Append("<button type=\"submit\">Sign in</button>\n</form>\n");
-        Mfa.Passkeys.PasskeyPageHtml.SignInButton(body, passkey);
-        ProviderLinks(body, providers);
-        PageLink(body, form, "forgot-password", returnUrl, "Forgot your password?");
-    });
-
-    /// <summary>"Sign in with …" per identity provider: plain links (GET to the start route), so no script is needed.</summary>
-    private static void ProviderLinks(StringBuilder body, IReadOnlyList<Federation.LoginProviderLink>? providers)
-    {
-        if (providers is not { Count: > 0 })
+        IReadOnlyList<Federation.LoginProviderLink>? providers = null) =>
+        HostedView.Of<Components.LoginPage>(form.Brand, new()
         {
-            return;
-        }
-
-        body.Append("<nav aria-label=\"Other ways to sign in\">\n<ul class=\"providers\">\n");
-        foreach (var provider in providers)
-        {
-            body.Append("<li><a class=\"provider\" href=\"").Append(Encode(provider.Href)).Append("\">").Append(Encode(provider.Text)).Append("</a></li>\n");
-        }
-
-        body.Append("</ul>\n</nav>\n");
-    }
+            ["Form"] = form, ["Email"] = email, ["ReturnUrl"] = returnUrl, ["Passkey"] = passkey, ["Providers"] = providers,
+        });
 
     /// <summary>Asks for the address to send a reset link to; what happens next is the same whatever is typed.</summary>
-    public static string ForgotPassword(FormContext form, string? email, string? returnUrl) => Document(form.TenantName, "Reset your password", body =>
+    public static HostedHtml ForgotPassword(FormContext form, string? email, string? returnUrl) => Document(form.Brand, "Reset your password", body =>
     {
         body.Append("<p>Enter the email address of your account. If the account has a password, you will get a link to choose a new one.</p>\n");
         Errors(body, form.Errors);
@@ -87,7 +66,7 @@ internal static class HostedPageHtml
     });
 
     /// <summary>The page behind a verification link: a button, so a mail scanner that opens links spends nothing.</summary>
-    public static string ConfirmEmail(FormContext form, string account, string token) => Document(form.TenantName, "Confirm your email address", body =>
+    public static HostedHtml ConfirmEmail(FormContext form, string account, string token) => Document(form.Brand, "Confirm your email address", body =>
     {
         body.Append("<p class=\"account\">Email address: <strong>").Append(Encode(account)).Append("</strong></p>\n");
         Errors(body, form.Errors);
@@ -97,8 +76,8 @@ internal static class HostedPageHtml
     });
 
     /// <summary>The forced change after sign-in, and the pages behind reset and invitation links.</summary>
-    public static string NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
-        Document(form.TenantName, heading, body =>
+    public static HostedHtml NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
+        Document(form.Brand, heading, body =>
         {
             body.Append("<p class=\"account\">Account: <strong>").Append(Encode(account)).Append("</strong></p>\n");
             Errors(body, form.Errors);
@@ -119,8 +98,8 @@ internal static class HostedPageHtml
     /// Asks the signed-in user to let an application have the listed permissions (already in plain words); Allow
     /// and Deny are two submit buttons of one form, told apart by the decision field.
     /// </summary>
-    public static string Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
-        Document(form.TenantName, $"Allow {applicationName}?", body =>
+    public static HostedHtml Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
+        Document(form.Brand, $"Allow {applicationName}?", body =>
         {
             body.Append("<p class=\"account\">Signed in as <strong>").Append(Encode(account)).Append("</strong></p>\n");
             Errors(body, form.Errors);
@@ -139,33 +118,28 @@ internal static class HostedPageHtml
         });
 
     /// <summary>A page that only tells something: signed in, signed out, a dead link, an unknown tenant.</summary>
-    public static string Message(string? tenantName, string heading, string text, (string Href, string Text)? link = null) =>
-        Document(tenantName, heading, body =>
+    public static HostedView Message(TenantContext? tenant, string heading, string text, (string Href, string Text)? link = null) =>
+        HostedView.Of<Components.MessagePage>(HostedBrand.Of(tenant), new()
         {
-            // role=status: announced when the page loads, without interrupting like an alert.
-            body.Append("<p role=\"status\">").Append(Encode(text)).Append("</p>\n");
-            if (link is { } l)
-            {
-                body.Append("<p><a href=\"").Append(Encode(l.Href)).Append("\">").Append(Encode(l.Text)).Append("</a></p>\n");
-            }
+            ["Brand"] = HostedBrand.Of(tenant), ["Heading"] = heading, ["Text"] = text, ["LinkHref"] = link?.Href, ["LinkText"] = link?.Text,
         });
 
     /// <summary>
     /// The logout confirmation (RP-Initiated Logout, section 2): the end-session request's own parameters go back as
     /// hidden fields, so the POST is validated like the original request.
     /// </summary>
-    public static string LogoutConfirmation(
-        string? tenantName, string? applicationName, string action, string formToken, IEnumerable<KeyValuePair<string, string>> parameters,
+    public static HostedHtml LogoutConfirmation(
+        TenantContext? tenant, string? applicationName, string action, string formToken, IEnumerable<KeyValuePair<string, string>> parameters,
         IReadOnlyList<string> errors) =>
-        Document(tenantName, "Sign out?", body =>
+        Document(tenant, "Sign out?", body =>
         {
-            var account = tenantName is null ? "your account" : tenantName;
+            var account = HostedBrand.Of(tenant)?.Name ?? "your account";
             var question = applicationName is null
                 ? $"Do you want to sign out of {account}?"
                 : $"{applicationName} asks to sign you out of {account}. Do you want to sign out?";
             body.Append("<p>").Append(Encode(question)).Append("</p>\n");
             Errors(body, errors);
-            FormStart(body, new FormContext(tenantName ?? string.Empty, action, formToken, errors));
+            FormStart(body, new FormContext(HostedBrand.Of(tenant), action, formToken, errors));
             foreach (var (name, value) in parameters)
             {
                 Hidden(body, name, value);
@@ -176,24 +150,32 @@ internal static class HostedPageHtml
             body.Append("<p class=\"hint\">If you did not ask to sign out, close this window.</p>\n");
         });
 
-    internal static string Document(string? tenantName, string heading, Action<StringBuilder> content, string? extraStyle = null)
+    internal static HostedHtml Document(TenantContext? tenant, string heading, Action<StringBuilder> content, string? extraStyle = null) =>
+        Document(HostedBrand.Of(tenant), heading, content, extraStyle);
+
+    internal static HostedHtml Document(HostedBrand? brand, string heading, Action<StringBuilder> content, string? extraStyle = null)
     {
         var html = new StringBuilder(4096);
-        var title = tenantName is null ? heading : $"{heading} – {tenantName}";
+        var title = brand is null ? heading : $"{heading} – {brand.Name}";
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .Append("<meta name=\"referrer\" content=\"no-referrer\">\n")
             .Append("<title>").Append(Encode(title)).Append("</title>\n")
-            .Append("<style>").Append(Style).Append(extraStyle).Append("</style>\n</head>\n<body>\n<main>\n");
-        if (tenantName is not null)
+            .Append("<style>").Append(Style).Append(brand?.Style()).Append(extraStyle).Append("</style>\n</head>\n<body>\n<main>\n");
+        if (brand is not null)
         {
-            html.Append("<p class=\"tenant\">").Append(Encode(tenantName)).Append("</p>\n");
+            if (brand.LogoUrl is not null)
+            {
+                html.Append("<img class=\"logo\" src=\"").Append(Encode(brand.LogoUrl)).Append("\" alt=\"").Append(Encode(brand.Name)).Append("\">\n");
+            }
+
+            html.Append("<p class=\"tenant\">").Append(Encode(brand.Name)).Append("</p>\n");
         }
 
         html.Append("<h1>").Append(Encode(heading)).Append("</h1>\n");
         content(html);
         html.Append("</main>\n</body>\n</html>\n");
-        return html.ToString();
+        return new(html.ToString(), brand?.LogoOrigin);
     }
 
     /// <summary>
@@ -279,10 +261,13 @@ internal static class HostedPageHtml
     /// <summary>A link to another page of the same tenant (the form's action is /t/{slug}/{page}), keeping the return URL.</summary>
     private static void PageLink(StringBuilder body, FormContext form, string page, string? returnUrl, string text)
     {
-        var href = form.Action[..(form.Action.LastIndexOf('/') + 1)] + page
-            + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
+        var href = SiblingUrl(form, page, returnUrl);
         body.Append("<p><a href=\"").Append(Encode(href)).Append("\">").Append(Encode(text)).Append("</a></p>\n");
     }
+
+    /// <summary>Another page of the same tenant (the form's action is /t/{slug}/{page}), keeping the return URL.</summary>
+    internal static string SiblingUrl(FormContext form, string page, string? returnUrl) =>
+        form.Action[..(form.Action.LastIndexOf('/') + 1)] + page + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
 
     internal static string Encode(string value) => HtmlEncoder.Default.Encode(value);
 }

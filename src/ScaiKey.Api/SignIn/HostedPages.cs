@@ -93,7 +93,9 @@ internal static class HostedPages
         response.Headers["Referrer-Policy"] = "no-referrer";
     }
 
-    public static IResult Page(int status, string html) => new HtmlResult(status, html);
+    public static IResult Page(int status, HostedHtml html) => new HtmlResult(status, html);
+
+    public static IResult Page(int status, HostedView view) => new ComponentResult(status, view);
 
     /// <summary>Whether a sign-in that passed its first factor goes through the second-factor step.</summary>
     public static bool NeedsSecondFactor(TenantContext tenant, SignInResult result) => result.HasSecondFactor || tenant.Settings.MfaPolicy.Required;
@@ -129,14 +131,14 @@ internal static class HostedPages
 
         return returnUrl is { Length: > 0 }
             ? SeeOther(returnUrl)
-            : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Signed in", "You are signed in. You can close this window."));
+            : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant, "Signed in", "You are signed in. You can close this window."));
     }
 
     public static TenantContext Tenant(HttpContext http) =>
         http.Items[TenantItem] as TenantContext ?? throw new InvalidOperationException("No tenant was resolved for this page.");
 
     public static FormContext Form(HttpContext http, FormProtection forms, TenantContext tenant, string page, IReadOnlyList<string> errors) =>
-        new(tenant.Name, $"{http.Request.PathBase}/t/{tenant.Slug}/{page}", forms.IssueToken(http), errors);
+        new(HostedBrand.Of(tenant), $"{http.Request.PathBase}/t/{tenant.Slug}/{page}", forms.IssueToken(http), errors);
 
     public static string PageUrl(HttpContext http, string slug, string page, string? returnUrl) =>
         $"{http.Request.PathBase}/t/{slug}/{page}" + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
@@ -234,17 +236,17 @@ internal static class HostedPages
     }
 
     internal static IResult Continue(TenantContext tenant, string returnUrl, string message) =>
-        returnUrl.Length > 0 ? SeeOther(returnUrl) : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Done", message));
+        returnUrl.Length > 0 ? SeeOther(returnUrl) : Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant, "Done", message));
 
     public static IResult InvalidLink(TenantContext tenant) =>
-        Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Link not valid", InvalidLinkText));
+        Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant, "Link not valid", InvalidLinkText));
 
     public static IResult BadReturnUrl(TenantContext tenant) =>
-        Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue",
+        Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant, "Cannot continue",
             "This sign-in address is not valid. Start again from the application you want to use."));
 
     public static IResult BadForm(TenantContext tenant) =>
-        Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Cannot continue", "The form could not be read. Please try again."));
+        Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant, "Cannot continue", "The form could not be read. Please try again."));
 
     internal static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
@@ -261,13 +263,43 @@ internal static class HostedPages
         }
     }
 
-    private sealed class HtmlResult(int status, string html) : IResult
+    /// <summary>A page rendered from its Razor component (static server rendering: no circuit, no script).</summary>
+    private sealed class ComponentResult(int status, HostedView view) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            if (view.ImageOrigin is { } origin)
+            {
+                HostedBrand.AllowImage(httpContext.Response, origin);
+            }
+
+            // The hosted pages have no Blazor script to act on it: the headers stay those of the string-built pages.
+            httpContext.Response.OnStarting(() =>
+            {
+                httpContext.Response.Headers.Remove("blazor-enhanced-nav");
+                return Task.CompletedTask;
+            });
+
+            return new Microsoft.AspNetCore.Http.HttpResults.RazorComponentResult(view.Component, view.Parameters)
+            {
+                StatusCode = status,
+                ContentType = "text/html; charset=utf-8",
+            }.ExecuteAsync(httpContext);
+        }
+    }
+
+    private sealed class HtmlResult(int status, HostedHtml html) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.StatusCode = status;
+            if (html.ImageOrigin is { } origin)
+            {
+                HostedBrand.AllowImage(httpContext.Response, origin);
+            }
+
             httpContext.Response.ContentType = "text/html; charset=utf-8";
-            await httpContext.Response.WriteAsync(html, Encoding.UTF8, httpContext.RequestAborted);
+            await httpContext.Response.WriteAsync(html.Html, Encoding.UTF8, httpContext.RequestAborted);
         }
     }
 }

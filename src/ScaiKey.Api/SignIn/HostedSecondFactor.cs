@@ -96,7 +96,7 @@ internal static class HostedSecondFactor
         return data.ReturnUrl is { Length: > 0 } returnUrl
             && (HostedPages.IsAuthorizeReturnUrl(http, returnUrl) || Account.AccountPages.IsAccountReturnUrl(http, tenant, returnUrl))
             ? HostedPages.SeeOther(returnUrl)
-            : HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Signed in", "You are signed in. You can close this window."));
+            : HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant, "Signed in", "You are signed in. You can close this window."));
     }
 
     /// <summary>The pending step is gone (expired, used, too many wrong codes): back to the login page.</summary>

@@ -148,7 +148,7 @@ internal static class PasswordLinkPages
             }
             catch (DbUpdateConcurrencyException)
             {
-                return Page(StatusCodes.Status409Conflict, HostedPageHtml.Message(tenant.Name, "Please try again",
+                return Page(StatusCodes.Status409Conflict, HostedPageHtml.Message(tenant, "Please try again",
                     "Your account was changed while the password was being set. Open the link again."));
             }
 
@@ -157,7 +157,7 @@ internal static class PasswordLinkPages
 
         s.Revocations.EvictUser(target.UserId);
         var heading = purpose == ResetPurpose ? "Password changed" : "Account ready";
-        return Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, heading,
+        return Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant, heading,
             "Your password is set. Return to the application you want to use and sign in with it."));
     }
 
@@ -176,7 +176,7 @@ internal static class PasswordLinkPages
             .FirstOrDefaultAsync(ct);
     }
 
-    private static string SetPasswordForm(
+    private static HostedHtml SetPasswordForm(
         HttpContext http, FormProtection forms, TenantContext tenant, string purpose, string email, string token, IReadOnlyList<string> errors)
     {
         var (page, heading, button) = purpose == ResetPurpose

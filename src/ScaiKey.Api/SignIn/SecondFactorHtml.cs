@@ -14,9 +14,9 @@ internal static class SecondFactorHtml
     /// <paramref name="passkey"/> is set; its button shows once the script finds WebAuthn), or (<paramref name="recovery"/>)
     /// asks for a recovery code.
     /// </summary>
-    public static string Challenge(FormContext form, string recoveryUrl, string authenticatorUrl, bool recovery, bool hasTotp = true,
+    public static HostedHtml Challenge(FormContext form, string recoveryUrl, string authenticatorUrl, bool recovery, bool hasTotp = true,
         Mfa.Passkeys.PasskeySignIn? passkey = null) =>
-        Document(form.TenantName, "Two-step verification", body =>
+        Document(form.Brand, "Two-step verification", body =>
         {
             body.Append(recovery
                 ? "<p>Enter one of the recovery codes you saved when you set up two-step verification. Each code works once.</p>\n"
@@ -52,8 +52,8 @@ internal static class SecondFactorHtml
         });
 
     /// <summary>The enrolment a tenant policy requires: the QR code, the secret as text, and a field for the first code.</summary>
-    public static string Enrol(FormContext form, string account, string qrSvg, string secret, string factorId) =>
-        Document(form.TenantName, "Set up two-step verification", body =>
+    public static HostedHtml Enrol(FormContext form, string account, string qrSvg, string secret, string factorId) =>
+        Document(form.Brand, "Set up two-step verification", body =>
         {
             body.Append("<p class=\"account\">Account: <strong>").Append(Encode(account)).Append("</strong></p>\n");
             body.Append("<p>Your organization requires a second step when you sign in. Scan this QR code with an authenticator app, ")
@@ -69,8 +69,8 @@ internal static class SecondFactorHtml
         });
 
     /// <summary>The new recovery codes, shown once, and the button that finishes the sign-in.</summary>
-    public static string RecoveryCodes(FormContext form, IReadOnlyList<string> codes) =>
-        Document(form.TenantName, "Save your recovery codes", body =>
+    public static HostedHtml RecoveryCodes(FormContext form, IReadOnlyList<string> codes) =>
+        Document(form.Brand, "Save your recovery codes", body =>
         {
             body.Append("<p>Two-step verification is on. If you lose your authenticator app, each of these codes signs you in once. ")
                 .Append("Save them somewhere safe now: they are not shown again.</p>\n<ol class=\"codes\">\n");

@@ -98,7 +98,7 @@ internal static class SelfServicePages
         }
 
         // The same page whether a mail went out, was held back by the interval, or there is no such account.
-        return HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Check your email",
+        return HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant, "Check your email",
             "If there is an account with a password for this address, we have sent it a link to choose a new password. The link works for one hour.",
             (HostedPages.LoginUrl(http, tenant.Slug, NullIfEmpty(returnUrl)), "Back to sign in")));
     }
@@ -214,14 +214,14 @@ internal static class SelfServicePages
             }
             catch (DbUpdateConcurrencyException)
             {
-                return HostedPages.Page(StatusCodes.Status409Conflict, HostedPageHtml.Message(tenant.Name, "Please try again",
+                return HostedPages.Page(StatusCodes.Status409Conflict, HostedPageHtml.Message(tenant, "Please try again",
                     "Your account was changed while the address was being confirmed. Open the link again."));
             }
 
             await transaction.CommitAsync(ct);
         }
 
-        return HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Email address confirmed",
+        return HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant, "Email address confirmed",
             $"Thank you: {target.Email} is confirmed as the email address of your account."));
     }
 

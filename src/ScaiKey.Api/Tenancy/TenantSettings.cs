@@ -32,14 +32,15 @@ internal sealed record TenantSettings(
     [property: ApiOptional] MfaPolicySettings MfaPolicy,
     [property: ApiDefault(false)] bool RequireApproval,
     [property: ApiOptional] IReadOnlyList<string> AllowedRedirectUris,
-    [property: ApiOptional] FederationPolicySettings? FederationPolicy = null)
+    [property: ApiOptional] FederationPolicySettings? FederationPolicy = null,
+    [property: ApiOptional] BrandingSettings? Branding = null)
 {
-    public static readonly TenantSettings Default = new(new(), new(), new(), false, [], new());
+    public static readonly TenantSettings Default = new(new(), new(), new(), false, [], new(), new());
 
     /// <summary>Settings stored before a policy existed read as its defaults.</summary>
     public static TenantSettings FromJson(string json) =>
         JsonSerializer.Deserialize<TenantSettings>(json, ApiJson.Options) is { } settings
-            ? settings with { FederationPolicy = settings.FederationPolicy ?? new() }
+            ? settings with { FederationPolicy = settings.FederationPolicy ?? new(), Branding = settings.Branding ?? new() }
             : Default;
 
     /// <summary>
@@ -111,6 +112,11 @@ internal sealed record TenantSettings(
             var allow = r.OptionalBool("allow_local_passwords");
             r.RejectUnknownFields();
             result = result with { FederationPolicy = new(allow.Value ?? result.FederationPolicy?.AllowLocalPasswords ?? false) };
+        }
+
+        if (root.RawObject("branding") is { } bp)
+        {
+            result = result with { Branding = (result.Branding ?? new()).Merge(bp, errors) };
         }
 
         var approval = root.OptionalBool("require_approval");

@@ -40,7 +40,7 @@ internal static class OidcFederation
         var provider = await FindAsync(s.Db, providerId, ct);
         if (provider is null || provider.TenantId != tenant.Id)
         {
-            return HostedPages.Page(StatusCodes.Status404NotFound, HostedPageHtml.Message(tenant.Name, "Page not found", "There is no such identity provider."));
+            return HostedPages.Page(StatusCodes.Status404NotFound, HostedPageHtml.Message(tenant, "Page not found", "There is no such identity provider."));
         }
 
         var returnUrl = HostedPages.NullIfEmpty(http.Request.Query["return_url"].ToString());
@@ -64,7 +64,7 @@ internal static class OidcFederation
         catch (InvalidOperationException)
         {
             await s.Accounts.RefuseAsync(tenant.Id, provider.Id, FederationRefusals.ProviderUnreachable, ct);
-            return HostedPages.Page(StatusCodes.Status502BadGateway, HostedPageHtml.Message(tenant.Name, "Sign-in not available",
+            return HostedPages.Page(StatusCodes.Status502BadGateway, HostedPageHtml.Message(tenant, "Sign-in not available",
                 "The identity provider cannot be reached. Try again later or use another way to sign in."));
         }
 

@@ -201,13 +201,13 @@ internal static class SamlEndpoints
     }
 
     private static IResult NotFound(TenantContext? tenant) =>
-        HostedPages.Page(StatusCodes.Status404NotFound, HostedPageHtml.Message(tenant?.Name, "Page not found", "There is no sign-in page at this address."));
+        HostedPages.Page(StatusCodes.Status404NotFound, HostedPageHtml.Message(tenant, "Page not found", "There is no sign-in page at this address."));
 
     /// <summary>Audits the refusal (federation.refused with its reason) and shows why, without any of the message's XML.</summary>
     private static async Task<IResult> RefuseAsync(HttpContext http, TenantContext tenant, IdentityProvider provider, string reason, string message)
     {
         var accounts = http.RequestServices.GetRequiredService<FederatedAccounts>();
         await accounts.RefuseAsync(tenant.Id, provider.Id, reason, http.RequestAborted);
-        return HostedPages.Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant.Name, "Sign-in failed", message));
+        return HostedPages.Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant, "Sign-in failed", message));
     }
 }

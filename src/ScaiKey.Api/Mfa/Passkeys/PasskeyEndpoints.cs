@@ -299,6 +299,6 @@ internal static class PasskeyEndpoints
 
         return returnUrl.Length > 0
             ? HostedPages.SeeOther(returnUrl)
-            : HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant.Name, "Signed in", "You are signed in. You can close this window."));
+            : HostedPages.Page(StatusCodes.Status200OK, HostedPageHtml.Message(tenant, "Signed in", "You are signed in. You can close this window."));
     }
 }

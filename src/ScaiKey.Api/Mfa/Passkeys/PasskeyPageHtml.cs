@@ -6,7 +6,7 @@ using static ScaiKey.Api.SignIn.HostedPageHtml;
 namespace ScaiKey.Api.Mfa.Passkeys;
 
 /// <summary>What the login page needs to offer "Sign in with a passkey": where the script gets options and posts the answer.</summary>
-internal sealed record PasskeySignIn(string OptionsUrl, string Action, string ScriptUrl);
+public sealed record PasskeySignIn(string OptionsUrl, string Action, string ScriptUrl);
 
 /// <summary>What the account's passkeys page shows.</summary>
 internal sealed record PasskeyListPage(
@@ -34,7 +34,7 @@ internal static class PasskeyPageHtml
         Script(body, passkey.ScriptUrl);
     }
 
-    public static string AccountPasskeys(PasskeyListPage page) => Document(page.Form.TenantName, "Passkeys", body =>
+    public static HostedHtml AccountPasskeys(PasskeyListPage page) => Document(page.Form.Brand, "Passkeys", body =>
     {
         body.Append("<p class=\"account\">Signed in as <strong>").Append(Encode(page.Account)).Append("</strong></p>\n");
         HostedPageHtml.Errors(body, page.Form.Errors);
