@@ -20,7 +20,7 @@ public sealed class ConsoleLayoutBrowserTests(ScaiKeyApp app) : IClassFixture<Sc
         var adminId = await app.CreateUserIdAsync(tenantId, adminEmail, Password);
         await (await platform.PostAsJsonAsync("/api/v1/admin/role-assignments",
             new { principal_type = "USER", principal_id = adminId, role = "TENANT_ADMIN", tenant_id = tenantId })).ShouldBeAsync(201);
-        var userEmail = $"a-rather-long-address-for-a-narrow-screen-{Guid.NewGuid():N}@subdivision.example.com";
+        var userEmail = $"a-rather-long-address-for-a-narrow-screen-{Guid.NewGuid().ToString("N")[..12]}@subdivision.example.com";
         await app.CreateUserIdAsync(tenantId, userEmail, Password);
         await (await platform.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/groups", new { name = "Engineering" })).ShouldBeAsync(201);
         await (await platform.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/ous", new { name = "Headquarters" })).ShouldBeAsync(201);
@@ -42,7 +42,7 @@ public sealed class ConsoleLayoutBrowserTests(ScaiKeyApp app) : IClassFixture<Sc
         var tenant = $"/console/tenants/{tenantId}";
         string[] paths =
         [
-            $"{tenant}/users", userPath!, $"{tenant}/groups", $"{tenant}/ous", $"{tenant}/applications", $"{tenant}/roles",
+            $"{tenant}/users", userPath!, $"{tenant}/groups", $"{tenant}/ous", $"{tenant}/applications",
             $"{tenant}/audit", $"{tenant}/users?search=rather&sort_by=email",
         ];
         var wide = new List<string>();
