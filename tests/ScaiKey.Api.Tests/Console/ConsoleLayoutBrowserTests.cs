@@ -9,17 +9,12 @@ namespace ScaiKey.Api.Tests.AdminConsole;
 /// </summary>
 public sealed class ConsoleLayoutBrowserTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 {
-    private const string Password = "Console-Layout-2026!";
+    private const string Password = ConsoleAppsHttpTests.Password;
 
     private async Task<(string TenantId, string Slug, string AdminEmail, string UserEmail)> TenantAsync()
     {
-        var tenantId = await app.CreateTenantAsync();
+        var (tenantId, slug, adminEmail) = await ConsoleAppsHttpTests.TenantWithAdminAsync(app, "TENANT_ADMIN");
         using var platform = await app.AdminAsync();
-        var slug = (await (await platform.GetAsync($"/api/v1/admin/tenants/{tenantId}")).ReadJsonAsync(200))["data"]!["slug"]!.GetValue<string>();
-        var adminEmail = $"layout-admin-{Guid.NewGuid():N}@example.com";
-        var adminId = await app.CreateUserIdAsync(tenantId, adminEmail, Password);
-        await (await platform.PostAsJsonAsync("/api/v1/admin/role-assignments",
-            new { principal_type = "USER", principal_id = adminId, role = "TENANT_ADMIN", tenant_id = tenantId })).ShouldBeAsync(201);
         var userEmail = $"a-rather-long-address-for-a-narrow-screen-{Guid.NewGuid().ToString("N")[..12]}@subdivision.example.com";
         await app.CreateUserIdAsync(tenantId, userEmail, Password);
         await (await platform.PostAsJsonAsync($"/api/v1/tenants/{tenantId}/groups", new { name = "Engineering" })).ShouldBeAsync(201);

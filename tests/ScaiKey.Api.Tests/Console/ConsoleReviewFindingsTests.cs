@@ -13,21 +13,10 @@ namespace ScaiKey.Api.Tests.AdminConsole;
 /// </summary>
 public sealed class ConsoleReviewFindingsTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 {
-    private const string Password = "Console-Review-2026!";
+    private const string Password = ConsoleAppsHttpTests.Password;
 
-    private async Task<(string TenantId, string Slug, string AdminEmail)> TenantWithAdminAsync(string role = "TENANT_ADMIN", string? roleTenant = "same")
-    {
-        var tenantId = await app.CreateTenantAsync();
-        using var platform = await app.AdminAsync();
-        var slug = (await (await platform.GetAsync($"/api/v1/admin/tenants/{tenantId}")).ReadJsonAsync(200))["data"]!["slug"]!.GetValue<string>();
-        var email = $"admin-{Guid.NewGuid():N}@example.com";
-        var userId = await app.CreateUserIdAsync(tenantId, email, Password);
-        await (await platform.PostAsJsonAsync("/api/v1/admin/role-assignments", new
-        {
-            principal_type = "USER", principal_id = userId, role, tenant_id = roleTenant == "same" ? tenantId : null,
-        })).ShouldBeAsync(201);
-        return (tenantId, slug, email);
-    }
+    private Task<(string TenantId, string Slug, string Email)> TenantWithAdminAsync(string role = "TENANT_ADMIN") =>
+        ConsoleAppsHttpTests.TenantWithAdminAsync(app, role);
 
     [Fact]
     public async Task A_group_chain_thousands_deep_renders_32_levels_and_links_to_the_rest()
@@ -86,7 +75,7 @@ public sealed class ConsoleReviewFindingsTests(ScaiKeyApp app) : IClassFixture<S
     [Fact]
     public async Task A_role_assignment_of_another_tenant_is_not_found_on_this_tenants_revoke_confirmation()
     {
-        var (tenantA, slugA, platformEmail) = await TenantWithAdminAsync("PLATFORM_ADMIN", roleTenant: null);
+        var (tenantA, slugA, platformEmail) = await TenantWithAdminAsync("PLATFORM_ADMIN");
         var (tenantB, _, _) = await TenantWithAdminAsync();
         using var platform = await app.AdminAsync();
         var assignmentsB = await (await platform.GetAsync($"/api/v1/admin/role-assignments?tenant_id={tenantB}")).ReadJsonAsync(200);

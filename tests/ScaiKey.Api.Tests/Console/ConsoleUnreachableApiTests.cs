@@ -12,20 +12,12 @@ namespace ScaiKey.Api.Tests.AdminConsole;
 /// </summary>
 public sealed class ConsoleUnreachableApiTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 {
-    private const string Password = "Console-Unreachable-2026!";
+    private const string Password = ConsoleAppsHttpTests.Password;
 
     [Fact]
     public async Task A_console_whose_api_cannot_be_reached_says_so_at_the_callback_instead_of_failing_with_500()
     {
-        var tenantId = await app.CreateTenantAsync();
-        using var platform = await app.AdminAsync();
-        var slug = (await (await platform.GetAsync($"/api/v1/admin/tenants/{tenantId}")).ReadJsonAsync(200))["data"]!["slug"]!.GetValue<string>();
-        var email = $"admin-{Guid.NewGuid():N}@example.com";
-        var userId = await app.CreateUserIdAsync(tenantId, email, Password);
-        await (await platform.PostAsJsonAsync("/api/v1/admin/role-assignments", new
-        {
-            principal_type = "USER", principal_id = userId, role = "TENANT_ADMIN", tenant_id = tenantId,
-        })).ShouldBeAsync(201);
+        var (tenantId, slug, email) = await ConsoleAppsHttpTests.TenantWithAdminAsync(app, "TENANT_ADMIN");
 
         // A loopback port nobody listens on: connections are refused at once.
         using var closed = new TcpListener(IPAddress.Loopback, 0);
@@ -47,15 +39,7 @@ public sealed class ConsoleUnreachableApiTests(ScaiKeyApp app) : IClassFixture<S
     [Fact]
     public async Task Control_the_same_sign_in_through_a_reachable_api_opens_the_console()
     {
-        var tenantId = await app.CreateTenantAsync();
-        using var platform = await app.AdminAsync();
-        var slug = (await (await platform.GetAsync($"/api/v1/admin/tenants/{tenantId}")).ReadJsonAsync(200))["data"]!["slug"]!.GetValue<string>();
-        var email = $"admin-{Guid.NewGuid():N}@example.com";
-        var userId = await app.CreateUserIdAsync(tenantId, email, Password);
-        await (await platform.PostAsJsonAsync("/api/v1/admin/role-assignments", new
-        {
-            principal_type = "USER", principal_id = userId, role = "TENANT_ADMIN", tenant_id = tenantId,
-        })).ShouldBeAsync(201);
+        var (tenantId, slug, email) = await ConsoleAppsHttpTests.TenantWithAdminAsync(app, "TENANT_ADMIN");
         await using var console = new ConsoleInProcess(app);
 
         using var browser = await console.SignInAsync(slug, email, Password);
