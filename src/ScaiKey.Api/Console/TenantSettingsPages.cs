@@ -42,18 +42,22 @@ internal static class TenantSettingsPages
         var theirs = TenantSettingsForm.Read(data["settings"]);
         if (form["version"].ToString() != Version(data) && TenantSettingsForm.Fields.Any(f => mine.GetValueOrDefault(f.Name) != theirs.GetValueOrDefault(f.Name)))
         {
-            return ConsolePages.Render<TenantSettingsConflictPage>(http, new()
-            {
-                ["Mine"] = mine, ["Current"] = theirs, ["Version"] = Version(data),
-                ["Action"] = SettingsPath(tenantId), ["BackHref"] = SettingsPath(tenantId),
-            }, StatusCodes.Status409Conflict);
+            return Conflict(http, tenantId, mine, data);
         }
 
+        // If-Match with the ETag just read: a change landing between that read and this write is a 412, shown as the
+        // same side-by-side page, never overwritten.
         var result = await api.SendAsync(HttpMethod.Patch, token, ApiTenantPath(tenantId),
-            new JsonObject { ["settings"] = TenantSettingsForm.Body(mine) }, ifMatch: null, ct);
+            new JsonObject { ["settings"] = TenantSettingsForm.Body(mine) }, ifMatch: current.ETag, ct);
         if (result.IsSuccess)
         {
             return Results.Redirect(SettingsPath(tenantId) + "?notice=saved");
+        }
+
+        if (result.Status == StatusCodes.Status412PreconditionFailed)
+        {
+            var now = await api.GetAsync(token, ApiTenantPath(tenantId), ct);
+            return now.IsSuccess && now.Data is { } latest ? Conflict(http, tenantId, mine, latest) : UserPages.Refused(http, now);
         }
 
         return result.Status == 422
@@ -61,6 +65,13 @@ internal static class TenantSettingsPages
                 StatusCodes.Status422UnprocessableEntity)
             : UserPages.Refused(http, result);
     }
+
+    private static IResult Conflict(HttpContext http, string tenantId, IReadOnlyDictionary<string, string> mine, JsonNode current) =>
+        ConsolePages.Render<TenantSettingsConflictPage>(http, new()
+        {
+            ["Mine"] = mine, ["Current"] = TenantSettingsForm.Read(current["settings"]), ["Version"] = Version(current),
+            ["Action"] = SettingsPath(tenantId), ["BackHref"] = SettingsPath(tenantId),
+        }, StatusCodes.Status409Conflict);
 
     private static IResult Page(
         HttpContext http, string tenantId, JsonNode tenant, IReadOnlyDictionary<string, string> values, string? notice, string? error,
