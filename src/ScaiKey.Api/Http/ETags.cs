@@ -7,7 +7,10 @@ internal static class ETags
     public static string For(int version) => $"\"{version}\"";
 
     /// <summary>True when If-Match is absent, "*", or lists the current version.</summary>
-    public static bool IfMatchAllows(HttpRequest request, int currentVersion)
+    public static bool IfMatchAllows(HttpRequest request, int currentVersion) => IfMatchAllows(request, For(currentVersion));
+
+    /// <summary>True when If-Match is absent, "*", or lists <paramref name="currentTag"/> (quoted, strong).</summary>
+    public static bool IfMatchAllows(HttpRequest request, string currentTag)
     {
         var header = request.Headers.IfMatch;
         if (header.Count == 0)
@@ -15,13 +18,8 @@ internal static class ETags
             return true;
         }
 
-        if (!EntityTagHeaderValue.TryParseList(header, out var tags))
-        {
-            return false;
-        }
-
-        var current = For(currentVersion);
-        return tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || (!t.IsWeak && t.Tag.Value == current));
+        return EntityTagHeaderValue.TryParseList(header, out var tags)
+            && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || (!t.IsWeak && t.Tag.Value == currentTag));
     }
 
     public static void Set(HttpResponse response, int version) => response.Headers.ETag = For(version);

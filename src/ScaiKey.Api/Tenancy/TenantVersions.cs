@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Net.Http.Headers;
 using ScaiKey.Data;
 using ScaiKey.Data.Entities;
 
@@ -17,18 +16,7 @@ internal static class TenantVersions
     public static void Set(HttpResponse response, Tenant tenant) => response.Headers.ETag = For(tenant);
 
     /// <summary>True when If-Match is absent, "*", or names the tenant's current ETag.</summary>
-    public static bool IfMatchAllows(HttpRequest request, Tenant tenant)
-    {
-        var header = request.Headers.IfMatch;
-        if (header.Count == 0)
-        {
-            return true;
-        }
-
-        var current = For(tenant);
-        return EntityTagHeaderValue.TryParseList(header, out var tags)
-            && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || (!t.IsWeak && t.Tag.Value == current));
-    }
+    public static bool IfMatchAllows(HttpRequest request, Tenant tenant) => Http.ETags.IfMatchAllows(request, For(tenant));
 
     /// <summary>Moves the stored version from <paramref name="read"/> to <paramref name="next"/>; false when another write came first.</summary>
     public static async Task<bool> ClaimAsync(ScaiKeyDbContext db, string tenantId, DateTime? read, DateTime next, CancellationToken ct) =>
