@@ -20,7 +20,7 @@ internal sealed record TotpConfirmation(string Code);
 internal sealed record RecoveryCodesResponse(IReadOnlyList<string> RecoveryCodes);
 
 [Description("A sign-in session of the signed-in user; current marks the one this request's token belongs to.")]
-internal sealed record AccountSessionResponse(string Id, DateTime CreatedAt, DateTime LastSeenAt, string? IpAddress, string? UserAgent, bool Current);
+public sealed record AccountSessionResponse(string Id, DateTime CreatedAt, DateTime LastSeenAt, string? IpAddress, string? UserAgent, bool Current);
 
 internal static class AccountInput
 {

@@ -87,7 +87,7 @@ internal static class AccountPages
         var (tenant, user) = (visit.Tenant, visit.User);
         var policy = tenant.Settings.PasswordPolicy;
         var view = new AccountView(
-            tenant, Root(http, tenant), user.Email, s.Forms.IssueToken(http),
+            HostedBrand.Of(tenant), Root(http, tenant), user.Email, s.Forms.IssueToken(http),
             await s.Account.IsRecentSignInAsync(tenant.Id, user.UserId, user.SessionId, ct),
             HostedPages.LoginUrl(http, tenant.Slug, Root(http, tenant)),
             await s.Account.FactorsAsync(tenant.Id, user.UserId, ct),
@@ -188,7 +188,7 @@ internal static class AccountPages
                 ConfirmForm(http, s, visit, ["That code is not valid. Enter the code the app shows now."]), null, null, factorId, Root(http, visit.Tenant)));
         }
 
-        return HostedPages.Page(StatusCodes.Status200OK, AccountPageHtml.RecoveryCodes(visit.Tenant, codes, Root(http, visit.Tenant)));
+        return HostedPages.Page(StatusCodes.Status200OK, AccountPageHtml.RecoveryCodes(HostedBrand.Of(visit.Tenant), codes, Root(http, visit.Tenant)));
     }
 
     private static FormContext ConfirmForm(HttpContext http, PageServices s, Visit visit, IReadOnlyList<string> errors) =>
@@ -203,7 +203,7 @@ internal static class AccountPages
         }
 
         return await s.Account.NewRecoveryCodesAsync(visit!.Tenant.Id, visit.User.UserId, ct) is { } codes
-            ? HostedPages.Page(StatusCodes.Status200OK, AccountPageHtml.RecoveryCodes(visit.Tenant, codes, Root(http, visit.Tenant)))
+            ? HostedPages.Page(StatusCodes.Status200OK, AccountPageHtml.RecoveryCodes(HostedBrand.Of(visit.Tenant), codes, Root(http, visit.Tenant)))
             : await RenderAsync(http, s, visit, StatusCodes.Status409Conflict, null, ["Recovery codes need a second factor. Set one up first."], ct);
     }
 

@@ -121,7 +121,7 @@ internal static class FederationLinkPages
         return email is null || providerName is null ? null : (found.Request, found.Data, email, providerName);
     }
 
-    private static async Task<HostedHtml> FormAsync(
+    private static async Task<HostedView> FormAsync(
         HttpContext http, LinkServices s, TenantContext tenant, (FederationRequest Request, LinkConfirmData Data, string Email, string ProviderName) p,
         IReadOnlyList<string> errors, CancellationToken ct)
     {
@@ -131,20 +131,15 @@ internal static class FederationLinkPages
             await HostedPages.AcceptReturnUrlAsync(http, s.Db, tenant, returnUrl, ct);
         }
 
-        var form = HostedPages.Form(http, s.Forms, tenant, Page, errors);
-        return HostedPageHtml.Document(tenant, $"Link your {p.ProviderName} account", body =>
-        {
-            body.Append("<p class=\"account\">An account with the email address <strong>").Append(HostedPageHtml.Encode(p.Email))
-                .Append("</strong> already exists. Enter its password to sign in with ").Append(HostedPageHtml.Encode(p.ProviderName))
-                .Append(" from now on.</p>\n");
-            HostedPageHtml.Errors(body, form.Errors);
-            HostedPageHtml.FormStart(body, form);
-            HostedPageHtml.Hidden(body, "request", p.Request.Id);
-            body.Append("<input type=\"hidden\" name=\"username\" autocomplete=\"username\" value=\"").Append(HostedPageHtml.Encode(p.Email)).Append("\">\n");
-            HostedPageHtml.Field(body, "password", "Password", "password", "current-password", null, form.Errors.Count > 0, hint: null);
-            body.Append("<button type=\"submit\">Link and sign in</button>\n</form>\n");
-        });
+        return LinkPage(HostedPages.Form(http, s.Forms, tenant, Page, errors), p.ProviderName, p.Email, p.Request.Id);
     }
+
+    /// <summary>The link page: the account it found, and a field for that account's password.</summary>
+    internal static HostedView LinkPage(FormContext form, string providerName, string email, string requestId) =>
+        HostedView.Of<Components.FederationLinkPage>(form.Brand, new()
+        {
+            ["Form"] = form, ["ProviderName"] = providerName, ["Email"] = email, ["RequestId"] = requestId,
+        });
 
     private static IResult Expired(TenantContext tenant) =>
         HostedPages.Page(StatusCodes.Status400BadRequest, HostedPageHtml.Message(tenant, "Cannot continue",

@@ -159,7 +159,7 @@ internal sealed record UserApplicationResponse(string Id, string Name, string Ty
 internal sealed record UserSessionResponse(string Id, string? UserAgent, string? IpAddress, DateTime CreatedAt, DateTime LastSeenAt);
 
 [Description("A confirmed second factor: TOTP or WEBAUTHN (its secret is never returned).")]
-internal sealed record MfaFactorResponse(string Id, string Type, string? Name, DateTime CreatedAt, DateTime? LastUsedAt);
+public sealed record MfaFactorResponse(string Id, string Type, string? Name, DateTime CreatedAt, DateTime? LastUsedAt);
 
 [Description("Outcome of a password reset.")]
 internal sealed record PasswordResetResponse(

@@ -54,4 +54,4 @@ internal sealed record PasskeyAssertionResult(PasskeyFailure Failure, string? Us
 }
 
 /// <summary>One of the user's passkeys as the account pages list it; never the key itself.</summary>
-internal sealed record PasskeySummary(string Id, string? Name, DateTime CreatedAt, DateTime? LastUsedAt);
+public sealed record PasskeySummary(string Id, string? Name, DateTime CreatedAt, DateTime? LastUsedAt);
