@@ -76,22 +76,10 @@ internal static class HostedPageHtml
     });
 
     /// <summary>The forced change after sign-in, and the pages behind reset and invitation links.</summary>
-    public static HostedHtml NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
-        Document(form.Brand, heading, body =>
+    public static HostedView NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
+        HostedView.Of<Components.NewPasswordPage>(form.Brand, new()
         {
-            body.Append("<p class=\"account\">Account: <strong>").Append(Encode(account)).Append("</strong></p>\n");
-            Errors(body, form.Errors);
-            FormStart(body, form);
-            foreach (var (name, value) in hidden)
-            {
-                Hidden(body, name, value);
-            }
-
-            // A username field lets password managers file the new password under the right account.
-            body.Append("<input type=\"hidden\" name=\"username\" autocomplete=\"username\" value=\"").Append(Encode(account)).Append("\">\n");
-            Field(body, "new_password", "New password", "password", "new-password", null, form.Errors.Count > 0, passwordHint);
-            Field(body, "confirm_password", "Confirm new password", "password", "new-password", null, form.Errors.Count > 0, hint: null);
-            body.Append("<button type=\"submit\">").Append(Encode(buttonText)).Append("</button>\n</form>\n");
+            ["Form"] = form, ["Heading"] = heading, ["Account"] = account, ["ButtonText"] = buttonText, ["PasswordHint"] = passwordHint, ["Hidden"] = hidden,
         });
 
     /// <summary>
