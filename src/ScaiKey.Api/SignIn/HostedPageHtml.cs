@@ -54,26 +54,12 @@ internal static class HostedPageHtml
         });
 
     /// <summary>Asks for the address to send a reset link to; what happens next is the same whatever is typed.</summary>
-    public static HostedHtml ForgotPassword(FormContext form, string? email, string? returnUrl) => Document(form.Brand, "Reset your password", body =>
-    {
-        body.Append("<p>Enter the email address of your account. If the account has a password, you will get a link to choose a new one.</p>\n");
-        Errors(body, form.Errors);
-        FormStart(body, form);
-        Hidden(body, "return_url", returnUrl);
-        Field(body, "email", "Email", "email", "username", email, form.Errors.Count > 0, hint: null);
-        body.Append("<button type=\"submit\">Send reset link</button>\n</form>\n");
-        PageLink(body, form, "login", returnUrl, "Back to sign in");
-    });
+    public static HostedView ForgotPassword(FormContext form, string? email, string? returnUrl) =>
+        HostedView.Of<Components.ForgotPasswordPage>(form.Brand, new() { ["Form"] = form, ["Email"] = email, ["ReturnUrl"] = returnUrl });
 
     /// <summary>The page behind a verification link: a button, so a mail scanner that opens links spends nothing.</summary>
-    public static HostedHtml ConfirmEmail(FormContext form, string account, string token) => Document(form.Brand, "Confirm your email address", body =>
-    {
-        body.Append("<p class=\"account\">Email address: <strong>").Append(Encode(account)).Append("</strong></p>\n");
-        Errors(body, form.Errors);
-        FormStart(body, form);
-        Hidden(body, "token", token);
-        body.Append("<button type=\"submit\">Confirm email address</button>\n</form>\n");
-    });
+    public static HostedView ConfirmEmail(FormContext form, string account, string token) =>
+        HostedView.Of<Components.ConfirmEmailPage>(form.Brand, new() { ["Form"] = form, ["Account"] = account, ["Token"] = token });
 
     /// <summary>The forced change after sign-in, and the pages behind reset and invitation links.</summary>
     public static HostedView NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
@@ -244,13 +230,6 @@ internal static class HostedPageHtml
         {
             body.Append("<p class=\"hint\" id=\"").Append(name).Append("-hint\">").Append(Encode(hint)).Append("</p>\n");
         }
-    }
-
-    /// <summary>A link to another page of the same tenant (the form's action is /t/{slug}/{page}), keeping the return URL.</summary>
-    private static void PageLink(StringBuilder body, FormContext form, string page, string? returnUrl, string text)
-    {
-        var href = SiblingUrl(form, page, returnUrl);
-        body.Append("<p><a href=\"").Append(Encode(href)).Append("\">").Append(Encode(text)).Append("</a></p>\n");
     }
 
     /// <summary>Another page of the same tenant (the form's action is /t/{slug}/{page}), keeping the return URL.</summary>
