@@ -72,23 +72,10 @@ internal static class HostedPageHtml
     /// Asks the signed-in user to let an application have the listed permissions (already in plain words); Allow
     /// and Deny are two submit buttons of one form, told apart by the decision field.
     /// </summary>
-    public static HostedHtml Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
-        Document(form.Brand, $"Allow {applicationName}?", body =>
+    public static HostedView Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
+        HostedView.Of<Components.ConsentPage>(form.Brand, new()
         {
-            body.Append("<p class=\"account\">Signed in as <strong>").Append(Encode(account)).Append("</strong></p>\n");
-            Errors(body, form.Errors);
-            body.Append("<p id=\"scopes-intro\"><strong>").Append(Encode(applicationName)).Append("</strong> would like to:</p>\n");
-            body.Append("<ul class=\"scopes\" aria-labelledby=\"scopes-intro\">\n");
-            foreach (var permission in permissions)
-            {
-                body.Append("<li>").Append(Encode(permission)).Append("</li>\n");
-            }
-
-            body.Append("</ul>\n<p class=\"hint\">If you allow, this is remembered for this application until an administrator withdraws it.</p>\n");
-            FormStart(body, form);
-            Hidden(body, "return_url", returnUrl);
-            body.Append("<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\n");
-            body.Append("<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>\n</form>\n");
+            ["Form"] = form, ["ApplicationName"] = applicationName, ["Account"] = account, ["Permissions"] = permissions, ["ReturnUrl"] = returnUrl,
         });
 
     /// <summary>A page that only tells something: signed in, signed out, a dead link, an unknown tenant.</summary>
