@@ -89,27 +89,19 @@ internal static class HostedPageHtml
     /// The logout confirmation (RP-Initiated Logout, section 2): the end-session request's own parameters go back as
     /// hidden fields, so the POST is validated like the original request.
     /// </summary>
-    public static HostedHtml LogoutConfirmation(
+    public static HostedView LogoutConfirmation(
         TenantContext? tenant, string? applicationName, string action, string formToken, IEnumerable<KeyValuePair<string, string>> parameters,
-        IReadOnlyList<string> errors) =>
-        Document(tenant, "Sign out?", body =>
+        IReadOnlyList<string> errors)
+    {
+        var brand = HostedBrand.Of(tenant);
+        var hidden = parameters.Select(p => new KeyValuePair<string, string?>(p.Key, p.Value))
+            .Append(new(LogoutEndpoints.ConfirmField, "yes"))
+            .ToList();
+        return HostedView.Of<Components.LogoutConfirmationPage>(brand, new()
         {
-            var account = HostedBrand.Of(tenant)?.Name ?? "your account";
-            var question = applicationName is null
-                ? $"Do you want to sign out of {account}?"
-                : $"{applicationName} asks to sign you out of {account}. Do you want to sign out?";
-            body.Append("<p>").Append(Encode(question)).Append("</p>\n");
-            Errors(body, errors);
-            FormStart(body, new FormContext(HostedBrand.Of(tenant), action, formToken, errors));
-            foreach (var (name, value) in parameters)
-            {
-                Hidden(body, name, value);
-            }
-
-            Hidden(body, LogoutEndpoints.ConfirmField, "yes");
-            body.Append("<button type=\"submit\">Sign out</button>\n</form>\n");
-            body.Append("<p class=\"hint\">If you did not ask to sign out, close this window.</p>\n");
+            ["Form"] = new FormContext(brand, action, formToken, errors), ["ApplicationName"] = applicationName, ["Hidden"] = hidden,
         });
+    }
 
     internal static HostedHtml Document(TenantContext? tenant, string heading, Action<StringBuilder> content, string? extraStyle = null) =>
         Document(HostedBrand.Of(tenant), heading, content, extraStyle);
