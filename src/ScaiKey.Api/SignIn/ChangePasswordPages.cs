@@ -129,7 +129,7 @@ internal static class ChangePasswordPages
         return HostedPages.Continue(tenant, returnUrl, "Your password was changed.");
     }
 
-    private static HostedHtml ChangePasswordForm(HttpContext http, FormProtection forms, TenantContext tenant, string email, string returnUrl, IReadOnlyList<string> errors) =>
+    private static HostedView ChangePasswordForm(HttpContext http, FormProtection forms, TenantContext tenant, string email, string returnUrl, IReadOnlyList<string> errors) =>
         HostedPageHtml.NewPassword(HostedPages.Form(http, forms, tenant, "change-password", errors), "Choose a new password", email, "Change password",
             HostedPages.PasswordHint(tenant), new Dictionary<string, string?> { ["return_url"] = HostedPages.NullIfEmpty(returnUrl) });
 }

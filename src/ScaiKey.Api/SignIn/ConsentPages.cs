@@ -145,7 +145,7 @@ internal static class ConsentPages
         return (new Target(application, user, scopes), null);
     }
 
-    private static HostedHtml Html(HttpContext http, FormProtection forms, TenantContext tenant, Target target, string returnUrl, IReadOnlyList<string> errors) =>
+    private static HostedView Html(HttpContext http, FormProtection forms, TenantContext tenant, Target target, string returnUrl, IReadOnlyList<string> errors) =>
         HostedPageHtml.Consent(HostedPages.Form(http, forms, tenant, Page, errors), target.Application.Name, target.User.Email,
             Describe(target.Scopes), returnUrl);
 }

@@ -54,67 +54,28 @@ internal static class HostedPageHtml
         });
 
     /// <summary>Asks for the address to send a reset link to; what happens next is the same whatever is typed.</summary>
-    public static HostedHtml ForgotPassword(FormContext form, string? email, string? returnUrl) => Document(form.Brand, "Reset your password", body =>
-    {
-        body.Append("<p>Enter the email address of your account. If the account has a password, you will get a link to choose a new one.</p>\n");
-        Errors(body, form.Errors);
-        FormStart(body, form);
-        Hidden(body, "return_url", returnUrl);
-        Field(body, "email", "Email", "email", "username", email, form.Errors.Count > 0, hint: null);
-        body.Append("<button type=\"submit\">Send reset link</button>\n</form>\n");
-        PageLink(body, form, "login", returnUrl, "Back to sign in");
-    });
+    public static HostedView ForgotPassword(FormContext form, string? email, string? returnUrl) =>
+        HostedView.Of<Components.ForgotPasswordPage>(form.Brand, new() { ["Form"] = form, ["Email"] = email, ["ReturnUrl"] = returnUrl });
 
     /// <summary>The page behind a verification link: a button, so a mail scanner that opens links spends nothing.</summary>
-    public static HostedHtml ConfirmEmail(FormContext form, string account, string token) => Document(form.Brand, "Confirm your email address", body =>
-    {
-        body.Append("<p class=\"account\">Email address: <strong>").Append(Encode(account)).Append("</strong></p>\n");
-        Errors(body, form.Errors);
-        FormStart(body, form);
-        Hidden(body, "token", token);
-        body.Append("<button type=\"submit\">Confirm email address</button>\n</form>\n");
-    });
+    public static HostedView ConfirmEmail(FormContext form, string account, string token) =>
+        HostedView.Of<Components.ConfirmEmailPage>(form.Brand, new() { ["Form"] = form, ["Account"] = account, ["Token"] = token });
 
     /// <summary>The forced change after sign-in, and the pages behind reset and invitation links.</summary>
-    public static HostedHtml NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
-        Document(form.Brand, heading, body =>
+    public static HostedView NewPassword(FormContext form, string heading, string account, string buttonText, string passwordHint, IReadOnlyDictionary<string, string?> hidden) =>
+        HostedView.Of<Components.NewPasswordPage>(form.Brand, new()
         {
-            body.Append("<p class=\"account\">Account: <strong>").Append(Encode(account)).Append("</strong></p>\n");
-            Errors(body, form.Errors);
-            FormStart(body, form);
-            foreach (var (name, value) in hidden)
-            {
-                Hidden(body, name, value);
-            }
-
-            // A username field lets password managers file the new password under the right account.
-            body.Append("<input type=\"hidden\" name=\"username\" autocomplete=\"username\" value=\"").Append(Encode(account)).Append("\">\n");
-            Field(body, "new_password", "New password", "password", "new-password", null, form.Errors.Count > 0, passwordHint);
-            Field(body, "confirm_password", "Confirm new password", "password", "new-password", null, form.Errors.Count > 0, hint: null);
-            body.Append("<button type=\"submit\">").Append(Encode(buttonText)).Append("</button>\n</form>\n");
+            ["Form"] = form, ["Heading"] = heading, ["Account"] = account, ["ButtonText"] = buttonText, ["PasswordHint"] = passwordHint, ["Hidden"] = hidden,
         });
 
     /// <summary>
     /// Asks the signed-in user to let an application have the listed permissions (already in plain words); Allow
     /// and Deny are two submit buttons of one form, told apart by the decision field.
     /// </summary>
-    public static HostedHtml Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
-        Document(form.Brand, $"Allow {applicationName}?", body =>
+    public static HostedView Consent(FormContext form, string applicationName, string account, IReadOnlyList<string> permissions, string returnUrl) =>
+        HostedView.Of<Components.ConsentPage>(form.Brand, new()
         {
-            body.Append("<p class=\"account\">Signed in as <strong>").Append(Encode(account)).Append("</strong></p>\n");
-            Errors(body, form.Errors);
-            body.Append("<p id=\"scopes-intro\"><strong>").Append(Encode(applicationName)).Append("</strong> would like to:</p>\n");
-            body.Append("<ul class=\"scopes\" aria-labelledby=\"scopes-intro\">\n");
-            foreach (var permission in permissions)
-            {
-                body.Append("<li>").Append(Encode(permission)).Append("</li>\n");
-            }
-
-            body.Append("</ul>\n<p class=\"hint\">If you allow, this is remembered for this application until an administrator withdraws it.</p>\n");
-            FormStart(body, form);
-            Hidden(body, "return_url", returnUrl);
-            body.Append("<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\n");
-            body.Append("<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>\n</form>\n");
+            ["Form"] = form, ["ApplicationName"] = applicationName, ["Account"] = account, ["Permissions"] = permissions, ["ReturnUrl"] = returnUrl,
         });
 
     /// <summary>A page that only tells something: signed in, signed out, a dead link, an unknown tenant.</summary>
@@ -128,27 +89,19 @@ internal static class HostedPageHtml
     /// The logout confirmation (RP-Initiated Logout, section 2): the end-session request's own parameters go back as
     /// hidden fields, so the POST is validated like the original request.
     /// </summary>
-    public static HostedHtml LogoutConfirmation(
+    public static HostedView LogoutConfirmation(
         TenantContext? tenant, string? applicationName, string action, string formToken, IEnumerable<KeyValuePair<string, string>> parameters,
-        IReadOnlyList<string> errors) =>
-        Document(tenant, "Sign out?", body =>
+        IReadOnlyList<string> errors)
+    {
+        var brand = HostedBrand.Of(tenant);
+        var hidden = parameters.Select(p => new KeyValuePair<string, string?>(p.Key, p.Value))
+            .Append(new(LogoutEndpoints.ConfirmField, "yes"))
+            .ToList();
+        return HostedView.Of<Components.LogoutConfirmationPage>(brand, new()
         {
-            var account = HostedBrand.Of(tenant)?.Name ?? "your account";
-            var question = applicationName is null
-                ? $"Do you want to sign out of {account}?"
-                : $"{applicationName} asks to sign you out of {account}. Do you want to sign out?";
-            body.Append("<p>").Append(Encode(question)).Append("</p>\n");
-            Errors(body, errors);
-            FormStart(body, new FormContext(HostedBrand.Of(tenant), action, formToken, errors));
-            foreach (var (name, value) in parameters)
-            {
-                Hidden(body, name, value);
-            }
-
-            Hidden(body, LogoutEndpoints.ConfirmField, "yes");
-            body.Append("<button type=\"submit\">Sign out</button>\n</form>\n");
-            body.Append("<p class=\"hint\">If you did not ask to sign out, close this window.</p>\n");
+            ["Form"] = new FormContext(brand, action, formToken, errors), ["ApplicationName"] = applicationName, ["Hidden"] = hidden,
         });
+    }
 
     internal static HostedHtml Document(TenantContext? tenant, string heading, Action<StringBuilder> content, string? extraStyle = null) =>
         Document(HostedBrand.Of(tenant), heading, content, extraStyle);
@@ -256,13 +209,6 @@ internal static class HostedPageHtml
         {
             body.Append("<p class=\"hint\" id=\"").Append(name).Append("-hint\">").Append(Encode(hint)).Append("</p>\n");
         }
-    }
-
-    /// <summary>A link to another page of the same tenant (the form's action is /t/{slug}/{page}), keeping the return URL.</summary>
-    private static void PageLink(StringBuilder body, FormContext form, string page, string? returnUrl, string text)
-    {
-        var href = SiblingUrl(form, page, returnUrl);
-        body.Append("<p><a href=\"").Append(Encode(href)).Append("\">").Append(Encode(text)).Append("</a></p>\n");
     }
 
     /// <summary>Another page of the same tenant (the form's action is /t/{slug}/{page}), keeping the return URL.</summary>

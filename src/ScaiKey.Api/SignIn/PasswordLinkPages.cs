@@ -176,7 +176,7 @@ internal static class PasswordLinkPages
             .FirstOrDefaultAsync(ct);
     }
 
-    private static HostedHtml SetPasswordForm(
+    private static HostedView SetPasswordForm(
         HttpContext http, FormProtection forms, TenantContext tenant, string purpose, string email, string token, IReadOnlyList<string> errors)
     {
         var (page, heading, button) = purpose == ResetPurpose
