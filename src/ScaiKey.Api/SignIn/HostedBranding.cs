@@ -90,12 +90,9 @@ public sealed record HostedBrand(string Name, string? LogoUrl, string? LogoOrigi
     }
 }
 
-/// <summary>A hosted page's HTML and the one image origin it needs (the tenant's logo), allowed by the CSP when it is written.</summary>
-internal sealed record HostedHtml(string Html, string? ImageOrigin);
-
 /// <summary>
 /// A hosted page as a Razor component and its parameters, rendered by <see cref="HostedPages.Page(int, HostedView)"/>;
-/// the logo's origin, when the tenant has one, joins the CSP's img-src as for <see cref="HostedHtml"/>.
+/// the logo's origin, when the tenant has one, joins the CSP's img-src when the page is written.
 /// </summary>
 internal sealed record HostedView(Type Component, IReadOnlyDictionary<string, object?> Parameters, string? ImageOrigin)
 {

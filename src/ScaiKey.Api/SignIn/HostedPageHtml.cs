@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Encodings.Web;
 using ScaiKey.Api.OpenIdConnect;
 using ScaiKey.Api.Tenancy;
 
@@ -10,9 +8,10 @@ namespace ScaiKey.Api.SignIn;
 public sealed record FormContext(HostedBrand? Brand, string Action, string FormToken, IReadOnlyList<string> Errors);
 
 /// <summary>
-/// The server-rendered HTML of the hosted pages: one document per response, inline CSS only, no external assets
-/// (the CSP forbids them anyway), no scripts but the service's own passkeys.js on the pages that offer passkeys.
-/// Every value is HTML-encoded where it is written.
+/// The hosted pages' views: each factory names the Razor component of a page (SignIn/Components and the features'
+/// Components folders) and its parameters. One document per response, inline CSS only, no external assets (the CSP
+/// forbids them anyway), no scripts but the service's own passkeys.js on the pages that offer passkeys; Razor encodes
+/// every value where it is written.
 /// </summary>
 internal static class HostedPageHtml
 {
@@ -103,117 +102,7 @@ internal static class HostedPageHtml
         });
     }
 
-    internal static HostedHtml Document(TenantContext? tenant, string heading, Action<StringBuilder> content, string? extraStyle = null) =>
-        Document(HostedBrand.Of(tenant), heading, content, extraStyle);
-
-    internal static HostedHtml Document(HostedBrand? brand, string heading, Action<StringBuilder> content, string? extraStyle = null)
-    {
-        var html = new StringBuilder(4096);
-        var title = brand is null ? heading : $"{heading} – {brand.Name}";
-        html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
-            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-            .Append("<meta name=\"referrer\" content=\"no-referrer\">\n")
-            .Append("<title>").Append(Encode(title)).Append("</title>\n")
-            .Append("<style>").Append(Style).Append(brand?.Style()).Append(extraStyle).Append("</style>\n</head>\n<body>\n<main>\n");
-        if (brand is not null)
-        {
-            if (brand.LogoUrl is not null)
-            {
-                html.Append("<img class=\"logo\" src=\"").Append(Encode(brand.LogoUrl)).Append("\" alt=\"").Append(Encode(brand.Name)).Append("\">\n");
-            }
-
-            html.Append("<p class=\"tenant\">").Append(Encode(brand.Name)).Append("</p>\n");
-        }
-
-        html.Append("<h1>").Append(Encode(heading)).Append("</h1>\n");
-        content(html);
-        html.Append("</main>\n</body>\n</html>\n");
-        return new(html.ToString(), brand?.LogoOrigin);
-    }
-
-    /// <summary>
-    /// The error summary is always in the document (empty when there is nothing to say), as a live region, so
-    /// screen readers announce it when it is filled.
-    /// </summary>
-    internal static void Errors(StringBuilder body, IReadOnlyList<string> errors)
-    {
-        body.Append("<div id=\"").Append(ErrorRegionId).Append("\" class=\"errors\" role=\"alert\" aria-live=\"assertive\" aria-atomic=\"true\">");
-        if (errors.Count == 1)
-        {
-            body.Append("<p>").Append(Encode(errors[0])).Append("</p>");
-        }
-        else if (errors.Count > 1)
-        {
-            body.Append("<ul>");
-            foreach (var error in errors)
-            {
-                body.Append("<li>").Append(Encode(error)).Append("</li>");
-            }
-
-            body.Append("</ul>");
-        }
-
-        body.Append("</div>\n");
-    }
-
-    internal static void FormStart(StringBuilder body, FormContext form)
-    {
-        body.Append("<form method=\"post\" action=\"").Append(Encode(form.Action)).Append("\">\n");
-        Hidden(body, FormProtection.FieldName, form.FormToken);
-    }
-
-    internal static void Hidden(StringBuilder body, string name, string? value)
-    {
-        if (value is null)
-        {
-            return;
-        }
-
-        body.Append("<input type=\"hidden\" name=\"").Append(Encode(name)).Append("\" value=\"").Append(Encode(value)).Append("\">\n");
-    }
-
-    internal static void Field(StringBuilder body, string name, string label, string type, string autocomplete, string? value, bool invalid, string? hint)
-    {
-        var describedBy = new List<string>();
-        body.Append("<label for=\"").Append(name).Append("\">").Append(Encode(label)).Append("</label>\n");
-        body.Append("<input id=\"").Append(name).Append("\" name=\"").Append(name).Append("\" type=\"").Append(type)
-            .Append("\" autocomplete=\"").Append(autocomplete).Append("\" required");
-        if (type == "email")
-        {
-            body.Append(" inputmode=\"email\" autocapitalize=\"none\" spellcheck=\"false\"");
-        }
-
-        if (value is not null)
-        {
-            body.Append(" value=\"").Append(Encode(value)).Append('"');
-        }
-
-        if (hint is not null)
-        {
-            describedBy.Add(name + "-hint");
-        }
-
-        if (invalid)
-        {
-            body.Append(" aria-invalid=\"true\"");
-            describedBy.Add(ErrorRegionId);
-        }
-
-        if (describedBy.Count > 0)
-        {
-            body.Append(" aria-describedby=\"").Append(string.Join(' ', describedBy)).Append('"');
-        }
-
-        body.Append(">\n");
-        if (hint is not null)
-        {
-            body.Append("<p class=\"hint\" id=\"").Append(name).Append("-hint\">").Append(Encode(hint)).Append("</p>\n");
-        }
-    }
-
     /// <summary>Another page of the same tenant (the form's action is /t/{slug}/{page}), keeping the return URL.</summary>
     internal static string SiblingUrl(FormContext form, string page, string? returnUrl) =>
         form.Action[..(form.Action.LastIndexOf('/') + 1)] + page + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
-
-    internal static string Encode(string value) => HtmlEncoder.Default.Encode(value);
 }

@@ -93,8 +93,6 @@ internal static class HostedPages
         response.Headers["Referrer-Policy"] = "no-referrer";
     }
 
-    public static IResult Page(int status, HostedHtml html) => new HtmlResult(status, html);
-
     public static IResult Page(int status, HostedView view) => new ComponentResult(status, view);
 
     /// <summary>Whether a sign-in that passed its first factor goes through the second-factor step.</summary>
@@ -285,21 +283,6 @@ internal static class HostedPages
                 StatusCode = status,
                 ContentType = "text/html; charset=utf-8",
             }.ExecuteAsync(httpContext);
-        }
-    }
-
-    private sealed class HtmlResult(int status, HostedHtml html) : IResult
-    {
-        public async Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.StatusCode = status;
-            if (html.ImageOrigin is { } origin)
-            {
-                HostedBrand.AllowImage(httpContext.Response, origin);
-            }
-
-            httpContext.Response.ContentType = "text/html; charset=utf-8";
-            await httpContext.Response.WriteAsync(html.Html, Encoding.UTF8, httpContext.RequestAborted);
         }
     }
 }
