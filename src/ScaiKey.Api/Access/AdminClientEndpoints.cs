@@ -65,7 +65,7 @@ internal static class AdminClientEndpoints
     }
 
     private static async Task<IResult> CreateAsync(
-        HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager applications, AuditLog audit, TimeProvider time, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] IOpenIddictApplicationManager applications, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, Read);
         if (bound.Failure is not null)
@@ -125,13 +125,13 @@ internal static class AdminClientEndpoints
         return scope.Partners is { } partners ? query.Where(c => c.PartnerId != null && partners.Contains(c.PartnerId)) : query;
     }
 
-    private sealed record ListQuery(PageRequest Paging, string? PartnerId) : QueryInput
+    internal sealed record ListQuery(PageRequest Paging, string? PartnerId) : QueryInput
     {
         public static ValueTask<ListQuery?> BindAsync(HttpContext http) =>
             BindAsync(http, static (h, e) => new ListQuery(PageRequest.Read(h, e), PartnerFilter.Read(h, e)));
     }
 
-    private static async Task<IResult> ListAsync(ListQuery filter, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ListQuery filter, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var (paging, partnerId) = (filter.Paging, filter.PartnerId);
         var scope = AdminScope.Of(http);
@@ -150,7 +150,7 @@ internal static class AdminClientEndpoints
             q => q.Select(c => new AdminClientResponse(c.Id, c.ClientId, c.Name, c.PartnerId, c.CreatedAt)), paging, ct));
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "id")] string id, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> GetAsync([FromRoute(Name = "id")] string id, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var found = await Visible(db, AdminScope.Of(http)).Where(c => c.Id == id)
             .Select(c => new AdminClientResponse(c.Id, c.ClientId, c.Name, c.PartnerId, c.CreatedAt)).FirstOrDefaultAsync(ct);
@@ -158,8 +158,8 @@ internal static class AdminClientEndpoints
     }
 
     private static async Task<IResult> RotateSecretAsync(
-        [FromRoute(Name = "id")] string id, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager applications,
-        AuditLog audit, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "id")] string id, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] IOpenIddictApplicationManager applications,
+        [FromServices] AuditLog audit, [FromServices] Caller caller, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var client = await LockVisibleAsync(http, db, id, ct);
@@ -186,8 +186,8 @@ internal static class AdminClientEndpoints
     }
 
     private static async Task<IResult> DeleteAsync(
-        [FromRoute(Name = "id")] string id, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager applications,
-        AuditLog audit, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "id")] string id, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] IOpenIddictApplicationManager applications,
+        [FromServices] AuditLog audit, [FromServices] Caller caller, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var client = await LockVisibleAsync(http, db, id, ct);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Http;
@@ -44,7 +45,7 @@ internal static class CallerPermissionEndpoints
             .Returns<Http.ApiResponse<CallerPermissionsResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, Caller caller, ScaiKey.Data.ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, [FromServices] Caller caller, [FromServices] ScaiKey.Data.ScaiKeyDbContext db, CancellationToken ct)
     {
         var errors = new Errors.ValidationErrors();
         var userId = UserFilter.Read(http, errors);

@@ -80,7 +80,7 @@ internal static partial class RoleAssignmentEndpoints
     }
 
     private static async Task<IResult> CreateAsync(
-        HttpContext http, ScaiKeyDbContext db, AuditLog audit, IMemoryCache cache, TimeProvider time, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] IMemoryCache cache, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, Read);
         if (bound.Failure is not null)
@@ -168,7 +168,7 @@ internal static partial class RoleAssignmentEndpoints
         return TypedResults.Created($"/api/v1/admin/role-assignments/{entity.Id}", Envelope.Of(http, ToResponse(entity)));
     }
 
-    private sealed record ListQuery(PageRequest Paging, string? PrincipalType, string? PrincipalId, string? Role, string? PartnerId, string? TenantId) : QueryInput
+    internal sealed record ListQuery(PageRequest Paging, string? PrincipalType, string? PrincipalId, string? Role, string? PartnerId, string? TenantId) : QueryInput
     {
         public static ValueTask<ListQuery?> BindAsync(HttpContext http) => BindAsync(http, Read);
 
@@ -190,7 +190,7 @@ internal static partial class RoleAssignmentEndpoints
         }
     }
 
-    private static async Task<IResult> ListAsync(ListQuery filter, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ListQuery filter, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var (paging, principalType, principalId, role, partnerId, tenantId) =
             (filter.Paging, filter.PrincipalType, filter.PrincipalId, filter.Role, filter.PartnerId, filter.TenantId);
@@ -249,7 +249,7 @@ internal static partial class RoleAssignmentEndpoints
         return query;
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "assignment_id")] string assignmentId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> GetAsync([FromRoute(Name = "assignment_id")] string assignmentId, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var found = await Visible(db, AdminScope.Of(http)).Where(r => r.Id == assignmentId)
             .Select(r => new RoleAssignmentResponse(r.Id, r.PrincipalType, r.PrincipalId, r.Role, r.PartnerId, r.TenantId, r.CreatedAt))
@@ -258,7 +258,7 @@ internal static partial class RoleAssignmentEndpoints
     }
 
     private static async Task<IResult> DeleteAsync(
-        [FromRoute(Name = "assignment_id")] string assignmentId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, IMemoryCache cache, CancellationToken ct)
+        [FromRoute(Name = "assignment_id")] string assignmentId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] IMemoryCache cache, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var visible = await Visible(db, AdminScope.Of(http)).Where(r => r.Id == assignmentId).Select(r => r.Id).FirstOrDefaultAsync(ct);

@@ -74,7 +74,7 @@ internal static class AccountEndpoints
         return group;
     }
 
-    private static async Task<IResult> GetAsync(HttpContext http, UserReads reads, CancellationToken ct)
+    private static async Task<IResult> GetAsync(HttpContext http, [FromServices] UserReads reads, CancellationToken ct)
     {
         var caller = AccountCaller.Of(http);
         if (await reads.GetAsync<UserResponse>(caller.TenantId, caller.UserId, UserIncludes.None, ct) is not { } found)
@@ -86,7 +86,7 @@ internal static class AccountEndpoints
         return TypedResults.Ok(Envelope.Of(http, found.Response));
     }
 
-    private static async Task<IResult> ChangePasswordAsync(HttpContext http, AccountService account, ScaiKeyDbContext db, IMemoryCache cache, CancellationToken ct)
+    private static async Task<IResult> ChangePasswordAsync(HttpContext http, [FromServices] AccountService account, [FromServices] ScaiKeyDbContext db, [FromServices] IMemoryCache cache, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, AccountInput.ReadPasswordChange);
         if (bound.Failure is not null)
@@ -131,14 +131,14 @@ internal static class AccountEndpoints
         return errors.ToResult();
     }
 
-    private static async Task<IResult> FactorsAsync(HttpContext http, AccountService account, CancellationToken ct)
+    private static async Task<IResult> FactorsAsync(HttpContext http, [FromServices] AccountService account, CancellationToken ct)
     {
         var caller = AccountCaller.Of(http);
         IReadOnlyList<MfaFactorResponse> factors = await account.FactorsAsync(caller.TenantId, caller.UserId, ct);
         return TypedResults.Ok(Envelope.Of(http, factors));
     }
 
-    private static async Task<IResult> BeginTotpAsync(HttpContext http, AccountService account, ScaiKeyDbContext db, IMemoryCache cache, CancellationToken ct)
+    private static async Task<IResult> BeginTotpAsync(HttpContext http, [FromServices] AccountService account, [FromServices] ScaiKeyDbContext db, [FromServices] IMemoryCache cache, CancellationToken ct)
     {
         // The body is optional (the name is): no body at all starts an unnamed enrolment.
         string? name = null;
@@ -163,7 +163,7 @@ internal static class AccountEndpoints
         return TypedResults.Created((string?)null, Envelope.Of(http, new TotpEnrolmentResponse(enrolment.FactorId, enrolment.Secret, enrolment.OtpAuthUri)));
     }
 
-    private static async Task<IResult> ConfirmTotpAsync([FromRoute(Name = "factor_id")] string factorId, HttpContext http, AccountService account, CancellationToken ct)
+    private static async Task<IResult> ConfirmTotpAsync([FromRoute(Name = "factor_id")] string factorId, HttpContext http, [FromServices] AccountService account, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, AccountInput.ReadTotpConfirmation);
         if (bound.Failure is not null)
@@ -188,7 +188,7 @@ internal static class AccountEndpoints
         return TypedResults.Ok(Envelope.Of(http, new RecoveryCodesResponse(codes)));
     }
 
-    private static async Task<IResult> RecoveryCodesAsync(HttpContext http, AccountService account, CancellationToken ct)
+    private static async Task<IResult> RecoveryCodesAsync(HttpContext http, [FromServices] AccountService account, CancellationToken ct)
     {
         var caller = AccountCaller.Of(http);
         return await account.NewRecoveryCodesAsync(caller.TenantId, caller.UserId, ct) is { } codes
@@ -196,20 +196,20 @@ internal static class AccountEndpoints
             : Problems.Conflict("Recovery codes need a confirmed second factor; enrol one first.");
     }
 
-    private static async Task<IResult> RemoveFactorAsync([FromRoute(Name = "factor_id")] string factorId, HttpContext http, AccountService account, CancellationToken ct)
+    private static async Task<IResult> RemoveFactorAsync([FromRoute(Name = "factor_id")] string factorId, HttpContext http, [FromServices] AccountService account, CancellationToken ct)
     {
         var caller = AccountCaller.Of(http);
         return await account.RemoveFactorAsync(caller.TenantId, caller.UserId, factorId, ct) ? TypedResults.NoContent() : Problems.NotFound(NoSuchFactor);
     }
 
-    private static async Task<IResult> SessionsAsync(HttpContext http, AccountService account, CancellationToken ct)
+    private static async Task<IResult> SessionsAsync(HttpContext http, [FromServices] AccountService account, CancellationToken ct)
     {
         var caller = AccountCaller.Of(http);
         IReadOnlyList<AccountSessionResponse> sessions = await account.SessionsAsync(caller.TenantId, caller.UserId, caller.SessionId, ct);
         return TypedResults.Ok(Envelope.Of(http, sessions));
     }
 
-    private static async Task<IResult> EndSessionAsync([FromRoute(Name = "session_id")] string sessionId, HttpContext http, AccountService account, CancellationToken ct)
+    private static async Task<IResult> EndSessionAsync([FromRoute(Name = "session_id")] string sessionId, HttpContext http, [FromServices] AccountService account, CancellationToken ct)
     {
         var caller = AccountCaller.Of(http);
         return await account.EndSessionAsync(caller.TenantId, caller.UserId, sessionId, ct) ? TypedResults.NoContent() : Problems.NotFound("Session not found.");

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Tenancy;
@@ -44,7 +45,7 @@ internal static class AccountPages
     private static string Root(HttpContext http, TenantContext tenant) => $"{http.Request.PathBase}/t/{tenant.Slug}/account";
 
     /// <summary>The services every account page handler uses, bound as one parameter.</summary>
-    internal readonly record struct PageServices(ScaiKeyDbContext Db, FormProtection Forms, AccountService Account);
+    internal readonly record struct PageServices([property: FromServices] ScaiKeyDbContext Db, [property: FromServices] FormProtection Forms, [property: FromServices] AccountService Account);
 
     private sealed record Visit(TenantContext Tenant, SignedInUser User, IFormCollection? Form);
 

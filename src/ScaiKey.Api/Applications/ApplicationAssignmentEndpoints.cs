@@ -19,7 +19,7 @@ namespace ScaiKey.Api.Applications;
 internal static partial class ApplicationEndpoints
 {
     private static async Task<IResult> AssignAsync(
-        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r =>
         {
@@ -84,7 +84,7 @@ internal static partial class ApplicationEndpoints
     }
 
     private static async Task<IResult> ListAssignmentsAsync(
-        [FromRoute(Name = "application_id")] string applicationId, PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+        [FromRoute(Name = "application_id")] string applicationId, PagingQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var paging = query.Paging;
         var tenantId = http.Tenant().Id;
@@ -103,7 +103,7 @@ internal static partial class ApplicationEndpoints
 
     private static async Task<IResult> UnassignAsync(
         [FromRoute(Name = "application_id")] string applicationId, [FromRoute(Name = "assignment_id")] string assignmentId,
-        HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var assignment = await db.ApplicationAssignments
@@ -122,7 +122,7 @@ internal static partial class ApplicationEndpoints
     }
 
     private static async Task<IResult> EffectiveUsersAsync(
-        [FromRoute(Name = "application_id")] string applicationId, PagingQuery query, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+        [FromRoute(Name = "application_id")] string applicationId, PagingQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserReads reads, CancellationToken ct)
     {
         var paging = query.Paging;
         var tenantId = http.Tenant().Id;

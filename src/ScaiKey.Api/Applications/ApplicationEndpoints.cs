@@ -116,7 +116,7 @@ internal static partial class ApplicationEndpoints
     // ---- applications ----
 
     private static async Task<IResult> CreateAsync(
-        HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager clients, AuditLog audit, TimeProvider time, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] IOpenIddictApplicationManager clients, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: true));
         if (bound.Failure is not null)
@@ -186,7 +186,7 @@ internal static partial class ApplicationEndpoints
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/applications/{entity.Id}", Envelope.Of(http, created));
     }
 
-    private static async Task<IResult> ListAsync(PagedSearchQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagedSearchQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var (paging, search) = (query.Paging, query.Search);
         var tenantId = http.Tenant().Id;
@@ -201,15 +201,15 @@ internal static partial class ApplicationEndpoints
             q => q.OrderBy(a => a.Name.ToLower()).ThenBy(a => a.Name).ThenBy(a => a.Id), q => q, ToResponse, paging, ct));
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> GetAsync([FromRoute(Name = "application_id")] string applicationId, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var entity = await FindAsync(db, http.Tenant().Id, applicationId, ct);
         return entity is null ? ApplicationNotFound() : TypedResults.Ok(Envelope.Of(http, ToResponse(entity)));
     }
 
     private static async Task<IResult> UpdateAsync(
-        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager clients,
-        AuditLog audit, IMemoryCache cache, TimeProvider time, CancellationToken ct)
+        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] IOpenIddictApplicationManager clients,
+        [FromServices] AuditLog audit, [FromServices] IMemoryCache cache, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
         if (bound.Failure is not null)
@@ -308,8 +308,8 @@ internal static partial class ApplicationEndpoints
     }
 
     private static async Task<IResult> DeleteAsync(
-        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager clients,
-        AuditLog audit, TimeProvider time, CancellationToken ct)
+        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] IOpenIddictApplicationManager clients,
+        [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -339,8 +339,8 @@ internal static partial class ApplicationEndpoints
     }
 
     private static async Task<IResult> RotateSecretAsync(
-        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, ScaiKeyDbContext db, IOpenIddictApplicationManager clients,
-        AuditLog audit, IMemoryCache cache, TimeProvider time, CancellationToken ct)
+        [FromRoute(Name = "application_id")] string applicationId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] IOpenIddictApplicationManager clients,
+        [FromServices] AuditLog audit, [FromServices] IMemoryCache cache, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         await using var transaction = await db.Database.BeginTransactionAsync(ct);

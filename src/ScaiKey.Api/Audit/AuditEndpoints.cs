@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Authorization;
 using ScaiKey.Api.Errors;
@@ -49,7 +50,7 @@ internal static class AuditEndpoints
 
     private static readonly QueryParameter<string> TenantFilter = Query.NullableString("tenant_id", 64, "Only events of this tenant");
 
-    private sealed record EventsQuery(string? Action, string? TargetId, string? ActorId, DateTime? Since, PageRequest Paging) : QueryInput
+    internal sealed record EventsQuery(string? Action, string? TargetId, string? ActorId, DateTime? Since, PageRequest Paging) : QueryInput
     {
         public static ValueTask<EventsQuery?> BindAsync(HttpContext http) => BindAsync(http, Read);
 
@@ -59,19 +60,19 @@ internal static class AuditEndpoints
     }
 
     /// <summary>The platform's list reads tenant_id first, so a 422 lists it first.</summary>
-    private sealed record AllEventsQuery(string? TenantId, EventsQuery Events) : QueryInput
+    internal sealed record AllEventsQuery(string? TenantId, EventsQuery Events) : QueryInput
     {
         public static ValueTask<AllEventsQuery?> BindAsync(HttpContext http) =>
             BindAsync(http, static (h, errors) => new AllEventsQuery(TenantFilter.Read(h, errors), EventsQuery.Read(h, errors)));
     }
 
-    private static Task<IResult> ListAsync(EventsQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static Task<IResult> ListAsync(EventsQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         return PageAsync(http, db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenantId), query, ct);
     }
 
-    private static Task<IResult> ListAllAsync(AllEventsQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static Task<IResult> ListAllAsync(AllEventsQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var events = db.AuditEvents.AsNoTracking();
         if (query.TenantId is { } tenantId)

@@ -38,7 +38,7 @@ internal static class ConsentEndpoints
     private static Task<bool> UserExistsAsync(ScaiKeyDbContext db, string tenantId, string userId, CancellationToken ct) =>
         db.Users.AnyAsync(u => u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null, ct);
 
-    private static async Task<IResult> ListAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         if (!await UserExistsAsync(db, tenantId, userId, ct))
@@ -62,7 +62,7 @@ internal static class ConsentEndpoints
     /// </summary>
     private static async Task<IResult> RevokeAsync(
         [FromRoute(Name = "user_id")] string userId, [FromRoute(Name = "consent_id")] string consentId, HttpContext http,
-        ScaiKeyDbContext db, AuditLog audit, RevocationCache revocations, TimeProvider time, CancellationToken ct)
+        [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] RevocationCache revocations, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         if (!await UserExistsAsync(db, tenantId, userId, ct))

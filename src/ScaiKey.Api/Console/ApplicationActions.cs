@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -21,7 +22,7 @@ internal static class ApplicationActions
         console.MapPost(one + "/assignments/{assignmentId}/delete", UnassignAsync);
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, string tenantId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, string tenantId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var result = await api.SendAsync(HttpMethod.Post, http.Admin().AccessToken, ApplicationPages.ApiPath(tenantId), ApplicationPages.Body(form, create: true), ifMatch: null, ct);
@@ -45,7 +46,7 @@ internal static class ApplicationActions
         return Results.Redirect(ApplicationPages.PagePath(tenantId, id) + "?notice=created");
     }
 
-    private static async Task<IResult> UpdateAsync(HttpContext http, string tenantId, string applicationId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync(HttpContext http, string tenantId, string applicationId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var result = await api.SendAsync(HttpMethod.Patch, http.Admin().AccessToken, ApplicationPages.ApiPath(tenantId, applicationId),
@@ -59,7 +60,7 @@ internal static class ApplicationActions
         return result.IsSuccess ? Back(tenantId, applicationId, "saved") : UserPages.Refused(http, result);
     }
 
-    private static async Task<IResult> RotateAsync(HttpContext http, string tenantId, string applicationId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> RotateAsync(HttpContext http, string tenantId, string applicationId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Post, http.Admin().AccessToken, ApplicationPages.ApiPath(tenantId, applicationId) + "/secret", body: null, ifMatch: null, ct);
         if (!result.IsSuccess || result.Data?["client_secret"]?.ToString() is not { Length: > 0 } secret)
@@ -71,7 +72,7 @@ internal static class ApplicationActions
             secret, ApplicationPages.PagePath(tenantId, applicationId));
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string applicationId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string applicationId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Delete, http.Admin().AccessToken, ApplicationPages.ApiPath(tenantId, applicationId), body: null, ifMatch: null, ct);
         return result.IsSuccess ? Results.Redirect(ApplicationPages.ListPath(tenantId)) : UserPages.Refused(http, result);
@@ -81,7 +82,7 @@ internal static class ApplicationActions
     /// A user is named by email (what an admin knows) and found through the users list's search; a group is chosen
     /// from the tenant's groups. Either way the API's assignment route does the rest.
     /// </summary>
-    private static async Task<IResult> AssignAsync(HttpContext http, string tenantId, string applicationId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> AssignAsync(HttpContext http, string tenantId, string applicationId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var token = http.Admin().AccessToken;
@@ -124,7 +125,7 @@ internal static class ApplicationActions
         return result.IsSuccess ? Back(tenantId, applicationId, "assigned") : UserPages.Refused(http, result);
     }
 
-    private static async Task<IResult> UnassignAsync(HttpContext http, string tenantId, string applicationId, string assignmentId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> UnassignAsync(HttpContext http, string tenantId, string applicationId, string assignmentId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Delete, http.Admin().AccessToken,
             $"{ApplicationPages.ApiPath(tenantId, applicationId)}/assignments/{Uri.EscapeDataString(assignmentId)}", body: null, ifMatch: null, ct);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -37,7 +38,7 @@ internal static class ApplicationPages
     public static string ApiPath(string tenantId, string? applicationId = null) =>
         $"api/v1/tenants/{Uri.EscapeDataString(tenantId)}/applications" + (applicationId is null ? string.Empty : "/" + Uri.EscapeDataString(applicationId));
 
-    private static async Task<IResult> ListAsync(HttpContext http, string tenantId, int? page, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, string tenantId, int? page, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var token = http.Admin().AccessToken;
         var current = page is > 0 ? page.Value : 1;
@@ -64,7 +65,7 @@ internal static class ApplicationPages
             ["TenantId"] = tenantId, ["Posted"] = posted, ["FieldErrors"] = errors ?? new Dictionary<string, string>(),
         }, status);
 
-    private static Task<IResult> ApplicationAsync(HttpContext http, string tenantId, string applicationId, string? notice, ConsoleApi api, CancellationToken ct) =>
+    private static Task<IResult> ApplicationAsync(HttpContext http, string tenantId, string applicationId, string? notice, [FromServices] ConsoleApi api, CancellationToken ct) =>
         ApplicationPageAsync(http, api, tenantId, applicationId, Notice(notice), posted: null, errors: null, StatusCodes.Status200OK, ct);
 
     /// <summary>The application's page, optionally with a posted form (settings or assignment) and its errors shown again.</summary>
@@ -96,7 +97,7 @@ internal static class ApplicationPages
     }
 
     private static async Task<IResult> ConfirmAsync(
-        HttpContext http, string tenantId, string applicationId, string action, string? assignment, ConsoleApi api, CancellationToken ct)
+        HttpContext http, string tenantId, string applicationId, string action, string? assignment, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var application = await api.GetAsync(http.Admin().AccessToken, ApiPath(tenantId, applicationId), ct);
         if (!application.IsSuccess || application.Data is not { } data)

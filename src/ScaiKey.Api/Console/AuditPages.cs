@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -14,7 +15,7 @@ internal static class AuditPages
 
     public static void Map(IEndpointRouteBuilder console) => console.MapGet("/tenants/{tenantId}/audit", ListAsync);
 
-    private static async Task<IResult> ListAsync(HttpContext http, string tenantId, int? page, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, string tenantId, int? page, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var token = http.Admin().AccessToken;
         var access = DirectoryPages.AccessAsync(api, token, tenantId, ct);

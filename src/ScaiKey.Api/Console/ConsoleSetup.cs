@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -52,7 +53,7 @@ internal static class ConsoleSetup
     /// Where an admin starts: the tenants list when the API lets them read it (platform and partner admins), else
     /// their own tenant's users.
     /// </summary>
-    private static async Task<IResult> HomeAsync(HttpContext http, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> HomeAsync(HttpContext http, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var user = http.Admin();
         var tenants = await api.GetAsync(user.AccessToken, "api/v1/admin/tenants?per_page=1", ct);

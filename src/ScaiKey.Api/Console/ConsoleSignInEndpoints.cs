@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using ScaiKey.Api.Http;
 using ScaiKey.Api.OAuth;
@@ -46,7 +47,7 @@ internal static class ConsoleSignInEndpoints
             : $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}{CallbackPath}";
     }
 
-    private static IResult Start(HttpContext http, KeyRing keyRing, TimeProvider time, string? tenant, string? return_url)
+    private static IResult Start(HttpContext http, [FromServices] KeyRing keyRing, [FromServices] TimeProvider time, string? tenant, string? return_url)
     {
         var slug = (tenant ?? string.Empty).Trim().ToLowerInvariant();
         if (slug.Length > 63 || slug.Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '-')))
@@ -78,7 +79,7 @@ internal static class ConsoleSignInEndpoints
         return Results.Redirect(QueryHelpers.AddQueryString(http.Request.PathBase + "/" + OAuthSetup.AuthorizePath, query));
     }
 
-    private static async Task<IResult> CallbackAsync(HttpContext http, KeyRing keyRing, ConsoleApi api, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CallbackAsync(HttpContext http, [FromServices] KeyRing keyRing, [FromServices] ConsoleApi api, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var query = http.Request.Query;
 
@@ -127,7 +128,7 @@ internal static class ConsoleSignInEndpoints
     /// Ends the console session (refresh token revoked, cookie removed) and then the ScaiKey sign-in session through
     /// the end-session endpoint, named by the ID token so it needs no second confirmation.
     /// </summary>
-    private static async Task<IResult> SignOutAsync(HttpContext http, ConsoleApi api, ConsoleFormTokens forms, CancellationToken ct)
+    private static async Task<IResult> SignOutAsync(HttpContext http, [FromServices] ConsoleApi api, [FromServices] ConsoleFormTokens forms, CancellationToken ct)
     {
         // Like every console POST: only the console's own form may sign the admin out.
         var form = http.Request.HasFormContentType ? await http.Request.ReadFormAsync(ct) : null;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -39,7 +40,7 @@ internal static class CredentialPages
 
     // ---- admin clients ----
 
-    private static async Task<IResult> AdminClientsAsync(HttpContext http, string? notice, ConsoleApi api, CancellationToken ct) =>
+    private static async Task<IResult> AdminClientsAsync(HttpContext http, string? notice, [FromServices] ConsoleApi api, CancellationToken ct) =>
         await AdminClientsPageAsync(http, api, notice == "deleted" ? "The admin client is deleted." : null, null, null, StatusCodes.Status200OK, ct);
 
     private static async Task<IResult> AdminClientsPageAsync(
@@ -58,7 +59,7 @@ internal static class CredentialPages
         }, status);
     }
 
-    private static async Task<IResult> CreateAdminClientAsync(HttpContext http, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> CreateAdminClientAsync(HttpContext http, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var body = new JsonObject { ["name"] = FormFields.Text(form, "name") };
@@ -83,7 +84,7 @@ internal static class CredentialPages
             secret, AdminClientsPath);
     }
 
-    private static async Task<IResult> ConfirmAdminClientDeleteAsync(HttpContext http, string clientId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ConfirmAdminClientDeleteAsync(HttpContext http, string clientId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var client = await api.GetAsync(http.Admin().AccessToken, "api/v1/admin/clients/" + Uri.EscapeDataString(clientId), ct);
         if (!client.IsSuccess || client.Data is not { } data)
@@ -100,7 +101,7 @@ internal static class CredentialPages
         });
     }
 
-    private static async Task<IResult> DeleteAdminClientAsync(HttpContext http, string clientId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> DeleteAdminClientAsync(HttpContext http, string clientId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Delete, http.Admin().AccessToken, "api/v1/admin/clients/" + Uri.EscapeDataString(clientId), body: null, ifMatch: null, ct);
         return result.IsSuccess ? Results.Redirect(AdminClientsPath + "?notice=deleted") : UserPages.Refused(http, result);
@@ -112,7 +113,7 @@ internal static class CredentialPages
 
     private static string ScimApi(string tenantId) => $"api/v1/tenants/{Uri.EscapeDataString(tenantId)}/scim/tokens";
 
-    private static Task<IResult> ScimTokensAsync(HttpContext http, string tenantId, string? notice, ConsoleApi api, CancellationToken ct) =>
+    private static Task<IResult> ScimTokensAsync(HttpContext http, string tenantId, string? notice, [FromServices] ConsoleApi api, CancellationToken ct) =>
         ScimTokensPageAsync(http, api, tenantId, notice == "deleted" ? "The token is deleted; it no longer works." : null, null, null, StatusCodes.Status200OK, ct);
 
     private static async Task<IResult> ScimTokensPageAsync(
@@ -133,7 +134,7 @@ internal static class CredentialPages
         }, status);
     }
 
-    private static async Task<IResult> CreateScimTokenAsync(HttpContext http, string tenantId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> CreateScimTokenAsync(HttpContext http, string tenantId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var body = new JsonObject { ["name"] = FormFields.Text(form, "name") };
@@ -167,7 +168,7 @@ internal static class CredentialPages
             $"Give {result.Data["name"]} to the provisioning client (Entra ID, Okta…) as its bearer token for /scim/v2.", token, ScimPath(tenantId), "SCIM token:");
     }
 
-    private static async Task<IResult> ConfirmScimTokenDeleteAsync(HttpContext http, string tenantId, string tokenId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ConfirmScimTokenDeleteAsync(HttpContext http, string tenantId, string tokenId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         // There is no single-token read: the list names it.
         var list = await api.GetAsync(http.Admin().AccessToken, ScimApi(tenantId) + "?per_page=100", ct);
@@ -186,7 +187,7 @@ internal static class CredentialPages
         });
     }
 
-    private static async Task<IResult> DeleteScimTokenAsync(HttpContext http, string tenantId, string tokenId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> DeleteScimTokenAsync(HttpContext http, string tenantId, string tokenId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Delete, http.Admin().AccessToken, $"{ScimApi(tenantId)}/{Uri.EscapeDataString(tokenId)}", body: null, ifMatch: null, ct);
         return result.IsSuccess ? Results.Redirect(ScimPath(tenantId) + "?notice=deleted") : UserPages.Refused(http, result);
@@ -194,7 +195,7 @@ internal static class CredentialPages
 
     // ---- signing keys ----
 
-    private static async Task<IResult> SigningKeysAsync(HttpContext http, string? notice, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> SigningKeysAsync(HttpContext http, string? notice, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var list = await api.GetAsync(http.Admin().AccessToken, "api/v1/admin/signing-keys", ct);
         if (!list.IsSuccess)
@@ -208,7 +209,7 @@ internal static class CredentialPages
         });
     }
 
-    private static async Task<IResult> RotateSigningKeyAsync(HttpContext http, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> RotateSigningKeyAsync(HttpContext http, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Post, http.Admin().AccessToken, "api/v1/admin/signing-keys/rotate", body: null, ifMatch: null, ct);
         return result.IsSuccess ? Results.Redirect(SigningKeysPath + "?notice=rotated") : UserPages.Refused(http, result);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 
 namespace ScaiKey.Api.AdminConsole;
 
@@ -20,7 +21,7 @@ internal static class GroupActions
         console.MapPost(group + "/delete", DeleteAsync);
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, string tenantId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, string tenantId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var posted = new Dictionary<string, string?>
@@ -43,7 +44,7 @@ internal static class GroupActions
         return UserPages.Refused(http, result);
     }
 
-    private static async Task<IResult> RenameAsync(HttpContext http, string tenantId, string groupId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> RenameAsync(HttpContext http, string tenantId, string groupId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var posted = new Dictionary<string, string?> { ["name"] = form["name"].ToString(), ["description"] = DirectoryPages.Field(form, "description") };
@@ -51,7 +52,7 @@ internal static class GroupActions
         return await PatchAsync(http, api, tenantId, groupId, groupId, body, "saved", posted, ct);
     }
 
-    private static async Task<IResult> AddMemberAsync(HttpContext http, string tenantId, string groupId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> AddMemberAsync(HttpContext http, string tenantId, string groupId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var email = form["email"].ToString().Trim();
@@ -76,7 +77,7 @@ internal static class GroupActions
         return await AgainAsync(http, api, tenantId, groupId, result, posted, "email", ct);
     }
 
-    private static async Task<IResult> RemoveMemberAsync(HttpContext http, string tenantId, string groupId, string userId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> RemoveMemberAsync(HttpContext http, string tenantId, string groupId, string userId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Delete, http.Admin().AccessToken,
             $"{GroupPages.ApiGroup(tenantId, groupId)}/members/{Uri.EscapeDataString(userId)}", body: null, ifMatch: null, ct);
@@ -84,7 +85,7 @@ internal static class GroupActions
     }
 
     /// <summary>Nesting a group here is setting its parent to this group.</summary>
-    private static async Task<IResult> NestAsync(HttpContext http, string tenantId, string groupId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> NestAsync(HttpContext http, string tenantId, string groupId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var childId = DirectoryPages.Field(form, "child_group_id");
@@ -99,7 +100,7 @@ internal static class GroupActions
     }
 
     /// <summary>Taking a nested group out moves it to the top level, only when it is nested here (not wherever it is).</summary>
-    private static async Task<IResult> UnnestAsync(HttpContext http, string tenantId, string groupId, string childId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> UnnestAsync(HttpContext http, string tenantId, string groupId, string childId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var child = await api.GetAsync(http.Admin().AccessToken, GroupPages.ApiGroup(tenantId, childId), ct);
         if (!child.IsSuccess)
@@ -116,7 +117,7 @@ internal static class GroupActions
         return await PatchAsync(http, api, tenantId, groupId, childId, new JsonObject { ["parent_group_id"] = null }, "unnested", null, ct);
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string groupId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string groupId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Delete, http.Admin().AccessToken, GroupPages.ApiGroup(tenantId, groupId), body: null, ifMatch: null, ct);
         if (result.IsSuccess)
@@ -130,7 +131,7 @@ internal static class GroupActions
     }
 
     private static async Task<IResult> PatchAsync(
-        HttpContext http, ConsoleApi api, string tenantId, string groupId, string targetId, JsonObject body, string notice,
+        HttpContext http, [FromServices] ConsoleApi api, string tenantId, string groupId, string targetId, JsonObject body, string notice,
         IReadOnlyDictionary<string, string?>? posted, CancellationToken ct, string? errorField = null)
     {
         var result = await api.SendAsync(HttpMethod.Patch, http.Admin().AccessToken, GroupPages.ApiGroup(tenantId, targetId), body, ifMatch: null, ct);

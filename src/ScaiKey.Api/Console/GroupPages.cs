@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -11,9 +12,9 @@ internal static class GroupPages
     public static void Map(IEndpointRouteBuilder console)
     {
         const string group = "/tenants/{tenantId}/groups/{groupId}";
-        console.MapGet("/tenants/{tenantId}/groups", (HttpContext http, string tenantId, string? notice, ConsoleApi api, CancellationToken ct) =>
+        console.MapGet("/tenants/{tenantId}/groups", (HttpContext http, string tenantId, string? notice, [FromServices] ConsoleApi api, CancellationToken ct) =>
             TreePageAsync(http, api, tenantId, Notice(notice), null, null, null, StatusCodes.Status200OK, ct));
-        console.MapGet(group, (HttpContext http, string tenantId, string groupId, string? notice, int? page, ConsoleApi api, CancellationToken ct) =>
+        console.MapGet(group, (HttpContext http, string tenantId, string groupId, string? notice, int? page, [FromServices] ConsoleApi api, CancellationToken ct) =>
             GroupPageAsync(http, api, tenantId, groupId, page ?? 1, Notice(notice), null, null, null, StatusCodes.Status200OK, ct));
         console.MapGet(group + "/confirm-delete", ConfirmDeleteAsync);
         console.MapGet(group + "/members/{userId}/confirm-remove", ConfirmRemoveMemberAsync);
@@ -97,7 +98,7 @@ internal static class GroupPages
         [new(string.Empty, none), .. groups.Where(g => !exclude.Contains(g["id"]?.ToString() ?? string.Empty))
             .Select(g => new Choice(g["id"]?.ToString() ?? string.Empty, g["name"]?.ToString() ?? string.Empty))];
 
-    private static async Task<IResult> ConfirmDeleteAsync(HttpContext http, string tenantId, string groupId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ConfirmDeleteAsync(HttpContext http, string tenantId, string groupId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var group = await api.GetAsync(http.Admin().AccessToken, ApiGroup(tenantId, groupId), ct);
         if (!group.IsSuccess || group.Data?["name"]?.ToString() is not { } name)
@@ -110,7 +111,7 @@ internal static class GroupPages
             "Delete group", GroupPath(tenantId, groupId) + "/delete", GroupPath(tenantId, groupId));
     }
 
-    private static async Task<IResult> ConfirmRemoveMemberAsync(HttpContext http, string tenantId, string groupId, string userId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ConfirmRemoveMemberAsync(HttpContext http, string tenantId, string groupId, string userId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var token = http.Admin().AccessToken;
         var group = api.GetAsync(token, ApiGroup(tenantId, groupId), ct);
@@ -126,7 +127,7 @@ internal static class GroupPages
             "Remove member", $"{GroupPath(tenantId, groupId)}/members/{Uri.EscapeDataString(userId)}/remove", GroupPath(tenantId, groupId));
     }
 
-    private static async Task<IResult> ConfirmRemoveNestedAsync(HttpContext http, string tenantId, string groupId, string childId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ConfirmRemoveNestedAsync(HttpContext http, string tenantId, string groupId, string childId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var token = http.Admin().AccessToken;
         var group = api.GetAsync(token, ApiGroup(tenantId, groupId), ct);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -32,7 +33,7 @@ internal static class IdentityProviderPages
     private static string ApiPath(string tenantId, string? providerId = null) =>
         $"api/v1/tenants/{Uri.EscapeDataString(tenantId)}/identity-providers" + (providerId is null ? string.Empty : "/" + Uri.EscapeDataString(providerId));
 
-    private static async Task<IResult> ListAsync(HttpContext http, string tenantId, int? page, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, string tenantId, int? page, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var token = http.Admin().AccessToken;
         var permissions = UserPages.PermissionsAsync(api, token, tenantId, ct);
@@ -52,7 +53,7 @@ internal static class IdentityProviderPages
     private static IResult NewAsync(HttpContext http, string tenantId, string? type) =>
         ProviderFields.Types.Contains(type) ? Form(http, tenantId, type!, provider: null, canWrite: true, null, null, null, StatusCodes.Status200OK) : Results.Redirect(ListPath(tenantId));
 
-    private static async Task<IResult> ProviderAsync(HttpContext http, string tenantId, string providerId, string? notice, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ProviderAsync(HttpContext http, string tenantId, string providerId, string? notice, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var token = http.Admin().AccessToken;
         var permissions = UserPages.PermissionsAsync(api, token, tenantId, ct);
@@ -75,7 +76,7 @@ internal static class IdentityProviderPages
             ["Posted"] = posted, ["FieldErrors"] = errors ?? new Dictionary<string, string>(),
         }, status);
 
-    private static async Task<IResult> CreateAsync(HttpContext http, string tenantId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, string tenantId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var type = FormFields.Text(form, "type");
@@ -100,7 +101,7 @@ internal static class IdentityProviderPages
             : UserPages.Refused(http, result);
     }
 
-    private static async Task<IResult> UpdateAsync(HttpContext http, string tenantId, string providerId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync(HttpContext http, string tenantId, string providerId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var token = http.Admin().AccessToken;
@@ -127,7 +128,7 @@ internal static class IdentityProviderPages
         return result.IsSuccess ? Results.Redirect(PagePath(tenantId, providerId) + "?notice=saved") : UserPages.Refused(http, result);
     }
 
-    private static async Task<IResult> ConfirmDeleteAsync(HttpContext http, string tenantId, string providerId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ConfirmDeleteAsync(HttpContext http, string tenantId, string providerId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var provider = await api.GetAsync(http.Admin().AccessToken, ApiPath(tenantId, providerId), ct);
         if (!provider.IsSuccess || provider.Data is not { } data)
@@ -144,7 +145,7 @@ internal static class IdentityProviderPages
         });
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string providerId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string providerId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Delete, http.Admin().AccessToken, ApiPath(tenantId, providerId), body: null, ifMatch: null, ct);
         return result.IsSuccess ? Results.Redirect(ListPath(tenantId)) : UserPages.Refused(http, result);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -15,14 +16,14 @@ internal static class OuPages
     {
         const string ous = "/tenants/{tenantId}/ous";
         const string ou = ous + "/{ouId}";
-        console.MapGet(ous, (HttpContext http, string tenantId, string? notice, ConsoleApi api, CancellationToken ct) =>
+        console.MapGet(ous, (HttpContext http, string tenantId, string? notice, [FromServices] ConsoleApi api, CancellationToken ct) =>
             TreePageAsync(http, api, tenantId, Notice(notice), null, null, null, StatusCodes.Status200OK, ct));
         console.MapPost(ous, CreateAsync);
-        console.MapGet(ou, (HttpContext http, string tenantId, string ouId, string? notice, ConsoleApi api, CancellationToken ct) =>
+        console.MapGet(ou, (HttpContext http, string tenantId, string ouId, string? notice, [FromServices] ConsoleApi api, CancellationToken ct) =>
             OuPageAsync(http, api, tenantId, ouId, Notice(notice), null, null, null, StatusCodes.Status200OK, ct));
-        console.MapPost(ou + "/rename", (HttpContext http, string tenantId, string ouId, ConsoleApi api, CancellationToken ct) =>
+        console.MapPost(ou + "/rename", (HttpContext http, string tenantId, string ouId, [FromServices] ConsoleApi api, CancellationToken ct) =>
             UpdateAsync(http, api, tenantId, ouId, "name", "renamed", ct));
-        console.MapPost(ou + "/move", (HttpContext http, string tenantId, string ouId, ConsoleApi api, CancellationToken ct) =>
+        console.MapPost(ou + "/move", (HttpContext http, string tenantId, string ouId, [FromServices] ConsoleApi api, CancellationToken ct) =>
             UpdateAsync(http, api, tenantId, ouId, "parent_id", "moved", ct));
         console.MapGet(ou + "/confirm-delete", ConfirmDeleteAsync);
         console.MapPost(ou + "/delete", DeleteAsync);
@@ -84,7 +85,7 @@ internal static class OuPages
         [new(string.Empty, Top), .. items.Where(i => !exclude.Contains(i["id"]?.ToString() ?? string.Empty))
             .Select(i => new Choice(i["id"]?.ToString() ?? string.Empty, i["path"]?.ToString() ?? string.Empty))];
 
-    private static async Task<IResult> CreateAsync(HttpContext http, string tenantId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, string tenantId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var posted = new Dictionary<string, string?> { ["name"] = form["name"].ToString(), ["parent_id"] = DirectoryPages.Field(form, "parent_id") };
@@ -105,7 +106,7 @@ internal static class OuPages
     }
 
     /// <summary>A rename (name) or a move (parent_id; the top level is null).</summary>
-    private static async Task<IResult> UpdateAsync(HttpContext http, ConsoleApi api, string tenantId, string ouId, string field, string notice, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync(HttpContext http, [FromServices] ConsoleApi api, string tenantId, string ouId, string field, string notice, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var value = field == "name" ? form["name"].ToString() : DirectoryPages.Field(form, field);
@@ -125,7 +126,7 @@ internal static class OuPages
         return UserPages.Refused(http, result);
     }
 
-    private static async Task<IResult> ConfirmDeleteAsync(HttpContext http, string tenantId, string ouId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ConfirmDeleteAsync(HttpContext http, string tenantId, string ouId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var ou = await api.GetAsync(http.Admin().AccessToken, $"{ApiOus(tenantId)}/{Uri.EscapeDataString(ouId)}", ct);
         if (!ou.IsSuccess || ou.Data is not { } data)
@@ -142,7 +143,7 @@ internal static class OuPages
         });
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string ouId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string ouId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Delete, http.Admin().AccessToken, $"{ApiOus(tenantId)}/{Uri.EscapeDataString(ouId)}", body: null, ifMatch: null, ct);
         if (result.IsSuccess)

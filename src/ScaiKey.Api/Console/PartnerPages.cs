@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -21,7 +22,7 @@ internal static class PartnerPages
 
     private static string ApiPartnerPath(string partnerId) => $"api/v1/admin/partners/{Uri.EscapeDataString(partnerId)}";
 
-    private static async Task<IResult> ListAsync(HttpContext http, ConsoleApi api, int? page, CancellationToken ct) =>
+    private static async Task<IResult> ListAsync(HttpContext http, [FromServices] ConsoleApi api, int? page, CancellationToken ct) =>
         await ListPageAsync(http, api, page is > 0 ? page.Value : 1, null, null, StatusCodes.Status200OK, ct);
 
     private static async Task<IResult> ListPageAsync(
@@ -40,7 +41,7 @@ internal static class PartnerPages
         }, status);
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var result = await api.SendAsync(HttpMethod.Post, http.Admin().AccessToken, "api/v1/admin/partners",
@@ -55,7 +56,7 @@ internal static class PartnerPages
             : UserPages.Refused(http, result);
     }
 
-    private static async Task<IResult> PartnerAsync(HttpContext http, string partnerId, ConsoleApi api, string? notice, int? page, CancellationToken ct) =>
+    private static async Task<IResult> PartnerAsync(HttpContext http, string partnerId, [FromServices] ConsoleApi api, string? notice, int? page, CancellationToken ct) =>
         await PartnerPageAsync(http, api, partnerId, page is > 0 ? page.Value : 1, notice switch
         {
             "created" => "Partner created.",
@@ -84,7 +85,7 @@ internal static class PartnerPages
         }, status);
     }
 
-    private static async Task<IResult> RenameAsync(HttpContext http, string partnerId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> RenameAsync(HttpContext http, string partnerId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var result = await api.SendAsync(HttpMethod.Patch, http.Admin().AccessToken, ApiPartnerPath(partnerId),

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -16,7 +17,7 @@ internal static class RolePages
     public static void Map(IEndpointRouteBuilder console)
     {
         const string roles = "/tenants/{tenantId}/roles";
-        console.MapGet(roles, (HttpContext http, string tenantId, string? notice, int? page, ConsoleApi api, CancellationToken ct) =>
+        console.MapGet(roles, (HttpContext http, string tenantId, string? notice, int? page, [FromServices] ConsoleApi api, CancellationToken ct) =>
             PageAsync(http, api, tenantId, page ?? 1, Notice(notice), null, null, null, StatusCodes.Status200OK, ct));
         console.MapPost(roles, GrantAsync);
         console.MapGet(roles + "/{assignmentId}/confirm-revoke", ConfirmRevokeAsync);
@@ -26,7 +27,7 @@ internal static class RolePages
     private static string RolesPath(string tenantId) => DirectoryPages.ConsoleTenantPath(tenantId) + "/roles";
 
     private static async Task<IResult> PageAsync(
-        HttpContext http, ConsoleApi api, string tenantId, int page, string? notice, string? error,
+        HttpContext http, [FromServices] ConsoleApi api, string tenantId, int page, string? notice, string? error,
         IReadOnlyDictionary<string, string>? fieldErrors, IReadOnlyDictionary<string, string?>? posted, int status, CancellationToken ct)
     {
         var token = http.Admin().AccessToken;
@@ -57,7 +58,7 @@ internal static class RolePages
             .ToDictionary(p => p.First, p => p.Second.Data!["email"]!.ToString(), StringComparer.Ordinal);
     }
 
-    private static async Task<IResult> GrantAsync(HttpContext http, string tenantId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> GrantAsync(HttpContext http, string tenantId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var type = form["principal_type"].ToString() == "CLIENT" ? "CLIENT" : "USER";
@@ -96,7 +97,7 @@ internal static class RolePages
         return await PageAsync(http, api, tenantId, 1, null, error, shown, posted, result.Status, ct);
     }
 
-    private static async Task<IResult> ConfirmRevokeAsync(HttpContext http, string tenantId, string assignmentId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ConfirmRevokeAsync(HttpContext http, string tenantId, string assignmentId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var token = http.Admin().AccessToken;
         var assignment = await api.GetAsync(token, $"{ApiAssignments}/{Uri.EscapeDataString(assignmentId)}", ct);
@@ -122,7 +123,7 @@ internal static class RolePages
             "Revoke role", $"{RolesPath(tenantId)}/{Uri.EscapeDataString(assignmentId)}/revoke", RolesPath(tenantId));
     }
 
-    private static async Task<IResult> RevokeAsync(HttpContext http, string tenantId, string assignmentId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> RevokeAsync(HttpContext http, string tenantId, string assignmentId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var result = await api.SendAsync(HttpMethod.Delete, http.Admin().AccessToken, $"{ApiAssignments}/{Uri.EscapeDataString(assignmentId)}", body: null, ifMatch: null, ct);
         if (result.IsSuccess)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -12,12 +13,12 @@ internal static class TenantActions
 {
     public static void Map(IEndpointRouteBuilder console)
     {
-        console.MapGet("/tenants/new", (HttpContext http, ConsoleApi api, string? partner_id, CancellationToken ct) =>
+        console.MapGet("/tenants/new", (HttpContext http, [FromServices] ConsoleApi api, string? partner_id, CancellationToken ct) =>
             NewTenantPageAsync(http, api, null, new Dictionary<string, string?> { ["partner_id"] = partner_id }, null, null, StatusCodes.Status200OK, ct));
         console.MapPost("/tenants/new", CreateAsync);
-        console.MapGet("/tenants/{tenantId}/first-admin", (HttpContext http, string tenantId, ConsoleApi api, CancellationToken ct) =>
+        console.MapGet("/tenants/{tenantId}/first-admin", (HttpContext http, string tenantId, [FromServices] ConsoleApi api, CancellationToken ct) =>
             NewTenantPageAsync(http, api, tenantId, new Dictionary<string, string?>(), null, null, StatusCodes.Status200OK, ct));
-        console.MapPost("/tenants/{tenantId}/first-admin", async (HttpContext http, string tenantId, ConsoleApi api, CancellationToken ct) =>
+        console.MapPost("/tenants/{tenantId}/first-admin", async (HttpContext http, string tenantId, [FromServices] ConsoleApi api, CancellationToken ct) =>
             await FirstAdminAsync(http, api, tenantId, Posted(await http.Request.ReadFormAsync(ct)), ct));
     }
 
@@ -26,7 +27,7 @@ internal static class TenantActions
     private static Dictionary<string, string?> Posted(IFormCollection form) =>
         Fields.ToDictionary(f => f, f => (string?)form[f].ToString(), StringComparer.Ordinal);
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var posted = Posted(await http.Request.ReadFormAsync(ct));
         var body = new JsonObject { ["name"] = posted["name"] };

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -7,7 +8,7 @@ internal static class TenantPages
 {
     public static void Map(IEndpointRouteBuilder console) => console.MapGet("/tenants", ListAsync);
 
-    private static async Task<IResult> ListAsync(HttpContext http, ConsoleApi api, int? page, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, [FromServices] ConsoleApi api, int? page, CancellationToken ct)
     {
         var current = page is > 0 ? page.Value : 1;
         var token = http.Admin().AccessToken;

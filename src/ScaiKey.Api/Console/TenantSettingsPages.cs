@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -14,7 +15,7 @@ internal static class TenantSettingsPages
 {
     public static void Map(IEndpointRouteBuilder console)
     {
-        console.MapGet("/tenants/{tenantId}/settings", async (HttpContext http, string tenantId, ConsoleApi api, string? notice, CancellationToken ct) =>
+        console.MapGet("/tenants/{tenantId}/settings", async (HttpContext http, string tenantId, [FromServices] ConsoleApi api, string? notice, CancellationToken ct) =>
         {
             var tenant = await api.GetAsync(http.Admin().AccessToken, ApiTenantPath(tenantId), ct);
             return tenant.IsSuccess && tenant.Data is { } data
@@ -28,7 +29,7 @@ internal static class TenantSettingsPages
 
     private static string SettingsPath(string tenantId) => $"/console/tenants/{Uri.EscapeDataString(tenantId)}/settings";
 
-    private static async Task<IResult> SaveAsync(HttpContext http, string tenantId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> SaveAsync(HttpContext http, string tenantId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var mine = TenantSettingsForm.Posted(form);

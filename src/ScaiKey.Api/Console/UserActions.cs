@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.AdminConsole.Components;
 
 namespace ScaiKey.Api.AdminConsole;
@@ -14,15 +15,15 @@ internal static class UserActions
     {
         var user = "/tenants/{tenantId}/users/{userId}";
         console.MapPost(user + "/profile", ProfileAsync);
-        console.MapPost(user + "/unlock", (HttpContext http, string tenantId, string userId, ConsoleApi api, CancellationToken ct) =>
+        console.MapPost(user + "/unlock", (HttpContext http, string tenantId, string userId, [FromServices] ConsoleApi api, CancellationToken ct) =>
             SimpleAsync(http, api, tenantId, userId, HttpMethod.Post, "/unlock", null, "unlocked", ct));
-        console.MapPost(user + "/enable", (HttpContext http, string tenantId, string userId, ConsoleApi api, CancellationToken ct) =>
+        console.MapPost(user + "/enable", (HttpContext http, string tenantId, string userId, [FromServices] ConsoleApi api, CancellationToken ct) =>
             SimpleAsync(http, api, tenantId, userId, HttpMethod.Put, "/status", new JsonObject { ["status"] = "ACTIVE" }, "enabled", ct));
-        console.MapPost(user + "/disable", (HttpContext http, string tenantId, string userId, ConsoleApi api, CancellationToken ct) =>
+        console.MapPost(user + "/disable", (HttpContext http, string tenantId, string userId, [FromServices] ConsoleApi api, CancellationToken ct) =>
             StatusAsync(http, api, tenantId, userId, "disable", "DISABLED", "disabled", ct));
-        console.MapPost(user + "/lock", (HttpContext http, string tenantId, string userId, ConsoleApi api, CancellationToken ct) =>
+        console.MapPost(user + "/lock", (HttpContext http, string tenantId, string userId, [FromServices] ConsoleApi api, CancellationToken ct) =>
             StatusAsync(http, api, tenantId, userId, "lock", "LOCKED", "locked", ct));
-        console.MapPost(user + "/mfa-disable", (HttpContext http, string tenantId, string userId, ConsoleApi api, CancellationToken ct) =>
+        console.MapPost(user + "/mfa-disable", (HttpContext http, string tenantId, string userId, [FromServices] ConsoleApi api, CancellationToken ct) =>
             SimpleAsync(http, api, tenantId, userId, HttpMethod.Post, "/mfa/disable", null, "mfa-disabled", ct));
         console.MapPost(user + "/reset", ResetAsync);
         console.MapPost(user + "/delete", DeleteAsync);
@@ -54,7 +55,7 @@ internal static class UserActions
         return result.IsSuccess ? Back(tenantId, userId, notice) : UserPages.Refused(http, result);
     }
 
-    private static async Task<IResult> ProfileAsync(HttpContext http, string tenantId, string userId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ProfileAsync(HttpContext http, string tenantId, string userId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var posted = UserPage.ProfileFields.ToDictionary(f => f.Name, f => (string?)form[f.Name].ToString(), StringComparer.Ordinal);
@@ -102,7 +103,7 @@ internal static class UserActions
         return UserPages.Refused(http, result);
     }
 
-    private static async Task<IResult> ResetAsync(HttpContext http, string tenantId, string userId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ResetAsync(HttpContext http, string tenantId, string userId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var method = form["method"].ToString() is { Length: > 0 } m ? m : "EMAIL";
@@ -136,7 +137,7 @@ internal static class UserActions
         return Back(tenantId, userId, method == "EMAIL" ? "reset-email" : "reset-manual");
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string userId, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(HttpContext http, string tenantId, string userId, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var form = await http.Request.ReadFormAsync(ct);
         var typed = form["confirm_email"].ToString();

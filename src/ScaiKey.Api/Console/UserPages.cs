@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using ScaiKey.Api.AdminConsole.Components;
 
@@ -23,7 +24,7 @@ internal static class UserPages
     public static string ApiUserPath(string tenantId, string userId) =>
         $"api/v1/tenants/{Uri.EscapeDataString(tenantId)}/users/{Uri.EscapeDataString(userId)}";
 
-    private static async Task<IResult> ListAsync(HttpContext http, string tenantId, ConsoleApi api, IOptions<ConsoleOptions> options, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, string tenantId, [FromServices] ConsoleApi api, [FromServices] IOptions<ConsoleOptions> options, CancellationToken ct)
     {
         var token = http.Admin().AccessToken;
         var q = http.Request.Query;
@@ -56,7 +57,7 @@ internal static class UserPages
         }, list.IsSuccess ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
     }
 
-    private static async Task<IResult> UserAsync(HttpContext http, string tenantId, string userId, ConsoleApi api, string? notice, CancellationToken ct) =>
+    private static async Task<IResult> UserAsync(HttpContext http, string tenantId, string userId, [FromServices] ConsoleApi api, string? notice, CancellationToken ct) =>
         await UserPageAsync(http, api, tenantId, userId, Notice(notice), error: null, fieldErrors: null, posted: null, StatusCodes.Status200OK, ct);
 
     /// <summary>The user's page, optionally with a posted profile and its errors shown again.</summary>
@@ -92,7 +93,7 @@ internal static class UserPages
         }, status);
     }
 
-    private static async Task<IResult> ConfirmAsync(HttpContext http, string tenantId, string userId, string action, ConsoleApi api, CancellationToken ct)
+    private static async Task<IResult> ConfirmAsync(HttpContext http, string tenantId, string userId, string action, [FromServices] ConsoleApi api, CancellationToken ct)
     {
         var user = await api.GetAsync(http.Admin().AccessToken, ApiUserPath(tenantId, userId), ct);
         if (!user.IsSuccess || user.Data is not { } data)

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.SignIn;
@@ -29,7 +30,7 @@ internal static class FederationLinkPages
 
     /// <summary>The services the confirmation needs, bound as one parameter.</summary>
     internal readonly record struct LinkServices(
-        ScaiKeyDbContext Db, FormProtection Forms, FederationRequests Requests, FederatedAccounts Accounts, SignInService SignIn);
+        [property: FromServices] ScaiKeyDbContext Db, [property: FromServices] FormProtection Forms, [property: FromServices] FederationRequests Requests, [property: FromServices] FederatedAccounts Accounts, [property: FromServices] SignInService SignIn);
 
     private static async Task<IResult> ShowAsync(HttpContext http, [AsParameters] LinkServices s, CancellationToken ct)
     {

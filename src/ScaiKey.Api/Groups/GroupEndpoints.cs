@@ -58,7 +58,7 @@ internal static partial class GroupEndpoints
         return new Input(name.Value is null ? name : new(true, name.Value.Trim()), r.OptionalString("description", 2000), r.OptionalString("parent_group_id", 64));
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: true));
         if (bound.Failure is not null)
@@ -101,7 +101,7 @@ internal static partial class GroupEndpoints
         return TypedResults.Created($"/api/v1/tenants/{tenantId}/groups/{entity.Id}", Envelope.Of(http, ToResponse(entity)));
     }
 
-    private static async Task<IResult> ListAsync(PagedSearchQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagedSearchQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var (paging, search) = (query.Paging, query.Search);
         var tenantId = http.Tenant().Id;
@@ -116,7 +116,7 @@ internal static partial class GroupEndpoints
             q => q.Select(g => new GroupResponse(g.Id, g.Name, g.Description, g.ParentGroupId, g.CreatedAt, g.UpdatedAt)), paging, ct));
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> GetAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var group = await db.Groups.AsNoTracking().Where(g => g.TenantId == tenantId && g.Id == groupId)
@@ -124,7 +124,7 @@ internal static partial class GroupEndpoints
         return group is null ? GroupNotFound() : TypedResults.Ok(Envelope.Of(http, group));
     }
 
-    private static async Task<IResult> UpdateAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
         if (bound.Failure is not null)
@@ -196,7 +196,7 @@ internal static partial class GroupEndpoints
         return TypedResults.Ok(Envelope.Of(http, ToResponse(entity)));
     }
 
-    private static async Task<IResult> DeleteAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var entity = await db.Groups.FirstOrDefaultAsync(g => g.TenantId == tenantId && g.Id == groupId, ct);

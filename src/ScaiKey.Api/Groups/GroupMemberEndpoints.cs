@@ -17,7 +17,7 @@ namespace ScaiKey.Api.Groups;
 /// <summary>A group's members: add, list (direct and inherited), remove.</summary>
 internal static partial class GroupEndpoints
 {
-    private static async Task<IResult> AddMembersAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> AddMembersAsync([FromRoute(Name = "group_id")] string groupId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r =>
         {
@@ -81,7 +81,7 @@ internal static partial class GroupEndpoints
         return TypedResults.Ok(Envelope.Of(http, new GroupMembersAddResponse(added, already)));
     }
 
-    private static async Task<IResult> ListMembersAsync([FromRoute(Name = "group_id")] string groupId, PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListMembersAsync([FromRoute(Name = "group_id")] string groupId, PagingQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var paging = query.Paging;
         var tenantId = http.Tenant().Id;
@@ -101,7 +101,7 @@ internal static partial class GroupEndpoints
     }
 
     private static async Task<IResult> RemoveMemberAsync(
-        [FromRoute(Name = "group_id")] string groupId, [FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+        [FromRoute(Name = "group_id")] string groupId, [FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var membership = await db.GroupMembers.FirstOrDefaultAsync(m => m.TenantId == tenantId && m.GroupId == groupId && m.UserId == userId, ct);

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace ScaiKey.Api.Health;
@@ -22,7 +23,7 @@ internal static class HealthEndpoints
 
     private static IResult Live() => TypedResults.Ok(new HealthResponse("ok"));
 
-    private static async Task<IResult> ReadyAsync(HealthCheckService checks, ILoggerFactory loggers, CancellationToken ct)
+    private static async Task<IResult> ReadyAsync([FromServices] HealthCheckService checks, [FromServices] ILoggerFactory loggers, CancellationToken ct)
     {
         var report = await checks.CheckHealthAsync(c => c.Tags.Contains(HealthChecks.Ready), ct);
         var statuses = report.Entries.ToDictionary(e => e.Key, e => Name(e.Value.Status), StringComparer.Ordinal);

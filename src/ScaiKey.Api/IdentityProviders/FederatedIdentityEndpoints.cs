@@ -65,7 +65,7 @@ internal static class FederatedIdentityEndpoints
         db.Users.AnyAsync(u => u.TenantId == tenantId && u.Id == userId && u.DeletedAt == null, ct);
 
     private static async Task<IResult> CreateAsync(
-        [FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+        [FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, Read);
         if (bound.Failure is not null)
@@ -126,7 +126,7 @@ internal static class FederatedIdentityEndpoints
             Envelope.Of(http, new FederatedIdentityResponse(link.Id, link.IdentityProviderId, providerType, link.Subject, link.CreatedAt)));
     }
 
-    private static async Task<IResult> ListAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         if (!await UserExistsAsync(db, tenantId, userId, ct))
@@ -140,7 +140,7 @@ internal static class FederatedIdentityEndpoints
 
     private static async Task<IResult> DeleteAsync(
         [FromRoute(Name = "user_id")] string userId, [FromRoute(Name = "federated_identity_id")] string linkId, HttpContext http,
-        ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+        [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         if (!await UserExistsAsync(db, tenantId, userId, ct))

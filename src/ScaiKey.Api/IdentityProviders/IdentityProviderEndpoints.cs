@@ -147,7 +147,7 @@ internal static class IdentityProviderEndpoints
         return (plain, secrets);
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, KeyRing keyRing, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] KeyRing keyRing, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var allowHttp = AllowHttp(http);
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: true, allowHttp));
@@ -182,7 +182,7 @@ internal static class IdentityProviderEndpoints
             Envelope.Of(http, ToResponse(http, entity, plain, secrets)));
     }
 
-    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, ScaiKeyDbContext db, KeyRing keyRing, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] KeyRing keyRing, CancellationToken ct)
     {
         var paging = query.Paging;
         var tenantId = http.Tenant().Id;
@@ -192,7 +192,7 @@ internal static class IdentityProviderEndpoints
     }
 
     private static async Task<IResult> GetAsync(
-        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, KeyRing keyRing, CancellationToken ct)
+        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] KeyRing keyRing, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var entity = await db.IdentityProviders.AsNoTracking().FirstOrDefaultAsync(p => p.TenantId == tenantId && p.Id == providerId, ct);
@@ -200,8 +200,8 @@ internal static class IdentityProviderEndpoints
     }
 
     private static async Task<IResult> UpdateAsync(
-        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, KeyRing keyRing,
-        TimeProvider time, CancellationToken ct)
+        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] KeyRing keyRing,
+        [FromServices] TimeProvider time, CancellationToken ct)
     {
         var allowHttp = AllowHttp(http);
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: false, allowHttp));
@@ -304,7 +304,7 @@ internal static class IdentityProviderEndpoints
     }
 
     private static async Task<IResult> DeleteAsync(
-        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+        [FromRoute(Name = "identity_provider_id")] string providerId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var entity = await db.IdentityProviders.FirstOrDefaultAsync(p => p.TenantId == tenantId && p.Id == providerId, ct);

@@ -56,7 +56,7 @@ internal static class SigningKeyEndpoints
         return group;
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, ScaiKeyDbContext db, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var rows = await db.SigningKeys.AsNoTracking().ToListAsync(ct);
         var states = States(rows, time.UtcNow());
@@ -66,7 +66,7 @@ internal static class SigningKeyEndpoints
         return TypedResults.Ok(Envelope.Of(http, items));
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "kid")] string kid, HttpContext http, ScaiKeyDbContext db, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> GetAsync([FromRoute(Name = "kid")] string kid, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] TimeProvider time, CancellationToken ct)
     {
         // States depend on the other keys of the same use (which one is newest), so all of them are read; they are few.
         var rows = await db.SigningKeys.AsNoTracking().ToListAsync(ct);
@@ -77,8 +77,8 @@ internal static class SigningKeyEndpoints
     }
 
     private static async Task<IResult> RotateAsync(
-        HttpContext http, ScaiKeyDbContext db, SigningKeyStore store, IOptionsMonitor<OpenIddictServerOptions> server,
-        AuditLog audit, TimeProvider time, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] SigningKeyStore store, [FromServices] IOptionsMonitor<OpenIddictServerOptions> server,
+        [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var now = time.UtcNow();
         var retireAt = now + RetentionAfterRotation(server.CurrentValue, store.RefreshInterval);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 
 namespace ScaiKey.Api.OpenApi;
 
@@ -11,10 +12,10 @@ internal static class OpenApiEndpoints
 
     public static IEndpointRouteBuilder MapOpenApiDocuments(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/openapi.json", (OpenApiDocumentBuilder builder) =>
+        app.MapGet("/openapi.json", ([FromServices] OpenApiDocumentBuilder builder) =>
             TypedResults.Text(builder.Document.ToJsonString(Indented), "application/json", Encoding.UTF8))
             .AllowAnonymous().ExcludeFromDescription();
-        app.MapGet("/docs", (OpenApiDocumentBuilder builder) => TypedResults.Content(RenderHtml(builder.Document), "text/html; charset=utf-8"))
+        app.MapGet("/docs", ([FromServices] OpenApiDocumentBuilder builder) => TypedResults.Content(RenderHtml(builder.Document), "text/html; charset=utf-8"))
             .AllowAnonymous().ExcludeFromDescription();
         return app;
     }

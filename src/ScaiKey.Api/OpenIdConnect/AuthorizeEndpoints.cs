@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Extensions;
@@ -38,7 +39,7 @@ internal static class AuthorizeEndpoints
     /// prompt=none each of those is an error to the client instead).
     /// </summary>
     private static async Task<IResult> AuthorizeAsync(
-        HttpContext http, ScaiKeyDbContext db, SignInService signIn, UserReads reads, TimeProvider time, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] SignInService signIn, [FromServices] UserReads reads, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");

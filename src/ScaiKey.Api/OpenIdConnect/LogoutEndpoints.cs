@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.EntityFrameworkCore;
@@ -40,7 +41,7 @@ internal static class LogoutEndpoints
     /// the browser gets a "signed out" page.
     /// </summary>
     private static async Task<IResult> LogoutAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, RevocationCache revocations, TimeProvider time, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] RevocationCache revocations, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");

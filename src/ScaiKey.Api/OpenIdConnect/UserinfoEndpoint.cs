@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -24,7 +25,7 @@ internal static class UserinfoEndpoint
     /// answers with the user's claims as they are now, not as they were when the token was issued.
     /// </summary>
     private static async Task<IResult> UserinfoAsync(
-        HttpContext http, ScaiKeyDbContext db, RevocationCache revocations, UserReads reads, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] RevocationCache revocations, [FromServices] UserReads reads, CancellationToken ct)
     {
         var principal = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
         var userId = principal?.GetClaim(Claims.Subject);

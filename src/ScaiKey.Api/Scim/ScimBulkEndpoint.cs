@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using ScaiKey.Api.Scim.Language;
 using ScaiKey.Data;
@@ -20,8 +21,8 @@ internal static partial class ScimBulkEndpoint
     private sealed record Target(IScimResources Service, string Endpoint, string? Id);
 
     private static async Task<IResult> BulkAsync(
-        HttpContext http, ScimUserService users, ScimGroupService groups, ScaiKeyDbContext db, IOptions<ScimOptions> options,
-        Telemetry.ScaiKeyMetrics metrics, CancellationToken ct)
+        HttpContext http, [FromServices] ScimUserService users, [FromServices] ScimGroupService groups, [FromServices] ScaiKeyDbContext db, [FromServices] IOptions<ScimOptions> options,
+        [FromServices] Telemetry.ScaiKeyMetrics metrics, CancellationToken ct)
     {
         var limits = options.Value;
         var (body, error) = await ScimResults.ReadBodyAsync(http, limits.BulkMaxPayloadSize);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using ScaiKey.Api.Scim.Language;
 
@@ -9,7 +10,7 @@ internal static class ScimDiscoveryEndpoints
 {
     public static void MapDiscovery(RouteGroupBuilder scim)
     {
-        scim.MapGet("/ServiceProviderConfig", (HttpContext http, IOptions<ScimOptions> options) =>
+        scim.MapGet("/ServiceProviderConfig", (HttpContext http, [FromServices] IOptions<ScimOptions> options) =>
             ScimResults.Json(ServiceProviderConfig(ScimRequest.For(http).BaseUrl, options.Value)));
         scim.MapGet("/ResourceTypes", (HttpContext http) =>
         {

@@ -78,7 +78,7 @@ internal static class ScimTokenEndpoints
         return (name?.Trim() ?? string.Empty, expiresAt);
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, Caller caller, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] Caller caller, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var now = time.UtcNow();
         var bound = await JsonBody.BindAsync(http, r => Read(r, now));
@@ -107,7 +107,7 @@ internal static class ScimTokenEndpoints
             new ScimTokenCreatedResponse(entity.Id, entity.Name, token, entity.Prefix, entity.CreatedAt, entity.ExpiresAt)));
     }
 
-    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var paging = query.Paging;
         var tenantId = http.Tenant().Id;
@@ -118,7 +118,7 @@ internal static class ScimTokenEndpoints
         return TypedResults.Ok(Envelope.Page(http, page, paging, total));
     }
 
-    private static async Task<IResult> DeleteAsync([FromRoute(Name = "token_id")] string tokenId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "token_id")] string tokenId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var entity = await db.ScimTokens.FirstOrDefaultAsync(t => t.TenantId == tenantId && t.Id == tokenId, ct);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Email;
@@ -21,7 +22,7 @@ internal static class ChangePasswordPages
         pages.MapPost("/change-password", ChangePasswordAsync);
     }
 
-    private static async Task<IResult> ChangePasswordPageAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
+    private static async Task<IResult> ChangePasswordPageAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         var returnUrl = http.Request.Query["return_url"].ToString();
@@ -49,8 +50,8 @@ internal static class ChangePasswordPages
     /// The user's other sessions end: whoever else knew the old password is signed out.
     /// </summary>
     private static async Task<IResult> ChangePasswordAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, PasswordHasher hasher, AuditLog audit, EmailOutbox outbox,
-        RevocationCache revocations, TimeProvider time, Users.PasswordChanges passwords, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] PasswordHasher hasher, [FromServices] AuditLog audit, [FromServices] EmailOutbox outbox,
+        [FromServices] RevocationCache revocations, [FromServices] TimeProvider time, [FromServices] Users.PasswordChanges passwords, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)

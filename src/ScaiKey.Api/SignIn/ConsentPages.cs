@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -63,7 +64,7 @@ internal static class ConsentPages
     private sealed record Target(Application Application, SignedInUser User, List<string> Scopes);
 
     private static async Task<IResult> ConsentPageAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, IOptionsMonitor<OpenIddictServerOptions> server, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] IOptionsMonitor<OpenIddictServerOptions> server, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         var returnUrl = http.Request.Query["return_url"].ToString();
@@ -72,8 +73,8 @@ internal static class ConsentPages
     }
 
     private static async Task<IResult> DecideAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, IOptionsMonitor<OpenIddictServerOptions> server, AuditLog audit,
-        TimeProvider time, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] IOptionsMonitor<OpenIddictServerOptions> server, [FromServices] AuditLog audit,
+        [FromServices] TimeProvider time, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Applications;
 using ScaiKey.Api.Audit;
@@ -25,7 +26,7 @@ internal static class LoginPages
         pages.MapPost("/login", LoginAsync);
     }
 
-    private static async Task<IResult> LoginPageAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
+    private static async Task<IResult> LoginPageAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, CancellationToken ct)
     {
         var tenant = Tenant(http);
         var returnUrl = http.Request.Query["return_url"].ToString();
@@ -43,7 +44,7 @@ internal static class LoginPages
     }
 
     private static async Task<IResult> LoginAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, SignInService signIn, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] SignInService signIn, CancellationToken ct)
     {
         var tenant = Tenant(http);
         if (await ReadFormAsync(http, ct) is not { } form)

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Applications;
 using ScaiKey.Api.Audit;
@@ -24,11 +25,11 @@ internal static class PasswordLinkPages
 
     public static void MapPasswordLinkPages(this RouteGroupBuilder pages)
     {
-        pages.MapGet("/reset-password", (HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, CancellationToken ct) =>
+        pages.MapGet("/reset-password", (HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] TimeProvider time, CancellationToken ct) =>
             SetPasswordPageAsync(http, db, forms, time, ResetPurpose, ct));
         pages.MapPost("/reset-password", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
             SetPasswordAsync(http, services, ResetPurpose, ct));
-        pages.MapGet("/accept-invitation", (HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, CancellationToken ct) =>
+        pages.MapGet("/accept-invitation", (HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] TimeProvider time, CancellationToken ct) =>
             SetPasswordPageAsync(http, db, forms, time, InvitationPurpose, ct));
         pages.MapPost("/accept-invitation", (HttpContext http, [AsParameters] SetPasswordServices services, CancellationToken ct) =>
             SetPasswordAsync(http, services, InvitationPurpose, ct));
@@ -38,7 +39,7 @@ internal static class PasswordLinkPages
 
     /// <summary>The services a set-password POST needs, bound as one parameter to keep the route lambdas short.</summary>
     internal readonly record struct SetPasswordServices(
-        ScaiKeyDbContext Db, FormProtection Forms, Users.PasswordChanges Passwords, AuditLog Audit, SignInService SignIn, RevocationCache Revocations, TimeProvider Time);
+        [property: FromServices] ScaiKeyDbContext Db, [property: FromServices] FormProtection Forms, [property: FromServices] Users.PasswordChanges Passwords, [property: FromServices] AuditLog Audit, [property: FromServices] SignInService SignIn, [property: FromServices] RevocationCache Revocations, [property: FromServices] TimeProvider Time);
 
     private static async Task<IResult> SetPasswordPageAsync(
         HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, string purpose, CancellationToken ct)

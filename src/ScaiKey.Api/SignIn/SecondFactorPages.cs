@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Mfa;
@@ -34,7 +35,7 @@ internal static class SecondFactorPages
 
     // ---- the second factor of a user who has one ----
 
-    private static async Task<IResult> ChallengePageAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
+    private static async Task<IResult> ChallengePageAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedSecondFactor.FindPendingAsync(http, tenant, MfaChallengePurposes.HostedSignIn, ct) is not { } pending)
@@ -47,7 +48,7 @@ internal static class SecondFactorPages
     }
 
     private static async Task<IResult> VerifyAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, SecondFactorSignIn secondFactor, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] SecondFactorSignIn secondFactor, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)
@@ -116,7 +117,7 @@ internal static class SecondFactorPages
     // ---- enrolment required by the tenant's policy ----
 
     private static async Task<IResult> EnrolPageAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, SecondFactors factors, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] SecondFactors factors, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedSecondFactor.FindPendingAsync(http, tenant, MfaChallengePurposes.Enrollment, ct) is not { } pending
@@ -135,7 +136,7 @@ internal static class SecondFactorPages
     }
 
     private static async Task<IResult> ConfirmAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, SecondFactors factors, MfaChallenges challenges, KeyRing keyRing, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] SecondFactors factors, [FromServices] MfaChallenges challenges, [FromServices] KeyRing keyRing, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)
@@ -189,7 +190,7 @@ internal static class SecondFactorPages
         return HostedPages.Page(StatusCodes.Status200OK, SecondFactorHtml.RecoveryCodes(HostedPages.Form(http, forms, tenant, EnrolDonePage, []), codes));
     }
 
-    private static async Task<IResult> EnrolDoneAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
+    private static async Task<IResult> EnrolDoneAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
@@ -36,11 +37,11 @@ internal static class SelfServicePages
 
     /// <summary>The services the forgot-password POST needs, bound as one parameter.</summary>
     internal readonly record struct ForgotPasswordServices(
-        ScaiKeyDbContext Db, FormProtection Forms, AttemptLimiter Limiter, AccountEmails Emails, AuditLog Audit, TimeProvider Time);
+        [property: FromServices] ScaiKeyDbContext Db, [property: FromServices] FormProtection Forms, [property: FromServices] AttemptLimiter Limiter, [property: FromServices] AccountEmails Emails, [property: FromServices] AuditLog Audit, [property: FromServices] TimeProvider Time);
 
     // ---- forgot password ----
 
-    private static async Task<IResult> ForgotPasswordPageAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, CancellationToken ct)
+    private static async Task<IResult> ForgotPasswordPageAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         var returnUrl = http.Request.Query["return_url"].ToString();
@@ -148,7 +149,7 @@ internal static class SelfServicePages
 
     private sealed record VerificationTarget(string TokenId, string UserId, string Email);
 
-    private static async Task<IResult> VerifyEmailPageAsync(HttpContext http, ScaiKeyDbContext db, FormProtection forms, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> VerifyEmailPageAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         var token = http.Request.Query["token"].ToString();
@@ -163,7 +164,7 @@ internal static class SelfServicePages
     /// under concurrency), and only verifies while the user's address is still the one it was sent to.
     /// </summary>
     private static async Task<IResult> VerifyEmailAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, AuditLog audit, TimeProvider time, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)

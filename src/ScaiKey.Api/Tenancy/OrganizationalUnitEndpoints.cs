@@ -62,7 +62,7 @@ internal static class OrganizationalUnitEndpoints
         return new Input(name.Value is null ? name : new(true, name.Value.Trim()), r.OptionalString("parent_id", 64));
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: true));
         if (bound.Failure is not null)
@@ -111,7 +111,7 @@ internal static class OrganizationalUnitEndpoints
         return TypedResults.Created($"/api/v1/tenants/{tenant.Id}/ous/{ou.Id}", Envelope.Of(http, ToResponse(ou)));
     }
 
-    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var paging = query.Paging;
         var tenantId = http.Tenant().Id;
@@ -120,7 +120,7 @@ internal static class OrganizationalUnitEndpoints
             q => q.Select(o => new OrganizationalUnitResponse(o.Id, o.Name, o.ParentId, o.Path, o.CreatedAt, o.UpdatedAt)), paging, ct));
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "ou_id")] string ouId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> GetAsync([FromRoute(Name = "ou_id")] string ouId, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var ou = await db.OrganizationalUnits.AsNoTracking().Where(o => o.TenantId == tenantId && o.Id == ouId)
@@ -128,7 +128,7 @@ internal static class OrganizationalUnitEndpoints
         return ou is null ? Problems.NotFound("Organizational unit not found.") : TypedResults.Ok(Envelope.Of(http, ou));
     }
 
-    private static async Task<IResult> UpdateAsync([FromRoute(Name = "ou_id")] string ouId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "ou_id")] string ouId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
         if (bound.Failure is not null)
@@ -233,7 +233,7 @@ internal static class OrganizationalUnitEndpoints
         return true;
     }
 
-    private static async Task<IResult> DeleteAsync([FromRoute(Name = "ou_id")] string ouId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "ou_id")] string ouId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var ou = await db.OrganizationalUnits.FirstOrDefaultAsync(o => o.TenantId == tenantId && o.Id == ouId, ct);

@@ -51,7 +51,7 @@ internal static class PartnerEndpoints
         return name?.Trim();
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => ReadName(r, required: true));
         if (bound.Failure is not null)
@@ -70,21 +70,21 @@ internal static class PartnerEndpoints
         return TypedResults.Created($"/api/v1/admin/partners/{partner.Id}", Envelope.Of(http, ToResponse(partner)));
     }
 
-    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(PagingQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var paging = query.Paging;
         return TypedResults.Ok(await PagedList.ReadAsync(http, db.Partners.AsNoTracking(), q => q.OrderBy(p => p.Name).ThenBy(p => p.Id),
             q => q.Select(p => new PartnerResponse(p.Id, p.Name, p.CreatedAt, p.UpdatedAt)), paging, ct));
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "partner_id")] string partnerId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> GetAsync([FromRoute(Name = "partner_id")] string partnerId, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var partner = await db.Partners.AsNoTracking().Where(p => p.Id == partnerId)
             .Select(p => new PartnerResponse(p.Id, p.Name, p.CreatedAt, p.UpdatedAt)).FirstOrDefaultAsync(ct);
         return partner is null ? Problems.NotFound("Partner not found.") : TypedResults.Ok(Envelope.Of(http, partner));
     }
 
-    private static async Task<IResult> UpdateAsync([FromRoute(Name = "partner_id")] string partnerId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "partner_id")] string partnerId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => ReadName(r, required: false));
         if (bound.Failure is not null)
@@ -112,7 +112,7 @@ internal static class PartnerEndpoints
         return TypedResults.Ok(Envelope.Of(http, ToResponse(partner)));
     }
 
-    private static async Task<IResult> DeleteAsync([FromRoute(Name = "partner_id")] string partnerId, ScaiKeyDbContext db, AuditLog audit, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "partner_id")] string partnerId, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, CancellationToken ct)
     {
         var partner = await db.Partners.FirstOrDefaultAsync(p => p.Id == partnerId, ct);
         if (partner is null)

@@ -72,7 +72,7 @@ internal static partial class TenantEndpoints
         return new TenantInput(name.Value is null ? name : new(true, name.Value.Trim()), slug, partnerId, settings);
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: true));
         if (bound.Failure is not null)
@@ -135,13 +135,13 @@ internal static partial class TenantEndpoints
         return TypedResults.Created($"/api/v1/admin/tenants/{tenant.Id}", Envelope.Of(http, ToResponse(tenant)));
     }
 
-    private sealed record ListQuery(PageRequest Paging, string? PartnerId) : QueryInput
+    internal sealed record ListQuery(PageRequest Paging, string? PartnerId) : QueryInput
     {
         public static ValueTask<ListQuery?> BindAsync(HttpContext http) =>
             BindAsync(http, static (h, e) => new ListQuery(PageRequest.Read(h, e), PartnerFilter.Read(h, e)));
     }
 
-    private static async Task<IResult> ListAsync(ListQuery query, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ListQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var (paging, partnerId) = (query.Paging, query.PartnerId);
         var scope = AdminScope.Of(http);
@@ -161,7 +161,7 @@ internal static partial class TenantEndpoints
             t => new TenantResponse(t.Id, t.Name, t.Slug, t.PartnerId, TenantSettings.FromJson(t.SettingsJson), t.CreatedAt, t.UpdatedAt), paging, ct));
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, CancellationToken ct)
+    private static async Task<IResult> GetAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var tenant = await Visible(db.Tenants.AsNoTracking(), AdminScope.Of(http)).FirstOrDefaultAsync(t => t.Id == tenantId, ct);
         if (tenant is null)
@@ -173,7 +173,7 @@ internal static partial class TenantEndpoints
         return TypedResults.Ok(Envelope.Of(http, ToResponse(tenant)));
     }
 
-    private static async Task<IResult> UpdateAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, r => Read(r, create: false));
         if (bound.Failure is not null)
@@ -267,7 +267,7 @@ internal static partial class TenantEndpoints
     }
 
     private static async Task<IResult> DeleteAsync(
-        [FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+        [FromRoute(Name = "tenant_id")] string tenantId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var tenant = await Visible(db.Tenants, AdminScope.Of(http)).FirstOrDefaultAsync(t => t.Id == tenantId, ct);
         if (tenant is null)

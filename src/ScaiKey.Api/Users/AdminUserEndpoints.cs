@@ -84,7 +84,7 @@ internal static class AdminUserEndpoints
 
     private static AdminScope Scope(HttpContext http) => AdminScope.Of(http);
 
-    private sealed record ListQuery(PageRequest Paging, string? Search, Data.Entities.UserStatus? Status, string? TenantId, string? PartnerId) : QueryInput
+    internal sealed record ListQuery(PageRequest Paging, string? Search, Data.Entities.UserStatus? Status, string? TenantId, string? PartnerId) : QueryInput
     {
         public static ValueTask<ListQuery?> BindAsync(HttpContext http) => BindAsync(http, Read);
 
@@ -113,13 +113,13 @@ internal static class AdminUserEndpoints
         }
     }
 
-    private sealed record MismatchesQuery(string? TenantId, bool Fix) : QueryInput
+    internal sealed record MismatchesQuery(string? TenantId, bool Fix) : QueryInput
     {
         public static ValueTask<MismatchesQuery?> BindAsync(HttpContext http) =>
             BindAsync(http, static (h, errors) => new MismatchesQuery(AdminUserEndpoints.TenantId.Read(h, errors), IdentitySourceMismatches.Fix.Read(h, errors)));
     }
 
-    private static async Task<IResult> ListAsync(ListQuery query, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ListQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserReads reads, CancellationToken ct)
     {
         var (paging, search, status, tenantId, partnerId) = (query.Paging, query.Search, query.Status, query.TenantId, query.PartnerId);
         // The total across tenants is a sum of the per-tenant counters when only status narrows the list; any
@@ -189,7 +189,7 @@ internal static class AdminUserEndpoints
     }
 
     private static async Task<IResult> IdentitySourceMismatchesAsync(
-        MismatchesQuery query, HttpContext http, ScaiKeyDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+        MismatchesQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var (tenantId, fix) = (query.TenantId, query.Fix);
         if (tenantId is not null && await RefuseTenantFilterAsync(http, db, tenantId, ct) is { } refusal)
@@ -203,7 +203,7 @@ internal static class AdminUserEndpoints
             : result.Failure.ToResult();
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ScaiKeyDbContext db, UserCommands commands, Caller caller, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, [FromServices] Caller caller, CancellationToken ct)
     {
         string? tenantId = null;
         Idempotency.Request? key = null;
@@ -244,7 +244,7 @@ internal static class AdminUserEndpoints
         return tenant is not null && Scope(http).Covers(tenant.PartnerId) ? tenant : null;
     }
 
-    private static async Task<IResult> GetAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    private static async Task<IResult> GetAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserReads reads, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
         var result = tenant is null ? null : await reads.GetAsync<AdminUserResponse>(tenant.Id, userId, UserIncludes.None, ct);
@@ -257,7 +257,7 @@ internal static class AdminUserEndpoints
         return TypedResults.Ok(Envelope.Of(http, found.Response));
     }
 
-    private static async Task<IResult> UpdateAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, UserInput.ReadUpdate);
         if (bound.Failure is not null)
@@ -269,13 +269,13 @@ internal static class AdminUserEndpoints
         return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.UpdateAsync<AdminUserResponse>(http, tenant, userId, bound.Value!, ct));
     }
 
-    private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
         return tenant is null ? UserResults.NotFound() : UserResults.NoContent(await commands.DeleteAsync(http, tenant.Id, userId, confirmEmail: null, ct));
     }
 
-    private static async Task<IResult> GroupsAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserReads reads, CancellationToken ct)
+    private static async Task<IResult> GroupsAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserReads reads, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
         return tenant is null
@@ -283,25 +283,25 @@ internal static class AdminUserEndpoints
             : TypedResults.Ok(Envelope.Of(http, await reads.GroupsAsync(tenant.Id, userId, ct)));
     }
 
-    private static async Task<IResult> DisableMfaAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    private static async Task<IResult> DisableMfaAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
         return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.DisableMfaAsync<AdminUserResponse>(http, tenant.Id, userId, ct));
     }
 
-    private static async Task<IResult> ResendInvitationAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    private static async Task<IResult> ResendInvitationAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
         return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.ResendInvitationAsync<AdminUserResponse>(http, tenant, userId, ct));
     }
 
-    private static async Task<IResult> UnlockAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    private static async Task<IResult> UnlockAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
         return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.UnlockAsync<AdminUserResponse>(http, tenant.Id, userId, ct));
     }
 
-    private static async Task<IResult> ResetPasswordAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, ScaiKeyDbContext db, UserCommands commands, CancellationToken ct)
+    private static async Task<IResult> ResetPasswordAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, UserInput.ReadAdminPasswordReset);
         if (bound.Failure is not null)

@@ -71,7 +71,7 @@ internal static class UserEndpoints
         return group;
     }
 
-    private sealed record ListInput(UserListRequest Request) : QueryInput
+    internal sealed record ListInput(UserListRequest Request) : QueryInput
     {
         // Read in the order the 422's detail lists them.
         public static ValueTask<ListInput?> BindAsync(HttpContext http) => BindAsync(http, static (h, errors) =>
@@ -82,25 +82,25 @@ internal static class UserEndpoints
         });
     }
 
-    private sealed record GetInput(UserIncludes Includes) : QueryInput
+    internal sealed record GetInput(UserIncludes Includes) : QueryInput
     {
         public static ValueTask<GetInput?> BindAsync(HttpContext http) =>
             BindAsync(http, static (h, errors) => new GetInput(ParseIncludes(Include.Read(h, errors), errors)));
     }
 
-    private sealed record DeleteInput(string? ConfirmEmail) : QueryInput
+    internal sealed record DeleteInput(string? ConfirmEmail) : QueryInput
     {
         public static ValueTask<DeleteInput?> BindAsync(HttpContext http) => BindAsync(http, static (h, errors) => new DeleteInput(UserEndpoints.ConfirmEmail.Read(h, errors)));
     }
 
-    private static async Task<IResult> ListAsync(ListInput input, HttpContext http, UserListQuery query, CancellationToken ct)
+    private static async Task<IResult> ListAsync(ListInput input, HttpContext http, [FromServices] UserListQuery query, CancellationToken ct)
     {
         var request = input.Request;
         var page = await query.RunAsync(http.Tenant().Id, request, ct);
         return page.Errors is { } notFound ? notFound.ToResult() : TypedResults.Ok(Envelope.Page(http, page.Items, request.Paging, page.Total));
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, UserCommands commands, Caller caller, CancellationToken ct)
+    private static async Task<IResult> CreateAsync(HttpContext http, [FromServices] UserCommands commands, [FromServices] Caller caller, CancellationToken ct)
     {
         var tenant = http.Tenant();
         Idempotency.Request? key = null;
@@ -110,7 +110,7 @@ internal static class UserEndpoints
     }
 
     private static async Task<IResult> GetAsync(
-        [FromRoute(Name = "user_id")] string userId, GetInput input, HttpContext http, ScaiKeyDbContext db, UserReads reads, Caller caller, CancellationToken ct)
+        [FromRoute(Name = "user_id")] string userId, GetInput input, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserReads reads, [FromServices] Caller caller, CancellationToken ct)
     {
         var includes = input.Includes;
         if (await caller.ApplicationAsync(ct) is { } application)
@@ -169,27 +169,27 @@ internal static class UserEndpoints
         return includes;
     }
 
-    private static async Task<IResult> UpdateAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, UserInput.ReadUpdate);
         return bound.Failure ?? UserResults.Ok(http, await commands.UpdateAsync<UserResponse>(http, http.Tenant(), userId, bound.Value!, ct));
     }
 
-    private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, DeleteInput input, HttpContext http, UserCommands commands, CancellationToken ct) =>
+    private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, DeleteInput input, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct) =>
         UserResults.NoContent(await commands.DeleteAsync(http, http.Tenant().Id, userId, input.ConfirmEmail, ct));
 
-    private static async Task<IResult> ChangeStatusAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
+    private static async Task<IResult> ChangeStatusAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, UserInput.ReadStatus);
         return bound.Failure ?? UserResults.Ok(http, await commands.ChangeStatusAsync<UserResponse>(http, http.Tenant().Id, userId, bound.Value!, ct));
     }
 
-    private static async Task<IResult> ResetPasswordAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct)
+    private static async Task<IResult> ResetPasswordAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, UserInput.ReadPasswordReset);
         return bound.Failure ?? UserResults.OkBody(http, await commands.ResetPasswordAsync(http, http.Tenant(), userId, bound.Value!, ct));
     }
 
-    private static async Task<IResult> ResendInvitationAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct) =>
+    private static async Task<IResult> ResendInvitationAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct) =>
         UserResults.Ok(http, await commands.ResendInvitationAsync<UserResponse>(http, http.Tenant(), userId, ct));
 }

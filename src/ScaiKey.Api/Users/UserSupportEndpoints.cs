@@ -24,9 +24,9 @@ internal static class UserSupportEndpoints
             .Returns<Http.ApiResponse<UserResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
     }
 
-    private static async Task<IResult> DisableMfaAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct) =>
+    private static async Task<IResult> DisableMfaAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct) =>
         UserResults.Ok(http, await commands.DisableMfaAsync<UserResponse>(http, http.Tenant().Id, userId, ct));
 
-    private static async Task<IResult> UnlockAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, UserCommands commands, CancellationToken ct) =>
+    private static async Task<IResult> UnlockAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct) =>
         UserResults.Ok(http, await commands.UnlockAsync<UserResponse>(http, http.Tenant().Id, userId, ct));
 }

@@ -51,14 +51,14 @@ internal static class LdapSyncEndpoints
             .Returns<ApiResponse<SyncJobResponse>>().ReturnsProblems(404);
     }
 
-    private sealed record StartQuery(string Kind) : QueryInput
+    internal sealed record StartQuery(string Kind) : QueryInput
     {
         public static ValueTask<StartQuery?> BindAsync(HttpContext http) => BindAsync(http, static (h, errors) => new StartQuery(LdapSyncEndpoints.Kind.Read(h, errors)!));
     }
 
     private static async Task<IResult> StartAsync(
-        [FromRoute(Name = "identity_provider_id")] string providerId, StartQuery query, HttpContext http, ScaiKeyDbContext db, AuditLog audit, Caller caller,
-        LdapSyncWorker worker, TimeProvider time, CancellationToken ct)
+        [FromRoute(Name = "identity_provider_id")] string providerId, StartQuery query, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, [FromServices] Caller caller,
+        [FromServices] LdapSyncWorker worker, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var kind = query.Kind;
         var tenantId = http.Tenant().Id;
@@ -105,7 +105,7 @@ internal static class LdapSyncEndpoints
 
     private static async Task<IResult> GetAsync(
         [FromRoute(Name = "identity_provider_id")] string providerId, [FromRoute(Name = "job_id")] string jobId, HttpContext http,
-        ScaiKeyDbContext db, CancellationToken ct)
+        [FromServices] ScaiKeyDbContext db, CancellationToken ct)
     {
         var tenantId = http.Tenant().Id;
         var job = await db.IdentityProviderSyncJobs.AsNoTracking()

@@ -30,8 +30,8 @@ internal static class OidcFederation
         app.MapGet(FederationUrls.Prefix + "/{provider_id}/oidc/callback", CallbackAsync).AllowAnonymous().ExcludeFromDescription();
 
     internal readonly record struct OidcServices(
-        ScaiKeyDbContext Db, KeyRing KeyRing, FederationRequests Requests, FederatedAccounts Accounts, OidcDiscovery Discovery,
-        OidcTokens Tokens, IOptions<FederationOptions> Options);
+        [property: FromServices] ScaiKeyDbContext Db, [property: FromServices] KeyRing KeyRing, [property: FromServices] FederationRequests Requests, [property: FromServices] FederatedAccounts Accounts, [property: FromServices] OidcDiscovery Discovery,
+        [property: FromServices] OidcTokens Tokens, [property: FromServices] IOptions<FederationOptions> Options);
 
     private static async Task<IResult> StartAsync([FromRoute(Name = "provider_id")] string providerId, HttpContext http,
         [AsParameters] OidcServices s, CancellationToken ct)

@@ -30,7 +30,7 @@ internal static class SamlEndpoints
         $"{http.Request.PathBase}/t/{slug}{FederationUrls.Prefix}/{providerId}/saml/start"
         + (returnUrl is null ? string.Empty : "?return_url=" + Uri.EscapeDataString(returnUrl));
 
-    private static async Task<IResult> MetadataAsync([FromRoute(Name = "provider_id")] string providerId, HttpContext http, SamlProviders providers, CancellationToken ct)
+    private static async Task<IResult> MetadataAsync([FromRoute(Name = "provider_id")] string providerId, HttpContext http, [FromServices] SamlProviders providers, CancellationToken ct)
     {
         var provider = await providers.FindAsync(providerId, ct);
         if (provider is null)
@@ -49,8 +49,8 @@ internal static class SamlEndpoints
     }
 
     private static async Task<IResult> StartAsync(
-        [FromRoute(Name = "slug")] string slug, [FromRoute(Name = "provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db,
-        SamlProviders providers, SamlRequests requests, TimeProvider time, IOptions<FederationOptions> options, CancellationToken ct)
+        [FromRoute(Name = "slug")] string slug, [FromRoute(Name = "provider_id")] string providerId, HttpContext http, [FromServices] ScaiKeyDbContext db,
+        [FromServices] SamlProviders providers, [FromServices] SamlRequests requests, [FromServices] TimeProvider time, [FromServices] IOptions<FederationOptions> options, CancellationToken ct)
     {
         HostedPages.SetSecurityHeaders(http.Response);
         slug = slug.ToLowerInvariant();
@@ -93,8 +93,8 @@ internal static class SamlEndpoints
     }
 
     private static async Task<IResult> AcsAsync(
-        [FromRoute(Name = "provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, SamlProviders providers,
-        SamlRequests requests, TimeProvider time, CancellationToken ct)
+        [FromRoute(Name = "provider_id")] string providerId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] SamlProviders providers,
+        [FromServices] SamlRequests requests, [FromServices] TimeProvider time, CancellationToken ct)
     {
         HostedPages.SetSecurityHeaders(http.Response);
         var (provider, tenant) = await FindAsync(db, providers, providerId, ct);
@@ -164,8 +164,8 @@ internal static class SamlEndpoints
     }
 
     private static async Task<IResult> CompleteAsync(
-        [FromRoute(Name = "provider_id")] string providerId, HttpContext http, ScaiKeyDbContext db, SamlProviders providers,
-        SamlRequests requests, CancellationToken ct)
+        [FromRoute(Name = "provider_id")] string providerId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] SamlProviders providers,
+        [FromServices] SamlRequests requests, CancellationToken ct)
     {
         HostedPages.SetSecurityHeaders(http.Response);
         var (provider, tenant) = await FindAsync(db, providers, providerId, ct);

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using FromServicesAttribute = Microsoft.AspNetCore.Mvc.FromServicesAttribute;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
@@ -98,7 +99,7 @@ internal static class PasskeyEndpoints
     private static string AccountPageUrl(HttpContext http, TenantContext tenant) => $"{http.Request.PathBase}/t/{tenant.Slug}/account/passkeys";
 
     private static async Task<IResult> AccountPageAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, PasskeyService passkeys, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] PasskeyService passkeys, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         var user = await SignInCookies.SignedInUserAsync(http, db, tenant.Id, ct);
@@ -113,7 +114,7 @@ internal static class PasskeyEndpoints
 
     /// <summary>Completes a registration the script began: the new credential, its challenge token and a name.</summary>
     private static async Task<IResult> RegisterAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, PasskeyService passkeys, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] PasskeyService passkeys, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)
@@ -187,7 +188,7 @@ internal static class PasskeyEndpoints
     // ---- ceremony options for the script ----
 
     private static async Task<IResult> RegistrationOptionsAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, PasskeyService passkeys, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] PasskeyService passkeys, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await CheckedFormAsync(http, forms, ct) is { } refused)
@@ -205,7 +206,7 @@ internal static class PasskeyEndpoints
         return Options(ceremony);
     }
 
-    private static async Task<IResult> AssertionOptionsAsync(HttpContext http, FormProtection forms, PasskeyService passkeys, CancellationToken ct)
+    private static async Task<IResult> AssertionOptionsAsync(HttpContext http, [FromServices] FormProtection forms, [FromServices] PasskeyService passkeys, CancellationToken ct)
     {
         if (await CheckedFormAsync(http, forms, ct) is { } refused)
         {
@@ -243,7 +244,7 @@ internal static class PasskeyEndpoints
     /// the password form: the forced password change if due, else the application's authorization request.
     /// </summary>
     private static async Task<IResult> SignInAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, PasskeyService passkeys, SignInService signIn, AuditLog audit, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] PasskeyService passkeys, [FromServices] SignInService signIn, [FromServices] AuditLog audit, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)

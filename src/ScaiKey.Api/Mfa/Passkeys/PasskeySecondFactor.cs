@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.SignIn;
@@ -42,7 +43,7 @@ internal static class PasskeySecondFactor
             http.Request.PathBase + PasskeyEndpoints.ScriptPath);
     }
 
-    private static async Task<IResult> OptionsAsync(HttpContext http, FormProtection forms, PasskeyService passkeys, CancellationToken ct)
+    private static async Task<IResult> OptionsAsync(HttpContext http, [FromServices] FormProtection forms, [FromServices] PasskeyService passkeys, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await PasskeyEndpoints.CheckedFormAsync(http, forms, ct) is { } refused)
@@ -61,7 +62,7 @@ internal static class PasskeySecondFactor
     }
 
     private static async Task<IResult> AnswerAsync(
-        HttpContext http, ScaiKeyDbContext db, FormProtection forms, PasskeyService passkeys, MfaChallenges challenges, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] FormProtection forms, [FromServices] PasskeyService passkeys, [FromServices] MfaChallenges challenges, CancellationToken ct)
     {
         var tenant = HostedPages.Tenant(http);
         if (await HostedPages.ReadFormAsync(http, ct) is not { } form)
