@@ -351,6 +351,7 @@ scenario() {
 # search under another sort, and combinations. LIST_CONNS (4) concurrent requests: a console is a few admins at
 # once, and with 32 the p99 on two shared cores is mostly queueing, not the query.
 # The ids of OUs and groups are the ones tools/perf/scale-data.py *-extras gives (prefix: the tenant id's first 20).
+# Squad g-17 has no members (the worst case of a walk that finds nothing); g-16 is a populated squad (33,333).
 #
 # The console page (GET /console/tenants/{t}/users) is not requested itself: it needs a console session cookie,
 # which only the hosted sign-in's code flow hands out. What its server time consists of is measured instead, as the
@@ -382,6 +383,8 @@ ou-department-p50 ou_id=$pfx-ou-45&page=50
 group-team group_id=$pfx-g-2
 group-squad group_id=$pfx-g-17
 group-squad-p50 group_id=$pfx-g-17&page=50
+group-squad-full group_id=$pfx-g-16
+group-squad-full-p50 group_id=$pfx-g-16&page=50
 mfa-true mfa_enabled=true
 mfa-false mfa_enabled=false
 mfa-true-p500 mfa_enabled=true&page=500
