@@ -11,6 +11,7 @@
 #   U7  client-credential token, as T1 in run.sh (a SERVICE application of a small tenant)
 #   L-* the list's every sort_by in both orders (page 1 and page 500) and every filter (issue 18), LIST_CONNS connections
 #   C1/C2 the API calls of the console's users page (first page, a search), LIST_CONNS connections
+#   P1/P2 the console's users page itself (first page, a search), signed in by bench/console-session.py
 # SCENARIOS picks the groups: "core lists" (default; core = U1-U7).
 #
 # Prints "NAME req/s p50_ms p99_ms" + "# NAME requests=… non2xx=…" per scenario and repeat, "RSS NAME vmrss_mb
@@ -185,6 +186,7 @@ ScaiKey__Bootstrap__ClientId=$ADMIN_ID
 ScaiKey__Bootstrap__ClientSecret=$(cat "$3/admin-secret")
 ScaiKey__RateLimits__Enabled=false
 Logging__LogLevel__Default=Warning
+ScaiKey__Issuer=http://localhost:$PORT/
 EOF
 }
 
@@ -398,6 +400,16 @@ EOF
     BENCH_PATH="$api/ous?per_page=100" scenario C3 "$HERE/lua/get_path.lua" -H "$AUTH_H"
     BENCH_PATH="$api/groups?per_page=100" scenario C4 "$HERE/lua/get_path.lua" -H "$AUTH_H"
     BENCH_PATH="$api" scenario C5 "$HERE/lua/get_path.lua" -H "$AUTH_H"
+    # The console page itself, as a tenant admin signed in through the console's code flow (the issuer is
+    # http://localhost:PORT/ for that: the console client's redirect URI is made from it, and passkeys refuse an IP).
+    local cookie slug
+    slug="$(json 'max(d["tenants"], key=lambda t: t["users"])["slug"]' <"$CACHE/seed.json")"
+    if cookie="$(python3 "$HERE/console-session.py" "http://localhost:$PORT" "$TOKEN" "$BIG" "$slug")"; then
+        BENCH_PATH="/console/tenants/$BIG/users" scenario P1 "$HERE/lua/get_path.lua" -H "Cookie: $cookie"
+        BENCH_PATH="/console/tenants/$BIG/users?search=$term" scenario P2 "$HERE/lua/get_path.lua" -H "Cookie: $cookie"
+    else
+        echo "WARN $CUR_DB P1/P2: no console session" && WARNINGS+=("$CUR_DB P1/P2: no console session")
+    fi
     CONNS="$saved_conns"
 }
 

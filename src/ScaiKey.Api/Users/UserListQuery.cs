@@ -31,9 +31,12 @@ internal sealed class UserListQuery(ScaiKeyDbContext db, UserReads reads, Search
             return new UserListPage([], 0, errors);
         }
 
+        // A group's member count (cached under the directory version) decides its path: reading the members of a
+        // large group on every request only to find there are too many cost ~150 ms on SQLite.
+        var members = groupIds is null ? 0 : await MemberCountAsync(tenantId, groupIds, ct);
         var filter = new UserListFilter(request.Search, request.Status, ouIds, groupIds, request.MfaEnabled)
         {
-            MemberIds = groupIds is null ? null : await MembersAsync(tenantId, groupIds, ct),
+            MemberIds = groupIds is null || members > MemberListLimit ? null : await MembersAsync(tenantId, groupIds, ct),
         };
         var users = reads.Filter(filter).Where(u => u.TenantId == tenantId);
         var counts = db.TenantUserCounts.Where(c => c.TenantId == tenantId);
@@ -51,7 +54,7 @@ internal sealed class UserListQuery(ScaiKeyDbContext db, UserReads reads, Search
             users = reads.Filter(filter, searchInOrder: true).Where(u => u.TenantId == tenantId);
         }
         else if (groupIds is not null && filter.MemberIds is null
-            && await WalkGroupAsync(tenantId, groupIds, counts, request.Paging, total, ct))
+            && await WalkGroupAsync(counts, request.Paging, total, members, ct))
         {
             users = reads.Filter(filter with { WalkGroup = true }).Where(u => u.TenantId == tenantId);
         }
@@ -68,17 +71,21 @@ internal sealed class UserListQuery(ScaiKeyDbContext db, UserReads reads, Search
     /// row per member. A large group's first pages walk; a combination that leaves few of its members, or a deep
     /// page, reads the members (as the search chooses between its trigram index and the walk).
     /// </summary>
-    private async Task<bool> WalkGroupAsync(
-        string tenantId, IReadOnlyList<string> groupIds, IQueryable<TenantUserCount> counts, PageRequest paging, int matches, CancellationToken ct)
+    private static async Task<bool> WalkGroupAsync(
+        IQueryable<TenantUserCount> counts, PageRequest paging, int matches, int members, CancellationToken ct)
     {
-        // The group's live members, exact and cached like any filter's total (for a group filter alone it is that
-        // total): counting 34,000 memberships on every request cost more than the walk it decides on.
-        var groupOnly = new UserListFilter(null, null, null, groupIds, null);
-        var members = await searchTotals.CountAsync(db, tenantId, groupOnly,
-            count => reads.Filter(groupOnly).Where(u => u.TenantId == tenantId).CountAsync(count), ct);
         var live = await counts.AsNoTracking().SumAsync(c => c.LiveUsers, ct);
         return (double)(paging.Offset + paging.PerPage) * live < (double)matches * members;
     }
+
+    /// <summary>
+    /// The distinct members of the groups, counted from the memberships alone (a soft delete removes a user's
+    /// memberships) and cached under the directory version, which every membership change raises: counting 34,000
+    /// memberships on every request cost more than the walk it decides on.
+    /// </summary>
+    private Task<int> MemberCountAsync(string tenantId, IReadOnlyList<string> groupIds, CancellationToken ct) =>
+        searchTotals.CountMembersAsync(db, tenantId, groupIds, count => db.GroupMembers.AsNoTracking()
+            .Where(m => m.TenantId == tenantId && groupIds.Contains(m.GroupId)).Select(m => m.UserId).Distinct().CountAsync(count), ct);
 
     /// <summary>The most members a group filter reads before it looks its users up by id.</summary>
     public const int MemberListLimit = 10_000;
