@@ -36,7 +36,9 @@ internal sealed class UserListQuery(ScaiKeyDbContext db, UserReads reads, Search
         var members = groupIds is null ? 0 : await MemberCountAsync(tenantId, groupIds, ct);
         var filter = new UserListFilter(request.Search, request.Status, ouIds, groupIds, request.MfaEnabled)
         {
-            MemberIds = groupIds is null || members > MemberListLimit ? null : await MembersAsync(tenantId, groupIds, ct),
+            // No members: nothing to read (PostgreSQL took 135-150 ms per request to find none, with the tenant's
+            // memberships index in its plan).
+            MemberIds = groupIds is null || members > MemberListLimit ? null : members == 0 ? [] : await MembersAsync(tenantId, groupIds, ct),
         };
         var users = reads.Filter(filter).Where(u => u.TenantId == tenantId);
         var counts = db.TenantUserCounts.Where(c => c.TenantId == tenantId);
