@@ -355,11 +355,9 @@ scenario() {
 # The ids of OUs and groups are the ones tools/perf/scale-data.py *-extras gives (prefix: the tenant id's first 20).
 # Squad g-17 has no members (the worst case of a walk that finds nothing); g-16 is a populated squad (33,333).
 #
-# The console page (GET /console/tenants/{t}/users) is not requested itself: it needs a console session cookie,
-# which only the hosted sign-in's code flow hands out. What its server time consists of is measured instead, as the
-# page makes the calls: its list (per_page = ScaiKey:Console:PageSize, 25, created_at desc; with a search for C2)
-# concurrently with /ous and /groups (per_page=100), then the tenant (C3, C4, C5); the page takes about
-# max(C1 or C2, C3, C4) + C5 + rendering (not measured).
+# The console page (GET /console/tenants/{t}/users) is requested itself as P1/P2, with the cookie of a tenant admin
+# that bench/console-session.py signs in; C1-C5 are the calls it makes (its list, per_page = ScaiKey:Console:PageSize,
+# 25, created_at desc, with a search for C2; /ous and /groups per_page=100; the tenant).
 # ---------------------------------------------------------------------------------------------------------------
 list_scenarios() {
     local term="$1" sort order page pfx="${BIG:0:20}" api="/api/v1/tenants/$BIG"
