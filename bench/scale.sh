@@ -11,6 +11,7 @@
 #   U7  client-credential token, as T1 in run.sh (a SERVICE application of a small tenant)
 #   L-* the list's every sort_by in both orders (page 1 and page 500) and every filter (issue 18), LIST_CONNS connections
 #   C1/C2 the API calls of the console's users page (first page, a search), LIST_CONNS connections
+#   P1/P2 the console's users page itself (first page, a search), signed in by bench/console-session.py
 # SCENARIOS picks the groups: "core lists" (default; core = U1-U7).
 #
 # Prints "NAME req/s p50_ms p99_ms" + "# NAME requests=… non2xx=…" per scenario and repeat, "RSS NAME vmrss_mb
@@ -185,6 +186,7 @@ ScaiKey__Bootstrap__ClientId=$ADMIN_ID
 ScaiKey__Bootstrap__ClientSecret=$(cat "$3/admin-secret")
 ScaiKey__RateLimits__Enabled=false
 Logging__LogLevel__Default=Warning
+ScaiKey__Issuer=http://localhost:$PORT/
 EOF
 }
 
@@ -351,12 +353,11 @@ scenario() {
 # search under another sort, and combinations. LIST_CONNS (4) concurrent requests: a console is a few admins at
 # once, and with 32 the p99 on two shared cores is mostly queueing, not the query.
 # The ids of OUs and groups are the ones tools/perf/scale-data.py *-extras gives (prefix: the tenant id's first 20).
+# Squad g-17 has no members (the worst case of a walk that finds nothing); g-16 is a populated squad (33,333).
 #
-# The console page (GET /console/tenants/{t}/users) is not requested itself: it needs a console session cookie,
-# which only the hosted sign-in's code flow hands out. What its server time consists of is measured instead, as the
-# page makes the calls: its list (per_page = ScaiKey:Console:PageSize, 25, created_at desc; with a search for C2)
-# concurrently with /ous and /groups (per_page=100), then the tenant (C3, C4, C5); the page takes about
-# max(C1 or C2, C3, C4) + C5 + rendering (not measured).
+# The console page (GET /console/tenants/{t}/users) is requested itself as P1/P2, with the cookie of a tenant admin
+# that bench/console-session.py signs in; C1-C5 are the calls it makes (its list, per_page = ScaiKey:Console:PageSize,
+# 25, created_at desc, with a search for C2; /ous and /groups per_page=100; the tenant).
 # ---------------------------------------------------------------------------------------------------------------
 list_scenarios() {
     local term="$1" sort order page pfx="${BIG:0:20}" api="/api/v1/tenants/$BIG"
@@ -382,6 +383,8 @@ ou-department-p50 ou_id=$pfx-ou-45&page=50
 group-team group_id=$pfx-g-2
 group-squad group_id=$pfx-g-17
 group-squad-p50 group_id=$pfx-g-17&page=50
+group-squad-full group_id=$pfx-g-16
+group-squad-full-p50 group_id=$pfx-g-16&page=50
 mfa-true mfa_enabled=true
 mfa-false mfa_enabled=false
 mfa-true-p500 mfa_enabled=true&page=500
@@ -395,6 +398,16 @@ EOF
     BENCH_PATH="$api/ous?per_page=100" scenario C3 "$HERE/lua/get_path.lua" -H "$AUTH_H"
     BENCH_PATH="$api/groups?per_page=100" scenario C4 "$HERE/lua/get_path.lua" -H "$AUTH_H"
     BENCH_PATH="$api" scenario C5 "$HERE/lua/get_path.lua" -H "$AUTH_H"
+    # The console page itself, as a tenant admin signed in through the console's code flow (the issuer is
+    # http://localhost:PORT/ for that: the console client's redirect URI is made from it, and passkeys refuse an IP).
+    local cookie slug
+    slug="$(json 'max(d["tenants"], key=lambda t: t["users"])["slug"]' <"$CACHE/seed.json")"
+    if cookie="$(python3 "$HERE/console-session.py" "http://localhost:$PORT" "$TOKEN" "$BIG" "$slug")"; then
+        BENCH_PATH="/console/tenants/$BIG/users" scenario P1 "$HERE/lua/get_path.lua" -H "Cookie: $cookie"
+        BENCH_PATH="/console/tenants/$BIG/users?search=$term" scenario P2 "$HERE/lua/get_path.lua" -H "Cookie: $cookie"
+    else
+        echo "WARN $CUR_DB P1/P2: no console session" && WARNINGS+=("$CUR_DB P1/P2: no console session")
+    fi
     CONNS="$saved_conns"
 }
 

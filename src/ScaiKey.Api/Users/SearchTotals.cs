@@ -18,12 +18,18 @@ internal sealed class SearchTotals : IDisposable
 
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = Capacity, CompactionPercentage = 0.25 });
 
-    public async Task<int> CountAsync(ScaiKeyDbContext db, string tenantId, UserListFilter filter, Func<CancellationToken, Task<int>> count, CancellationToken ct)
+    public Task<int> CountAsync(ScaiKeyDbContext db, string tenantId, UserListFilter filter, Func<CancellationToken, Task<int>> count, CancellationToken ct) =>
+        CountAsync(db, tenantId, new Key(tenantId, filter.Key(UserReads.SearchTerm(filter.Search))), count, ct);
+
+    /// <summary>The distinct members of a group subtree (UserListQuery's choice of path), under a key of its own.</summary>
+    public Task<int> CountMembersAsync(ScaiKeyDbContext db, string tenantId, IReadOnlyList<string> groupIds, Func<CancellationToken, Task<int>> count, CancellationToken ct) =>
+        CountAsync(db, tenantId, new MembersKey(tenantId, string.Join('\n', groupIds.Order(StringComparer.Ordinal))), count, ct);
+
+    private async Task<int> CountAsync(ScaiKeyDbContext db, string tenantId, object key, Func<CancellationToken, Task<int>> count, CancellationToken ct)
     {
         // The version is read before counting: a change committed in between raises it, so the total stored below
         // can only be filed under a version that is already out of date, never a stale total under a current one.
         var version = await DirectoryVersion.ReadAsync(db, tenantId, ct);
-        var key = new Key(tenantId, filter.Key(UserReads.SearchTerm(filter.Search)));
         if (_cache.TryGetValue(key, out Entry? cached) && cached is not null && cached.Version == version)
         {
             return cached.Total;
@@ -37,6 +43,8 @@ internal sealed class SearchTotals : IDisposable
     public void Dispose() => _cache.Dispose();
 
     private sealed record Key(string TenantId, UserListFilterKey Filter);
+
+    private sealed record MembersKey(string TenantId, string GroupIds);
 
     private sealed record Entry(long Version, int Total);
 }

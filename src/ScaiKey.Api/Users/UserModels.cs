@@ -202,6 +202,12 @@ internal sealed record UserListFilter(
     public IReadOnlyList<string>? MemberIds { get; init; }
 
     /// <summary>
+    /// For a group too large for <see cref="MemberIds"/>: test membership row by row along the sort's index (a page
+    /// found after a few hundred rows) instead of reading every member and sorting them (UserListQuery decides).
+    /// </summary>
+    public bool WalkGroup { get; init; }
+
+    /// <summary>
     /// The filter as a cache key (with the matched search term), the OU and group subtrees as resolved and sorted: a
     /// move in a tree changes the key, a change of a membership or of a user raises the directory version.
     /// </summary>
