@@ -2,7 +2,6 @@ using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Errors;
 using ScaiKey.Api.Http;
 using ScaiKey.Data;
-using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.Users;
 
@@ -56,28 +55,16 @@ internal sealed class UserListQuery(ScaiKeyDbContext db, UserReads reads, Search
             users = reads.Filter(filter, searchInOrder: true).Where(u => u.TenantId == tenantId);
         }
         else if (groupIds is not null && filter.MemberIds is null
-            && await WalkGroupAsync(counts, request.Paging, total, members, ct))
+            && await UserReads.WalkIsCheaperAsync(counts, status: null, request.Paging, total, members, ct))
         {
+            // A group above MemberListLimit: its first pages walk the sort's index testing membership; a combination
+            // that leaves few of its members, or a deep page, reads the members and sorts the matches instead.
             users = reads.Filter(filter with { WalkGroup = true }).Where(u => u.TenantId == tenantId);
         }
 
         var (from, skip) = await anchors.SeekAsync(db, tenantId, filter, users, request.SortBy, request.Descending, request.Paging.Offset, ct);
         var items = await reads.PageAsync(from, request.SortBy, request.Descending, skip, request.Paging.PerPage, reads.ProjectListItems, ct);
         return new UserListPage(items, total);
-    }
-
-    /// <summary>
-    /// Whether a page of a group above <see cref="MemberListLimit"/> is cheaper found by walking the sort's index and
-    /// testing each user for membership than by reading the group's members and sorting the matches: with m of n live
-    /// users matching the whole filter, the walk reads about (offset + per_page) * n / m users, the member path one
-    /// row per member. A large group's first pages walk; a combination that leaves few of its members, or a deep
-    /// page, reads the members (as the search chooses between its trigram index and the walk).
-    /// </summary>
-    private static async Task<bool> WalkGroupAsync(
-        IQueryable<TenantUserCount> counts, PageRequest paging, int matches, int members, CancellationToken ct)
-    {
-        var live = await counts.AsNoTracking().SumAsync(c => c.LiveUsers, ct);
-        return (double)(paging.Offset + paging.PerPage) * live < (double)matches * members;
     }
 
     /// <summary>

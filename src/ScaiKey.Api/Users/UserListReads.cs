@@ -115,8 +115,19 @@ internal sealed partial class UserReads
             return false;
         }
 
-        var live = await LiveUsersAsync(counts, filter.Status, ct);
-        return (double)(paging.Offset + paging.PerPage) * live < (double)matches * matches;
+        return await WalkIsCheaperAsync(counts, filter.Status, paging, matches, matches, ct);
+    }
+
+    /// <summary>
+    /// Whether walking the sort's index and testing each row finds a page in fewer rows than the other path reads:
+    /// with <paramref name="matches"/> of the live users (of <paramref name="status"/>, or all) matching, the walk
+    /// reads about (offset + per_page) * live / matches rows; the other path <paramref name="otherPathRows"/>.
+    /// </summary>
+    public static async Task<bool> WalkIsCheaperAsync(
+        IQueryable<TenantUserCount> counts, UserStatus? status, PageRequest paging, int matches, long otherPathRows, CancellationToken ct)
+    {
+        var live = await LiveUsersAsync(counts, status, ct);
+        return (double)(paging.Offset + paging.PerPage) * live < (double)matches * otherPathRows;
     }
 
     /// <summary>Live users in the counters' scope, of one status or all, from the trigger-kept counters.</summary>
