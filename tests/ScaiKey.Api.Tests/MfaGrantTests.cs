@@ -28,7 +28,9 @@ public sealed class MfaGrantTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>, I
 
     private Task<List<string?>> FailureReasonsAsync(string userId) =>
         app.DbAsync(db => db.AuditEvents.AsNoTracking().Where(e => e.TargetId == userId && e.Action == "user.sign_in_failed")
-            .OrderBy(e => e.CreatedAt).Select(e => e.Reason).ToListAsync());
+            // The test clock stands still between steps, so events share CreatedAt; the ids (UUIDv7 of the real clock,
+            // one request after the other) keep their order.
+            .OrderBy(e => e.CreatedAt).ThenBy(e => e.Id).Select(e => e.Reason).ToListAsync());
 
     [Fact]
     public async Task A_password_alone_does_not_wipe_the_failures_wrong_codes_counted_when_a_change_is_due()
