@@ -38,6 +38,39 @@ public sealed class HouseRulesTests
         Assert.True(offenders.Count == 0, "Services returning IResult (return a result and translate it in the handler):\n" + string.Join("\n", offenders.Order()));
     }
 
+    /// <summary>
+    /// The directory's services read what they need of the request from <c>RequestInfo</c> (request id, origin,
+    /// If-Match), built once by the handler, so the same write serves the API, SCIM and the console without a
+    /// request in reach. A service method taking <see cref="HttpContext"/> (or its request or response) fails here.
+    /// </summary>
+    [Fact]
+    public void Directory_services_take_no_HttpContext()
+    {
+        string[] services =
+        [
+            "ScaiKey.Api.Users.UserCommands", "ScaiKey.Api.Users.UserReads", "ScaiKey.Api.Users.UserListQuery",
+            "ScaiKey.Api.Users.AccountEmails", "ScaiKey.Api.Users.PasswordChanges", "ScaiKey.Api.Users.SearchTotals",
+            "ScaiKey.Api.Scim.ScimUserService", "ScaiKey.Api.Scim.ScimGroupService",
+        ];
+        var offenders = new List<string>();
+        var checkedMethods = 0;
+        foreach (var name in services)
+        {
+            var type = typeof(Program).Assembly.GetType(name) ?? throw new InvalidOperationException($"{name} not found; update the list");
+            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            {
+                checkedMethods++;
+                if (method.GetParameters().Any(p => p.ParameterType == typeof(HttpContext) || p.ParameterType == typeof(HttpRequest) || p.ParameterType == typeof(HttpResponse)))
+                {
+                    offenders.Add($"{type.Name}.{method.Name}");
+                }
+            }
+        }
+
+        Assert.True(checkedMethods > 30, $"only {checkedMethods} methods found; the scan is broken");
+        Assert.True(offenders.Count == 0, "Services taking HttpContext (pass RequestInfo.From(http) from the handler):\n" + string.Join("\n", offenders.Order()));
+    }
+
     private static bool ReturnsResult(Type type)
     {
         if (type.IsGenericType && type.GetGenericTypeDefinition() is var definition

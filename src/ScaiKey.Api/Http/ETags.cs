@@ -10,9 +10,11 @@ internal static class ETags
     public static bool IfMatchAllows(HttpRequest request, int currentVersion) => IfMatchAllows(request, For(currentVersion));
 
     /// <summary>True when If-Match is absent, "*", or lists <paramref name="currentTag"/> (quoted, strong).</summary>
-    public static bool IfMatchAllows(HttpRequest request, string currentTag)
+    public static bool IfMatchAllows(HttpRequest request, string currentTag) => IfMatchAllows(request.Headers.IfMatch, currentTag);
+
+    /// <summary>The same rule for a header already read (<see cref="RequestInfo"/>).</summary>
+    public static bool IfMatchAllows(Microsoft.Extensions.Primitives.StringValues header, string currentTag)
     {
-        var header = request.Headers.IfMatch;
         if (header.Count == 0)
         {
             return true;

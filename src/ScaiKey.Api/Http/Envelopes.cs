@@ -26,6 +26,8 @@ internal static class Envelope
 {
     public static ApiResponse<T> Of<T>(HttpContext http, T data) => new(data, MetaResponse.For(http));
 
+    public static ApiResponse<T> Of<T>(RequestInfo request, T data) => new(data, new MetaResponse(request.RequestId, DateTime.UtcNow));
+
     public static PaginatedResponse<T> Page<T>(HttpContext http, IReadOnlyList<T> data, PageRequest paging, int total) =>
         new(data, PaginationMeta.Create(paging.Page, paging.PerPage, total), MetaResponse.For(http));
 }

@@ -165,7 +165,7 @@ internal sealed class ScimUserService(
 
         // Exactly the Users API's delete (soft delete, sessions, links, assignments, roles, memberships end).
         // SCIM's own error format, not the Users API's problem+json.
-        var failure = await commands.DeleteAsync(request.Http, request.Tenant.Id, user!.Id, null, ct, ifMatchChecked: true);
+        var failure = await commands.DeleteAsync(request.Request, request.Tenant.Id, user!.Id, null, ct, ifMatchChecked: true);
         return failure?.Kind switch
         {
             null => ScimOutcome.NoContent,

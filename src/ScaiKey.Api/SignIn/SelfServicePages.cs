@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using ScaiKey.Api.Audit;
 using ScaiKey.Api.Errors;
+using ScaiKey.Api.Http;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
@@ -138,7 +139,7 @@ internal static class SelfServicePages
             return;
         }
 
-        await s.Emails.SendPasswordResetAsync(http, tenant, user, redirectUri: null, AccountEmails.ResetRequester.User, ct);
+        await s.Emails.SendPasswordResetAsync(RequestInfo.From(http), tenant, user, redirectUri: null, AccountEmails.ResetRequester.User, ct);
         s.Audit.RecordAs(SignInService.SystemActor, "forgot_password", "user.password_reset_requested", "user", user.Id, tenant.Id,
             ["password_reset_link"], "Forgot-password page");
         await s.Db.SaveChangesAsync(ct);

@@ -50,9 +50,9 @@ internal sealed class AccountEmails(
     }
 
     /// <summary>A new invitation link to the user's address.</summary>
-    public void Invite(HttpContext http, TenantContext tenant, User user)
+    public void Invite(RequestInfo request, TenantContext tenant, User user)
     {
-        var link = AppendToken(HostedUrl(http, tenant, "accept-invitation"), Issue(user, Invitation, InvitationLifetime, email: null));
+        var link = AppendToken(HostedUrl(request, tenant, "accept-invitation"), Issue(user, Invitation, InvitationLifetime, email: null));
         outbox.Enqueue(tenant.Id, user.Email, "invitation", $"You are invited to {tenant.Name}",
             $"Hello,\n\nAn account was created for you at {tenant.Name}. Set your password within {InvitationLifetime.TotalDays:0} days:\n\n{link}\n\nIf you did not expect this, ignore this message.\n");
     }
@@ -62,10 +62,10 @@ internal sealed class AccountEmails(
     /// statements: call it inside a transaction. Returns when the link expires.
     /// </summary>
     public async Task<DateTime> SendPasswordResetAsync(
-        HttpContext http, TenantContext tenant, User user, string? redirectUri, ResetRequester requester, CancellationToken ct)
+        RequestInfo request, TenantContext tenant, User user, string? redirectUri, ResetRequester requester, CancellationToken ct)
     {
         await VoidAsync(tenant.Id, user.Id, [PasswordReset], ct);
-        var link = AppendToken(redirectUri ?? HostedUrl(http, tenant, "reset-password"), Issue(user, PasswordReset, ResetLinkLifetime, email: null));
+        var link = AppendToken(redirectUri ?? HostedUrl(request, tenant, "reset-password"), Issue(user, PasswordReset, ResetLinkLifetime, email: null));
         var who = requester == ResetRequester.Administrator
             ? $"An administrator started a password reset for your {tenant.Name} account."
             : $"Someone (hopefully you) asked to reset the password of your {tenant.Name} account.";
@@ -81,9 +81,9 @@ internal sealed class AccountEmails(
     /// A link that verifies the user's current address. The token remembers the address it went to, so it can
     /// verify that address and no later one (<see cref="UserActionToken.Email"/>).
     /// </summary>
-    public void SendEmailVerification(HttpContext http, TenantContext tenant, User user)
+    public void SendEmailVerification(RequestInfo request, TenantContext tenant, User user)
     {
-        var link = AppendToken(HostedUrl(http, tenant, "verify-email"), Issue(user, EmailVerification, VerificationLifetime, user.Email));
+        var link = AppendToken(HostedUrl(request, tenant, "verify-email"), Issue(user, EmailVerification, VerificationLifetime, user.Email));
         outbox.Enqueue(tenant.Id, user.Email, "email_verification", $"Confirm your email address for {tenant.Name}",
             $"Hello,\n\nPlease confirm that this is the email address of your {tenant.Name} account. The link works once, within {VerificationLifetime.TotalDays:0} days:\n\n{link}\n\nIf you do not have an account there, ignore this message.\n");
     }
@@ -129,11 +129,11 @@ internal sealed class AccountEmails(
     }
 
     /// <summary>The public URL of a hosted page of the tenant: under ScaiKey:Issuer when set, else this request's origin.</summary>
-    public string HostedUrl(HttpContext http, TenantContext tenant, string page)
+    public string HostedUrl(RequestInfo request, TenantContext tenant, string page)
     {
         var baseUrl = origin.Issuer is { } issuer
             ? issuer.AbsoluteUri.TrimEnd('/')
-            : $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}";
+            : request.Origin;
         return $"{baseUrl}/t/{tenant.Slug}/{page}";
     }
 

@@ -231,7 +231,7 @@ internal static class AdminUserEndpoints
             return errors.ToResult();
         }
 
-        return UserResults.Created(http, await commands.CreateAsync<AdminUserResponse>(http, tenant, bound.Value!, key, ct));
+        return UserResults.Created(http, await commands.CreateAsync<AdminUserResponse>(RequestInfo.From(http), tenant, bound.Value!, key, ct));
     }
 
     /// <summary>The tenant of a visible user; null when the user does not exist or lies outside the caller's scope.</summary>
@@ -266,13 +266,13 @@ internal static class AdminUserEndpoints
         }
 
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.UpdateAsync<AdminUserResponse>(http, tenant, userId, bound.Value!, ct));
+        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.UpdateAsync<AdminUserResponse>(RequestInfo.From(http), tenant, userId, bound.Value!, ct));
     }
 
     private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserResults.NotFound() : UserResults.NoContent(await commands.DeleteAsync(http, tenant.Id, userId, confirmEmail: null, ct));
+        return tenant is null ? UserResults.NotFound() : UserResults.NoContent(await commands.DeleteAsync(RequestInfo.From(http), tenant.Id, userId, confirmEmail: null, ct));
     }
 
     private static async Task<IResult> GroupsAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserReads reads, CancellationToken ct)
@@ -286,19 +286,19 @@ internal static class AdminUserEndpoints
     private static async Task<IResult> DisableMfaAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.DisableMfaAsync<AdminUserResponse>(http, tenant.Id, userId, ct));
+        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.DisableMfaAsync<AdminUserResponse>(RequestInfo.From(http), tenant.Id, userId, ct));
     }
 
     private static async Task<IResult> ResendInvitationAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.ResendInvitationAsync<AdminUserResponse>(http, tenant, userId, ct));
+        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.ResendInvitationAsync<AdminUserResponse>(RequestInfo.From(http), tenant, userId, ct));
     }
 
     private static async Task<IResult> UnlockAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.UnlockAsync<AdminUserResponse>(http, tenant.Id, userId, ct));
+        return tenant is null ? UserResults.NotFound() : UserResults.Ok(http, await commands.UnlockAsync<AdminUserResponse>(RequestInfo.From(http), tenant.Id, userId, ct));
     }
 
     private static async Task<IResult> ResetPasswordAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] UserCommands commands, CancellationToken ct)
@@ -310,6 +310,6 @@ internal static class AdminUserEndpoints
         }
 
         var tenant = await UserTenantAsync(http, db, userId, ct);
-        return tenant is null ? UserResults.NotFound() : UserResults.OkBody(http, await commands.AdminResetPasswordAsync(http, tenant, userId, bound.Value!, ct));
+        return tenant is null ? UserResults.NotFound() : UserResults.OkBody(http, await commands.AdminResetPasswordAsync(RequestInfo.From(http), tenant, userId, bound.Value!, ct));
     }
 }

@@ -26,11 +26,12 @@ internal sealed partial class UserCommands(
     Idempotency idempotency,
     TimeProvider time,
     AccountEmails emails,
-    OpenIdConnect.RevocationCache revocations)
+    OpenIdConnect.RevocationCache revocations,
+    Microsoft.Extensions.Caching.Memory.IMemoryCache memory)
 {
     private DateTime Now => time.UtcNow();
 
-    public async Task<Result<UserCreated<T>>> CreateAsync<T>(HttpContext http, TenantContext tenant, UserCreate input, Idempotency.Request? key, CancellationToken ct)
+    public async Task<Result<UserCreated<T>>> CreateAsync<T>(RequestInfo request, TenantContext tenant, UserCreate input, Idempotency.Request? key, CancellationToken ct)
         where T : UserResponse, new()
     {
         if (key is not null && await idempotency.ReplayAsync(key, ct) is { } replay)
@@ -93,11 +94,11 @@ internal sealed partial class UserCommands(
             // Without a password the invitation verifies the address when it is accepted; with one, a verification link.
             if (input.Password is null)
             {
-                emails.Invite(http, tenant, user);
+                emails.Invite(request, tenant, user);
             }
             else
             {
-                emails.SendEmailVerification(http, tenant, user);
+                emails.SendEmailVerification(request, tenant, user);
             }
         }
 
@@ -120,7 +121,7 @@ internal sealed partial class UserCommands(
         }
 
         var (response, version) = (await reads.GetAsync<T>(tenant.Id, user.Id, UserIncludes.None, ct))!.Value;
-        var envelope = Envelope.Of(http, response);
+        var envelope = Envelope.Of(request, response);
         var location = $"/api/v1/tenants/{tenant.Id}/users/{user.Id}";
         if (key is not null)
         {
@@ -146,11 +147,11 @@ internal sealed partial class UserCommands(
     private static Result<UserCreated<T>> Replayed<T>(Result<IdempotentReplay> replay) =>
         replay.Succeeded ? UserCreated<T>.Replayed(replay.Value) : replay.Failure;
 
-    public async Task<Result<(T Response, int Version)>> UpdateAsync<T>(HttpContext http, TenantContext tenant, string userId, UserInput.UserPatch patch, CancellationToken ct)
+    public async Task<Result<(T Response, int Version)>> UpdateAsync<T>(RequestInfo request, TenantContext tenant, string userId, UserInput.UserPatch patch, CancellationToken ct)
         where T : UserResponse, new()
     {
         var tenantId = tenant.Id;
-        var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
+        var (user, refusal) = await FindForWriteAsync(request, tenantId, userId, ct);
         if (refusal is not null)
         {
             return refusal;
@@ -217,11 +218,11 @@ internal sealed partial class UserCommands(
             await using var transaction = changed.Contains("email") ? await db.Database.BeginTransactionAsync(ct) : null;
             if (transaction is not null)
             {
-                await EmailChangedAsync(http, tenant, user, previousEmail, changed, ct);
+                await EmailChangedAsync(request, tenant, user, previousEmail, changed, ct);
             }
 
             audit.Record("user.updated", "user", user.Id, tenantId, changed);
-            if (await SaveAsync(http, ct) is { } failure)
+            if (await SaveAsync(request, ct) is { } failure)
             {
                 return failure;
             }
@@ -235,10 +236,10 @@ internal sealed partial class UserCommands(
         return await RespondAsync<T>(tenantId, userId, ct);
     }
 
-    public async Task<Result<(T Response, int Version)>> ChangeStatusAsync<T>(HttpContext http, string tenantId, string userId, UserStatusUpdate input, CancellationToken ct)
+    public async Task<Result<(T Response, int Version)>> ChangeStatusAsync<T>(RequestInfo request, string tenantId, string userId, UserStatusUpdate input, CancellationToken ct)
         where T : UserResponse, new()
     {
-        var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct);
+        var (user, refusal) = await FindForWriteAsync(request, tenantId, userId, ct);
         if (refusal is not null)
         {
             return refusal;
@@ -272,13 +273,13 @@ internal sealed partial class UserCommands(
 
         Touch(user);
         audit.Record("user.status_changed", "user", user.Id, tenantId, changed, input.Reason);
-        return await CommitWithRevocationAsync<T>(http, user, revoke, ct);
+        return await CommitWithRevocationAsync<T>(request, user, revoke, ct);
     }
 
     /// <param name="ifMatchChecked">The caller compared the version itself (SCIM's weak ETags, a Bulk operation's version).</param>
-    public async Task<Failure?> DeleteAsync(HttpContext http, string tenantId, string userId, string? confirmEmail, CancellationToken ct, bool ifMatchChecked = false)
+    public async Task<Failure?> DeleteAsync(RequestInfo request, string tenantId, string userId, string? confirmEmail, CancellationToken ct, bool ifMatchChecked = false)
     {
-        var (user, refusal) = await FindForWriteAsync(http, tenantId, userId, ct, ifMatchChecked);
+        var (user, refusal) = await FindForWriteAsync(request, tenantId, userId, ct, ifMatchChecked);
         if (refusal is not null)
         {
             return refusal;
@@ -297,7 +298,7 @@ internal sealed partial class UserCommands(
         await db.UserActionTokens.Where(t => t.TenantId == tenantId && t.UserId == user.Id && t.UsedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, Now), ct);
         audit.Record("user.deleted", "user", user.Id, tenantId);
-        if (await SaveAsync(http, ct) is { } failure)
+        if (await SaveAsync(request, ct) is { } failure)
         {
             return failure;
         }
@@ -321,7 +322,7 @@ internal sealed partial class UserCommands(
         revocations.EvictUser(user.Id);
 
         // Its roles end now on this instance, not when the cached grants expire.
-        Caller.Evict(http.RequestServices.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(), PrincipalTypes.User, user.Id);
+        Caller.Evict(memory, PrincipalTypes.User, user.Id);
         return null;
     }
 

@@ -15,7 +15,7 @@ namespace ScaiKey.Api.Users;
 /// <summary>The user's credentials, changed by an administrator: unlock, turn second factors off, reset the password.</summary>
 internal sealed partial class UserCommands
 {
-    public async Task<Result<(T Response, int Version)>> UnlockAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
+    public async Task<Result<(T Response, int Version)>> UnlockAsync<T>(RequestInfo request, string tenantId, string userId, CancellationToken ct)
         where T : UserResponse, new()
     {
         var user = await FindAsync(tenantId, userId, ct);
@@ -35,7 +35,7 @@ internal sealed partial class UserCommands
         user.LockedAt = null;
         Touch(user);
         audit.Record("user.unlocked", "user", user.Id, tenantId, changed);
-        if (await SaveAsync(http, ct) is { } failure)
+        if (await SaveAsync(request, ct) is { } failure)
         {
             return failure;
         }
@@ -43,7 +43,7 @@ internal sealed partial class UserCommands
         return await RespondAsync<T>(tenantId, userId, ct);
     }
 
-    public async Task<Result<(T Response, int Version)>> DisableMfaAsync<T>(HttpContext http, string tenantId, string userId, CancellationToken ct)
+    public async Task<Result<(T Response, int Version)>> DisableMfaAsync<T>(RequestInfo request, string tenantId, string userId, CancellationToken ct)
         where T : UserResponse, new()
     {
         var user = await FindAsync(tenantId, userId, ct);
@@ -77,7 +77,7 @@ internal sealed partial class UserCommands
         audit.Record("user.mfa_disabled", "user", user.Id, tenantId, changed);
         outbox.Enqueue(tenantId, user.Email, "mfa_disabled", $"Two-step verification was turned off for your {tenantName} account",
             $"Hello,\n\nAn administrator removed the second factors (authenticator apps, passkeys and recovery codes) of your {tenantName} account and signed you out everywhere.\nYou can set up two-step verification again from your account page.\nIf you did not ask for this, contact your administrator.\n");
-        if (await SaveAsync(http, ct) is { } failure)
+        if (await SaveAsync(request, ct) is { } failure)
         {
             return failure;
         }
@@ -87,7 +87,7 @@ internal sealed partial class UserCommands
         return await RespondAsync<T>(tenantId, userId, ct);
     }
 
-    public async Task<Result<PasswordResetResponse>> ResetPasswordAsync(HttpContext http, TenantContext tenant, string userId, UserPasswordReset input, CancellationToken ct)
+    public async Task<Result<PasswordResetResponse>> ResetPasswordAsync(RequestInfo request, TenantContext tenant, string userId, UserPasswordReset input, CancellationToken ct)
     {
         var user = await FindAsync(tenant.Id, userId, ct);
         if (user is null)
@@ -108,7 +108,7 @@ internal sealed partial class UserCommands
             }
 
             await using var emailTransaction = await db.Database.BeginTransactionAsync(ct);
-            var expires = await emails.SendPasswordResetAsync(http, tenant, user, input.RedirectUri, AccountEmails.ResetRequester.Administrator, ct);
+            var expires = await emails.SendPasswordResetAsync(request, tenant, user, input.RedirectUri, AccountEmails.ResetRequester.Administrator, ct);
             audit.Record("user.password_reset_requested", "user", user.Id, tenant.Id, ["password_reset_link"]);
             await db.SaveChangesAsync(ct);
             await emailTransaction.CommitAsync(ct);
@@ -127,7 +127,7 @@ internal sealed partial class UserCommands
             return Failure.Invalid(errors);
         }
 
-        if (await SetPasswordAsync(http, tenant, user, password, requireChange: true, input.Method, ct) is { } failure)
+        if (await SetPasswordAsync(request, tenant, user, password, requireChange: true, input.Method, ct) is { } failure)
         {
             return failure;
         }
@@ -135,7 +135,7 @@ internal sealed partial class UserCommands
         return new PasswordResetResponse(user.Id, input.Method, input.Method == "TEMPORARY" ? password : null, null, true);
     }
 
-    public async Task<Result<PasswordResetResponse>> AdminResetPasswordAsync(HttpContext http, TenantContext tenant, string userId, AdminPasswordReset input, CancellationToken ct)
+    public async Task<Result<PasswordResetResponse>> AdminResetPasswordAsync(RequestInfo request, TenantContext tenant, string userId, AdminPasswordReset input, CancellationToken ct)
     {
         var user = await FindAsync(tenant.Id, userId, ct);
         if (user is null)
@@ -159,7 +159,7 @@ internal sealed partial class UserCommands
             return Failure.Invalid(errors);
         }
 
-        if (await SetPasswordAsync(http, tenant, user, input.NewPassword, input.RequirePasswordChange, "MANUAL", ct) is { } failure)
+        if (await SetPasswordAsync(request, tenant, user, input.NewPassword, input.RequirePasswordChange, "MANUAL", ct) is { } failure)
         {
             return failure;
         }
@@ -172,7 +172,7 @@ internal sealed partial class UserCommands
         : $"this user signs in through an identity provider (identity_source {source.ToString().ToUpperInvariant()}); "
           + "the tenant's settings.federation_policy.allow_local_passwords is false";
 
-    private async Task<Failure?> SetPasswordAsync(HttpContext http, TenantContext tenant, User user, string password, bool requireChange, string method, CancellationToken ct)
+    private async Task<Failure?> SetPasswordAsync(RequestInfo request, TenantContext tenant, User user, string password, bool requireChange, string method, CancellationToken ct)
     {
         var hash = await passwords.HashAsync(password, ct);
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -183,7 +183,7 @@ internal sealed partial class UserCommands
             $"Hello,\n\nAn administrator reset the password of your {tenant.Name} account and signed you out everywhere.\nIf you did not ask for this, contact your administrator.\n");
         audit.Record("user.password_reset", "user", user.Id, tenant.Id,
             requireChange ? ["password", "require_password_change", "sessions"] : ["password", "sessions"], reason: "method " + method);
-        if (await SaveAsync(http, ct) is { } failure)
+        if (await SaveAsync(request, ct) is { } failure)
         {
             return failure;
         }

@@ -1,3 +1,4 @@
+using ScaiKey.Api.Http;
 using ScaiKey.Api.Infrastructure;
 using ScaiKey.Api.Tenancy;
 using ScaiKey.Data.Entities;
@@ -19,7 +20,7 @@ internal sealed partial class UserCommands
     /// Sends a new invitation to a user still waiting for one; earlier invitation links stop working. A user who
     /// has a password or is past PENDING_EMAIL_VERIFICATION is a 409: a reset, not an invitation, is what helps.
     /// </summary>
-    public async Task<Result<(T Response, int Version)>> ResendInvitationAsync<T>(HttpContext http, TenantContext tenant, string userId, CancellationToken ct)
+    public async Task<Result<(T Response, int Version)>> ResendInvitationAsync<T>(RequestInfo request, TenantContext tenant, string userId, CancellationToken ct)
         where T : UserResponse, new()
     {
         var user = await FindAsync(tenant.Id, userId, ct);
@@ -36,10 +37,10 @@ internal sealed partial class UserCommands
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         await emails.VoidAsync(tenant.Id, user.Id, [AccountEmails.Invitation], ct);
-        emails.Invite(http, tenant, user);
+        emails.Invite(request, tenant, user);
         Touch(user);
         audit.Record("user.invitation_resent", "user", user.Id, tenant.Id, ["invitation_link"]);
-        if (await SaveAsync(http, ct) is { } failure)
+        if (await SaveAsync(request, ct) is { } failure)
         {
             return failure;
         }
@@ -54,7 +55,7 @@ internal sealed partial class UserCommands
     /// still waiting for one, else a verification link) and the old one a notice. Another spelling of the same
     /// mailbox (its normalized form is unchanged) is not a change of mailbox and sends nothing.
     /// </summary>
-    private async Task EmailChangedAsync(HttpContext http, TenantContext tenant, User user, string previousEmail, List<string> changed, CancellationToken ct)
+    private async Task EmailChangedAsync(RequestInfo request, TenantContext tenant, User user, string previousEmail, List<string> changed, CancellationToken ct)
     {
         if (EmailAddresses.Normalize(previousEmail) == user.EmailNormalized)
         {
@@ -76,12 +77,12 @@ internal sealed partial class UserCommands
             // Accepting an invitation verifies the address, so the invitation moves to the new address (if one was out).
             if (voidedInvitations > 0)
             {
-                emails.Invite(http, tenant, user);
+                emails.Invite(request, tenant, user);
             }
         }
         else
         {
-            emails.SendEmailVerification(http, tenant, user);
+            emails.SendEmailVerification(request, tenant, user);
         }
 
         emails.NotifyEmailChanged(tenant, previousEmail, user.Email);

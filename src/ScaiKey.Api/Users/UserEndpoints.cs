@@ -106,7 +106,7 @@ internal static class UserEndpoints
         Idempotency.Request? key = null;
         var bound = await JsonBody.BindAsync(http, UserInput.ReadCreate, (body, errors) =>
             key = Idempotency.FromHeader(http, $"{caller.PrincipalType}:{caller.PrincipalId}", $"POST /api/v1/tenants/{tenant.Id}/users", body.Raw, errors));
-        return bound.Failure ?? UserResults.Created(http, await commands.CreateAsync<UserResponse>(http, tenant, bound.Value!, key, ct));
+        return bound.Failure ?? UserResults.Created(http, await commands.CreateAsync<UserResponse>(RequestInfo.From(http), tenant, bound.Value!, key, ct));
     }
 
     private static async Task<IResult> GetAsync(
@@ -172,24 +172,24 @@ internal static class UserEndpoints
     private static async Task<IResult> UpdateAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, UserInput.ReadUpdate);
-        return bound.Failure ?? UserResults.Ok(http, await commands.UpdateAsync<UserResponse>(http, http.Tenant(), userId, bound.Value!, ct));
+        return bound.Failure ?? UserResults.Ok(http, await commands.UpdateAsync<UserResponse>(RequestInfo.From(http), http.Tenant(), userId, bound.Value!, ct));
     }
 
     private static async Task<IResult> DeleteAsync([FromRoute(Name = "user_id")] string userId, DeleteInput input, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct) =>
-        UserResults.NoContent(await commands.DeleteAsync(http, http.Tenant().Id, userId, input.ConfirmEmail, ct));
+        UserResults.NoContent(await commands.DeleteAsync(RequestInfo.From(http), http.Tenant().Id, userId, input.ConfirmEmail, ct));
 
     private static async Task<IResult> ChangeStatusAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, UserInput.ReadStatus);
-        return bound.Failure ?? UserResults.Ok(http, await commands.ChangeStatusAsync<UserResponse>(http, http.Tenant().Id, userId, bound.Value!, ct));
+        return bound.Failure ?? UserResults.Ok(http, await commands.ChangeStatusAsync<UserResponse>(RequestInfo.From(http), http.Tenant().Id, userId, bound.Value!, ct));
     }
 
     private static async Task<IResult> ResetPasswordAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct)
     {
         var bound = await JsonBody.BindAsync(http, UserInput.ReadPasswordReset);
-        return bound.Failure ?? UserResults.OkBody(http, await commands.ResetPasswordAsync(http, http.Tenant(), userId, bound.Value!, ct));
+        return bound.Failure ?? UserResults.OkBody(http, await commands.ResetPasswordAsync(RequestInfo.From(http), http.Tenant(), userId, bound.Value!, ct));
     }
 
     private static async Task<IResult> ResendInvitationAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct) =>
-        UserResults.Ok(http, await commands.ResendInvitationAsync<UserResponse>(http, http.Tenant(), userId, ct));
+        UserResults.Ok(http, await commands.ResendInvitationAsync<UserResponse>(RequestInfo.From(http), http.Tenant(), userId, ct));
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using ScaiKey.Api.Authorization;
+using ScaiKey.Api.Http;
 using ScaiKey.Api.OpenApi;
 using ScaiKey.Api.Security;
 using ScaiKey.Api.Tenancy;
@@ -25,8 +26,8 @@ internal static class UserSupportEndpoints
     }
 
     private static async Task<IResult> DisableMfaAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct) =>
-        UserResults.Ok(http, await commands.DisableMfaAsync<UserResponse>(http, http.Tenant().Id, userId, ct));
+        UserResults.Ok(http, await commands.DisableMfaAsync<UserResponse>(RequestInfo.From(http), http.Tenant().Id, userId, ct));
 
     private static async Task<IResult> UnlockAsync([FromRoute(Name = "user_id")] string userId, HttpContext http, [FromServices] UserCommands commands, CancellationToken ct) =>
-        UserResults.Ok(http, await commands.UnlockAsync<UserResponse>(http, http.Tenant().Id, userId, ct));
+        UserResults.Ok(http, await commands.UnlockAsync<UserResponse>(RequestInfo.From(http), http.Tenant().Id, userId, ct));
 }

@@ -15,7 +15,7 @@ namespace ScaiKey.Api.Users;
 /// <summary>What every write of <see cref="UserCommands"/> shares: find for write, save, conflicts, revocation, the answer.</summary>
 internal sealed partial class UserCommands
 {
-    private async Task<Result<(T Response, int Version)>> CommitWithRevocationAsync<T>(HttpContext http, User user, bool revoke, CancellationToken ct)
+    private async Task<Result<(T Response, int Version)>> CommitWithRevocationAsync<T>(RequestInfo request, User user, bool revoke, CancellationToken ct)
         where T : UserResponse, new()
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -24,7 +24,7 @@ internal sealed partial class UserCommands
             await RevokeAsync(user, ct);
         }
 
-        if (await SaveAsync(http, ct) is { } failure)
+        if (await SaveAsync(request, ct) is { } failure)
         {
             return failure;
         }
@@ -59,7 +59,7 @@ internal sealed partial class UserCommands
     }
 
     /// <summary>The user to change, or why not: not found, or If-Match names another version.</summary>
-    private async Task<(User User, Failure? Refusal)> FindForWriteAsync(HttpContext http, string tenantId, string userId, CancellationToken ct, bool ifMatchChecked = false)
+    private async Task<(User User, Failure? Refusal)> FindForWriteAsync(RequestInfo request, string tenantId, string userId, CancellationToken ct, bool ifMatchChecked = false)
     {
         var user = await FindAsync(tenantId, userId, ct);
         if (user is null)
@@ -67,7 +67,7 @@ internal sealed partial class UserCommands
             return (null!, UserNotFound);
         }
 
-        return ifMatchChecked || ETags.IfMatchAllows(http.Request, user.Version) ? (user, null) : (user, Failure.PreconditionFailed());
+        return ifMatchChecked || request.IfMatchAllows(user.Version) ? (user, null) : (user, Failure.PreconditionFailed());
     }
 
     private Task<User?> FindAsync(string tenantId, string userId, CancellationToken ct) =>
@@ -79,7 +79,7 @@ internal sealed partial class UserCommands
         user.UpdatedAt = Now;
     }
 
-    private async Task<Failure?> SaveAsync(HttpContext http, CancellationToken ct)
+    private async Task<Failure?> SaveAsync(RequestInfo request, CancellationToken ct)
     {
         try
         {
@@ -88,7 +88,7 @@ internal sealed partial class UserCommands
         }
         catch (DbUpdateConcurrencyException)
         {
-            return http.Request.Headers.IfMatch.Count > 0
+            return request.HasIfMatch
                 ? Failure.PreconditionFailed()
                 : Failure.Conflict("The user was changed by another request at the same time. Read it again and retry.");
         }
