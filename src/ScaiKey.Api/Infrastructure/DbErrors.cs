@@ -23,10 +23,17 @@ internal static class DbErrors
         }
     }
 
-    /// <summary>True when a foreign key rejected the write: something it points at was deleted meanwhile.</summary>
-    public static bool IsForeignKeyViolation(DbUpdateException exception) =>
-        exception.InnerException is PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation }
-            or SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 787 };
+    /// <summary>
+    /// True when a foreign key rejected the write: something it points at was deleted meanwhile. A membership of a
+    /// user soft-deleted meanwhile counts too (the LiveMemberships trigger; on SQLite known by its message).
+    /// </summary>
+    public static bool IsForeignKeyViolation(DbUpdateException exception) => exception.InnerException switch
+    {
+        PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation } => true,
+        SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 787 } => true,
+        SqliteException { SqliteErrorCode: 19 } sqlite => sqlite.Message.Contains(Data.MembershipRules.DeletedUserRefusal, StringComparison.Ordinal),
+        _ => false,
+    };
 
     public const string ConcurrentDeleteDetail = "Something this change refers to was deleted at the same time. Read it again and retry.";
 }

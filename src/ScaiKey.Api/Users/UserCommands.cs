@@ -291,10 +291,10 @@ internal sealed partial class UserCommands(
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        // Its group memberships go with the soft delete itself (the LiveMemberships trigger, for every writer).
         user.DeletedAt = Now;
         Touch(user);
         await RevokeAsync(user, ct);
-        await db.GroupMembers.Where(m => m.TenantId == tenantId && m.UserId == user.Id).ExecuteDeleteAsync(ct);
         await db.UserActionTokens.Where(t => t.TenantId == tenantId && t.UserId == user.Id && t.UsedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, Now), ct);
         audit.Record("user.deleted", "user", user.Id, tenantId);
