@@ -56,6 +56,12 @@ public sealed class ConfigurationValidationTests(ScaiKeyApp app) : IClassFixture
         { "ScaiKey:Passkeys:CeremonySeconds", "5", "must be between 30 and 1800" },
         { "ScaiKey:ConsoleClient:RedirectUris:0", "ftp://127.0.0.1/callback", "not an absolute https URI" },
 
+        // ConsoleOptions (Console/): the console's server-side calls and its users page.
+        { "ScaiKey:Console:ApiBaseAddress", "ftp://127.0.0.1/", "must be an absolute http or https URL" },
+        { "ScaiKey:Console:ApiBaseAddress", "/relative/api", "must be an absolute http or https URL" },
+        { "ScaiKey:Console:PageSize", "0", "must be between 1 and 100" },
+        { "ScaiKey:Console:PageSize", "101", "must be between 1 and 100" },
+
         // MetricsOptions (Telemetry/), ScimOptions (Scim/).
         { "ScaiKey:Metrics:AllowedAddresses", "10.0.0.0/33", "is not an IP address or a CIDR network" },
         { "ScaiKey:Scim:BulkMaxOperations", "0", "must be between 1 and 10000" },

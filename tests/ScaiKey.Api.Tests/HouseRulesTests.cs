@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 
 namespace ScaiKey.Api.Tests;
@@ -70,6 +71,71 @@ public sealed class HouseRulesTests
         Assert.True(checkedMethods > 30, $"only {checkedMethods} methods found; the scan is broken");
         Assert.True(offenders.Count == 0, "Services taking HttpContext (pass RequestInfo.From(http) from the handler):\n" + string.Join("\n", offenders.Order()));
     }
+
+    /// <summary>
+    /// A password change goes through <c>Users/PasswordChanges.cs</c>, which also stamps PasswordChangedAt and revokes
+    /// sessions and tokens; a handler writing the hash itself would skip both. Read from the source, since an EF
+    /// object initializer, an ExecuteUpdate and a raw UPDATE all write the column without a setter call reflection
+    /// could see. A new writer either goes through PasswordChanges or joins the list with its reason.
+    /// </summary>
+    [Fact]
+    public void Only_PasswordChanges_and_the_listed_exceptions_write_a_users_password_hash()
+    {
+        var allowed = new Dictionary<string, string>
+        {
+            ["src/ScaiKey.Api/Users/PasswordChanges.cs"] = "the one place a password changes (policy, hash, stamp, revocation)",
+            ["src/ScaiKey.Api/Users/UserInput.cs"] = "NewUser: a new row's first password (API, SCIM, import, seed); nothing to revoke yet",
+            ["src/ScaiKey.Api/OAuth/Bootstrap.cs"] = "the first platform admin's new row, before anyone can sign in",
+            ["src/ScaiKey.Api/SignIn/SignInService.cs"] = "the sign-in re-hash: the same password under current Argon2id parameters",
+            ["src/ScaiKey.Api/Sql/SignInStatements.cs"] = "the same re-hash on the raw sign-in path (COALESCE keeps the stored hash)",
+        };
+        var root = RepositoryPaths.Root;
+        var writers = new SortedSet<string>(StringComparer.Ordinal);
+        var offenders = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(root, "src"), "*.cs", SearchOption.AllDirectories))
+        {
+            var path = Path.GetRelativePath(root, file).Replace('\\', '/');
+
+            // Build output, and migrations: they create the column, they write no one's password.
+            if (path.Split('/') is var parts && (parts.Contains("bin") || parts.Contains("obj") || parts.Contains("Migrations")))
+            {
+                continue;
+            }
+
+            var lines = File.ReadAllLines(file);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                if (lines[i].TrimStart().StartsWith("//", StringComparison.Ordinal) || !PasswordHashWrite.IsMatch(lines[i]))
+                {
+                    continue;
+                }
+
+                writers.Add(path);
+                if (!allowed.ContainsKey(path))
+                {
+                    offenders.Add($"{path}:{i + 1}: {lines[i].Trim()}");
+                }
+            }
+        }
+
+        // Control: every listed writer is found, so the patterns still see the writes (and a stale entry is removed).
+        var unseen = allowed.Keys.Where(p => !writers.Contains(p)).ToList();
+        Assert.True(unseen.Count == 0, "Listed password-hash writers where the scan finds no write (pattern broken, or remove the entry):\n" + string.Join("\n", unseen));
+        Assert.True(offenders.Count == 0, "Password hash written outside Users/PasswordChanges.cs (call PasswordChanges.StoreAsync):\n" + string.Join("\n", offenders));
+    }
+
+    /// <summary>
+    /// The ways C# here writes the column: an assignment or initializer (<c>PasswordHash = …</c>, <c>??=</c>), EF's
+    /// <c>SetProperty(u =&gt; u.PasswordHash, …)</c> or <c>Property(…PasswordHash…).CurrentValue =</c>, and raw SQL
+    /// naming the column (<c>{U(nameof(User.PasswordHash))} =</c>, <c>password_hash =</c>). Comparisons and lambdas do not match.
+    /// </summary>
+    private static readonly Regex PasswordHashWrite = new(
+        @"\bPasswordHash\s*(\?\?)?=(?![=>])"
+        + @"|SetProperty\(\s*\w+\s*=>\s*\w+\.PasswordHash\b"
+        + @"|Property\([^)]*PasswordHash[^)]*\)+\.CurrentValue\s*="
+        + @"|PasswordHash\)\)\}""?\s*=(?![=>])"
+        + @"|\bpassword_hash""?\s*=(?![=>])",
+        RegexOptions.CultureInvariant);
 
     private static bool ReturnsResult(Type type)
     {

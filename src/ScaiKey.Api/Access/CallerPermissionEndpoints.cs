@@ -45,15 +45,14 @@ internal static class CallerPermissionEndpoints
             .Returns<Http.ApiResponse<CallerPermissionsResponse>>().ReturnsProblems(404).DocumentsAuthorizationHeader();
     }
 
-    private static async Task<IResult> ListAsync(HttpContext http, [FromServices] Caller caller, [FromServices] ScaiKey.Data.ScaiKeyDbContext db, CancellationToken ct)
+    internal sealed record ListQuery(string? UserId) : QueryInput
     {
-        var errors = new Errors.ValidationErrors();
-        var userId = UserFilter.Read(http, errors);
-        if (errors.Any)
-        {
-            return errors.ToResult();
-        }
+        public static ValueTask<ListQuery?> BindAsync(HttpContext http) => BindAsync(http, static (h, errors) => new ListQuery(UserFilter.Read(h, errors)));
+    }
 
+    private static async Task<IResult> ListAsync(ListQuery query, HttpContext http, [FromServices] Caller caller, [FromServices] ScaiKey.Data.ScaiKeyDbContext db, CancellationToken ct)
+    {
+        var userId = query.UserId;
         var tenant = http.Tenant();
         var granted = new List<string>();
         foreach (var (permission, name) in Names)

@@ -112,10 +112,8 @@ internal static class ScimTokenEndpoints
         var paging = query.Paging;
         var tenantId = http.Tenant().Id;
         var tokens = db.ScimTokens.AsNoTracking().Where(t => t.TenantId == tenantId);
-        var total = await tokens.CountAsync(ct);
-        var page = await tokens.OrderByDescending(t => t.CreatedAt).ThenBy(t => t.Id).Skip(paging.Offset).Take(paging.PerPage)
-            .Select(t => new ScimTokenResponse(t.Id, t.Name, t.Prefix, t.CreatedAt, t.ExpiresAt, t.LastUsedAt)).ToListAsync(ct);
-        return TypedResults.Ok(Envelope.Page(http, page, paging, total));
+        return TypedResults.Ok(await PagedList.ReadAsync(http, tokens, q => q.OrderByDescending(t => t.CreatedAt).ThenBy(t => t.Id),
+            q => q.Select(t => new ScimTokenResponse(t.Id, t.Name, t.Prefix, t.CreatedAt, t.ExpiresAt, t.LastUsedAt)), paging, ct));
     }
 
     private static async Task<IResult> DeleteAsync([FromRoute(Name = "token_id")] string tokenId, HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] AuditLog audit, CancellationToken ct)

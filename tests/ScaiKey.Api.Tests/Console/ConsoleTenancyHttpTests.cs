@@ -155,6 +155,10 @@ public sealed class ConsoleTenancyHttpTests(ScaiKeyApp app) : IClassFixture<Scai
         var (otherTenant, _) = await TenantAsync();
         var (stranger, _) = await UserAsync(otherTenant);
         await (await helpdesk.GetAsync($"/api/v1/tenants/{tenantId}/my-permissions?user_id={stranger}")).ReadProblemAsync(404);
+
+        // An id longer than any is the query's 422, like every other list's.
+        Assert.Equal(["query.user_id|string_too_long"],
+            await (await helpdesk.GetAsync($"/api/v1/tenants/{tenantId}/my-permissions?user_id={new string('u', 65)}")).ReadValidationErrorsAsync());
     }
 
     private async Task<string> PartnerAsync()

@@ -35,6 +35,32 @@ public sealed class ScimTokenTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         Assert.Contains("scim_token.created", audit);
     }
 
+    // The list pages like every other list (Http/PagedList.cs): newest first, ties by id, the exact total on every page.
+    [Fact]
+    public async Task The_list_pages_newest_first_with_the_exact_total_on_every_page()
+    {
+        var tenant = await app.CreateTenantAsync();
+        using var admin = await app.AdminAsync();
+        foreach (var name in new[] { "first", "second", "third" })
+        {
+            await (await admin.PostAsJsonAsync(Path(tenant), new { name })).ShouldBeAsync(201);
+        }
+
+        var expected = await app.DbAsync(db => db.ScimTokens.Where(t => t.TenantId == tenant).ToListAsync());
+        var order = expected.OrderByDescending(t => t.CreatedAt).ThenBy(t => t.Id, StringComparer.Ordinal).Select(t => t.Id).ToList();
+        var listed = new List<string>();
+        foreach (var page in new[] { 1, 2, 3 })
+        {
+            var body = await (await admin.GetAsync($"{Path(tenant)}?page={page}&per_page=2")).ReadJsonAsync(200);
+            Assert.Equal(3, body["pagination"]!["total_items"]!.GetValue<int>());
+            Assert.Equal(2, body["pagination"]!["total_pages"]!.GetValue<int>());
+            listed.AddRange(body["data"]!.AsArray().Select(t => t!.Id()));
+        }
+
+        // Page 3 is past the end: empty, with the same total.
+        Assert.Equal(order, listed);
+    }
+
     [Fact]
     public async Task A_deleted_token_stops_working_at_once()
     {
