@@ -179,6 +179,43 @@ public sealed class ListFilterTotalsTests(ScaiKeyApp app) : IClassFixture<ScaiKe
         await AssertPagesAreTheWalkAsync(admin, tenant, ou);
     }
 
+    /// <summary>
+    /// A filtered list keeps anchors every PageAnchors.FilteredStride (100) matches, not every 1,000: its walk reads
+    /// rows of the whole directory, so page 50 (offset 980) of a small share walked tens of thousands of rows from the
+    /// start on every request. Without an anchor below 1,000 the count of anchors held stays as it was.
+    /// </summary>
+    [Fact]
+    public async Task Page_50_of_a_filter_starts_from_an_anchor_100_matches_back()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var start = new DateTime(2024, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        await app.DbAsync(async db =>
+        {
+            await using var tx = await db.Database.BeginTransactionAsync();
+            for (var i = 0; i < 1100; i++)
+            {
+                var id = Guid.NewGuid().ToString();
+                await db.Database.ExecuteSqlAsync($"""
+                    INSERT INTO users (id, tenant_id, email, email_normalized, locale, timezone, email_verified, status, identity_source,
+                        mfa_enabled, require_password_change, failed_login_attempts, search_text, created_at, version)
+                    VALUES ({id}, {tenant}, {id + "@example.com"}, {id + "@example.com"}, 'en', 'UTC', {false}, 'ACTIVE', 'LOCAL',
+                        {true}, {false}, 0, {id}, {start.AddSeconds(i)}, 1)
+                    """);
+            }
+
+            await tx.CommitAsync();
+        });
+        using var admin = await app.AdminAsync();
+        var anchors = app.Host.Services.GetRequiredService<ScaiKey.Api.Users.PageAnchors>();
+        var held = anchors.Count;
+
+        var page = await ListAsync(admin, tenant, "mfa_enabled=true&page=50&per_page=20");
+        Assert.True(anchors.Count > held, "page 50 of a filtered list was walked from the start");
+        var walk = await app.DbAsync(db => db.Users.Where(u => u.TenantId == tenant && u.MfaEnabled)
+            .OrderByDescending(u => u.CreatedAt).ThenByDescending(u => u.Id).Select(u => u.Id).Skip(980).Take(20).ToListAsync());
+        Assert.Equal(walk, IdsOf(page));
+    }
+
     /// <summary>Pages around and past the anchors, both orders, of each filter, against one ORDER BY of the matching live users.</summary>
     private async Task AssertPagesAreTheWalkAsync(HttpClient admin, string tenant, string ou)
     {
