@@ -397,7 +397,7 @@ EOF
     BENCH_PATH="$api/users?search=$term&sort_by=created_at&sort_order=desc&page=1&per_page=25" scenario C2 "$HERE/lua/get_path.lua" -H "$AUTH_H"
     BENCH_PATH="$api/ous?per_page=100" scenario C3 "$HERE/lua/get_path.lua" -H "$AUTH_H"
     BENCH_PATH="$api/groups?per_page=100" scenario C4 "$HERE/lua/get_path.lua" -H "$AUTH_H"
-    BENCH_PATH="$api" scenario C5 "$HERE/lua/get_path.lua" -H "$AUTH_H"
+    BENCH_PATH="/api/v1/admin/tenants/$BIG" scenario C5 "$HERE/lua/get_path.lua" -H "$AUTH_H"
     # The console page itself, as a tenant admin signed in through the console's code flow (the issuer is
     # http://localhost:PORT/ for that: the console client's redirect URI is made from it, and passkeys refuse an IP).
     local cookie slug
