@@ -50,6 +50,52 @@ public sealed class LiveMembershipsTests(ScaiKeyApp app) : IClassFixture<ScaiKey
             ExecAsync($"INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES ({team}, {raw}, {tenant}, {DateTime.UtcNow})"));
         await Assert.ThrowsAnyAsync<DbException>(() => ExecAsync($"UPDATE group_members SET user_id = {raw} WHERE user_id = {kept}"));
         Assert.Equal((1, 1), await GroupListAsync(admin, tenant, team));
+
+        // Nor a user or group of another tenant under this tenant's name (the total counts memberships, the pages
+        // read this tenant's users: the two would disagree).
+        var other = await app.CreateTenantAsync();
+        var stranger = await app.CreateUserIdAsync(other, "stranger@example.com");
+        var foreignGroup = await app.CreateAsync($"/api/v1/tenants/{other}/groups", new { name = "Elsewhere" });
+        await Assert.ThrowsAnyAsync<DbException>(() =>
+            ExecAsync($"INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES ({team}, {stranger}, {tenant}, {DateTime.UtcNow})"));
+        await Assert.ThrowsAnyAsync<DbException>(() =>
+            ExecAsync($"INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES ({foreignGroup}, {kept}, {tenant}, {DateTime.UtcNow})"));
+        Assert.Equal((1, 1), await GroupListAsync(admin, tenant, team));
+    }
+
+    /// <summary>
+    /// A transaction adding two members while another changes the second user (a rename raises the directory version
+    /// after locking the user row). The membership writer holds the version row from its first insert; had the rule
+    /// locked the second user for its check (FOR SHARE), each would wait for the other: a deadlock, answered 500.
+    /// </summary>
+    [Fact]
+    public async Task Adding_members_while_one_of_them_is_renamed_does_not_deadlock()
+    {
+        var tenant = await app.CreateTenantAsync();
+        var team = await app.CreateAsync($"/api/v1/tenants/{tenant}/groups", new { name = "Team" });
+        var first = await app.CreateUserIdAsync(tenant, "first@example.com");
+        var second = await app.CreateUserIdAsync(tenant, "second@example.com");
+        using var writerScope = app.Host.Services.CreateScope();
+        using var renamerScope = app.Host.Services.CreateScope();
+        var writer = writerScope.ServiceProvider.GetRequiredService<ScaiKeyDbContext>();
+        var renamer = renamerScope.ServiceProvider.GetRequiredService<ScaiKeyDbContext>();
+
+        await using (var transaction = await writer.Database.BeginTransactionAsync())
+        {
+            await writer.Database.ExecuteSqlAsync($"INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES ({team}, {first}, {tenant}, {DateTime.UtcNow})");
+            var rename = Task.Run(async () =>
+            {
+                await using var tx = await renamer.Database.BeginTransactionAsync();
+                await renamer.Database.ExecuteSqlAsync($"UPDATE users SET search_text = {"renamed"}, display_name = {"Renamed"} WHERE id = {second}");
+                await tx.CommitAsync();
+            });
+            await Task.Delay(300);
+            await writer.Database.ExecuteSqlAsync($"INSERT INTO group_members (group_id, user_id, tenant_id, created_at) VALUES ({team}, {second}, {tenant}, {DateTime.UtcNow})");
+            await transaction.CommitAsync();
+            await rename;
+        }
+
+        Assert.Equal(2, await app.DbAsync(db => db.GroupMembers.CountAsync(m => m.GroupId == team)));
     }
 
     /// <summary>
