@@ -83,6 +83,7 @@ builder.Services.AddScoped<PasswordChanges>();
 builder.Services.AddScoped<AccountEmails>();
 builder.Services.AddScoped<Bootstrap>();
 builder.Services.AddScoped<SignInService>();
+builder.Services.AddScoped<TokenPrincipals>();
 builder.Services.AddScoped<ScaiKey.Api.Mfa.SecondFactors>();
 builder.Services.AddScoped<ScaiKey.Api.Account.AccountService>();
 ScaiKey.Api.Mfa.Passkeys.PasskeyRelyingParty.AddTo(builder.Services);

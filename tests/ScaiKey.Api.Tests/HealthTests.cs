@@ -76,4 +76,30 @@ public sealed class HealthTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
 
         Assert.Equal("ok", (await (await client.GetAsync("/readyz")).ReadJsonAsync(200))["status"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_database_that_went_away_makes_the_instance_unready_while_it_stays_live()
+    {
+        // An instance of its own on a database of its own, which is then removed under it for real: PostgreSQL's is
+        // dropped (its sessions ended), SQLite's file deleted with its folder (so no connection creates it again).
+        var database = await TestDatabase.CreateMigratedAsync();
+        var host = new ScaiKeyHost(database, configure: null);
+        try
+        {
+            using var client = host.CreateClient();
+            Assert.Equal("ok", (await (await client.GetAsync("/readyz")).ReadJsonAsync(200))["checks"]!["database"]!.GetValue<string>()); // control
+
+            await database.RemoveAsync();
+            var body = await (await client.GetAsync("/readyz")).ReadJsonAsync(503);
+            Assert.Equal("unavailable", body["status"]!.GetValue<string>());
+            Assert.Equal("unavailable", body["checks"]!["database"]!.GetValue<string>());
+            Assert.Equal("ok", body["checks"]!["key_ring"]!.GetValue<string>());
+            Assert.Equal("ok", (await (await client.GetAsync("/healthz")).ReadJsonAsync(200))["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            await database.DisposeAsync();
+        }
+    }
 }

@@ -138,6 +138,35 @@ public sealed class TelemetryTests(MetricsApp app) : IClassFixture<MetricsApp>
     }
 
     [Fact]
+    public async Task Hosted_login_sign_ins_count_under_the_hosted_channel_and_the_code_under_its_grant_type()
+    {
+        var client = await OidcTestClient.CreateAsync(app);
+        var email = $"u{Guid.NewGuid():N}@example.com";
+        await client.CreateUserAsync(app, email);
+        using var browser = client.Browser(app);
+        var html = await (await browser.GetAsync($"/t/{client.Slug}/login")).Content.ReadAsStringAsync();
+        var before = await MetricsScrape.ReadAsync(app.Host);
+
+        // The login form posted as a browser does: refused twice (the form again), then the code flow through it.
+        foreach (var (who, password) in new[] { (email, "Not-The-Password-1!"), ("nobody@example.com", "Not-The-Password-1!") })
+        {
+            var refused = await browser.PostAsync($"/t/{client.Slug}/login", Forms.From(html, ("email", who), ("password", password)));
+            await refused.ShouldBeAsync(200);
+        }
+
+        await client.SignInAsync(app, email, browser: browser);
+        var after = await MetricsScrape.ReadAsync(app.Host);
+
+        double Delta(string name, params (string, string)[] labels) => after.Sum(name, labels) - before.Sum(name, labels);
+        Assert.True(1 == Delta("scaikey_signins_total", ("outcome", "success"), ("channel", "hosted")), after.Text);
+        Assert.Equal(1, Delta("scaikey_signins_total", ("outcome", "failure"), ("reason", "wrong_password"), ("channel", "hosted")));
+        Assert.Equal(1, Delta("scaikey_signins_total", ("outcome", "failure"), ("reason", "unknown_email"), ("channel", "hosted")));
+        Assert.Equal(0, Delta("scaikey_signins_total", ("channel", "password_grant"))); // control: not the token endpoint's
+        Assert.Equal(1, Delta("scaikey_tokens_issued_total", ("grant_type", "authorization_code")));
+        Assert.Equal(0, Delta("scaikey_tokens_issued_total", ("grant_type", "password")));
+    }
+
+    [Fact]
     public async Task Request_duration_is_reported_by_route()
     {
         // ASP.NET Core's meter is its host's, and the provider takes the newest host's of the process: a fresh host.

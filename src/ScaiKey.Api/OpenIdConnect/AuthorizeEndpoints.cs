@@ -39,7 +39,8 @@ internal static class AuthorizeEndpoints
     /// prompt=none each of those is an error to the client instead).
     /// </summary>
     private static async Task<IResult> AuthorizeAsync(
-        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] SignInService signIn, [FromServices] UserReads reads, [FromServices] TimeProvider time, CancellationToken ct)
+        HttpContext http, [FromServices] ScaiKeyDbContext db, [FromServices] SignInService signIn, [FromServices] TokenPrincipals principals,
+        [FromServices] UserReads reads, [FromServices] TimeProvider time, CancellationToken ct)
     {
         var request = http.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict server request is missing.");
@@ -78,7 +79,7 @@ internal static class AuthorizeEndpoints
         }
 
         var grantId = await signIn.StartGrantAsync(tenant.Id, user.UserId, user.SessionId, request.ClientId!, ct);
-        var principal = await signIn.BuildPrincipalAsync(tenant.Id, user.UserId, user.SessionId, grantId, 0, request.ClientId!, request.GetScopes(), ct);
+        var principal = await principals.BuildPrincipalAsync(tenant.Id, user.UserId, user.SessionId, grantId, 0, request.ClientId!, request.GetScopes(), ct);
         if (principal is null)
         {
             // The session or the user ended between the check above and now: sign in again.

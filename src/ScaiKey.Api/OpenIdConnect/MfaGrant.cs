@@ -119,7 +119,7 @@ internal static class MfaGrant
         }
 
         // The user as the check read it: the session's transaction has just re-checked that it is ACTIVE.
-        var principal = await signIn.BuildPrincipalAsync(tenant.Id, check.User!, started.Authentication, started.SessionId, grantId, 0,
+        var principal = await http.RequestServices.GetRequiredService<TokenPrincipals>().BuildPrincipalAsync(tenant.Id, check.User!, started.Authentication, started.SessionId, grantId, 0,
             request.ClientId!, data.Scopes ?? [], ct);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }

@@ -70,7 +70,7 @@ internal static class TokenEndpoints
             var presented = (await http.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
             return presented is null
                 ? Refuse(OpenIddictConstants.Errors.InvalidGrant, "The grant is not valid.")
-                : await ContinueAsync(request, presented, db, signIn, services, services.GetRequiredService<TimeProvider>(),
+                : await ContinueAsync(request, presented, db, services, services.GetRequiredService<TimeProvider>(),
                     services.GetRequiredService<RevocationCache>(), ct);
         }
 
@@ -137,7 +137,7 @@ internal static class TokenEndpoints
             return Refuse(OpenIddictConstants.Errors.InvalidGrant, "Invalid email or password.");
         }
 
-        var principal = await signIn.BuildPrincipalAsync(
+        var principal = await http.RequestServices.GetRequiredService<TokenPrincipals>().BuildPrincipalAsync(
             tenant.Id, result.User!, started.Authentication, started.SessionId, grantId, 0, request.ClientId!, request.GetScopes(), ct);
         return Results.SignIn(principal, properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
@@ -148,7 +148,7 @@ internal static class TokenEndpoints
     /// (the thief or the client) finds every token of the chain dead.
     /// </summary>
     private static async Task<IResult> ContinueAsync(
-        OpenIddictRequest request, ClaimsPrincipal presented, ScaiKeyDbContext db, SignInService signIn, IServiceProvider services,
+        OpenIddictRequest request, ClaimsPrincipal presented, ScaiKeyDbContext db, IServiceProvider services,
         TimeProvider time, RevocationCache revocations, CancellationToken ct)
     {
         var tenantId = presented.GetClaim(ScaiKeyClaims.TenantId);
@@ -201,7 +201,8 @@ internal static class TokenEndpoints
         // The scopes of the sign-in, less account once the application is no longer first-party: a refresh token
         // outlives the tenant admin's decision, and OpenIddict checks permissions only for scopes a request names.
         var scopes = presented.GetScopes().Where(s => s != OAuthSetup.AccountScope || application is { FirstParty: true });
-        var principal = await signIn.BuildPrincipalAsync(tenantId, userId, sessionId, grantId, nextGeneration, request.ClientId!, scopes, ct);
+        var principal = await services.GetRequiredService<TokenPrincipals>()
+            .BuildPrincipalAsync(tenantId, userId, sessionId, grantId, nextGeneration, request.ClientId!, scopes, ct);
 
         // auth_time and amr are facts of the session (its sign-in or a later step-up), not of this refresh:
         // BuildPrincipalAsync reads them from the session row.

@@ -65,7 +65,7 @@ internal static class UserinfoEndpoint
 
         if (scopes.Contains(Scopes.Profile))
         {
-            // The same rule as the ID token's name (SignInService.BuildPrincipalAsync).
+            // The same rule as the ID token's name (TokenPrincipals.BuildPrincipalAsync).
             var name = user.DisplayName ?? string.Join(' ', new[] { user.FirstName, user.LastName }.Where(n => !string.IsNullOrEmpty(n)));
             if (name.Length > 0)
             {

@@ -73,7 +73,13 @@ public sealed class TestDatabase : IAsyncDisposable
         return new TestDatabase("Sqlite", $"Data Source={file};Default Timeout=60", directory, null, null);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => new(RemoveAsync());
+
+    /// <summary>
+    /// The database goes away, also under a service still running on it: the PostgreSQL database is dropped (its
+    /// sessions ended), the SQLite file's folder deleted, so not even a new connection can create the file again.
+    /// </summary>
+    public async Task RemoveAsync()
     {
         if (_postgresAdmin is not null && DatabaseName is not null)
         {
