@@ -102,4 +102,47 @@ public sealed class HealthTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             await database.DisposeAsync();
         }
     }
+
+    /// <summary>
+    /// A second instance on the same database with another key-encryption key: it starts, seals and opens its own
+    /// values, but cannot open the stored token keys, so it must not take traffic (every token and secret check would
+    /// fail). Before the check read a stored key, /readyz said ok here.
+    /// </summary>
+    [Fact]
+    public async Task An_instance_whose_key_encryption_key_does_not_open_the_stored_keys_is_not_ready()
+    {
+        var database = await TestDatabase.CreateMigratedAsync();
+        var right = new ScaiKeyHost(database, configure: null);
+        var wrongKey = Convert.ToBase64String(Enumerable.Range(101, 32).Select(i => (byte)i).ToArray());
+        var wrong = new ScaiKeyHost(database, b => b.UseSetting("ScaiKey:KeyEncryptionKey", wrongKey));
+        try
+        {
+            using var rightClient = right.CreateClient();
+            Assert.Equal("ok", (await (await rightClient.GetAsync("/readyz")).ReadJsonAsync(200))["checks"]!["key_ring"]!.GetValue<string>()); // control
+            // A token makes the instance create and store its token keys (they are made on first use).
+            using var token = await rightClient.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "client_credentials",
+                ["client_id"] = ScaiKeyApp.AdminClientId,
+                ["client_secret"] = ScaiKeyApp.AdminClientSecret,
+            }));
+            await token.ReadJsonAsync(200);
+            await using (var scope = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.CreateAsyncScope(right.Services))
+            {
+                Assert.True(await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<ScaiKey.Data.ScaiKeyDbContext>(scope.ServiceProvider).SigningKeys.AnyAsync(), "the first instance stored no token key");
+            }
+
+            using var wrongClient = wrong.CreateClient();
+            var body = await (await wrongClient.GetAsync("/readyz")).ReadJsonAsync(503);
+            Assert.Equal("unavailable", body["checks"]!["key_ring"]!.GetValue<string>());
+            Assert.Equal("ok", body["checks"]!["database"]!.GetValue<string>());
+            Assert.Equal("ok", (await (await wrongClient.GetAsync("/healthz")).ReadJsonAsync(200))["status"]!.GetValue<string>());
+        }
+        finally
+        {
+            await wrong.DisposeAsync();
+            await right.DisposeAsync();
+            await database.DisposeAsync();
+        }
+    }
 }

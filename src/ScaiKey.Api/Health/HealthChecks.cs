@@ -48,13 +48,42 @@ internal static class HealthChecks
         }
     }
 
-    private sealed class KeyRingCheck(KeyRing keyRing) : IHealthCheck
+    /// <summary>
+    /// The key ring seals and opens, and opens what is stored: the newest live token key. A wrong
+    /// ScaiKey:KeyEncryptionKey (another deployment's, or a typo of the right length) starts fine and seals and opens
+    /// its own values, but every token and client-secret check then fails; this says so before traffic arrives. A
+    /// database that cannot be read is the database check's to report.
+    /// </summary>
+    private sealed class KeyRingCheck(KeyRing keyRing, ScaiKeyDbContext db) : IHealthCheck
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
         {
             var probe = Encoding.UTF8.GetBytes("scaikey health");
-            var open = keyRing.Open(keyRing.Seal(probe, "scaikey:health"), "scaikey:health");
-            return Task.FromResult(open.AsSpan().SequenceEqual(probe) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("key ring cannot open what it sealed"));
+            if (!keyRing.Open(keyRing.Seal(probe, "scaikey:health"), "scaikey:health").AsSpan().SequenceEqual(probe))
+            {
+                return HealthCheckResult.Unhealthy("key ring cannot open what it sealed");
+            }
+
+            Data.Entities.SigningKey? stored;
+            try
+            {
+                stored = await db.SigningKeys.AsNoTracking().Where(k => k.RetiredAt == null).OrderByDescending(k => k.CreatedAt).FirstOrDefaultAsync(ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return HealthCheckResult.Healthy("stored keys not read: the database check reports why");
+            }
+
+            try
+            {
+                _ = stored is null ? [] : keyRing.Open(stored.EncryptedKey, OAuth.SigningKeyStore.Context(stored.Id, stored.Use));
+                return HealthCheckResult.Healthy();
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                return HealthCheckResult.Unhealthy(
+                    "the key-encryption key does not open the stored token keys: is ScaiKey:KeyEncryptionKey the one this database was set up with?");
+            }
         }
     }
 

@@ -321,7 +321,8 @@ internal sealed class SigningKeyStore(IServiceScopeFactory scopes, KeyRing keyRi
         }
     }
 
-    private static string Context(string id, string use) => $"scaikey:token-key:{use}:{id}";
+    /// <summary>The associated data a token key is sealed under (also read by the key_ring readiness check).</summary>
+    internal static string Context(string id, string use) => $"scaikey:token-key:{use}:{id}";
 
     // The opened keys are left to the garbage collector: IdentityModel caches signature providers process-wide by key
     // id, so disposing an ECDsa here would break signing for anything else in the process using the same key.
