@@ -44,7 +44,7 @@ internal static class ConsoleSignInEndpoints
         var issuer = http.RequestServices.GetRequiredService<PublicOrigin>().Issuer;
         return issuer is not null
             ? issuer.AbsoluteUri.TrimEnd('/') + CallbackPath
-            : $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}{CallbackPath}";
+            : RequestInfo.OriginOf(http) + CallbackPath;
     }
 
     private static IResult Start(HttpContext http, [FromServices] KeyRing keyRing, [FromServices] TimeProvider time, string? tenant, string? return_url)

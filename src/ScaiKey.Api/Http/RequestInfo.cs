@@ -10,8 +10,13 @@ namespace ScaiKey.Api.Http;
 /// </summary>
 internal sealed record RequestInfo(string RequestId, string Origin, StringValues IfMatch)
 {
-    public static RequestInfo From(HttpContext http) =>
-        new(http.TraceIdentifier, $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}", http.Request.Headers.IfMatch);
+    public static RequestInfo From(HttpContext http) => new(http.TraceIdentifier, OriginOf(http), http.Request.Headers.IfMatch);
+
+    /// <summary>
+    /// The request's scheme, host and path base: the base of the links and addresses the service builds when
+    /// ScaiKey:Issuer is not set (mailed links, SCIM resource locations, the console's redirect URI).
+    /// </summary>
+    public static string OriginOf(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}";
 
     /// <summary>Whether the request named a version it expects (then a concurrent change answers 412, not 409).</summary>
     public bool HasIfMatch => IfMatch.Count > 0;

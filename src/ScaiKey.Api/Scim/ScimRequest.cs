@@ -5,8 +5,11 @@ namespace ScaiKey.Api.Scim;
 /// <summary>Who a SCIM operation acts for and where its resources live: the token's tenant and /scim/v2's absolute URL.</summary>
 internal sealed record ScimRequest(Http.RequestInfo Request, TenantContext Tenant, string BaseUrl)
 {
-    public static ScimRequest For(HttpContext http) =>
-        new(Http.RequestInfo.From(http), ScimAuthenticationHandler.Tenant(http), $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}{ScimSetup.BasePath}");
+    public static ScimRequest For(HttpContext http)
+    {
+        var request = Http.RequestInfo.From(http);
+        return new(request, ScimAuthenticationHandler.Tenant(http), request.Origin + ScimSetup.BasePath);
+    }
 }
 
 /// <summary>A list request (GET with query parameters, or POST /.search).</summary>
