@@ -83,7 +83,7 @@ internal sealed class UserListQuery(ScaiKeyDbContext db, UserReads reads, Search
             return members;
         }
 
-        if (filter.MfaEnabled == false && UserReads.SearchTerm(filter.Search) is null && (filter with { MfaEnabled = null }).OnlySearchAndStatus)
+        if (filter.OnlyWithoutMfaAndStatus)
         {
             // One statement, so both parts read the same snapshot.
             var enrolled = reads.Filter(filter with { MfaEnabled = true }).Where(u => u.TenantId == tenantId);

@@ -198,6 +198,9 @@ internal sealed record UserListFilter(
     /// <summary>Narrowed by a group subtree and nothing else.</summary>
     public bool OnlyGroup => GroupIds is not null && UserReads.SearchTerm(Search) is null && Status is null && OuIds is null && MfaEnabled is null;
 
+    /// <summary>Narrowed to the users without MFA and at most a status: what the counters less the enrolled give.</summary>
+    public bool OnlyWithoutMfaAndStatus => MfaEnabled == false && UserReads.SearchTerm(Search) is null && OuIds is null && GroupIds is null;
+
     /// <summary>
     /// The members of <see cref="GroupIds"/> when read beforehand (UserListQuery, a group of at most
     /// UserListQuery.MemberListLimit members): the users are then looked up by id.
