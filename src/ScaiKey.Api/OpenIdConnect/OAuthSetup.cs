@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Server;
@@ -92,6 +93,10 @@ internal static class OAuthSetup
                 validation.AddAudiences(ScaiKeyClaims.Audience);
                 validation.UseAspNetCore();
             });
+
+        // OpenIddict's handlers, found per event type once instead of on every event (IndexedServerDispatcher).
+        services.AddSingleton<ServerHandlerIndex>();
+        services.Replace(ServiceDescriptor.Scoped<IOpenIddictServerDispatcher, IndexedServerDispatcher>());
 
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
 
