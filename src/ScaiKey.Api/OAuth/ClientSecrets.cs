@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
@@ -197,15 +198,17 @@ internal sealed class ScaiKeyApplicationManager(
         }
     }
 
-    private static OpenIddictEntityFrameworkCoreApplication Copy(OpenIddictEntityFrameworkCoreApplication source)
-    {
-        var copy = new OpenIddictEntityFrameworkCoreApplication();
-        foreach (var column in Columns)
-        {
-            column.SetValue(copy, column.GetValue(source));
-        }
+    // Compiled once: copying through PropertyInfo.GetValue/SetValue on every token request was about 1 % of the
+    // client-credential bench's CPU.
+    private static readonly Func<OpenIddictEntityFrameworkCoreApplication, OpenIddictEntityFrameworkCoreApplication> Copy = CompileCopy();
 
-        return copy;
+    private static Func<OpenIddictEntityFrameworkCoreApplication, OpenIddictEntityFrameworkCoreApplication> CompileCopy()
+    {
+        var source = Expression.Parameter(typeof(OpenIddictEntityFrameworkCoreApplication), "source");
+        var copy = Expression.MemberInit(
+            Expression.New(typeof(OpenIddictEntityFrameworkCoreApplication)),
+            Columns.Select(column => Expression.Bind(column, Expression.Property(source, column))));
+        return Expression.Lambda<Func<OpenIddictEntityFrameworkCoreApplication, OpenIddictEntityFrameworkCoreApplication>>(copy, source).Compile();
     }
 }
 
