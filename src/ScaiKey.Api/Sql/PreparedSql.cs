@@ -102,18 +102,22 @@ internal static class ModelSql
 /// re-registers its functions, and Microsoft.Data.Sqlite keeps no statement cache across commands, so on the
 /// hottest routes opening and parsing cost several times the statements themselves. WAL readers never block the
 /// writer. Beyond a few idle connections per core, a returned connection is closed: each holds its own page cache.
+/// The most recently returned connection is rented first: SQLite drops a connection's whole page cache when another
+/// connection has committed since its last read, so taking them in turn (first in, first out) re-read every page of
+/// every lookup from the file on every request once sign-ins were writing; the last one used, mostly the last
+/// writer, still has its pages.
 /// </summary>
 internal sealed class SqlitePreparedPool<TStatements>(Func<SqliteConnection, TStatements> prepare) : IDisposable
     where TStatements : class, IDisposable
 {
     private static readonly int MaxIdle = Math.Max(4, Environment.ProcessorCount * 2);
 
-    private readonly ConcurrentQueue<Prepared> _idle = new();
+    private readonly ConcurrentStack<Prepared> _idle = new();
     private int _idleCount;
 
     private Prepared Rent(string connectionString)
     {
-        if (_idle.TryDequeue(out var prepared))
+        if (_idle.TryPop(out var prepared))
         {
             Interlocked.Decrement(ref _idleCount);
             return prepared;
@@ -158,7 +162,7 @@ internal sealed class SqlitePreparedPool<TStatements>(Func<SqliteConnection, TSt
     {
         if (Interlocked.Increment(ref _idleCount) <= MaxIdle)
         {
-            _idle.Enqueue(prepared);
+            _idle.Push(prepared);
             return;
         }
 
@@ -168,7 +172,7 @@ internal sealed class SqlitePreparedPool<TStatements>(Func<SqliteConnection, TSt
 
     public void Dispose()
     {
-        while (_idle.TryDequeue(out var prepared))
+        while (_idle.TryPop(out var prepared))
         {
             prepared.Dispose();
         }
