@@ -31,11 +31,45 @@ public sealed class ServerDispatcherTests(ScaiKeyApp app) : IClassFixture<ScaiKe
         var total = 0;
         foreach (var type in contextTypes)
         {
-            var found = (OpenIddictServerHandlerDescriptor[])forType.MakeGenericMethod(type).Invoke(index, null)!;
+            var found = ((IEnumerable<object>)forType.MakeGenericMethod(type).Invoke(index, null)!)
+                .Select(entry => (OpenIddictServerHandlerDescriptor)entry.GetType().GetProperty("Descriptor")!.GetValue(entry)!).ToList();
             Assert.Equal(handlers.Where(d => d.ContextType == type), found);
-            total += found.Length;
+            total += found.Count;
         }
 
         Assert.Equal(handlers.Count, total);
+    }
+
+    [Fact]
+    public void Singleton_handlers_and_filters_are_kept_and_scoped_ones_are_resolved_per_request()
+    {
+        var handlers = app.Host.Services.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue.Handlers;
+        var index = app.Host.Services.GetRequiredService<ServerHandlerIndex>();
+        var forType = typeof(ServerHandlerIndex).GetMethod(nameof(ServerHandlerIndex.For))!;
+        int kept = 0, scoped = 0, keptFilters = 0;
+        foreach (var type in handlers.Select(d => d.ContextType).Distinct())
+        {
+            foreach (var entry in (IEnumerable<object>)forType.MakeGenericMethod(type).Invoke(index, null)!)
+            {
+                var descriptor = (OpenIddictServerHandlerDescriptor)entry.GetType().GetProperty("Descriptor")!.GetValue(entry)!;
+                var handler = entry.GetType().GetProperty("Handler")!.GetValue(entry);
+                var filters = (Array)entry.GetType().GetProperty("Filters")!.GetValue(entry)!;
+                Assert.Equal(descriptor.FilterTypes.Length, filters.Length);
+                keptFilters += filters.Cast<object?>().Count(f => f is not null);
+                if (descriptor.ServiceDescriptor.Lifetime == ServiceLifetime.Scoped)
+                {
+                    Assert.Null(handler);
+                    scoped++;
+                }
+                else
+                {
+                    Assert.NotNull(handler);
+                    kept++;
+                }
+            }
+        }
+
+        // OpenIddict's built-in filters are all singletons.
+        Assert.True(kept > 100 && scoped > 10 && keptFilters > 100, $"{kept} kept, {scoped} scoped, {keptFilters} filters kept");
     }
 }

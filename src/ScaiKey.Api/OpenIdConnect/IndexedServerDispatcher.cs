@@ -13,10 +13,11 @@ namespace ScaiKey.Api.OpenIdConnect;
 /// every endpoint, grant and token type) on every event, comparing each one's context type; a token request raises
 /// about twenty events, so the walk and its casts were 10-15 % of the service's CPU under the client-credential bench
 /// (perf, session 15). Here <see cref="ServerHandlerIndex"/> keeps, per context type, the descriptors of that type in
-/// OpenIddict's order, and everything else is what OpenIddict does: each handler's filters are asked just before the
-/// handler would run (a filter may read what an earlier handler of the same event set), through the request's service
-/// provider, in order, the first "no" skipping the handler; handlers are resolved the same way; and a handled, skipped
-/// or rejected request stops the event after the handler that said so.
+/// OpenIddict's order, with the filter and handler instances the container holds as singletons, and everything else
+/// is what OpenIddict does: each handler's filters are asked just before the handler would run (a filter may read what
+/// an earlier handler of the same event set), in order, the first "no" skipping the handler; scoped filters and
+/// handlers come from the request's service provider; and a handled, skipped or rejected request stops the event after
+/// the handler that said so.
 /// </para>
 /// </summary>
 internal sealed class IndexedServerDispatcher(
@@ -27,16 +28,16 @@ internal sealed class IndexedServerDispatcher(
     public async ValueTask DispatchAsync<TContext>(TContext context) where TContext : BaseContext
     {
         ArgumentNullException.ThrowIfNull(context);
-        var descriptors = index.For<TContext>();
-        for (var i = 0; i < descriptors.Length; i++)
+        var handlers = index.For<TContext>();
+        for (var i = 0; i < handlers.Length; i++)
         {
-            var descriptor = descriptors[i];
-            if (!await IsActiveAsync(descriptor, context))
+            var entry = handlers[i];
+            if (!await IsActiveAsync(entry, context))
             {
                 continue;
             }
 
-            var handler = Resolve<TContext>(descriptor);
+            var handler = entry.Handler ?? Resolve<TContext>(entry.Descriptor);
             try
             {
                 await handler.HandleAsync(context);
@@ -77,17 +78,15 @@ internal sealed class IndexedServerDispatcher(
         }
     }
 
-    private async ValueTask<bool> IsActiveAsync<TContext>(OpenIddictServerHandlerDescriptor descriptor, TContext context)
+    private async ValueTask<bool> IsActiveAsync<TContext>(IndexedHandler<TContext> entry, TContext context)
         where TContext : BaseContext
     {
-        var filters = descriptor.FilterTypes;
-        for (var i = 0; i < filters.Length; i++)
+        var types = entry.Descriptor.FilterTypes;
+        for (var i = 0; i < types.Length; i++)
         {
-            if (provider.GetService(filters[i]) is not IOpenIddictServerHandlerFilter<TContext> filter)
-            {
-                throw new InvalidOperationException(OpenIddictResources.FormatID0099(filters[i]));
-            }
-
+            var filter = entry.Filters[i]
+                ?? provider.GetService(types[i]) as IOpenIddictServerHandlerFilter<TContext>
+                ?? throw new InvalidOperationException(OpenIddictResources.FormatID0099(types[i]));
             if (!await filter.IsActiveAsync(context))
             {
                 return false;
@@ -105,14 +104,34 @@ internal sealed class IndexedServerDispatcher(
 }
 
 /// <summary>
-/// The server's handler descriptors grouped by context type, each group in OpenIddict's order (the options sort them
-/// once when they are built). Kept for the options instance it was made from: new options make a new index.
+/// One handler of an event type, with the instances of its filters and of the handler itself where the container
+/// holds them as singletons (the same instance every request's provider would return); null where they are scoped or
+/// transient, which are resolved per event as OpenIddict does.
 /// </summary>
-internal sealed class ServerHandlerIndex(IOptionsMonitor<OpenIddictServerOptions> options)
+internal sealed class IndexedHandler<TContext>(
+    OpenIddictServerHandlerDescriptor descriptor,
+    IOpenIddictServerHandler<TContext>? handler,
+    IOpenIddictServerHandlerFilter<TContext>?[] filters)
+    where TContext : BaseContext
+{
+    public OpenIddictServerHandlerDescriptor Descriptor => descriptor;
+
+    public IOpenIddictServerHandler<TContext>? Handler => handler;
+
+    public IOpenIddictServerHandlerFilter<TContext>?[] Filters => filters;
+}
+
+/// <summary>
+/// The server's handlers grouped by context type, each group in OpenIddict's order (the options sort them once when
+/// they are built). Kept for the options instance it was made from: new options make a new index.
+/// </summary>
+/// <param name="root">The root provider, for the services registered as singletons.</param>
+/// <param name="isSingleton">Whether the container's registration of a service type (its last one) is a singleton.</param>
+internal sealed class ServerHandlerIndex(IOptionsMonitor<OpenIddictServerOptions> options, IServiceProvider root, Func<Type, bool> isSingleton)
 {
     private Snapshot? _snapshot;
 
-    public OpenIddictServerHandlerDescriptor[] For<TContext>() where TContext : BaseContext
+    public IndexedHandler<TContext>[] For<TContext>() where TContext : BaseContext
     {
         var current = options.CurrentValue;
         var snapshot = Volatile.Read(ref _snapshot);
@@ -122,17 +141,25 @@ internal sealed class ServerHandlerIndex(IOptionsMonitor<OpenIddictServerOptions
             Volatile.Write(ref _snapshot, snapshot);
         }
 
-        return snapshot.For(typeof(TContext));
+        return (IndexedHandler<TContext>[])snapshot.ByContext.GetOrAdd(typeof(TContext), _ => Build<TContext>(current.Handlers));
     }
+
+    private IndexedHandler<TContext>[] Build<TContext>(List<OpenIddictServerHandlerDescriptor> handlers) where TContext : BaseContext =>
+    [
+        .. handlers.Where(d => d.ContextType == typeof(TContext)).Select(d => new IndexedHandler<TContext>(
+            d,
+            d.ServiceDescriptor.ImplementationInstance as IOpenIddictServerHandler<TContext>
+                ?? Singleton(d.ServiceDescriptor.ServiceType) as IOpenIddictServerHandler<TContext>,
+            [.. d.FilterTypes.Select(type => Singleton(type) as IOpenIddictServerHandlerFilter<TContext>)])),
+    ];
+
+    private object? Singleton(Type type) => isSingleton(type) ? root.GetService(type) : null;
 
     private sealed class Snapshot(OpenIddictServerOptions options)
     {
-        private readonly ConcurrentDictionary<Type, OpenIddictServerHandlerDescriptor[]> _byContext = new();
-
         public OpenIddictServerOptions Options => options;
 
-        public OpenIddictServerHandlerDescriptor[] For(Type context) =>
-            _byContext.GetOrAdd(context, static (type, handlers) => [.. handlers.Where(d => d.ContextType == type)], options.Handlers);
+        public ConcurrentDictionary<Type, object> ByContext { get; } = new();
     }
 }
 
