@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenIddict.Server;
 using ScaiKey.Api.OpenIdConnect;
@@ -56,7 +57,7 @@ public sealed class ServerDispatcherTests(ScaiKeyApp app) : IClassFixture<ScaiKe
                 var filters = (Array)entry.GetType().GetProperty("Filters")!.GetValue(entry)!;
                 Assert.Equal(descriptor.FilterTypes.Length, filters.Length);
                 keptFilters += filters.Cast<object?>().Count(f => f is not null);
-                if (descriptor.ServiceDescriptor.Lifetime == ServiceLifetime.Scoped)
+                if (descriptor.ServiceDescriptor.Lifetime != ServiceLifetime.Singleton)
                 {
                     Assert.Null(handler);
                     scoped++;
@@ -71,5 +72,35 @@ public sealed class ServerDispatcherTests(ScaiKeyApp app) : IClassFixture<ScaiKe
 
         // OpenIddict's built-in filters are all singletons.
         Assert.True(kept > 100 && scoped > 10 && keptFilters > 100, $"{kept} kept, {scoped} scoped, {keptFilters} filters kept");
+    }
+
+    private sealed class Filter;
+
+    [Fact]
+    public void Only_a_types_last_unkeyed_registration_decides_whether_it_is_kept_as_a_singleton()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<Filter>();
+        services.AddScoped<Filter>();                       // the container resolves the last one: scoped
+        services.AddScoped<ServerDispatcherTests>();
+        services.TryAddSingleton<ServerDispatcherTests>();  // lost to the scoped one already there
+        services.AddKeyedSingleton<string>("key", "value"); // keyed: GetService(Type) never returns it
+        services.AddTransient<object>();
+        services.AddSingleton<object>();                    // last: singleton
+        using var root = services.BuildServiceProvider();
+
+        var isSingleton = ServerHandlerIndex.SingletonTypes(services, root);
+        Assert.False(isSingleton(typeof(Filter)));
+        Assert.False(isSingleton(typeof(ServerDispatcherTests)));
+        Assert.False(isSingleton(typeof(string)));
+        Assert.True(isSingleton(typeof(object)));
+
+        // Another container (anything but Microsoft's ServiceProvider) may resolve differently: nothing is kept.
+        Assert.False(ServerHandlerIndex.SingletonTypes(services, new OtherContainer(root))(typeof(object)));
+    }
+
+    private sealed class OtherContainer(IServiceProvider inner) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => inner.GetService(serviceType);
     }
 }

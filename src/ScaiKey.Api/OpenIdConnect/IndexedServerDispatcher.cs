@@ -59,18 +59,18 @@ internal sealed class IndexedServerDispatcher(
                 continue;
             }
 
-            var outcome = request switch
+            Action<ILogger, string?, string?>? stopped = request switch
             {
-                { IsRequestHandled: true } => "handled the request",
-                { IsRequestSkipped: true } => "skipped the request",
-                BaseValidatingContext { IsRejected: true } => "rejected the request",
+                { IsRequestHandled: true } => DispatcherLog.Handled,
+                { IsRequestSkipped: true } => DispatcherLog.Skipped,
+                BaseValidatingContext { IsRejected: true } => DispatcherLog.Rejected,
                 _ => null,
             };
-            if (outcome is not null)
+            if (stopped is not null)
             {
                 if (logger.IsEnabled(LogLevel.Debug))
                 {
-                    DispatcherLog.EventStopped(logger, typeof(TContext).FullName, handler.GetType().FullName, outcome);
+                    stopped(logger, typeof(TContext).FullName, handler.GetType().FullName);
                 }
 
                 return;
@@ -126,7 +126,10 @@ internal sealed class IndexedHandler<TContext>(
 /// they are built). Kept for the options instance it was made from: new options make a new index.
 /// </summary>
 /// <param name="root">The root provider, for the services registered as singletons.</param>
-/// <param name="isSingleton">Whether the container's registration of a service type (its last one) is a singleton.</param>
+/// <param name="isSingleton">
+/// Whether the container's registration of a service type (the last one, the one Microsoft's container resolves) is a
+/// singleton; <see cref="SingletonTypes"/> makes it from the finished service collection.
+/// </param>
 internal sealed class ServerHandlerIndex(IOptionsMonitor<OpenIddictServerOptions> options, IServiceProvider root, Func<Type, bool> isSingleton)
 {
     private Snapshot? _snapshot;
@@ -141,7 +144,8 @@ internal sealed class ServerHandlerIndex(IOptionsMonitor<OpenIddictServerOptions
             Volatile.Write(ref _snapshot, snapshot);
         }
 
-        return (IndexedHandler<TContext>[])snapshot.ByContext.GetOrAdd(typeof(TContext), _ => Build<TContext>(current.Handlers));
+        return (IndexedHandler<TContext>[])snapshot.ByContext.GetOrAdd(
+            typeof(TContext), static (_, state) => state.Index.Build<TContext>(state.Handlers), (Index: this, Handlers: current.Handlers));
     }
 
     private IndexedHandler<TContext>[] Build<TContext>(List<OpenIddictServerHandlerDescriptor> handlers) where TContext : BaseContext =>
@@ -153,7 +157,43 @@ internal sealed class ServerHandlerIndex(IOptionsMonitor<OpenIddictServerOptions
             [.. d.FilterTypes.Select(type => Singleton(type) as IOpenIddictServerHandlerFilter<TContext>)])),
     ];
 
-    private object? Singleton(Type type) => isSingleton(type) ? root.GetService(type) : null;
+    // A singleton that cannot be made now is left to the per-event path, which fails (or not) exactly when and as
+    // OpenIddict's dispatcher would, instead of failing every event of its type from here.
+    private object? Singleton(Type type)
+    {
+        if (!isSingleton(type))
+        {
+            return null;
+        }
+
+        try
+        {
+            return root.GetService(type);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The service types registered (last) as singletons in <paramref name="services"/>; keyed registrations do not
+    /// count (<c>GetService(Type)</c> does not return them). Only for Microsoft's container, which resolves the last
+    /// registration of a type and never changes a lifetime after the collection is built: when <paramref name="root"/>
+    /// comes from any other container, nothing is kept.
+    /// </summary>
+    public static Func<Type, bool> SingletonTypes(IServiceCollection services, IServiceProvider root)
+    {
+        // Singleton factories get the root scope, an internal type of the same assembly as ServiceProvider.
+        if (root.GetType().Assembly != typeof(ServiceProvider).Assembly)
+        {
+            return static _ => false;
+        }
+
+        var singletons = services.Where(d => !d.IsKeyedService).GroupBy(d => d.ServiceType)
+            .Where(g => g.Last().Lifetime == ServiceLifetime.Singleton).Select(g => g.Key).ToHashSet();
+        return singletons.Contains;
+    }
 
     private sealed class Snapshot(OpenIddictServerOptions options)
     {
@@ -172,6 +212,12 @@ internal static partial class DispatcherLog
     [LoggerMessage(6133, LogLevel.Debug, "The event {Event} was successfully processed by {Handler}.")]
     public static partial void HandlerRan(ILogger logger, string? @event, string? handler);
 
-    [LoggerMessage(6134, LogLevel.Debug, "The event {Event} was stopped by {Handler}, which {Outcome}.")]
-    public static partial void EventStopped(ILogger logger, string? @event, string? handler, string outcome);
+    [LoggerMessage(6134, LogLevel.Debug, "The event {Event} was marked as handled by {Handler}.")]
+    public static partial void Handled(ILogger logger, string? @event, string? handler);
+
+    [LoggerMessage(6135, LogLevel.Debug, "The event {Event} was marked as skipped by {Handler}.")]
+    public static partial void Skipped(ILogger logger, string? @event, string? handler);
+
+    [LoggerMessage(6136, LogLevel.Debug, "The event {Event} was marked as rejected by {Handler}.")]
+    public static partial void Rejected(ILogger logger, string? @event, string? handler);
 }

@@ -96,7 +96,7 @@ internal static class OAuthSetup
 
         // OpenIddict's handlers, found per event type once instead of on every event (IndexedServerDispatcher).
         services.AddSingleton(sp => new ServerHandlerIndex(
-            sp.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>(), sp, SingletonTypes(services)));
+            sp.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>(), sp, ServerHandlerIndex.SingletonTypes(services, sp)));
         services.Replace(ServiceDescriptor.Scoped<IOpenIddictServerDispatcher, IndexedServerDispatcher>());
 
         services.AddAuthentication(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
@@ -116,21 +116,6 @@ internal static class OAuthSetup
             }
         });
         return services;
-    }
-
-    /// <summary>
-    /// The service types whose registration (the last one, which the container resolves) is a singleton; read when
-    /// the index is first made, after the collection is complete.
-    /// </summary>
-    private static Func<Type, bool> SingletonTypes(IServiceCollection services)
-    {
-        HashSet<Type>? singletons = null;
-        return type =>
-        {
-            singletons ??= [.. services.Where(d => !d.IsKeyedService).GroupBy(d => d.ServiceType)
-                .Where(g => g.Last().Lifetime == ServiceLifetime.Singleton).Select(g => g.Key)];
-            return singletons.Contains(type);
-        };
     }
 
     /// <summary>The protocol endpoints whose requests OpenIddict passes through: token, authorize, end session, userinfo.</summary>
