@@ -96,10 +96,10 @@ internal sealed class IndexedServerDispatcher(
         return true;
     }
 
+    // Instance handlers (ServiceDescriptor.ImplementationInstance) are always in the index already.
     private IOpenIddictServerHandler<TContext> Resolve<TContext>(OpenIddictServerHandlerDescriptor descriptor)
         where TContext : BaseContext =>
-        descriptor.ServiceDescriptor.ImplementationInstance as IOpenIddictServerHandler<TContext>
-        ?? provider.GetService(descriptor.ServiceDescriptor.ServiceType) as IOpenIddictServerHandler<TContext>
+        provider.GetService(descriptor.ServiceDescriptor.ServiceType) as IOpenIddictServerHandler<TContext>
         ?? throw new InvalidOperationException(OpenIddictResources.FormatID0098(descriptor.ServiceDescriptor.ServiceType));
 }
 
