@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.DependencyInjection;
 using ScaiKey.Data.Entities;
 
 namespace ScaiKey.Api.Tests;
@@ -120,16 +121,10 @@ public sealed class HealthTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
             using var rightClient = right.CreateClient();
             Assert.Equal("ok", (await (await rightClient.GetAsync("/readyz")).ReadJsonAsync(200))["checks"]!["key_ring"]!.GetValue<string>()); // control
             // A token makes the instance create and store its token keys (they are made on first use).
-            using var token = await rightClient.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
+            await ScaiKeyApp.GetTokenAsync(right, ScaiKeyApp.AdminClientId, ScaiKeyApp.AdminClientSecret);
+            await using (var scope = right.Services.CreateAsyncScope())
             {
-                ["grant_type"] = "client_credentials",
-                ["client_id"] = ScaiKeyApp.AdminClientId,
-                ["client_secret"] = ScaiKeyApp.AdminClientSecret,
-            }));
-            await token.ReadJsonAsync(200);
-            await using (var scope = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.CreateAsyncScope(right.Services))
-            {
-                Assert.True(await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<ScaiKey.Data.ScaiKeyDbContext>(scope.ServiceProvider).SigningKeys.AnyAsync(), "the first instance stored no token key");
+                Assert.True(await scope.ServiceProvider.GetRequiredService<ScaiKey.Data.ScaiKeyDbContext>().SigningKeys.AnyAsync(), "the first instance stored no token key");
             }
 
             using var wrongClient = wrong.CreateClient();
