@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore.Models;
+
+namespace ScaiKey.Api.Tests;
+
+/// <summary>
+/// On the token endpoint the application manager hands out copies of a client it keeps in memory: each call gets
+/// its own object, with every stored column and navigation collections of its own, so nothing one token request
+/// does to its client reaches another request.
+/// </summary>
+public sealed class ClientCacheTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
+{
+    [Fact]
+    public async Task Each_token_request_gets_its_own_full_copy_of_a_cached_client()
+    {
+        var (_, clientId, _) = await app.CreateAdminClientAsync();
+        var stored = await FindAsync(clientId, "/api/v1/admin/clients");
+        var first = await FindAsync(clientId, "/connect/token");
+        var second = await FindAsync(clientId, "/connect/token");
+
+        Assert.NotSame(first, second);
+        foreach (var copy in new[] { first, second })
+        {
+            // Every column as the database has it, the concurrency token included (a fresh one would fail an update).
+            foreach (var property in typeof(OpenIddictEntityFrameworkCoreApplication).GetProperties()
+                .Where(p => p.CanWrite && (p.PropertyType == typeof(string) || p.PropertyType.IsValueType)))
+            {
+                Assert.Equal(property.GetValue(stored), property.GetValue(copy));
+            }
+
+            Assert.Empty(copy.Authorizations);
+            Assert.Empty(copy.Tokens);
+        }
+
+        Assert.NotSame(first.Authorizations, second.Authorizations);
+        Assert.NotSame(first.Tokens, second.Tokens);
+        first.Tokens.Add(new OpenIddictEntityFrameworkCoreToken());
+        first.ClientSecret = "changed by one request";
+        var third = await FindAsync(clientId, "/connect/token");
+        Assert.Empty(third.Tokens);
+        Assert.Equal(stored.ClientSecret, third.ClientSecret);
+    }
+
+    private async Task<OpenIddictEntityFrameworkCoreApplication> FindAsync(string clientId, string path)
+    {
+        await using var scope = app.Host.Services.CreateAsyncScope();
+        var accessor = scope.ServiceProvider.GetRequiredService<IHttpContextAccessor>();
+        accessor.HttpContext = new DefaultHttpContext { Request = { Path = path } };
+        try
+        {
+            var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+            return Assert.IsType<OpenIddictEntityFrameworkCoreApplication>(await manager.FindByClientIdAsync(clientId));
+        }
+        finally
+        {
+            accessor.HttpContext = null;
+        }
+    }
+}
