@@ -230,6 +230,19 @@ public sealed class SignInStatementsTests(ScaiKeyApp app) : IClassFixture<ScaiKe
         Assert.Equal("wal", mode);
     }
 
+    [Fact]
+    public async Task Sign_in_commits_checkpoint_the_sqlite_wal_ten_times_rarer_than_sqlites_default()
+    {
+        var pages = await app.DbAsync(db => Task.FromResult(Statements.CheckpointSetting(db)));
+        if (pages is null)
+        {
+            return; // PostgreSQL: no WAL of SQLite's to checkpoint.
+        }
+
+        Assert.Equal(SignInStatements.CheckpointPages, pages);
+        Assert.Equal(10_000, SignInStatements.CheckpointPages);
+    }
+
     /// <summary>On PostgreSQL from a session that waits for the disk, whatever the test server's own default.</summary>
     private static async Task<string> CommitSettingAsync(ScaiKeyDbContext db, SignInStatements statements)
     {
