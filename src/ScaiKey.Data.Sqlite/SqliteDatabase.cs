@@ -8,7 +8,7 @@ public static class SqliteDatabase
     public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, string connectionString) =>
         ScaiKeyDbContext.ApplyCommonOptions(builder.UseSqlite(connectionString,
             sqlite => sqlite.MigrationsAssembly(typeof(SqliteDatabase).Assembly.GetName().Name)))
-            .AddInterceptors(SqliteBusyTimeout.Instance);
+            .AddInterceptors(SqliteConnectionSettings.Instance);
 }
 
 // Used by `dotnet ef migrations add` only; the connection is never opened.

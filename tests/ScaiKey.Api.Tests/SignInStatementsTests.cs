@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using ScaiKey.Api.SignIn;
 using ScaiKey.Api.Sql;
 using ScaiKey.Data;
@@ -231,16 +233,68 @@ public sealed class SignInStatementsTests(ScaiKeyApp app) : IClassFixture<ScaiKe
     }
 
     [Fact]
-    public async Task Sign_in_commits_checkpoint_the_sqlite_wal_ten_times_rarer_than_sqlites_default()
+    public async Task Every_sqlite_connection_checkpoints_the_wal_ten_times_rarer_than_sqlites_default()
     {
-        var pages = await app.DbAsync(db => Task.FromResult(Statements.CheckpointSetting(db)));
-        if (pages is null)
+        var pages = await app.DbAsync<(long? Context, long? SignIn)>(async db =>
         {
-            return; // PostgreSQL: no WAL of SQLite's to checkpoint.
+            if (!db.Database.IsSqlite())
+            {
+                return (null, null); // PostgreSQL: no WAL of SQLite's to checkpoint.
+            }
+
+            await db.Database.OpenConnectionAsync();
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = "PRAGMA wal_autocheckpoint";
+            return ((long?)await command.ExecuteScalarAsync(), Statements.CheckpointSetting(db));
+        });
+
+        if (pages.Context is not null)
+        {
+            Assert.Equal(10_000, pages.Context);
+            Assert.Equal(10_000, pages.SignIn);
+        }
+    }
+
+    [Fact]
+    public async Task Sign_in_connections_do_not_hand_their_relaxed_commits_to_other_connections()
+    {
+        // Sign-in's own connections commit without waiting for the disk; once they close, no connection the
+        // contexts open may carry that setting (Microsoft.Data.Sqlite's pool keeps a handle's pragmas).
+        var statements = new SignInStatements(Options.Create(new SignInOptions()));
+        string? connectionString = null;
+        await app.DbAsync(async db =>
+        {
+            if (db.Database.IsSqlite())
+            {
+                Assert.Equal("1", await statements.SessionCommitSettingAsync(db, CancellationToken.None));
+                connectionString = db.Database.GetConnectionString();
+            }
+
+            return 0;
+        });
+        statements.Dispose();
+        if (connectionString is null)
+        {
+            return; // PostgreSQL: the setting is per transaction.
         }
 
-        Assert.Equal(SignInStatements.CheckpointPages, pages);
-        Assert.Equal(10_000, SignInStatements.CheckpointPages);
+        var opened = new List<SqliteConnection>();
+        try
+        {
+            for (var i = 0; i < 16; i++)
+            {
+                var connection = new SqliteConnection(connectionString);
+                opened.Add(connection);
+                connection.Open();
+                using var read = connection.CreateCommand();
+                read.CommandText = "PRAGMA synchronous";
+                Assert.Equal(2L, read.ExecuteScalar());
+            }
+        }
+        finally
+        {
+            opened.ForEach(c => c.Dispose());
+        }
     }
 
     /// <summary>On PostgreSQL from a session that waits for the disk, whatever the test server's own default.</summary>

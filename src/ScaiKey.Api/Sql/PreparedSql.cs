@@ -123,13 +123,16 @@ internal sealed class SqlitePreparedPool<TStatements>(Func<SqliteConnection, TSt
             return prepared;
         }
 
-        var connection = new SqliteConnection(connectionString);
+        // Not from Microsoft.Data.Sqlite's pool, and not back into it when disposed: these connections are kept open
+        // here, and a component may set its own pragmas on them (sign-in's synchronous=NORMAL), which a pooled
+        // handle would carry to whichever EF context opened it next.
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString());
         try
         {
             connection.Open();
 
-            // As the context's connections: SQLite, not a 150 ms sleep, waits out a busy moment.
-            SqliteBusyTimeout.Apply(connection);
+            // As the context's connections: SQLite, not a 150 ms sleep, waits out a busy moment; the same checkpoints.
+            SqliteConnectionSettings.Apply(connection);
             return new Prepared(connection, prepare(connection));
         }
         catch

@@ -30,14 +30,6 @@ namespace ScaiKey.Api.Sql;
 /// </summary>
 internal sealed class SignInStatements : IDisposable
 {
-    /// <summary>
-    /// WAL pages after which a sign-in's commit copies the log back into the database (SQLite's default: 1,000). A
-    /// session commit writes ~18 pages, nearly all the same hot leaves again, so a checkpoint every ~55 sign-ins
-    /// wrote the same pages and waited for two fsyncs each time; at 10,000 (a WAL of up to 40 MB, reused) they come
-    /// ten times rarer and copy each hot page once. Measured in docs/performance.md (session 16).
-    /// </summary>
-    internal const int CheckpointPages = 10_000;
-
     private readonly SqlitePreparedPool<Prepared> _sqlite;
     private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
     private readonly Lock _init = new();
@@ -49,11 +41,9 @@ internal sealed class SignInStatements : IDisposable
         _durableCommits = options.Value.DurableSessionCommits;
         _sqlite = new(connection =>
         {
-            using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA wal_autocheckpoint={CheckpointPages}";
-            pragma.ExecuteNonQuery();
             if (!_durableCommits)
             {
+                using var pragma = connection.CreateCommand();
                 pragma.CommandText = "PRAGMA synchronous=NORMAL";
                 pragma.ExecuteNonQuery();
             }
