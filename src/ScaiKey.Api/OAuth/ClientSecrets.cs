@@ -194,7 +194,7 @@ internal sealed class ScaiKeyApplicationManager(
     }
 
     // A field-by-field clone with navigation collections of its own. Not `new`: the entity's constructor draws a
-    // random GUID for its concurrency token (a getrandom call and a string per token request, ~1.5 % of a
+    // random GUID for its concurrency token (a getrandom call and a string per token request, about 2 % of a
     // client-credential or password token's CPU beyond the hash), only for the copy to overwrite it.
     private static OpenIddictEntityFrameworkCoreApplication Copy(OpenIddictEntityFrameworkCoreApplication source)
     {

@@ -169,12 +169,7 @@ internal sealed class SignInStatements : IDisposable
         var texts = _texts ?? Initialize(db);
         if (texts.Sqlite)
         {
-            return _sqlite.Run(db.Database.GetConnectionString()!, prepared =>
-            {
-                using var read = prepared.Connection.CreateCommand();
-                read.CommandText = "PRAGMA synchronous";
-                return Convert.ToString(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture)!;
-            });
+            return Convert.ToString(SqlitePragma(db, "synchronous"), System.Globalization.CultureInfo.InvariantCulture)!;
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
@@ -186,14 +181,16 @@ internal sealed class SignInStatements : IDisposable
     }
 
     /// <summary>SQLite's <c>wal_autocheckpoint</c> on these connections; null on PostgreSQL.</summary>
-    internal long? CheckpointSetting(ScaiKeyDbContext db) => (_texts ?? Initialize(db)).Sqlite
-        ? _sqlite.Run(db.Database.GetConnectionString()!, prepared =>
-        {
-            using var read = prepared.Connection.CreateCommand();
-            read.CommandText = "PRAGMA wal_autocheckpoint";
-            return (long?)read.ExecuteScalar();
-        })
-        : null;
+    internal long? CheckpointSetting(ScaiKeyDbContext db) =>
+        (_texts ?? Initialize(db)).Sqlite ? (long?)SqlitePragma(db, "wal_autocheckpoint") : null;
+
+    /// <summary>A pragma's value as one of these connections has it.</summary>
+    private object? SqlitePragma(ScaiKeyDbContext db, string pragma) => _sqlite.Run(db.Database.GetConnectionString()!, prepared =>
+    {
+        using var read = prepared.Connection.CreateCommand();
+        read.CommandText = "PRAGMA " + pragma;
+        return read.ExecuteScalar();
+    });
 
     private static bool Write(SqliteConnection connection, Prepared statements, NewSession session, Row values)
     {
