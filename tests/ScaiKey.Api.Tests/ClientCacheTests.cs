@@ -45,6 +45,54 @@ public sealed class ClientCacheTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         Assert.Equal(stored.ClientSecret, third.ClientSecret);
     }
 
+    [Fact]
+    public async Task Within_one_token_request_every_lookup_gets_the_same_copy()
+    {
+        var (_, clientId, _) = await app.CreateAdminClientAsync();
+        _ = await FindAsync(clientId, "/connect/token");
+        await using var scope = app.Host.Services.CreateAsyncScope();
+        var accessor = scope.ServiceProvider.GetRequiredService<IHttpContextAccessor>();
+        accessor.HttpContext = new DefaultHttpContext { Request = { Path = "/connect/token" } };
+        try
+        {
+            var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+            var first = await manager.FindByClientIdAsync(clientId);
+            Assert.NotNull(first);
+            Assert.Same(first, await manager.FindByClientIdAsync(clientId));
+            Assert.NotSame(first, await FindAsync(clientId, "/connect/token"));
+        }
+        finally
+        {
+            accessor.HttpContext = null;
+        }
+    }
+
+    [Fact]
+    public async Task Openiddicts_entity_cache_is_made_only_where_a_request_uses_it()
+    {
+        var (_, clientId, _) = await app.CreateAdminClientAsync();
+        _ = await FindAsync(clientId, "/connect/token"); // ScaiKey's copy of the client, which later token requests read
+        foreach (var (path, used) in new[] { ("/connect/token", false), ("/api/v1/admin/clients", true) })
+        {
+            await using var scope = app.Host.Services.CreateAsyncScope();
+            var accessor = scope.ServiceProvider.GetRequiredService<IHttpContextAccessor>();
+            accessor.HttpContext = new DefaultHttpContext { Request = { Path = path } };
+            try
+            {
+                var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
+                var cache = Assert.IsType<ScaiKey.Api.OAuth.DeferredApplicationCache<OpenIddictEntityFrameworkCoreApplication>>(
+                    scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationCache<OpenIddictEntityFrameworkCoreApplication>>());
+                Assert.NotNull(await manager.FindByClientIdAsync(clientId));
+                Assert.NotNull(await manager.FindByClientIdAsync(clientId));
+                Assert.Equal(used, cache.IsMade);
+            }
+            finally
+            {
+                accessor.HttpContext = null;
+            }
+        }
+    }
+
     private async Task<OpenIddictEntityFrameworkCoreApplication> FindAsync(string clientId, string path)
     {
         await using var scope = app.Host.Services.CreateAsyncScope();

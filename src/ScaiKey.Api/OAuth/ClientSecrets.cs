@@ -91,10 +91,15 @@ internal sealed class ScaiKeyApplicationManager(
 
     private static string CacheKey(string clientId) => "oauth-client:" + clientId;
 
+    // This request's copy of its client: OpenIddict's handlers look the client up about six times per token request.
+    private OpenIddictEntityFrameworkCoreApplication? _copy;
+
     /// <summary>
     /// Token requests read the client from memory for up to <see cref="CacheLifetime"/>: no query per token. Elsewhere
-    /// (admin endpoints that update or delete what they find) the tracked row from the database, as before. The copies
-    /// handed out are detached and fresh per call, so nothing one request does to its copy reaches another request.
+    /// (admin endpoints that update or delete what they find) the tracked row from the database, as before. The copy
+    /// handed out is detached and made for the request (this manager lives as long as the request), so nothing one
+    /// request does to its copy reaches another request; within the request every lookup gets the same copy, as
+    /// OpenIddict's own per-request cache hands out one instance.
     /// </summary>
     public override async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
@@ -103,9 +108,14 @@ internal sealed class ScaiKeyApplicationManager(
             return await base.FindByClientIdAsync(identifier, cancellationToken);
         }
 
+        if (_copy is { } copy && string.Equals(copy.ClientId, identifier, StringComparison.Ordinal))
+        {
+            return copy;
+        }
+
         if (memory.TryGetValue(CacheKey(identifier), out OpenIddictEntityFrameworkCoreApplication? cached) && cached is not null)
         {
-            return Copy(cached);
+            return _copy = Copy(cached);
         }
 
         var application = await base.FindByClientIdAsync(identifier, cancellationToken);
@@ -187,6 +197,7 @@ internal sealed class ScaiKeyApplicationManager(
 
     private void Forget(OpenIddictEntityFrameworkCoreApplication application)
     {
+        _copy = null;
         if (application.ClientId is { } clientId)
         {
             Evict(memory, clientId);

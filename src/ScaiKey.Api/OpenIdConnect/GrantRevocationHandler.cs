@@ -21,7 +21,10 @@ internal sealed class GrantRevocationHandler(ScaiKeyDbContext db, RevocationCach
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } =
         OpenIddictServerHandlerDescriptor.CreateBuilder<HandleRevocationRequestContext>()
             .UseScopedHandler<GrantRevocationHandler>()
-            .SetOrder(int.MinValue + 100_000)
+            // After OpenIddict attaches the validated token's principal (which this reads) and before its own RevokeToken
+            // (which needs token storage). Not at AttachPrincipal's own order: handlers of equal order run in whatever
+            // order the sort leaves them, and a change to the handler list put this one first (session 17).
+            .SetOrder(OpenIddictServerHandlers.Revocation.AttachPrincipal.Descriptor.Order + 500)
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 

@@ -87,7 +87,7 @@ internal static class TokenEndpoints
         // A client's own token is for ScaiKey's API: admin clients act there with their roles, applications with
         // their assignments (Authorization/ManagementToken.cs).
         identity.SetResources(ScaiKeyClaims.Audience);
-        identity.SetDestinations(static _ => [Destinations.AccessToken]);
+        ClaimDestinations.Apply(identity, static _ => ClaimDestinations.AccessToken);
         return Results.SignIn(new ClaimsPrincipal(identity), properties: null, OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 

@@ -25,6 +25,11 @@ internal sealed class BearerAuthenticationHandler(
 {
     public const string SchemeName = "ScaiKey.Bearer";
 
+    // This handler raises no events; the base class would allocate an object and a task for them on every request.
+    private static readonly Task<object> NoEvents = Task.FromResult(new object());
+
+    protected override Task<object> CreateEventsAsync() => NoEvents;
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = BearerToken(Request.Headers.Authorization.ToString());

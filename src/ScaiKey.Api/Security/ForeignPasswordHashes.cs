@@ -98,15 +98,16 @@ internal static partial class ForeignPasswordHashes
         var bytes = Encoding.UTF8.GetBytes(password);
         try
         {
-            // A hash above the caps never verifies: it would cost more than a sign-in attempt may.
+            // A hash above the caps never verifies: it would cost more than a sign-in attempt may. Argon2 first, parsed
+            // once: it is what every sign-in verifies, and its PHC string is the costliest to parse.
+            if (ParseArgon2(hash) is { } argon)
+            {
+                return WithinCaps(argon) && VerifyArgon2(argon, bytes);
+            }
+
             if (Recognize(hash) is null)
             {
                 return false;
-            }
-
-            if (ParseArgon2(hash) is { } argon)
-            {
-                return VerifyArgon2(argon, bytes);
             }
 
             if (BcryptCost(hash) is not null)

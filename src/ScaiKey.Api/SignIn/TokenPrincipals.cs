@@ -100,19 +100,19 @@ internal sealed class TokenPrincipals(ScaiKeyDbContext db, UserReads reads)
 
         identity.SetScopes(granted);
         identity.SetResources(Audiences(clientId, granted));
-        identity.SetDestinations(claim => claim.Type switch
+        ClaimDestinations.Apply(identity, static type => type switch
         {
-            Claims.Subject => [Destinations.AccessToken, Destinations.IdentityToken],
+            Claims.Subject => ClaimDestinations.Both,
             // sid also in the ID token, so logout can find the session from id_token_hint when the cookie is absent.
-            ScaiKeyClaims.SessionId => [Destinations.AccessToken, Destinations.IdentityToken],
+            ScaiKeyClaims.SessionId => ClaimDestinations.Both,
 
             // amr also in the access token: an API may ask for a second factor before a sensitive action.
-            Claims.AuthenticationMethodReference => [Destinations.AccessToken, Destinations.IdentityToken],
-            ScaiKeyClaims.PrincipalType or ScaiKeyClaims.TenantId or ScaiKeyClaims.GrantId => [Destinations.AccessToken],
+            Claims.AuthenticationMethodReference => ClaimDestinations.Both,
+            ScaiKeyClaims.PrincipalType or ScaiKeyClaims.TenantId or ScaiKeyClaims.GrantId => ClaimDestinations.AccessToken,
 
             // The generation lives only in the refresh token, which carries every claim.
-            ScaiKeyClaims.Generation => [],
-            _ => [Destinations.IdentityToken],
+            ScaiKeyClaims.Generation => ClaimDestinations.None,
+            _ => ClaimDestinations.IdentityToken,
         });
         return new ClaimsPrincipal(identity);
     }
