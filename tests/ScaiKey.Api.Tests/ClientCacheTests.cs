@@ -48,22 +48,20 @@ public sealed class ClientCacheTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
     [Fact]
     public async Task Within_one_token_request_every_lookup_gets_the_same_copy()
     {
-        var (_, clientId, _) = await app.CreateAdminClientAsync();
-        _ = await FindAsync(clientId, "/connect/token");
-        await using var scope = app.Host.Services.CreateAsyncScope();
-        var accessor = scope.ServiceProvider.GetRequiredService<IHttpContextAccessor>();
-        accessor.HttpContext = new DefaultHttpContext { Request = { Path = "/connect/token" } };
-        try
+        var (_, cached, _) = await app.CreateAdminClientAsync();
+        _ = await FindAsync(cached, "/connect/token");
+        var (_, uncached, _) = await app.CreateAdminClientAsync();
+
+        // From ScaiKey's copy, and when the request's first lookup is the one that reads the database.
+        foreach (var clientId in new[] { cached, uncached })
         {
-            var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
-            var first = await manager.FindByClientIdAsync(clientId);
-            Assert.NotNull(first);
-            Assert.Same(first, await manager.FindByClientIdAsync(clientId));
-            Assert.NotSame(first, await FindAsync(clientId, "/connect/token"));
-        }
-        finally
-        {
-            accessor.HttpContext = null;
+            await InRequestAsync("/connect/token", async (manager, _) =>
+            {
+                var first = await manager.FindByClientIdAsync(clientId);
+                Assert.NotNull(first);
+                Assert.Same(first, await manager.FindByClientIdAsync(clientId));
+                Assert.NotSame(first, await FindAsync(clientId, "/connect/token"));
+            });
         }
     }
 
@@ -74,38 +72,39 @@ public sealed class ClientCacheTests(ScaiKeyApp app) : IClassFixture<ScaiKeyApp>
         _ = await FindAsync(clientId, "/connect/token"); // ScaiKey's copy of the client, which later token requests read
         foreach (var (path, used) in new[] { ("/connect/token", false), ("/api/v1/admin/clients", true) })
         {
-            await using var scope = app.Host.Services.CreateAsyncScope();
-            var accessor = scope.ServiceProvider.GetRequiredService<IHttpContextAccessor>();
-            accessor.HttpContext = new DefaultHttpContext { Request = { Path = path } };
-            try
+            await InRequestAsync(path, async (manager, services) =>
             {
-                var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
                 var cache = Assert.IsType<ScaiKey.Api.OAuth.DeferredApplicationCache<OpenIddictEntityFrameworkCoreApplication>>(
-                    scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationCache<OpenIddictEntityFrameworkCoreApplication>>());
+                    services.GetRequiredService<IOpenIddictApplicationCache<OpenIddictEntityFrameworkCoreApplication>>());
                 Assert.NotNull(await manager.FindByClientIdAsync(clientId));
                 Assert.NotNull(await manager.FindByClientIdAsync(clientId));
                 Assert.Equal(used, cache.IsMade);
-            }
-            finally
-            {
-                accessor.HttpContext = null;
-            }
+            });
         }
     }
 
     private async Task<OpenIddictEntityFrameworkCoreApplication> FindAsync(string clientId, string path)
     {
+        OpenIddictEntityFrameworkCoreApplication? found = null;
+        await InRequestAsync(path, async (manager, _) =>
+            found = Assert.IsType<OpenIddictEntityFrameworkCoreApplication>(await manager.FindByClientIdAsync(clientId)));
+        return found!;
+    }
+
+    /// <summary>Runs <paramref name="work"/> with the application manager of a request scope for <paramref name="path"/>.</summary>
+    private async Task InRequestAsync(string path, Func<IOpenIddictApplicationManager, IServiceProvider, Task> work)
+    {
         await using var scope = app.Host.Services.CreateAsyncScope();
         var accessor = scope.ServiceProvider.GetRequiredService<IHttpContextAccessor>();
+        var previous = accessor.HttpContext;
         accessor.HttpContext = new DefaultHttpContext { Request = { Path = path } };
         try
         {
-            var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
-            return Assert.IsType<OpenIddictEntityFrameworkCoreApplication>(await manager.FindByClientIdAsync(clientId));
+            await work(scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>(), scope.ServiceProvider);
         }
         finally
         {
-            accessor.HttpContext = null;
+            accessor.HttpContext = previous;
         }
     }
 }

@@ -73,11 +73,30 @@ public sealed class OpenIddictShortcutTests(ScaiKeyApp app) : IClassFixture<Scai
         options.TokenEndpointUris.Add(new Uri("connect/../token", UriKind.Relative));
         Assert.False(EndpointInference.Covers(options));
         options.AuthorizationEndpointUris.Add(new Uri("https://elsewhere.example/authorize"));
-        foreach (var request in new[] { "http://localhost/token", "https://elsewhere.example/authorize", "http://localhost/connect/token" })
+        await AssertSameAnswersAsync(options, "http://localhost/", "http://localhost/token", "https://elsewhere.example/authorize", "http://localhost/connect/token");
+
+        // A leading '/' resolves from the host's root, outside a base path.
+        var rooted = new OpenIddictServerOptions();
+        rooted.TokenEndpointUris.Add(new Uri("/connect/token", UriKind.Relative));
+        Assert.False(EndpointInference.Covers(rooted));
+        await AssertSameAnswersAsync(rooted, "http://localhost/auth", "http://localhost/auth/connect/token", "http://localhost/connect/token");
+
+        // Kinds of address the table does not list (pushed authorization requests) leave every request to OpenIddict.
+        var pushed = new OpenIddictServerOptions();
+        pushed.TokenEndpointUris.Add(new Uri("connect/token", UriKind.Relative));
+        Assert.True(EndpointInference.Covers(pushed));
+        pushed.PushedAuthorizationEndpointUris.Add(new Uri("connect/par", UriKind.Relative));
+        Assert.False(EndpointInference.Covers(pushed));
+        await AssertSameAnswersAsync(pushed, "http://localhost/", "http://localhost/connect/par", "http://localhost/connect/token");
+    }
+
+    private static async Task AssertSameAnswersAsync(OpenIddictServerOptions options, string baseUri, params string[] requests)
+    {
+        foreach (var request in requests)
         {
-            var ours = Context(options, "http://localhost/", request);
+            var ours = Context(options, baseUri, request);
             await new EndpointInference().HandleAsync(ours);
-            var theirs = Context(options, "http://localhost/", request);
+            var theirs = Context(options, baseUri, request);
             await new OpenIddictServerHandlers.InferEndpointType().HandleAsync(theirs);
             Assert.Equal(theirs.EndpointType, ours.EndpointType);
         }
@@ -106,6 +125,11 @@ public sealed class OpenIddictShortcutTests(ScaiKeyApp app) : IClassFixture<Scai
     [InlineData(false)]
     public async Task A_token_response_is_the_json_openiddict_would_write(bool rightSecret)
     {
+        var handlers = app.Host.Services.GetRequiredService<IOptionsMonitor<OpenIddictServerOptions>>().CurrentValue.Handlers;
+        Assert.Contains(handlers, d => d.ServiceDescriptor.ServiceType == typeof(TokenResponseWriter));
+        Assert.DoesNotContain(handlers, d => d.ServiceDescriptor.ServiceType
+            == typeof(OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreHandlers.ProcessJsonResponse<ApplyTokenResponseContext>));
+
         var (_, clientId, secret) = await app.CreateAdminClientAsync();
         using var client = app.Host.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
@@ -172,6 +196,12 @@ public sealed class OpenIddictShortcutTests(ScaiKeyApp app) : IClassFixture<Scai
 
         Assert.Equal(theirs.Properties, ours.Properties);
         Assert.Equal(destinations, ours.GetDestinations());
+
+        // On a claim that had destinations, the set replaces them, as SetDestinations does.
+        var reused = new Claim(Claims.Subject, "user");
+        reused.SetDestinations(Destinations.AccessToken, Destinations.IdentityToken, "other");
+        set.ApplyTo(reused);
+        Assert.Equal(theirs.Properties, reused.Properties);
     }
 
     private static ProcessRequestContext Context(OpenIddictServerOptions options, string baseUri, string requestUri) =>

@@ -123,6 +123,9 @@ internal sealed class ScaiKeyApplicationManager(
         {
             // Unknown client ids are not remembered: nobody can fill the cache by asking for made-up ones.
             memory.Set(CacheKey(identifier), Copy(application), CacheLifetime);
+
+            // The rest of this request keeps the row it read (fresh for this request, like a copy).
+            _copy = application;
         }
 
         return application;

@@ -9,7 +9,7 @@ namespace ScaiKey.Api.OpenIdConnect;
 /// into a claim property as JSON with a new stream, writer and de-duplicating iterator per claim, on every token; the
 /// sets a token carries are the same few every time. The property is OpenIddict's own output, made once by its own
 /// <c>SetDestinations</c> on a template claim and copied as it is, so its name and format stay whatever OpenIddict's
-/// version writes and reads back (<c>ClaimDestinationsTests</c> compares the two for every set used here).
+/// version writes and reads back (<c>OpenIddictShortcutTests</c> compares the two for every set used here).
 /// </summary>
 internal sealed class ClaimDestinations
 {
@@ -27,9 +27,10 @@ internal sealed class ClaimDestinations
         _properties = [.. template.Properties];
     }
 
-    /// <summary>Gives <paramref name="claim"/> these destinations, as OpenIddict's <c>SetDestinations</c> would on a new claim.</summary>
+    /// <summary>Gives <paramref name="claim"/> these destinations, replacing any it had, as OpenIddict's <c>SetDestinations</c> does.</summary>
     public void ApplyTo(Claim claim)
     {
+        claim.Properties.Remove(Properties.Destinations);
         foreach (var (name, value) in _properties)
         {
             claim.Properties[name] = value;

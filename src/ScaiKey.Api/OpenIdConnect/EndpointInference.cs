@@ -12,7 +12,7 @@ namespace ScaiKey.Api.OpenIdConnect;
 /// ScaiKey and OpenIddict's defaults register (<c>.well-known/openid-configuration</c>); the request's
 /// path is then compared as OpenIddict compares it: same scheme, host and port as the request's base address, path
 /// equal ignoring case or differing by one trailing '/'. An address of any other form sends the request to OpenIddict's
-/// own handler, so the answer is always OpenIddict's (<c>EndpointInferenceTests</c> checks both on the same requests).
+/// own handler, so the answer is always OpenIddict's (<c>OpenIddictShortcutTests</c> asks both on the same requests).
 /// </summary>
 internal sealed class EndpointInference : IOpenIddictServerHandler<ProcessRequestContext>
 {
@@ -75,13 +75,20 @@ internal sealed class EndpointInference : IOpenIddictServerHandler<ProcessReques
                 (options.TokenEndpointUris, OpenIddictServerEndpointType.Token),
                 (options.UserInfoEndpointUris, OpenIddictServerEndpointType.UserInfo),
             ];
+            // Any other kind of endpoint address the options know (pushed authorization, mTLS aliases, kinds a later
+            // OpenIddict adds) leaves every request to OpenIddict's handler, which knows where they go in its order.
+            if (HasOtherAddresses(options, all.Select(e => e.Uris)))
+            {
+                return;
+            }
+
             var endpoints = new List<(string, OpenIddictServerEndpointType)>();
             foreach (var (uris, type) in all)
             {
                 foreach (var uri in uris)
                 {
-                    // OpenIddict drops one leading '/' of a relative address and appends the rest to the base address.
-                    var path = uri.IsAbsoluteUri ? null : uri.OriginalString.StartsWith('/') ? uri.OriginalString[1..] : uri.OriginalString;
+                    // OpenIddict appends a relative address to the base address with a trailing '/'.
+                    var path = uri.IsAbsoluteUri ? null : uri.OriginalString;
                     if (path is null || !IsPlain(path))
                     {
                         return;
@@ -132,7 +139,29 @@ internal sealed class EndpointInference : IOpenIddictServerHandler<ProcessReques
             return OpenIddictServerEndpointType.Unknown;
         }
 
-        // Combined with a base address, such a path is appended as it is: no dot segment to remove, nothing to escape.
+        private static bool HasOtherAddresses(OpenIddictServerOptions options, IEnumerable<IReadOnlyList<Uri>> known)
+        {
+            var handled = new HashSet<object>(known, ReferenceEqualityComparer.Instance);
+            foreach (var property in typeof(OpenIddictServerOptions).GetProperties())
+            {
+                var value = property.GetValue(options);
+                if (property.Name.EndsWith("EndpointUris", StringComparison.Ordinal) && value is IEnumerable<Uri> uris
+                    && !handled.Contains(uris) && uris.Any())
+                {
+                    return true;
+                }
+
+                if (property.Name.Contains("Alias", StringComparison.Ordinal) && value is not null)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        // Combined with a base address, such a path is appended as it is: no leading '/' (which OpenIddict resolves
+        // from the host's root), no dot segment to remove, nothing to escape.
         private static bool IsPlain(string path) =>
             path.Split('/').All(segment => segment.Length > 0 && segment is not ("." or "..")
                 && segment.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'));
