@@ -57,13 +57,7 @@ public sealed class OpenIddictShortcutTests(ScaiKeyApp app) : IClassFixture<Scai
         Assert.DoesNotContain(options.Handlers, d => d.ServiceDescriptor.ServiceType == typeof(OpenIddictServerHandlers.InferEndpointType));
         Assert.Contains(options.Handlers, d => d.ServiceDescriptor.ServiceType == typeof(EndpointInference));
         Assert.True(EndpointInference.Covers(options), "every endpoint address is found without OpenIddict's handler");
-
-        var ours = Context(options, baseUri, requestUri);
-        await new EndpointInference().HandleAsync(ours);
-        var theirs = Context(options, baseUri, requestUri);
-        await new OpenIddictServerHandlers.InferEndpointType().HandleAsync(theirs);
-
-        Assert.Equal(theirs.EndpointType, ours.EndpointType);
+        await AssertSameAnswersAsync(options, baseUri, requestUri);
     }
 
     [Fact]

@@ -125,12 +125,12 @@ internal sealed class EndpointInference : IOpenIddictServerHandler<ProcessReques
                 return OpenIddictServerEndpointType.Unknown;
             }
 
+            // A candidate never ends in '/' (IsPlain), so of OpenIddict's two trailing-slash cases only the request's is left.
             var rest = path[baseLength..];
             foreach (var (candidate, type) in Endpoints!)
             {
                 if (rest.Equals(candidate, StringComparison.OrdinalIgnoreCase)
-                    || (rest.Length == candidate.Length + 1 && rest[^1] == '/' && rest.StartsWith(candidate, StringComparison.OrdinalIgnoreCase))
-                    || (candidate.Length == rest.Length + 1 && candidate[^1] == '/' && candidate.AsSpan().StartsWith(rest, StringComparison.OrdinalIgnoreCase)))
+                    || (rest.Length == candidate.Length + 1 && rest[^1] == '/' && rest.StartsWith(candidate, StringComparison.OrdinalIgnoreCase)))
                 {
                     return type;
                 }

@@ -99,7 +99,7 @@ internal static partial class ForeignPasswordHashes
         try
         {
             // A hash above the caps never verifies: it would cost more than a sign-in attempt may. Argon2 first, parsed
-            // once: it is what every sign-in verifies, and its PHC string is the costliest to parse.
+            // once here: it is what every sign-in verifies, and its PHC string is the costliest to parse.
             if (ParseArgon2(hash) is { } argon)
             {
                 return WithinCaps(argon) && VerifyArgon2(argon, bytes);
