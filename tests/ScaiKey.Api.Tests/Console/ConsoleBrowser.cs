@@ -61,18 +61,24 @@ internal sealed class ConsoleBrowser : IAsyncDisposable
         await AxeAsync();
         await Page.GetByLabel("Tenant slug (optional)").FillAsync(tenantSlug);
         await Page.GetByRole(AriaRole.Button, new() { Name = "Continue to sign-in" }).ClickAsync();
-        await Page.WaitForURLAsync(url => url.Contains($"/t/{tenantSlug}/login", StringComparison.Ordinal));
+        await ReachAsync(url => url.Contains($"/t/{tenantSlug}/login", StringComparison.Ordinal), "the tenant's login page");
         await Page.GetByLabel("Email").FillAsync(email);
         await Page.GetByLabel("Password", new() { Exact = true }).FillAsync(password);
-        var back = Page.WaitForURLAsync(url => url.StartsWith(BaseUrl + "/console/tenants", StringComparison.Ordinal));
+        var back = ReachAsync(url => url.StartsWith(BaseUrl + "/console/tenants", StringComparison.Ordinal), "the console");
         await Page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await back;
+    }
+
+    // Waits for the browser to arrive; when it does not, the failure says where it is and what it shows.
+    private async Task ReachAsync(Func<string, bool> url, string what)
+    {
         try
         {
-            await back;
+            await Page.WaitForURLAsync(url);
         }
         catch (TimeoutException)
         {
-            Assert.Fail($"the console was not reached; the browser is at {Page.Url}\n{await Page.InnerTextAsync("body")}");
+            Assert.Fail($"{what} was not reached; the browser is at {Page.Url}\n{await Page.InnerTextAsync("body")}");
         }
     }
 
