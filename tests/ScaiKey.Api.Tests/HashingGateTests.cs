@@ -7,14 +7,17 @@ namespace ScaiKey.Api.Tests;
 
 /// <summary>
 /// Password hashes run on the gate's own threads: never more at once than it has threads, in arrival order, with
-/// the caller continuing elsewhere; a request abandoned while it waits costs no hash; failures reach the caller.
+/// the caller continuing elsewhere; a thread takes the hashes already waiting as a batch and hands their results back
+/// together, never holding one past the limit; a request abandoned while it waits costs no hash; failures reach the
+/// caller.
 /// </summary>
 public sealed class HashingGateTests
 {
     [Fact]
     public async Task No_more_hashes_run_at_once_than_the_gate_has_threads_and_they_start_in_arrival_order()
     {
-        using var gate = new HashingGate(2);
+        // Batches of one: with larger ones a thread takes several waiting hashes at once (the next tests).
+        using var gate = new HashingGate(2, batch: 1);
         var running = 0;
         var most = 0;
         var started = new List<int>();
@@ -40,6 +43,55 @@ public sealed class HashingGateTests
 
         // Two threads take from one queue in order, so each job starts no later than two places after its turn.
         Assert.All(started.Select((job, position) => (job, position)), p => Assert.InRange(p.job - p.position, -1, 1));
+    }
+
+    [Fact]
+    public async Task A_thread_takes_the_waiting_hashes_as_a_batch_and_hands_their_results_back_together()
+    {
+        using var gate = new HashingGate(1, batch: 3, maxHold: TimeSpan.FromMinutes(5));
+        using var release = new ManualResetEventSlim();
+        var held = Hold(gate, release);
+
+        // Four wait behind the held hash: the first three are the next batch, the fourth the one after. The batch's
+        // results go back after its last hash, so while that runs the first result has not arrived.
+        Task<bool>? firstOfBatch = null;
+        firstOfBatch = gate.RunAsync(() => true, CancellationToken.None);
+        var secondOfBatch = gate.RunAsync(() => firstOfBatch.IsCompleted, CancellationToken.None);
+        var lastOfBatch = gate.RunAsync(() => firstOfBatch.Wait(TimeSpan.FromMilliseconds(200)), CancellationToken.None);
+        var nextBatch = gate.RunAsync(() => firstOfBatch.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+        release.Set();
+
+        Assert.True(await held);
+        Assert.True(await firstOfBatch);
+        Assert.False(await secondOfBatch);
+        Assert.False(await lastOfBatch);
+
+        // Handed back at the batch's end, before the next batch is done.
+        Assert.True(await nextBatch);
+    }
+
+    [Fact]
+    public async Task A_finished_result_is_handed_back_once_it_has_waited_the_hold_limit_for_its_batch()
+    {
+        using var gate = new HashingGate(1, batch: 3, maxHold: TimeSpan.FromMilliseconds(1));
+        using var release = new ManualResetEventSlim();
+        var held = Hold(gate, release);
+
+        // The second hash of the batch takes longer than the limit, so the first's result goes back before the third
+        // starts: the third waits for it (without the limit it would wait in vain for the whole batch).
+        var first = gate.RunAsync(() => true, CancellationToken.None);
+        var second = gate.RunAsync(() =>
+        {
+            Thread.Sleep(20);
+            return 2;
+        }, CancellationToken.None);
+        var third = gate.RunAsync(() => first.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+        release.Set();
+
+        Assert.True(await held);
+        Assert.True(await first);
+        Assert.Equal(2, await second);
+        Assert.True(await third);
     }
 
     [Fact]
@@ -83,13 +135,7 @@ public sealed class HashingGateTests
     {
         using var gate = new HashingGate(1, queueLimit: 2);
         using var release = new ManualResetEventSlim();
-        using var running = new ManualResetEventSlim();
-        var held = gate.RunAsync(() =>
-        {
-            running.Set();
-            return release.Wait(TimeSpan.FromSeconds(30));
-        }, CancellationToken.None);
-        Assert.True(running.Wait(TimeSpan.FromSeconds(30)));
+        var held = Hold(gate, release);
         var waiting = new[] { gate.RunAsync(() => 1, CancellationToken.None), gate.RunAsync(() => 2, CancellationToken.None) };
 
         // Refused synchronously, before the caller could wait for anything.
@@ -124,5 +170,32 @@ public sealed class HashingGateTests
         using var provider = services.BuildServiceProvider();
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<HashingGate>());
         Assert.Contains("at least 1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("65")]
+    public void A_batch_outside_1_to_64_is_refused_at_start(string value)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new KeyValuePair<string, string?>("ScaiKey:PasswordHashing:Batch", value)]).Build();
+        var services = new ServiceCollection();
+        HashingGate.AddTo(services, configuration);
+        using var provider = services.BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<HashingGate>());
+        Assert.Contains("Batch must be between 1 and 64", error.Message, StringComparison.Ordinal);
+    }
+
+    // Occupies the gate's (only) thread until release is set; returns once the held hash runs.
+    private static Task<bool> Hold(HashingGate gate, ManualResetEventSlim release)
+    {
+        var running = new TaskCompletionSource();
+        var held = gate.RunAsync(() =>
+        {
+            running.SetResult();
+            return release.Wait(TimeSpan.FromSeconds(30));
+        }, CancellationToken.None);
+        Assert.True(running.Task.Wait(TimeSpan.FromSeconds(30)));
+        return held;
     }
 }
