@@ -16,8 +16,7 @@ public sealed class HashingGateTests
     [Fact]
     public async Task No_more_hashes_run_at_once_than_the_gate_has_threads_and_they_start_in_arrival_order()
     {
-        // Batches of one: with larger ones a thread takes several waiting hashes at once (the next tests).
-        using var gate = new HashingGate(2, batch: 1);
+        using var gate = new HashingGate(2);
         var running = 0;
         var most = 0;
         var started = new List<int>();
@@ -46,63 +45,67 @@ public sealed class HashingGateTests
     }
 
     [Fact]
-    public async Task A_thread_takes_the_waiting_hashes_as_a_batch_and_hands_their_results_back_together()
+    public async Task While_hashes_wait_a_thread_hands_the_results_of_a_batch_back_together()
     {
         using var gate = new HashingGate(1, batch: 3, maxHold: TimeSpan.FromMinutes(5));
         using var release = new ManualResetEventSlim();
         var held = Hold(gate, release);
 
-        // Four wait behind the held hash: the first three are the next batch, the fourth the one after. The batch's
-        // results go back after its last hash, so while that runs the first result has not arrived.
-        Task<bool>? firstOfBatch = null;
-        firstOfBatch = gate.RunAsync(() => true, CancellationToken.None);
-        var secondOfBatch = gate.RunAsync(() => firstOfBatch.IsCompleted, CancellationToken.None);
-        var lastOfBatch = gate.RunAsync(() => firstOfBatch.Wait(TimeSpan.FromMilliseconds(200)), CancellationToken.None);
-        var nextBatch = gate.RunAsync(() => firstOfBatch.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+        // Three wait behind the held hash, so the held one and the next two make a batch of three: their results go
+        // back after the last of them, so while that runs the earlier results have not arrived. The fourth hash is
+        // the next batch's, and by then they have.
+        var first = gate.RunAsync(() => true, CancellationToken.None);
+        var last = gate.RunAsync(() => first.Wait(TimeSpan.FromMilliseconds(200)) || held.IsCompleted, CancellationToken.None);
+        var next = gate.RunAsync(() => first.Wait(TimeSpan.FromSeconds(30)) && held.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
         release.Set();
 
         Assert.True(await held);
-        Assert.True(await firstOfBatch);
-        Assert.False(await secondOfBatch);
-        Assert.False(await lastOfBatch);
-
-        // Handed back at the batch's end, before the next batch is done.
-        Assert.True(await nextBatch);
+        Assert.True(await first);
+        Assert.False(await last);
+        Assert.True(await next);
     }
 
     [Fact]
-    public async Task A_finished_result_is_handed_back_once_it_has_waited_the_hold_limit_for_its_batch()
+    public async Task A_result_goes_back_at_once_when_no_other_hash_waits()
+    {
+        using var gate = new HashingGate(1, batch: 3, maxHold: TimeSpan.FromMinutes(5));
+        Assert.Equal(1, await gate.RunAsync(() => 1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task A_result_goes_back_before_the_next_hash_would_keep_it_past_the_hold_limit()
     {
         using var gate = new HashingGate(1, batch: 3, maxHold: TimeSpan.FromMilliseconds(1));
         using var release = new ManualResetEventSlim();
         var held = Hold(gate, release);
 
-        // The second hash of the batch takes longer than the limit, so the first's result goes back before the third
-        // starts: the third waits for it (without the limit it would wait in vain for the whole batch).
+        // A hash takes longer than the limit (the gate's recent average), so the first result goes back before the
+        // second hash starts, and the second can wait for it; without the limit it would wait in vain for its batch.
         var first = gate.RunAsync(() => true, CancellationToken.None);
-        var second = gate.RunAsync(() =>
-        {
-            Thread.Sleep(20);
-            return 2;
-        }, CancellationToken.None);
-        var third = gate.RunAsync(() => first.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+        var second = gate.RunAsync(() => first.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+        var third = gate.RunAsync(() => 3, CancellationToken.None);
         release.Set();
 
         Assert.True(await held);
         Assert.True(await first);
-        Assert.Equal(2, await second);
-        Assert.True(await third);
+        Assert.True(await second);
+        Assert.Equal(3, await third);
     }
 
     [Fact]
     public async Task The_caller_continues_off_the_hashing_thread()
     {
         using var gate = new HashingGate(1);
-        var hashingThread = await gate.RunAsync(() => Environment.CurrentManagedThreadId, CancellationToken.None);
-        var continuedOn = await gate.RunAsync(() => 0, CancellationToken.None).ContinueWith(
-            _ => Environment.CurrentManagedThreadId, TaskContinuationOptions.ExecuteSynchronously);
+        using var release = new ManualResetEventSlim();
+        var held = Hold(gate, release);
 
-        Assert.NotEqual(hashingThread, continuedOn);
+        // Attached while the hash waits, so the continuation cannot run inline on the test's own thread either.
+        var hashing = gate.RunAsync(() => Environment.CurrentManagedThreadId, CancellationToken.None);
+        var continuedOn = hashing.ContinueWith(_ => Environment.CurrentManagedThreadId, TaskContinuationOptions.ExecuteSynchronously);
+        release.Set();
+
+        Assert.True(await held);
+        Assert.NotEqual(await hashing, await continuedOn);
     }
 
     [Fact]

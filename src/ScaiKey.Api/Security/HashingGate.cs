@@ -26,8 +26,8 @@ internal sealed class HashingGateOptions
     public int? QueueLimit { get; set; }
 
     /// <summary>
-    /// Waiting hashes a hashing thread takes at once, whose results it hands back together (see <see cref="HashingGate"/>);
-    /// 1 hands each result back as soon as it is ready.
+    /// Results of consecutive hashes a hashing thread hands back together while more hashes wait (see
+    /// <see cref="HashingGate"/>); 1 hands each result back as soon as it is ready.
     /// </summary>
     public int Batch { get; set; } = HashingGate.DefaultBatch;
 
@@ -48,14 +48,14 @@ internal sealed class HashingQueueFullException(TimeSpan retryAfter)
 /// neither block the thread pool (which would add threads to make up for it) nor wait for it: a hashing thread
 /// starts the next waiting hash as soon as one ends, and the caller continues on the thread pool.
 /// <para>
-/// Under load a hashing thread takes the hashes already waiting, up to <see cref="HashingGateOptions.Batch"/>, and
-/// hands their results back together, so the callers' continuations run back to back on the thread pool instead of
-/// one at a time between slices of the next hash. Each hash evicts the core's caches (19 MiB through a 1-2 MiB L2, and
+/// While more hashes wait, a hashing thread keeps the results of its consecutive hashes, up to
+/// <see cref="HashingGateOptions.Batch"/>, and hands them back together, so the callers' continuations run back to
+/// back on the thread pool instead of one at a time between slices of the next hash. Each hash evicts the core's caches (19 MiB through a 1-2 MiB L2, and
 /// two of them fill a 32 MiB L3), so request work squeezed in between hashes runs from memory; run together, the
 /// continuations after the first find their code and data cached, and the hashes run with fewer interruptions
-/// (docs/performance.md, session 19: about 10 % more sign-ins per second on a 2-core AMD EPYC). A result is held at
-/// most for the rest of its batch, and never past <see cref="MaxHold"/>; with nothing else waiting, a hash is a batch
-/// of one and nothing is held.
+/// (docs/performance.md, session 19: about 10 % more sign-ins per second on a 2-core AMD EPYC). Hashes are still
+/// taken one at a time in arrival order by whichever thread is free; a result is handed back as soon as no hash
+/// waits, and before a next hash (at its recent average time) would keep it past <see cref="MaxHold"/>.
 /// </para>
 /// <para>
 /// The queue is bounded: a flood of attempts would otherwise hold a request, its memory and its connection for
@@ -143,7 +143,7 @@ internal sealed class HashingGate : IDisposable
         // Results reach the caller from a thread-pool work item (HandBack), never on the hashing thread, so the caller's
         // continuation runs inline there; a cancellation is handed over the same way.
         var completion = new TaskCompletionSource<T>();
-        var registration = ct.Register(static s =>
+        var registration = ct.UnsafeRegister(static s =>
         {
             var (c, token) = ((TaskCompletionSource<T>, CancellationToken))s!;
             ThreadPool.UnsafeQueueUserWorkItem(static x => x.c.TrySetCanceled(x.token), (c, token), preferLocal: false);
@@ -157,8 +157,8 @@ internal sealed class HashingGate : IDisposable
             _metrics?.HashDequeued(waited);
             activity?.SetTag("scaikey.hashing.wait_ms", (long)waited.TotalMilliseconds);
 
-            // A request abandoned while it waited costs no hash.
-            if (completion.Task.IsCompleted)
+            // A request abandoned while it waited costs no hash (its cancellation may still be on its way to the task).
+            if (completion.Task.IsCompleted || ct.IsCancellationRequested)
             {
                 activity?.SetTag("scaikey.hashing.abandoned", true);
                 registration.Dispose();
@@ -166,20 +166,28 @@ internal sealed class HashingGate : IDisposable
                 return null;
             }
 
+            // The span ends when the result goes back, so it shows the time the result waited for its batch.
             Action release;
             try
             {
                 var result = work();
-                release = () => completion.TrySetResult(result);
+                release = () =>
+                {
+                    activity?.Dispose();
+                    completion.TrySetResult(result);
+                };
             }
             catch (Exception ex)
             {
                 activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
-                release = () => completion.TrySetException(ex);
+                release = () =>
+                {
+                    activity?.Dispose();
+                    completion.TrySetException(ex);
+                };
             }
 
             registration.Dispose();
-            activity?.Dispose();
             return release;
         });
         if (!added)
@@ -200,38 +208,52 @@ internal sealed class HashingGate : IDisposable
 
     private void Work()
     {
-        var batch = new List<Func<Action?>>(_batchSize);
         var done = new List<Action>(_batchSize);
-        while (_jobs.TryTake(out var first, Timeout.Infinite))
+        var firstDone = 0L;
+        try
         {
-            // The hashes already waiting, up to a batch: taken now, handed back together below.
-            batch.Add(first);
-            while (batch.Count < _batchSize && _jobs.TryTake(out var next))
+            while (true)
             {
-                batch.Add(next);
-            }
-
-            var firstDone = 0L;
-            foreach (var job in batch)
-            {
-                var started = Stopwatch.GetTimestamp();
-                if (job() is { } release)
+                // Hashes are taken one at a time, in arrival order, by whichever thread is free; only the results wait.
+                if (!_jobs.TryTake(out var job))
                 {
-                    var ticks = Stopwatch.GetElapsedTime(started).Ticks;
-                    var average = Interlocked.Read(ref _averageTicks);
-                    Interlocked.Exchange(ref _averageTicks, average + ((ticks - average) / 8));
-                    firstDone = done.Count == 0 ? Stopwatch.GetTimestamp() : firstDone;
-                    done.Add(release);
+                    // Nothing else is waiting: what is done goes back now.
+                    HandBack(done);
+                    if (!_jobs.TryTake(out job, Timeout.Infinite))
+                    {
+                        return;
+                    }
+                }
+                else if (done.Count > 0 && Stopwatch.GetElapsedTime(firstDone).Ticks + Interlocked.Read(ref _averageTicks) >= _maxHold.Ticks)
+                {
+                    // The next hash would keep the first result waiting past the limit (imported hashes may be slow).
+                    HandBack(done);
                 }
 
-                // Costly hashes (imported ones may be) must not hold a finished result for long.
-                if (done.Count > 0 && Stopwatch.GetElapsedTime(firstDone) >= _maxHold)
+                var started = Stopwatch.GetTimestamp();
+                if (job() is not { } release)
+                {
+                    continue;
+                }
+
+                var ticks = Stopwatch.GetElapsedTime(started).Ticks;
+                var average = Interlocked.Read(ref _averageTicks);
+                Interlocked.Exchange(ref _averageTicks, average + ((ticks - average) / 8));
+                if (done.Count == 0)
+                {
+                    firstDone = Stopwatch.GetTimestamp();
+                }
+
+                done.Add(release);
+                if (done.Count >= _batchSize)
                 {
                     HandBack(done);
                 }
             }
-
-            batch.Clear();
+        }
+        finally
+        {
+            // Whatever ends this thread (the gate's disposal, or a failure outside a hash), no result stays behind.
             HandBack(done);
         }
     }
