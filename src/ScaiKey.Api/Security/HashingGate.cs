@@ -50,9 +50,10 @@ internal sealed class HashingQueueFullException(TimeSpan retryAfter)
 /// <para>
 /// While more hashes wait, a hashing thread keeps the results of its consecutive hashes, up to
 /// <see cref="HashingGateOptions.Batch"/>, and hands them back together, so the callers' continuations run back to
-/// back on the thread pool instead of one at a time between slices of the next hash. Each hash evicts the core's caches (19 MiB through a 1-2 MiB L2, and
-/// two of them fill a 32 MiB L3), so request work squeezed in between hashes runs from memory; run together, the
-/// continuations after the first find their code and data cached, and the hashes run with fewer interruptions
+/// back on the thread pool instead of one at a time between slices of the next hash. Each hash evicts the core's
+/// caches (19 MiB through a 1-2 MiB L2, and two of them fill a 32 MiB L3), so request work squeezed in between hashes
+/// runs from memory; run together, the continuations after the first find their code and data cached, and the hashes
+/// run with fewer interruptions
 /// (docs/performance.md, session 19: about 10 % more sign-ins per second on a 2-core AMD EPYC). Hashes are still
 /// taken one at a time in arrival order by whichever thread is free; a result is handed back as soon as no hash
 /// waits, and before a next hash (at its recent average time) would keep it past <see cref="MaxHold"/>.
