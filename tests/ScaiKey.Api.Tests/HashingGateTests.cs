@@ -7,9 +7,9 @@ namespace ScaiKey.Api.Tests;
 
 /// <summary>
 /// Password hashes run on the gate's own threads: never more at once than it has threads, in arrival order, with
-/// the caller continuing elsewhere; a thread takes the hashes already waiting as a batch and hands their results back
-/// together, never holding one past the limit; a request abandoned while it waits costs no hash; failures reach the
-/// caller.
+/// the caller continuing elsewhere; while more hashes wait, a thread keeps the results of its consecutive hashes and
+/// hands them back together, never holding one past the limit; a request abandoned while it waits costs no hash;
+/// failures reach the caller.
 /// </summary>
 public sealed class HashingGateTests
 {
