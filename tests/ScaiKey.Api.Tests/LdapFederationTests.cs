@@ -407,6 +407,35 @@ public sealed class LdapFederationTests(LdapApp app, SlapdPeer slapd) : IClassFi
     }
 
     [PeerFact("slapd")]
+    public async Task Rounds_of_one_instance_started_side_by_side_run_a_queued_job_once()
+    {
+        // The lease is per instance, so it cannot keep one instance's rounds apart: the worker runs them one at a
+        // time. Without that, rounds that read the queue before the first took the lease took it too and ran the
+        // job again, failing on the users the first run had created. The race needs the reads to overlap, so it is
+        // tried on six fresh providers with eight rounds each; each run ends in one audit event, so they count runs.
+        var worker = app.Host.Services.GetRequiredService<LdapSyncWorker>();
+        using var admin = await app.AdminAsync();
+        for (var attempt = 0; attempt < 6; attempt++)
+        {
+            var s = await SetupAsync();
+            var queued = (await (await admin.PostAsync($"/api/v1/tenants/{s.Tenant}/identity-providers/{s.ProviderId}/sync", null)).ReadJsonAsync(202))["data"]!;
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var rounds = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+            {
+                await start.Task;
+                await worker.RunDueAsync(CancellationToken.None);
+            })).ToList();
+            start.SetResult();
+            await Task.WhenAll(rounds);
+
+            var done = await WaitForJobAsync(s, queued["id"]!.GetValue<string>());
+            Assert.Equal(("SUCCEEDED", 3, 0), (done["status"]!.GetValue<string>(), done["created"]!.GetValue<int>(), done["errors"]!.GetValue<int>()));
+            Assert.Equal(1, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.TargetId == s.ProviderId
+                && (e.Action == "identity_provider.sync_succeeded" || e.Action == "identity_provider.sync_failed"))));
+        }
+    }
+
+    [PeerFact("slapd")]
     public async Task Sync_routes_refuse_other_provider_types_bad_settings_and_unknown_jobs()
     {
         var tenant = await app.CreateTenantAsync();

@@ -45,6 +45,11 @@ internal sealed class LdapSyncWorker(IServiceScopeFactory scopes, TimeProvider t
 
     private readonly SemaphoreSlim _wake = new(0);
 
+    // One round at a time on an instance. The lease is held per instance (its renewal during a long run asks for it
+    // again under the same name), so two rounds of one instance side by side would both "hold" it and run one job
+    // twice: the second run then failed on the first's users (a CI run caught it, the loop's round beside a test's).
+    private readonly SemaphoreSlim _round = new(1, 1);
+
     /// <summary>This instance's name on the leases it holds.</summary>
     public string InstanceId { get; } = Ids.New();
 
@@ -84,6 +89,19 @@ internal sealed class LdapSyncWorker(IServiceScopeFactory scopes, TimeProvider t
 
     /// <summary>One round: every queued job whose provider's lease is free, then every due periodic sync.</summary>
     public async Task RunDueAsync(CancellationToken ct)
+    {
+        await _round.WaitAsync(ct);
+        try
+        {
+            await RunRoundAsync(ct);
+        }
+        finally
+        {
+            _round.Release();
+        }
+    }
+
+    private async Task RunRoundAsync(CancellationToken ct)
     {
         List<(string JobId, string ProviderId)> queued;
         List<IdentityProvider> ldap;
@@ -272,6 +290,7 @@ internal sealed class LdapSyncWorker(IServiceScopeFactory scopes, TimeProvider t
 
     public override void Dispose()
     {
+        // _round is left undisposed: a round still ending may release it, and it holds no wait handle to free.
         _wake.Dispose();
         base.Dispose();
     }
