@@ -95,10 +95,16 @@ public sealed class LdapFederationTests(LdapApp app, SlapdPeer slapd) : IClassFi
     private async Task<JsonNode> SyncAsync(Setup s, HttpClient? client = null)
     {
         using var admin = client is null ? await app.AdminAsync() : null;
-        var response = await (client ?? admin!).PostAsync($"/api/v1/tenants/{s.Tenant}/identity-providers/{s.ProviderId}/sync", null);
+        return await WaitForJobAsync(s, await QueueSyncAsync(s, client ?? admin!));
+    }
+
+    /// <summary>Queues a full sync by the API (202 with the job's address) and returns the job's id.</summary>
+    private static async Task<string> QueueSyncAsync(Setup s, HttpClient client)
+    {
+        var response = await client.PostAsync($"/api/v1/tenants/{s.Tenant}/identity-providers/{s.ProviderId}/sync", null);
         var job = (await response.ReadJsonAsync(202))["data"]!;
         Assert.Equal($"/api/v1/tenants/{s.Tenant}/identity-providers/{s.ProviderId}/sync-jobs/{job["id"]}", response.Headers.Location?.OriginalString);
-        return await WaitForJobAsync(s, job["id"]!.GetValue<string>());
+        return job["id"]!.GetValue<string>();
     }
 
     private async Task<JsonNode> WaitForJobAsync(Setup s, string jobId)
@@ -388,15 +394,15 @@ public sealed class LdapFederationTests(LdapApp app, SlapdPeer slapd) : IClassFi
             // The second instance holds the lease: a job queued on the first waits, the first's rounds leave it alone...
             Assert.True(await TryAsync(second, other.InstanceId));
             using var admin = await app.AdminAsync();
-            var queued = (await (await admin.PostAsync($"/api/v1/tenants/{s.Tenant}/identity-providers/{s.ProviderId}/sync", null)).ReadJsonAsync(202))["data"]!;
+            var queued = await QueueSyncAsync(s, admin);
             await first.RunDueAsync(CancellationToken.None);
-            var waiting = await app.DbAsync(db => db.IdentityProviderSyncJobs.AsNoTracking().SingleAsync(j => j.Id == queued["id"]!.GetValue<string>()));
+            var waiting = await app.DbAsync(db => db.IdentityProviderSyncJobs.AsNoTracking().SingleAsync(j => j.Id == queued));
             Assert.Equal(("RUNNING", 0), (waiting.Status, waiting.Created));
 
             // ...and once the lease is given back, the job runs.
             await app.DbAsync(db => LdapSyncWorker.ReleaseAsync(db, s.ProviderId, other.InstanceId, CancellationToken.None));
             await first.RunDueAsync(CancellationToken.None);
-            var done = await WaitForJobAsync(s, queued["id"]!.GetValue<string>());
+            var done = await WaitForJobAsync(s, queued);
             Assert.Equal(("SUCCEEDED", 3), (done["status"]!.GetValue<string>(), done["created"]!.GetValue<int>()));
             Assert.Null((await app.DbAsync(db => db.IdentityProviders.AsNoTracking().SingleAsync(p => p.Id == s.ProviderId))).SyncLeaseOwner);
         }
@@ -418,7 +424,7 @@ public sealed class LdapFederationTests(LdapApp app, SlapdPeer slapd) : IClassFi
         for (var attempt = 0; attempt < 6; attempt++)
         {
             var s = await SetupAsync();
-            var queued = (await (await admin.PostAsync($"/api/v1/tenants/{s.Tenant}/identity-providers/{s.ProviderId}/sync", null)).ReadJsonAsync(202))["data"]!;
+            var queued = await QueueSyncAsync(s, admin);
             var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var rounds = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
             {
@@ -428,7 +434,7 @@ public sealed class LdapFederationTests(LdapApp app, SlapdPeer slapd) : IClassFi
             start.SetResult();
             await Task.WhenAll(rounds);
 
-            var done = await WaitForJobAsync(s, queued["id"]!.GetValue<string>());
+            var done = await WaitForJobAsync(s, queued);
             Assert.Equal(("SUCCEEDED", 3, 0), (done["status"]!.GetValue<string>(), done["created"]!.GetValue<int>(), done["errors"]!.GetValue<int>()));
             Assert.Equal(1, await app.DbAsync(db => db.AuditEvents.CountAsync(e => e.TargetId == s.ProviderId
                 && (e.Action == "identity_provider.sync_succeeded" || e.Action == "identity_provider.sync_failed"))));
