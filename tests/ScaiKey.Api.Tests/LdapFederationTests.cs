@@ -442,6 +442,25 @@ public sealed class LdapFederationTests(LdapApp app, SlapdPeer slapd) : IClassFi
     }
 
     [PeerFact("slapd")]
+    public async Task A_job_queued_before_its_tenant_was_deleted_fails_and_creates_nobody()
+    {
+        var s = await SetupAsync();
+        var worker = app.Host.Services.GetRequiredService<LdapSyncWorker>();
+        using var admin = await app.AdminAsync();
+
+        // Another instance holds the lease, so the job waits while the tenant (no users yet) is deleted.
+        await app.DbAsync(db => LdapSyncWorker.TryLeaseAsync(db, s.ProviderId, "other", DateTime.UtcNow, TimeSpan.FromMinutes(5), CancellationToken.None));
+        var queued = await QueueSyncAsync(s, admin);
+        await (await admin.DeleteAsync($"/api/v1/admin/tenants/{s.Tenant}")).ShouldBeAsync(204);
+        await app.DbAsync(db => LdapSyncWorker.ReleaseAsync(db, s.ProviderId, "other", CancellationToken.None));
+        await worker.RunDueAsync(CancellationToken.None);
+
+        var job = await app.DbAsync(db => db.IdentityProviderSyncJobs.AsNoTracking().SingleAsync(j => j.Id == queued));
+        Assert.Equal(("FAILED", 0, "The tenant was deleted; nothing was synced."), (job.Status, job.Created, job.ErrorDetail));
+        Assert.Equal(0, await app.DbAsync(db => db.Users.CountAsync(u => u.TenantId == s.Tenant)));
+    }
+
+    [PeerFact("slapd")]
     public async Task Sync_routes_refuse_other_provider_types_bad_settings_and_unknown_jobs()
     {
         var tenant = await app.CreateTenantAsync();

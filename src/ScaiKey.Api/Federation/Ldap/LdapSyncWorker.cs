@@ -220,6 +220,12 @@ internal sealed class LdapSyncWorker(IServiceScopeFactory scopes, TimeProvider t
         {
             failure = "The identity provider is disabled or is not an LDAP provider; nothing was synced.";
         }
+        else if (!await db.Tenants.AnyAsync(t => t.Id == provider.TenantId && t.DeletedAt == null, ct))
+        {
+            // A job queued before its tenant was deleted must not repopulate it, as the periodic runs do not (found in
+            // a review: the round's deleted-tenant check covered only periodic syncs).
+            failure = "The tenant was deleted; nothing was synced.";
+        }
         else
         {
             try
